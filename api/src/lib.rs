@@ -1,1 +1,18 @@
-//! placeholder
+//! The outside of devex: the axum HTTP server (REST API, portal, Prometheus
+//! `/metrics`, and later the webhook receivers) and the `devex` command line.
+//!
+//! This crate owns how results leave devex: [`server::app`] builds the router
+//! from an [`server::AppState`], [`error::Error`] maps every failure to an HTTP
+//! status and a JSON body (or a CLI message with a hint), [`render`] turns
+//! query results into tables, JSON or CSV, and [`config::Config`] reads
+//! `devex.toml` and `DEVEX_*` variables. It computes nothing itself: the CLI
+//! and the API call the same functions of `ingest`, `analytics` and `surveys`.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod render;
+pub mod server;
+
+pub use error::{Error, Result};

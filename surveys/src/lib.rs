@@ -1,1 +1,59 @@
-//! placeholder
+//! The quarterly developer survey: survey definitions, response import from
+//! survey tools, anonymity protection and survey statistics.
+//!
+//! This crate owns the rules that keep answers anonymous: the minimum group
+//! size ([`AnonymityThreshold`]) that every survey result must meet. It does
+//! not store responses (they are rows of the canonical `survey_responses`
+//! table, written by `ingest::lake`) and does not serve results (`api`).
+//! Definitions, importers and statistics land with the survey issue.
+
+/// The smallest group whose survey results may be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnonymityThreshold(u32);
+
+/// Below this, a group is small enough that answers point at a person.
+pub const MINIMUM_ANONYMITY_THRESHOLD: u32 = 3;
+pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    #[error("anonymity threshold {0} is too low; it must be at least {MINIMUM_ANONYMITY_THRESHOLD}")]
+    ThresholdTooLow(u32),
+}
+
+impl AnonymityThreshold {
+    pub fn new(respondents: u32) -> Result<Self, Error> {
+        if respondents < MINIMUM_ANONYMITY_THRESHOLD {
+            return Err(Error::ThresholdTooLow(respondents));
+        }
+        Ok(AnonymityThreshold(respondents))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Whether a group of this many respondents may be shown on its own.
+    pub fn allows(self, respondents: u32) -> bool {
+        respondents >= self.0
+    }
+}
+
+impl Default for AnonymityThreshold {
+    fn default() -> Self {
+        AnonymityThreshold(DEFAULT_ANONYMITY_THRESHOLD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_is_never_below_three() {
+        assert_eq!(AnonymityThreshold::new(2), Err(Error::ThresholdTooLow(2)));
+        let t = AnonymityThreshold::new(3).unwrap();
+        assert!(t.allows(3) && !t.allows(2));
+        assert_eq!(AnonymityThreshold::default().get(), 5);
+    }
+}

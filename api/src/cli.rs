@@ -1,0 +1,274 @@
+//! The `devex` command line. Each subcommand calls the same library functions
+//! as the HTTP API; this module only parses flags, shows progress and prints.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use ingest::identity::Pseudonymizer;
+use ingest::import::InputFormat;
+use ingest::lake::Lake;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::{render, OutputFormat};
+
+/// Files larger than this get a progress bar on a terminal.
+const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(name = "devex", version, about = "DevEx metrics and feedback analytics: DORA, SPACE and DevEx measures, platform adoption, surveys and cost, from one binary.")]
+pub struct Cli {
+    /// Configuration file (default: ./devex.toml when present).
+    #[arg(long, global = true, env = "DEVEX_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API, the portal and /metrics.
+    Serve(ServeArgs),
+    /// Import JSON Lines or CSV rows of a canonical table into the lake.
+    Import(ImportArgs),
+    /// Run read-only SQL over the lake.
+    Query(QueryArgs),
+    /// Generate the demo organisation into the lake.
+    Demo(DemoArgs),
+    /// Show each table's rows, files and bytes.
+    Tables(LakeArg),
+}
+
+#[derive(Debug, Args)]
+struct LakeArg {
+    /// The lake folder (default from the configuration: ./devex-lake).
+    #[arg(long)]
+    lake: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    /// Create the demo organisation first when the lake is empty.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// Canonical table, e.g. deployments, incidents, commits.
+    table: String,
+    /// JSON Lines (.jsonl) or CSV (.csv) file.
+    file: PathBuf,
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Input format, when the extension does not tell.
+    #[arg(long, value_parser = parse_input_format)]
+    format: Option<InputFormat>,
+}
+
+fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// A read-only SQL statement, e.g. "SELECT count(*) AS n FROM deployments".
+    sql: String,
+    #[command(flatten)]
+    lake: LakeArg,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Random seed: the same seed (and end date) gives the same lake.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Multiplies the organisation (teams, services, developers).
+    #[arg(long)]
+    scale: Option<f64>,
+    /// Months of history.
+    #[arg(long)]
+    months: Option<u32>,
+    /// First day after the history, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    end: Option<chrono::NaiveDate>,
+}
+
+/// Parses the command line, runs the command and turns errors into a message
+/// with a hint and an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(cli.command, Command::Serve(_));
+    init_logging(verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("devex: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("devex: {error}");
+            if let Some(hint) = hint(&error) {
+                eprintln!("hint: {hint}");
+            }
+            match error {
+                Error::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEVEX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn hint(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Analytics(analytics::Error::InvalidQuery(_)) => Some("list tables with `devex query \"SHOW TABLES\"` and columns with `devex query \"DESCRIBE deployments\"`"),
+        Error::Ingest(ingest::Error::UnknownTable { .. }) => Some("`devex tables` lists the canonical tables"),
+        _ => None,
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => {
+            apply_lake(&mut config, &args.lake);
+            if let Some(addr) = args.addr {
+                config.addr = addr;
+            }
+            crate::server::serve(&config, args.demo).await
+        }
+        Command::Import(args) => {
+            apply_lake(&mut config, &args.lake);
+            import(&config, &args).await
+        }
+        Command::Query(args) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let result = queries.read_only_sql(&args.sql).await?;
+            println!("{}", render(&result, args.format)?);
+            Ok(())
+        }
+        Command::Demo(args) => {
+            apply_lake(&mut config, &args.lake);
+            demo(&config, &args).await
+        }
+        Command::Tables(args) => {
+            apply_lake(&mut config, &args);
+            let lake = Lake::open_existing(&config.lake)?;
+            println!("{:<18} {:>12} {:>6} {:>14}", "table", "rows", "files", "bytes");
+            for t in lake.table_stats().await? {
+                println!("{:<18} {:>12} {:>6} {:>14}", t.table, t.rows, t.files, t.bytes);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn apply_lake(config: &mut Config, arg: &LakeArg) {
+    if let Some(lake) = &arg.lake {
+        config.lake = lake.clone();
+    }
+}
+
+/// The pseudonym key: from configuration, else the lake's own.
+pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
+    match &config.identity_secret {
+        Some(secret) if !secret.is_empty() => Ok(Pseudonymizer::new(secret.as_bytes())),
+        _ => Ok(Pseudonymizer::new(lake.read_or_create_secret("identity.key")?)),
+    }
+}
+
+fn byte_progress(path: &Path) -> ProgressBar {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(size);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(format!("reading {}", path.display()));
+    bar
+}
+
+async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
+    let table = ingest::schema::table(&args.table)?;
+    let lake = Lake::create_or_open(&config.lake)?;
+    let pseudonymizer = pseudonymizer(config, &lake)?;
+    let progress = byte_progress(&args.file);
+    let report = ingest::import::import_file(&lake, table, &args.file, args.format, &pseudonymizer, &progress).await?;
+    println!(
+        "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
+        args.file.display(),
+        report.table,
+        report.rows_read,
+        report.stored.rows_written,
+        report.stored.duplicates,
+        report.stored.files_written
+    );
+    Ok(())
+}
+
+async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
+    let scale = args.scale.unwrap_or(config.demo.scale);
+    if !(scale > 0.0 && scale.is_finite()) {
+        return Err(Error::BadRequest(format!("--scale {scale} must be a positive number, e.g. 1 or 0.25")));
+    }
+    let mut options = ingest::demo::DemoOptions::ending_today(args.seed.unwrap_or(config.demo.seed), scale);
+    options.months = args.months.unwrap_or(config.demo.months);
+    if let Some(end) = args.end {
+        options.end = end;
+    }
+    let lake = Lake::create_or_open(&config.lake)?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(1);
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} teams ({elapsed})") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let summaries = ingest::demo::generate(&lake, &options, &progress).await?;
+    let written: usize = summaries.iter().map(|(_, s)| s.rows_written).sum();
+    let duplicates: usize = summaries.iter().map(|(_, s)| s.duplicates).sum();
+    println!(
+        "Demo organisation (seed {}, scale {}, {} months to {}) in {}: {written} rows stored, {duplicates} already there, in {:.1}s.",
+        options.seed,
+        options.scale,
+        options.months,
+        options.end,
+        config.lake.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Configuration: defaults that work with no file at all, then `devex.toml`
+//! (or the file `--config` names), then `DEVEX_*` environment variables
+//! (nested keys with `__`, e.g. `DEVEX_DEMO__SEED=7`), then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_CONFIG_FILE: &str = "devex.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// The lake folder.
+    pub lake: PathBuf,
+    /// Address `devex serve` listens on.
+    pub addr: SocketAddr,
+    /// Key of the pseudonymous developer ids. When unset, a random key is
+    /// generated once and kept in the lake's `_devex/` folder.
+    pub identity_secret: Option<String>,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DemoConfig {
+    pub seed: u64,
+    pub scale: f64,
+    pub months: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lake: PathBuf::from("devex-lake"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            identity_secret: None,
+            demo: DemoConfig::default(),
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            seed: 42,
+            scale: 1.0,
+            months: 12,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration. An explicitly named file must exist;
+    /// `devex.toml` in the working folder is read when present.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.is_file() => {
+                return Err(Error::Config(format!(
+                    "config file {} does not exist; create it or leave out --config",
+                    path.display()
+                )))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        figment
+            .merge(Env::prefixed("DEVEX_").split("__"))
+            .extract()
+            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).unwrap(), Config::default());
+            jail.create_file("devex.toml", "lake = \"/data/lake\"\n[demo]\nseed = 9\n")?;
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.lake, PathBuf::from("/data/lake"));
+            assert_eq!(config.demo.seed, 9);
+            jail.set_env("DEVEX_ADDR", "127.0.0.1:9999");
+            jail.set_env("DEVEX_DEMO__SCALE", "0.5");
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.addr.port(), 9999);
+            assert_eq!(config.demo.scale, 0.5);
+            jail.set_env("DEVEX_ADDR", "not an address");
+            assert!(Config::load(None).unwrap_err().to_string().contains("addr"));
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

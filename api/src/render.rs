@@ -1,0 +1,105 @@
+//! Query results as a text table, a JSON array of row objects, or CSV.
+
+use arrow::json::writer::{JsonArray, WriterBuilder};
+use arrow::util::pretty::pretty_format_batches;
+
+use analytics::QueryResult;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+pub fn render(result: &QueryResult, format: OutputFormat) -> Result<String> {
+    match format {
+        OutputFormat::Table => to_table(result),
+        OutputFormat::Json => to_json(result),
+        OutputFormat::Csv => to_csv(result),
+    }
+}
+
+fn arrow_error(e: arrow::error::ArrowError) -> Error {
+    Error::Internal(format!("cannot render the result: {e}"))
+}
+
+pub fn to_table(result: &QueryResult) -> Result<String> {
+    if result.batches.is_empty() {
+        let empty = arrow::record_batch::RecordBatch::new_empty(result.schema.clone());
+        return Ok(pretty_format_batches(&[empty]).map_err(arrow_error)?.to_string());
+    }
+    Ok(pretty_format_batches(&result.batches).map_err(arrow_error)?.to_string())
+}
+
+/// `[{"column": value, ...}, ...]`, nulls written out explicitly.
+pub fn to_json(result: &QueryResult) -> Result<String> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, JsonArray>(&mut buffer);
+        for batch in &result.batches {
+            writer.write(batch).map_err(arrow_error)?;
+        }
+        writer.finish().map_err(arrow_error)?;
+    }
+    if buffer.is_empty() {
+        return Ok("[]".to_string());
+    }
+    String::from_utf8(buffer).map_err(|e| Error::Internal(e.to_string()))
+}
+
+pub fn to_csv(result: &QueryResult) -> Result<String> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut buffer);
+        if result.batches.is_empty() {
+            let empty = arrow::record_batch::RecordBatch::new_empty(result.schema.clone());
+            writer.write(&empty).map_err(arrow_error)?;
+        }
+        for batch in &result.batches {
+            writer.write(batch).map_err(arrow_error)?;
+        }
+    }
+    String::from_utf8(buffer).map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    fn result() -> QueryResult {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("team", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![42])), Arc::new(StringArray::from(vec![None::<&str>]))],
+        )
+        .unwrap();
+        QueryResult { schema, batches: vec![batch] }
+    }
+
+    #[test]
+    fn json_is_an_array_of_row_objects() {
+        assert_eq!(to_json(&result()).unwrap(), r#"[{"n":42,"team":null}]"#);
+        let empty = QueryResult { schema: result().schema, batches: vec![] };
+        assert_eq!(to_json(&empty).unwrap(), "[]");
+    }
+
+    #[test]
+    fn csv_and_table() {
+        assert_eq!(to_csv(&result()).unwrap(), "n,team\n42,\n");
+        assert!(to_table(&result()).unwrap().contains("| 42 |"));
+    }
+}

@@ -1,0 +1,174 @@
+//! The HTTP server: `fn app(state) -> Router`, one `routes()` per area.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use ingest::lake::{Lake, TableStats};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::metrics::{Metrics, CONTENT_TYPE};
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub lake: Arc<Lake>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(portal))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", api_routes())
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+}
+
+fn api_routes() -> Router<AppState> {
+    Router::new().route("/tables", get(tables))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn tables(State(state): State<AppState>) -> Result<Json<Vec<TableStats>>> {
+    Ok(Json(state.lake.table_stats().await?))
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    let body = state
+        .metrics
+        .encode()
+        .map_err(|e| Error::Internal(format!("cannot encode metrics: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
+}
+
+/// A first page so that opening the address shows something useful; the
+/// portal proper lands with its issue.
+async fn portal() -> Html<&'static str> {
+    Html(include_str!("portal.html"))
+}
+
+/// Creates the demo lake when asked and the lake is empty, then serves until
+/// SIGINT or SIGTERM, finishing requests in flight.
+pub async fn serve(config: &Config, demo: bool) -> Result<()> {
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    if demo && lake.is_empty().await? {
+        tracing::info!(lake = %config.lake.display(), "Creating the demo organisation in an empty lake.");
+        let started = std::time::Instant::now();
+        let options = ingest::demo::DemoOptions {
+            months: config.demo.months,
+            ..ingest::demo::DemoOptions::ending_today(config.demo.seed, config.demo.scale)
+        };
+        ingest::demo::generate(&lake, &options, &indicatif::ProgressBar::hidden()).await?;
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "Demo organisation created.");
+    }
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| Error::Io {
+            context: format!("cannot listen on {}; pick another with --addr", config.addr),
+            source,
+        })?;
+    let address: SocketAddr = listener.local_addr().map_err(|source| Error::Io {
+        context: "cannot read the listening address".into(),
+        source,
+    })?;
+    // On stdout, so scripts and tests can find the port when it was 0.
+    println!("devex listening on http://{address}");
+    tracing::info!(%address, lake = %config.lake.display(), "Serving.");
+    let state = AppState {
+        lake,
+        metrics: Arc::new(Metrics::new()),
+    };
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|source| Error::Io {
+            context: "server failed".into(),
+            source,
+        })?;
+    tracing::info!("Shut down cleanly.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot listen for SIGTERM.");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("Shutdown signal received; finishing requests in flight.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn state() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
+        (dir, AppState { lake, metrics: Arc::new(Metrics::new()) })
+    }
+
+    async fn get_json(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {
+        let response = app.oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn tables_lists_every_canonical_table() {
+        let (_dir, state) = state().await;
+        let (status, body) = get_json(app(state), "/api/v1/tables").await;
+        assert_eq!(status, StatusCode::OK);
+        let rows = body.as_array().unwrap();
+        assert_eq!(rows.len(), ingest::schema::TABLES.len());
+        assert_eq!(rows[0], serde_json::json!({"table": "commits", "rows": 0, "files": 0, "bytes": 0}));
+    }
+
+    #[tokio::test]
+    async fn corrupt_file_is_a_json_error_naming_it() {
+        let (dir, state) = state().await;
+        let folder = dir.path().join("incidents/month=2026-01");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("part-broken.parquet"), b"nope").unwrap();
+        let (status, body) = get_json(app(state), "/api/v1/tables").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "corrupt_lake_file");
+        assert!(body["error"]["message"].as_str().unwrap().contains("part-broken.parquet"));
+    }
+
+    #[tokio::test]
+    async fn health_and_metrics() {
+        let (_dir, state) = state().await;
+        let (status, body) = get_json(app(state.clone()), "/healthz").await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+        let response = app(state).oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+    }
+}
