@@ -23,7 +23,9 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use ingest::lake::Lake;
@@ -77,18 +79,24 @@ impl LakeQueries {
     /// Runs one read-only SQL statement. A failure caused by a corrupt lake
     /// file is reported with that file's name.
     pub async fn read_only_sql(&self, sql: &str) -> Result<QueryResult> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let frame = match self.context.sql_with_options(sql, options).await {
-            Ok(frame) => frame,
-            Err(e) => return Err(classify_planning_error(e)),
-        };
-        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-        match frame.collect().await {
-            Ok(batches) => Ok(QueryResult { schema, batches }),
-            Err(e) => Err(self.explain_execution_error(e).await),
+        // Run on a task of its own: a malformed file can make the Parquet
+        // decoder panic, and that must become an error naming the file, not
+        // take the process down.
+        let context = self.context.clone();
+        let sql = sql.to_string();
+        let task = tokio::spawn(async move { run_read_only(&context, &sql).await });
+        match task.await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(Failure::Planning(e))) => match classify_planning_error(e) {
+                Error::Engine(e) => Err(self.explain_execution_error(e).await),
+                user_error => Err(user_error),
+            },
+            Ok(Err(Failure::Execution(e))) => Err(self.explain_execution_error(e).await),
+            Err(join_error) => Err(self
+                .explain_execution_error(DataFusionError::Execution(format!(
+                    "the query engine failed: {join_error}"
+                )))
+                .await),
         }
     }
 
@@ -106,25 +114,58 @@ impl LakeQueries {
     }
 }
 
+enum Failure {
+    Planning(DataFusionError),
+    Execution(DataFusionError),
+}
+
+async fn run_read_only(
+    context: &SessionContext,
+    sql: &str,
+) -> std::result::Result<QueryResult, Failure> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let frame = context
+        .sql_with_options(sql, options)
+        .await
+        .map_err(Failure::Planning)?;
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(Failure::Execution)?;
+    Ok(QueryResult { schema, batches })
+}
+
 fn classify_planning_error(error: DataFusionError) -> Error {
     let message = error.strip_backtrace();
     match error.find_root() {
-        DataFusionError::Plan(m) if m.contains("not supported") || m.contains("DDL") || m.contains("DML") || m.contains("Statement") => {
+        DataFusionError::Plan(m)
+            if m.contains("not supported")
+                || m.contains("DDL")
+                || m.contains("DML")
+                || m.contains("Statement") =>
+        {
             Error::NotReadOnly(message)
         }
-        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) | DataFusionError::NotImplemented(_) => {
-            Error::InvalidQuery(message)
-        }
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_) => Error::InvalidQuery(message),
         _ => Error::Engine(error),
     }
 }
 
-fn register_table(context: &SessionContext, lake: &Lake, table: &'static TableSpec) -> datafusion::error::Result<()> {
+fn register_table(
+    context: &SessionContext,
+    lake: &Lake,
+    table: &'static TableSpec,
+) -> datafusion::error::Result<()> {
     let url = ListingTableUrl::parse(lake.table_url(table))?;
-    let mut options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet");
+    let mut options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     if table.partition_by.is_some() {
-        options = options.with_table_partition_cols(vec![(PARTITION_COLUMN.to_string(), DataType::Utf8)]);
+        options =
+            options.with_table_partition_cols(vec![(PARTITION_COLUMN.to_string(), DataType::Utf8)]);
     }
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
@@ -145,8 +186,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
         let mut b = TableBuilder::new(&DEPLOYMENTS);
-        for (i, at) in ["2026-01-05T10:00:00Z", "2026-02-05T10:00:00Z"].iter().enumerate() {
-            let micros = chrono::DateTime::parse_from_rfc3339(at).unwrap().timestamp_micros();
+        for (i, at) in ["2026-01-05T10:00:00Z", "2026-02-05T10:00:00Z"]
+            .iter()
+            .enumerate()
+        {
+            let micros = chrono::DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .timestamp_micros();
             b.push(vec![
                 Value::text(format!("d{i}")),
                 Value::text("pay"),
@@ -160,37 +206,56 @@ mod tests {
             ])
             .unwrap();
         }
-        lake.append(&DEPLOYMENTS, &b.finish().unwrap()).await.unwrap();
+        lake.append(&DEPLOYMENTS, &b.finish().unwrap())
+            .await
+            .unwrap();
         let queries = LakeQueries::open(lake).await.unwrap();
         (dir, queries)
     }
 
     fn single_i64(result: &QueryResult) -> i64 {
-        result.batches[0].column(0).as_primitive::<Int64Type>().value(0)
+        result.batches[0]
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(0)
     }
 
     #[tokio::test]
     async fn reads_tables_with_partitions_and_empty_tables() {
         let (_dir, queries) = lake_with_deployments().await;
-        let all = queries.read_only_sql("SELECT count(*) FROM deployments").await.unwrap();
+        let all = queries
+            .read_only_sql("SELECT count(*) FROM deployments")
+            .await
+            .unwrap();
         assert_eq!(single_i64(&all), 2);
         let pruned = queries
             .read_only_sql("SELECT count(*) FROM deployments WHERE month = '2026-02'")
             .await
             .unwrap();
         assert_eq!(single_i64(&pruned), 1);
-        let empty = queries.read_only_sql("SELECT count(*) FROM incidents").await.unwrap();
+        let empty = queries
+            .read_only_sql("SELECT count(*) FROM incidents")
+            .await
+            .unwrap();
         assert_eq!(single_i64(&empty), 0);
     }
 
     #[tokio::test]
     async fn refuses_writes_and_explains_bad_sql() {
         let (_dir, queries) = lake_with_deployments().await;
-        for sql in ["DROP TABLE deployments", "CREATE TABLE x AS SELECT 1", "INSERT INTO deployments SELECT * FROM deployments"] {
+        for sql in [
+            "DROP TABLE deployments",
+            "CREATE TABLE x AS SELECT 1",
+            "INSERT INTO deployments SELECT * FROM deployments",
+        ] {
             let err = queries.read_only_sql(sql).await.err().unwrap();
             assert!(err.is_user_error(), "{sql}: {err}");
         }
-        let err = queries.read_only_sql("SELECT nope FROM deployments").await.err().unwrap();
+        let err = queries
+            .read_only_sql("SELECT nope FROM deployments")
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
     }
 
@@ -200,7 +265,12 @@ mod tests {
         let bad = dir.path().join("deployments/month=2026-02/part-zz.parquet");
         std::fs::write(&bad, b"PAR1 garbage").unwrap();
         let queries = LakeQueries::open(queries.lake().clone()).await.unwrap();
-        let err = queries.read_only_sql("SELECT count(*) FROM deployments").await.err().unwrap().to_string();
+        let err = queries
+            .read_only_sql("SELECT count(*) FROM deployments")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("part-zz.parquet"), "{err}");
     }
 }

@@ -20,7 +20,11 @@ use crate::render::{render, OutputFormat};
 const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Parser)]
-#[command(name = "devex", version, about = "DevEx metrics and feedback analytics: DORA, SPACE and DevEx measures, platform adoption, surveys and cost, from one binary.")]
+#[command(
+    name = "devex",
+    version,
+    about = "DevEx metrics and feedback analytics: DORA, SPACE and DevEx measures, platform adoption, surveys and cost, from one binary."
+)]
 pub struct Cli {
     /// Configuration file (default: ./devex.toml when present).
     #[arg(long, global = true, env = "DEVEX_CONFIG")]
@@ -113,7 +117,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = matches!(cli.command, Command::Serve(_));
     init_logging(verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("devex: cannot start the async runtime: {e}");
@@ -182,9 +189,15 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;
-            println!("{:<18} {:>12} {:>6} {:>14}", "table", "rows", "files", "bytes");
+            println!(
+                "{:<18} {:>12} {:>6} {:>14}",
+                "table", "rows", "files", "bytes"
+            );
             for t in lake.table_stats().await? {
-                println!("{:<18} {:>12} {:>6} {:>14}", t.table, t.rows, t.files, t.bytes);
+                println!(
+                    "{:<18} {:>12} {:>6} {:>14}",
+                    t.table, t.rows, t.files, t.bytes
+                );
             }
             Ok(())
         }
@@ -201,7 +214,9 @@ fn apply_lake(config: &mut Config, arg: &LakeArg) {
 pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
     match &config.identity_secret {
         Some(secret) if !secret.is_empty() => Ok(Pseudonymizer::new(secret.as_bytes())),
-        _ => Ok(Pseudonymizer::new(lake.read_or_create_secret("identity.key")?)),
+        _ => Ok(Pseudonymizer::new(
+            lake.read_or_create_secret("identity.key")?,
+        )),
     }
 }
 
@@ -211,7 +226,9 @@ fn byte_progress(path: &Path) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(size);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(format!("reading {}", path.display()));
@@ -223,7 +240,15 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     let lake = Lake::create_or_open(&config.lake)?;
     let pseudonymizer = pseudonymizer(config, &lake)?;
     let progress = byte_progress(&args.file);
-    let report = ingest::import::import_file(&lake, table, &args.file, args.format, &pseudonymizer, &progress).await?;
+    let report = ingest::import::import_file(
+        &lake,
+        table,
+        &args.file,
+        args.format,
+        &pseudonymizer,
+        &progress,
+    )
+    .await?;
     println!(
         "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
         args.file.display(),
@@ -239,9 +264,12 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let scale = args.scale.unwrap_or(config.demo.scale);
     if !(scale > 0.0 && scale.is_finite()) {
-        return Err(Error::BadRequest(format!("--scale {scale} must be a positive number, e.g. 1 or 0.25")));
+        return Err(Error::BadRequest(format!(
+            "--scale {scale} must be a positive number, e.g. 1 or 0.25"
+        )));
     }
-    let mut options = ingest::demo::DemoOptions::ending_today(args.seed.unwrap_or(config.demo.seed), scale);
+    let mut options =
+        ingest::demo::DemoOptions::ending_today(args.seed.unwrap_or(config.demo.seed), scale);
     options.months = args.months.unwrap_or(config.demo.months);
     if let Some(end) = args.end {
         options.end = end;
@@ -249,7 +277,9 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let lake = Lake::create_or_open(&config.lake)?;
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(1);
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} teams ({elapsed})") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} teams ({elapsed})")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.enable_steady_tick(std::time::Duration::from_millis(120));

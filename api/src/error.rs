@@ -51,12 +51,16 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Ingest(ingest::Error::UnknownTable { .. }) => "unknown_table",
-            Error::Ingest(ingest::Error::InvalidRows { .. } | ingest::Error::InvalidFile { .. }) => "invalid_input",
+            Error::Ingest(
+                ingest::Error::InvalidRows { .. } | ingest::Error::InvalidFile { .. },
+            ) => "invalid_input",
             Error::Ingest(ingest::Error::CorruptFile { .. }) => "corrupt_lake_file",
             Error::Ingest(ingest::Error::LakeNotWritable { .. }) => "lake_not_writable",
             Error::Analytics(analytics::Error::InvalidQuery(_)) => "invalid_query",
             Error::Analytics(analytics::Error::NotReadOnly(_)) => "not_read_only",
-            Error::Analytics(analytics::Error::Lake(ingest::Error::CorruptFile { .. })) => "corrupt_lake_file",
+            Error::Analytics(analytics::Error::Lake(ingest::Error::CorruptFile { .. })) => {
+                "corrupt_lake_file"
+            }
             Error::Config(_) => "invalid_configuration",
             Error::BadRequest(_) => "bad_request",
             Error::NotFound(_) => "not_found",

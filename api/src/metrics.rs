@@ -26,9 +26,16 @@ impl Metrics {
         let mut registry = Registry::default();
         let build_info = Family::<Vec<(String, String)>, Gauge>::default();
         build_info
-            .get_or_create(&vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())])
+            .get_or_create(&vec![(
+                "version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            )])
             .set(1);
-        registry.register("devex_build_info", "Version of the running devex", build_info);
+        registry.register(
+            "devex_build_info",
+            "Version of the running devex",
+            build_info,
+        );
         registry.register_collector(Box::new(ProcessCollector::new()));
         Metrics { registry }
     }
@@ -76,12 +83,28 @@ fn read_proc_self() -> Option<(f64, f64, f64, f64)> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let resident_pages = statm.split_whitespace().nth(1)?.parse::<f64>().ok()?;
     // SAFETY: sysconf only reads a system constant.
-    let (ticks_per_second, page_size) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let (ticks_per_second, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
     let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()) as f64;
-    Some((ticks / ticks_per_second.max(1) as f64, resident_pages * page_size.max(1) as f64, threads, open_fds))
+    Some((
+        ticks / ticks_per_second.max(1) as f64,
+        resident_pages * page_size.max(1) as f64,
+        threads,
+        open_fds,
+    ))
 }
 
-fn encode_gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, unit: Option<Unit>, value: f64) -> Result<(), std::fmt::Error> {
+fn encode_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+    value: f64,
+) -> Result<(), std::fmt::Error> {
     let gauge = ConstGauge::new(value);
     let metric = encoder.encode_descriptor(name, help, unit.as_ref(), gauge.metric_type())?;
     gauge.encode(metric)
@@ -89,14 +112,43 @@ fn encode_gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, unit: O
 
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        encode_gauge(&mut encoder, "process_start_time", "Start time of the process since the Unix epoch", Some(Unit::Seconds), self.start_time_seconds)?;
+        encode_gauge(
+            &mut encoder,
+            "process_start_time",
+            "Start time of the process since the Unix epoch",
+            Some(Unit::Seconds),
+            self.start_time_seconds,
+        )?;
         if let Some((cpu_seconds, resident_bytes, threads, open_fds)) = read_proc_self() {
             let cpu = ConstCounter::new(cpu_seconds);
-            let metric = encoder.encode_descriptor("process_cpu", "User and system CPU time spent", Some(&Unit::Seconds), cpu.metric_type())?;
+            let metric = encoder.encode_descriptor(
+                "process_cpu",
+                "User and system CPU time spent",
+                Some(&Unit::Seconds),
+                cpu.metric_type(),
+            )?;
             cpu.encode(metric)?;
-            encode_gauge(&mut encoder, "process_resident_memory", "Resident memory size", Some(Unit::Bytes), resident_bytes)?;
-            encode_gauge(&mut encoder, "process_threads", "Number of OS threads", None, threads)?;
-            encode_gauge(&mut encoder, "process_open_fds", "Number of open file descriptors", None, open_fds)?;
+            encode_gauge(
+                &mut encoder,
+                "process_resident_memory",
+                "Resident memory size",
+                Some(Unit::Bytes),
+                resident_bytes,
+            )?;
+            encode_gauge(
+                &mut encoder,
+                "process_threads",
+                "Number of OS threads",
+                None,
+                threads,
+            )?;
+            encode_gauge(
+                &mut encoder,
+                "process_open_fds",
+                "Number of open file descriptors",
+                None,
+                open_fds,
+            )?;
         }
         Ok(())
     }
@@ -109,7 +161,12 @@ mod tests {
     #[test]
     fn exposes_process_metrics() {
         let text = Metrics::new().encode().unwrap();
-        for name in ["process_start_time_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes", "devex_build_info"] {
+        for name in [
+            "process_start_time_seconds",
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "devex_build_info",
+        ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }
         assert!(text.trim_end().ends_with("# EOF"));

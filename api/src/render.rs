@@ -31,9 +31,13 @@ fn arrow_error(e: arrow::error::ArrowError) -> Error {
 pub fn to_table(result: &QueryResult) -> Result<String> {
     if result.batches.is_empty() {
         let empty = arrow::record_batch::RecordBatch::new_empty(result.schema.clone());
-        return Ok(pretty_format_batches(&[empty]).map_err(arrow_error)?.to_string());
+        return Ok(pretty_format_batches(&[empty])
+            .map_err(arrow_error)?
+            .to_string());
     }
-    Ok(pretty_format_batches(&result.batches).map_err(arrow_error)?.to_string())
+    Ok(pretty_format_batches(&result.batches)
+        .map_err(arrow_error)?
+        .to_string())
 }
 
 /// `[{"column": value, ...}, ...]`, nulls written out explicitly.
@@ -57,7 +61,9 @@ pub fn to_json(result: &QueryResult) -> Result<String> {
 pub fn to_csv(result: &QueryResult) -> Result<String> {
     let mut buffer = Vec::new();
     {
-        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut buffer);
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut buffer);
         if result.batches.is_empty() {
             let empty = arrow::record_batch::RecordBatch::new_empty(result.schema.clone());
             writer.write(&empty).map_err(arrow_error)?;
@@ -84,16 +90,25 @@ mod tests {
         ]));
         let batch = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(Int64Array::from(vec![42])), Arc::new(StringArray::from(vec![None::<&str>]))],
+            vec![
+                Arc::new(Int64Array::from(vec![42])),
+                Arc::new(StringArray::from(vec![None::<&str>])),
+            ],
         )
         .unwrap();
-        QueryResult { schema, batches: vec![batch] }
+        QueryResult {
+            schema,
+            batches: vec![batch],
+        }
     }
 
     #[test]
     fn json_is_an_array_of_row_objects() {
         assert_eq!(to_json(&result()).unwrap(), r#"[{"n":42,"team":null}]"#);
-        let empty = QueryResult { schema: result().schema, batches: vec![] };
+        let empty = QueryResult {
+            schema: result().schema,
+            batches: vec![],
+        };
         assert_eq!(to_json(&empty).unwrap(), "[]");
     }
 

@@ -69,7 +69,10 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
             ..ingest::demo::DemoOptions::ending_today(config.demo.seed, config.demo.scale)
         };
         ingest::demo::generate(&lake, &options, &indicatif::ProgressBar::hidden()).await?;
-        tracing::info!(seconds = started.elapsed().as_secs_f64(), "Demo organisation created.");
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "Demo organisation created."
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -131,13 +134,24 @@ mod tests {
     async fn state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().unwrap();
         let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
-        (dir, AppState { lake, metrics: Arc::new(Metrics::new()) })
+        (
+            dir,
+            AppState {
+                lake,
+                metrics: Arc::new(Metrics::new()),
+            },
+        )
     }
 
     async fn get_json(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {
-        let response = app.oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 
@@ -148,7 +162,10 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let rows = body.as_array().unwrap();
         assert_eq!(rows.len(), ingest::schema::TABLES.len());
-        assert_eq!(rows[0], serde_json::json!({"table": "commits", "rows": 0, "files": 0, "bytes": 0}));
+        assert_eq!(
+            rows[0],
+            serde_json::json!({"table": "commits", "rows": 0, "files": 0, "bytes": 0})
+        );
     }
 
     #[tokio::test]
@@ -160,15 +177,24 @@ mod tests {
         let (status, body) = get_json(app(state), "/api/v1/tables").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "corrupt_lake_file");
-        assert!(body["error"]["message"].as_str().unwrap().contains("part-broken.parquet"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("part-broken.parquet"));
     }
 
     #[tokio::test]
     async fn health_and_metrics() {
         let (_dir, state) = state().await;
         let (status, body) = get_json(app(state.clone()), "/healthz").await;
-        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
-        let response = app(state).oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+        let response = app(state)
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
     }
 }

@@ -83,13 +83,63 @@ struct Profile {
 }
 
 static PROFILES: [Profile; 4] = [
-    Profile { level: "elite", pr_rate: 0.45, coding_hours: 6.0, pickup_hours: 1.5, review_hours: 2.0, cadence: Cadence::EveryMerge, change_failure: 0.04, recovery_hours: 0.6, flaky_rate: 0.03, ci_minutes: 7.0, merged_without_review: 0.02 },
-    Profile { level: "high", pr_rate: 0.38, coding_hours: 16.0, pickup_hours: 5.0, review_hours: 6.0, cadence: Cadence::Daily, change_failure: 0.09, recovery_hours: 5.0, flaky_rate: 0.06, ci_minutes: 12.0, merged_without_review: 0.05 },
-    Profile { level: "medium", pr_rate: 0.30, coding_hours: 40.0, pickup_hours: 14.0, review_hours: 16.0, cadence: Cadence::Weekly, change_failure: 0.17, recovery_hours: 36.0, flaky_rate: 0.10, ci_minutes: 20.0, merged_without_review: 0.08 },
-    Profile { level: "low", pr_rate: 0.22, coding_hours: 80.0, pickup_hours: 30.0, review_hours: 30.0, cadence: Cadence::Monthly, change_failure: 0.32, recovery_hours: 200.0, flaky_rate: 0.16, ci_minutes: 32.0, merged_without_review: 0.12 },
+    Profile {
+        level: "elite",
+        pr_rate: 0.45,
+        coding_hours: 6.0,
+        pickup_hours: 1.5,
+        review_hours: 2.0,
+        cadence: Cadence::EveryMerge,
+        change_failure: 0.04,
+        recovery_hours: 0.6,
+        flaky_rate: 0.03,
+        ci_minutes: 7.0,
+        merged_without_review: 0.02,
+    },
+    Profile {
+        level: "high",
+        pr_rate: 0.38,
+        coding_hours: 16.0,
+        pickup_hours: 5.0,
+        review_hours: 6.0,
+        cadence: Cadence::Daily,
+        change_failure: 0.09,
+        recovery_hours: 5.0,
+        flaky_rate: 0.06,
+        ci_minutes: 12.0,
+        merged_without_review: 0.05,
+    },
+    Profile {
+        level: "medium",
+        pr_rate: 0.30,
+        coding_hours: 40.0,
+        pickup_hours: 14.0,
+        review_hours: 16.0,
+        cadence: Cadence::Weekly,
+        change_failure: 0.17,
+        recovery_hours: 36.0,
+        flaky_rate: 0.10,
+        ci_minutes: 20.0,
+        merged_without_review: 0.08,
+    },
+    Profile {
+        level: "low",
+        pr_rate: 0.22,
+        coding_hours: 80.0,
+        pickup_hours: 30.0,
+        review_hours: 30.0,
+        cadence: Cadence::Monthly,
+        change_failure: 0.32,
+        recovery_hours: 200.0,
+        flaky_rate: 0.16,
+        ci_minutes: 32.0,
+        merged_without_review: 0.12,
+    },
 ];
 
-const TEAM_NAMES: [&str; 8] = ["checkout", "payments", "search", "identity", "platform", "data", "mobile", "growth"];
+const TEAM_NAMES: [&str; 8] = [
+    "checkout", "payments", "search", "identity", "platform", "data", "mobile", "growth",
+];
 /// Profile index of each team in the cycle above: some elite, some low.
 const TEAM_PROFILES: [usize; 8] = [0, 1, 2, 3, 1, 0, 2, 3];
 const TEAM_SIZES: [usize; 8] = [45, 38, 30, 42, 35, 40, 33, 37];
@@ -153,7 +203,11 @@ struct PullRequestPlan {
 }
 
 /// Generates the demo organisation into the lake.
-pub async fn generate(lake: &Lake, options: &DemoOptions, progress: &ProgressBar) -> Result<Vec<(&'static str, AppendSummary)>> {
+pub async fn generate(
+    lake: &Lake,
+    options: &DemoOptions,
+    progress: &ProgressBar,
+) -> Result<Vec<(&'static str, AppendSummary)>> {
     let org = Org::plan(options);
     let mut out = Output::new();
     catalog(&org, &mut out)?;
@@ -161,12 +215,16 @@ pub async fn generate(lake: &Lake, options: &DemoOptions, progress: &ProgressBar
     progress.set_message("planning pull requests");
 
     // Plan every team's pull requests, then hand them to the repositories.
-    let mut per_repo: Vec<Vec<PullRequestPlan>> = (0..org.services.len()).map(|_| Vec::new()).collect();
+    let mut per_repo: Vec<Vec<PullRequestPlan>> =
+        (0..org.services.len()).map(|_| Vec::new()).collect();
     for (t, team) in org.teams.iter().enumerate() {
         let mut rng = stream(options.seed, &format!("prs/{t}"));
         plan_pull_requests(&org, t, team, &mut rng, &mut per_repo);
     }
-    let mut summaries: Vec<(&'static str, AppendSummary)> = TABLES.iter().map(|t| (t.name, AppendSummary::default())).collect();
+    let mut summaries: Vec<(&'static str, AppendSummary)> = TABLES
+        .iter()
+        .map(|t| (t.name, AppendSummary::default()))
+        .collect();
     let mut repo_plans = per_repo.into_iter().enumerate().collect::<Vec<_>>();
     for (t, team) in org.teams.iter().enumerate() {
         progress.set_message(format!("team {}", team.name));
@@ -175,7 +233,12 @@ pub async fn generate(lake: &Lake, options: &DemoOptions, progress: &ProgressBar
             let plans = std::mem::take(plans);
             let mut rng = stream(options.seed, &format!("repo/{s}"));
             RepoSimulation::new(&org, s, &mut rng, &mut out).run(plans)?;
-            costs(&org, s, &mut stream(options.seed, &format!("costs/{s}")), &mut out)?;
+            costs(
+                &org,
+                s,
+                &mut stream(options.seed, &format!("costs/{s}")),
+                &mut out,
+            )?;
         }
         let mut rng = stream(options.seed, &format!("people/{t}"));
         issue_work_and_platform_usage(&org, t, &mut rng, &mut out)?;
@@ -198,7 +261,12 @@ fn stream(seed: u64, name: &str) -> ChaCha8Rng {
 }
 
 fn sha(rng: &mut ChaCha8Rng) -> String {
-    format!("{:016x}{:016x}{:08x}", rng.gen::<u64>(), rng.gen::<u64>(), rng.gen::<u32>())
+    format!(
+        "{:016x}{:016x}{:08x}",
+        rng.gen::<u64>(),
+        rng.gen::<u64>(),
+        rng.gen::<u32>()
+    )
 }
 
 fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
@@ -220,7 +288,8 @@ fn hours(h: f64) -> i64 {
 }
 
 fn day_start(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_micros())
+    day.and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp_micros())
 }
 
 /// A local wall-clock time on `day` in `zone`, as UTC micros. Times in a DST
@@ -232,7 +301,10 @@ fn local_time(zone: Tz, day: NaiveDate, hour: f64) -> i64 {
     };
     zone.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| zone.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .or_else(|| {
+            zone.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
         .map_or(day_start(day), |t| t.timestamp_micros())
 }
 
@@ -258,7 +330,11 @@ impl Org {
         let mut developers = Vec::new();
         for t in 0..team_count {
             let base = TEAM_NAMES[t % TEAM_NAMES.len()];
-            let name = if t < TEAM_NAMES.len() { base.to_string() } else { format!("{base}-{}", t / TEAM_NAMES.len() + 1) };
+            let name = if t < TEAM_NAMES.len() {
+                base.to_string()
+            } else {
+                format!("{base}-{}", t / TEAM_NAMES.len() + 1)
+            };
             let service_ids = (0..SERVICE_KINDS.len())
                 .map(|k| {
                     services.push((format!("{name}-{}", SERVICE_KINDS[k]), t));
@@ -308,23 +384,41 @@ struct Output {
 
 impl Output {
     fn new() -> Output {
-        Output { builders: TABLES.iter().map(|t| TableBuilder::new(t)).collect() }
+        Output {
+            builders: TABLES.iter().map(|t| TableBuilder::new(t)).collect(),
+        }
     }
 
     fn push(&mut self, table: &'static TableSpec, values: Vec<Value>) -> Result<()> {
-        let index = TABLES.iter().position(|t| t.name == table.name).unwrap_or(0);
+        let index = TABLES
+            .iter()
+            .position(|t| t.name == table.name)
+            .unwrap_or(0);
         self.builders[index].push(values)
     }
 
-    async fn flush_large(&mut self, lake: &Lake, summaries: &mut [(&'static str, AppendSummary)]) -> Result<()> {
+    async fn flush_large(
+        &mut self,
+        lake: &Lake,
+        summaries: &mut [(&'static str, AppendSummary)],
+    ) -> Result<()> {
         self.flush(lake, summaries, FLUSH_ROWS).await
     }
 
-    async fn flush_all(&mut self, lake: &Lake, summaries: &mut [(&'static str, AppendSummary)]) -> Result<()> {
+    async fn flush_all(
+        &mut self,
+        lake: &Lake,
+        summaries: &mut [(&'static str, AppendSummary)],
+    ) -> Result<()> {
         self.flush(lake, summaries, 1).await
     }
 
-    async fn flush(&mut self, lake: &Lake, summaries: &mut [(&'static str, AppendSummary)], at_least: usize) -> Result<()> {
+    async fn flush(
+        &mut self,
+        lake: &Lake,
+        summaries: &mut [(&'static str, AppendSummary)],
+        at_least: usize,
+    ) -> Result<()> {
         for (i, builder) in self.builders.iter_mut().enumerate() {
             if builder.len() >= at_least {
                 let batch = builder.finish()?;
@@ -338,23 +432,40 @@ impl Output {
 
 fn catalog(org: &Org, out: &mut Output) -> Result<()> {
     for group in ["product", "engineering"] {
-        out.push(&schema::TEAMS, vec![Value::text(format!("demo:team:{group}")), Value::text(group), Value::Null, Value::Null])?;
+        out.push(
+            &schema::TEAMS,
+            vec![
+                Value::text(format!("demo:team:{group}")),
+                Value::text(group),
+                Value::Null,
+                Value::Null,
+            ],
+        )?;
     }
     for team in &org.teams {
-        out.push(&schema::TEAMS, vec![
-            Value::text(format!("demo:team:{}", team.name)),
-            Value::text(&team.name),
-            Value::text(team.group),
-            Value::Integer(team.members.len() as i64),
-        ])?;
-        for &member in &team.members {
-            out.push(&schema::TEAM_MEMBERS, vec![
-                Value::text(format!("demo:team_member:{}:{}", team.name, org.developers[member])),
-                Value::text(&org.developers[member]),
+        out.push(
+            &schema::TEAMS,
+            vec![
+                Value::text(format!("demo:team:{}", team.name)),
                 Value::text(&team.name),
-                Value::Timestamp(org.start),
-                Value::Null,
-            ])?;
+                Value::text(team.group),
+                Value::Integer(team.members.len() as i64),
+            ],
+        )?;
+        for &member in &team.members {
+            out.push(
+                &schema::TEAM_MEMBERS,
+                vec![
+                    Value::text(format!(
+                        "demo:team_member:{}:{}",
+                        team.name, org.developers[member]
+                    )),
+                    Value::text(&org.developers[member]),
+                    Value::text(&team.name),
+                    Value::Timestamp(org.start),
+                    Value::Null,
+                ],
+            )?;
         }
     }
     // Some developers also belong to a second team (embedded platform
@@ -362,34 +473,53 @@ fn catalog(org: &Org, out: &mut Output) -> Result<()> {
     for (t, team) in org.teams.iter().enumerate() {
         let other = &org.teams[(t + 1) % org.teams.len()];
         for &member in team.members.iter().step_by(15) {
-            out.push(&schema::TEAM_MEMBERS, vec![
-                Value::text(format!("demo:team_member:{}:{}", other.name, org.developers[member])),
-                Value::text(&org.developers[member]),
-                Value::text(&other.name),
-                Value::Timestamp(org.start + 90 * DAY),
-                Value::Timestamp(org.start + 200 * DAY),
-            ])?;
+            out.push(
+                &schema::TEAM_MEMBERS,
+                vec![
+                    Value::text(format!(
+                        "demo:team_member:{}:{}",
+                        other.name, org.developers[member]
+                    )),
+                    Value::text(&org.developers[member]),
+                    Value::text(&other.name),
+                    Value::Timestamp(org.start + 90 * DAY),
+                    Value::Timestamp(org.start + 200 * DAY),
+                ],
+            )?;
         }
     }
     for (s, (service, owner)) in org.services.iter().enumerate() {
         let team = &org.teams[*owner];
-        out.push(&schema::SERVICES, vec![
-            Value::text(format!("demo:service:{service}")),
-            Value::text(service),
-            Value::text(&team.name),
-            Value::text(format!("{}-system", team.group)),
-            Value::TextList(vec![org.repo(s)]),
-        ])?;
+        out.push(
+            &schema::SERVICES,
+            vec![
+                Value::text(format!("demo:service:{service}")),
+                Value::text(service),
+                Value::text(&team.name),
+                Value::text(format!("{}-system", team.group)),
+                Value::TextList(vec![org.repo(s)]),
+            ],
+        )?;
     }
     Ok(())
 }
 
-fn plan_pull_requests(org: &Org, t: usize, team: &Team, rng: &mut ChaCha8Rng, per_repo: &mut [Vec<PullRequestPlan>]) {
+fn plan_pull_requests(
+    org: &Org,
+    t: usize,
+    team: &Team,
+    rng: &mut ChaCha8Rng,
+    per_repo: &mut [Vec<PullRequestPlan>],
+) {
     let profile = team.profile;
     for day in days(org.start_day, org.end_day) {
         let weekend = is_weekend(day);
         for &author in &team.members {
-            let rate = if weekend { profile.pr_rate * 0.03 } else { profile.pr_rate };
+            let rate = if weekend {
+                profile.pr_rate * 0.03
+            } else {
+                profile.pr_rate
+            };
             if rng.gen::<f64>() >= rate {
                 continue;
             }
@@ -408,16 +538,32 @@ fn plan_pull_requests(org: &Org, t: usize, team: &Team, rng: &mut ChaCha8Rng, pe
 }
 
 #[allow(clippy::too_many_arguments)]
-fn plan_one(org: &Org, rng: &mut ChaCha8Rng, _team: usize, owner: &Team, author: usize, first_commit_at: i64, profile: &Profile, hotfix: bool) -> PullRequestPlan {
+fn plan_one(
+    org: &Org,
+    rng: &mut ChaCha8Rng,
+    _team: usize,
+    owner: &Team,
+    author: usize,
+    first_commit_at: i64,
+    profile: &Profile,
+    hotfix: bool,
+) -> PullRequestPlan {
     let scale = if hotfix { 0.1 } else { 1.0 };
     let commits = if hotfix { 1 } else { rng.gen_range(1..=6) };
     let coding = hours(exponential(rng, profile.coding_hours * scale));
-    let mut commit_times: Vec<i64> = (0..commits).map(|i| first_commit_at + coding * i / commits.max(1) as i64).collect();
+    let mut commit_times: Vec<i64> = (0..commits)
+        .map(|i| first_commit_at + coding * i / commits.max(1) as i64)
+        .collect();
     commit_times.sort_unstable();
     let created_at = first_commit_at + coding + rng.gen_range(2..30) * MINUTE;
     let mut reviews = Vec::new();
     let mut at = created_at;
-    let reviewers: Vec<usize> = owner.members.iter().copied().filter(|&m| m != author).collect();
+    let reviewers: Vec<usize> = owner
+        .members
+        .iter()
+        .copied()
+        .filter(|&m| m != author)
+        .collect();
     let unreviewed = rng.gen::<f64>() < profile.merged_without_review;
     if !unreviewed && !reviewers.is_empty() {
         let reviewer = reviewers[rng.gen_range(0..reviewers.len())];
@@ -446,9 +592,29 @@ fn plan_one(org: &Org, rng: &mut ChaCha8Rng, _team: usize, owner: &Team, author:
         (Some(decided_at), Some(decided_at))
     };
     let title = if hotfix {
-        format!("hotfix: {}", ["restore timeout", "fix null handling", "revert cache change", "guard empty payload"][rng.gen_range(0..4)])
+        format!(
+            "hotfix: {}",
+            [
+                "restore timeout",
+                "fix null handling",
+                "revert cache change",
+                "guard empty payload"
+            ][rng.gen_range(0..4)]
+        )
     } else {
-        format!("{} {}", ["Add", "Fix", "Refactor", "Improve", "Remove"][rng.gen_range(0..5)], ["retry logic", "pagination", "metrics", "validation", "caching", "logging", "error handling"][rng.gen_range(0..7)])
+        format!(
+            "{} {}",
+            ["Add", "Fix", "Refactor", "Improve", "Remove"][rng.gen_range(0..5)],
+            [
+                "retry logic",
+                "pagination",
+                "metrics",
+                "validation",
+                "caching",
+                "logging",
+                "error handling"
+            ][rng.gen_range(0..7)]
+        )
     };
     PullRequestPlan {
         author,
@@ -579,7 +745,11 @@ impl<'a> RepoSimulation<'a> {
         let mut parent: Option<String> = None;
         for i in 0..12 {
             let sha = sha(self.rng);
-            let message = if i == 0 { "Initial commit".to_string() } else { format!("Early work {i}") };
+            let message = if i == 0 {
+                "Initial commit".to_string()
+            } else {
+                format!("Early work {i}")
+            };
             self.commit(&sha, parent.iter().cloned().collect(), author, at, &message)?;
             parent = Some(sha);
             at += 25 * DAY;
@@ -592,7 +762,9 @@ impl<'a> RepoSimulation<'a> {
 
     fn next_tick(&self, after: i64) -> Option<i64> {
         let zone = self.team.zone;
-        let mut day = chrono::DateTime::from_timestamp_micros(after)?.with_timezone(&zone).date_naive();
+        let mut day = chrono::DateTime::from_timestamp_micros(after)?
+            .with_timezone(&zone)
+            .date_naive();
         loop {
             let fits = match self.team.profile.cadence {
                 Cadence::EveryMerge => return None,
@@ -635,15 +807,28 @@ impl<'a> RepoSimulation<'a> {
         let plan = &self.plans[index];
         let (author, hotfix, number) = (plan.author, plan.hotfix, plan.number);
         let (parents, message) = if plan.squash {
-            (before.iter().cloned().collect(), format!("{} (#{number})", plan.title))
+            (
+                before.iter().cloned().collect(),
+                format!("{} (#{number})", plan.title),
+            )
         } else {
             let mut parents: Vec<String> = before.iter().cloned().collect();
             parents.push(branch_head);
-            (parents, format!("Merge pull request #{number} from {ORG}/pr-{number}"))
+            (
+                parents,
+                format!("Merge pull request #{number} from {ORG}/pr-{number}"),
+            )
         };
         self.commit(&merge_sha, parents, author, at, &message)?;
         self.main.push((at, merge_sha.clone()));
-        self.push("refs/heads/main", before.as_deref(), &merge_sha, vec![merge_sha.clone()], at, author)?;
+        self.push(
+            "refs/heads/main",
+            before.as_deref(),
+            &merge_sha,
+            vec![merge_sha.clone()],
+            at,
+            author,
+        )?;
         self.ci_run("ci", &merge_sha, "main", "push", at + MINUTE)?;
         self.pull_request_row(index, Some(&merge_sha))?;
         if matches!(self.team.profile.cadence, Cadence::EveryMerge) || hotfix {
@@ -671,12 +856,29 @@ impl<'a> RepoSimulation<'a> {
                 break;
             }
             let sha = sha(self.rng);
-            let message = if i == 0 { title.clone() } else { ["Address review", "Fix tests", "Tidy up", "Handle edge case"][i % 4].to_string() };
+            let message = if i == 0 {
+                title.clone()
+            } else {
+                ["Address review", "Fix tests", "Tidy up", "Handle edge case"][i % 4].to_string()
+            };
             self.commit(&sha, parent.iter().cloned().collect(), author, at, &message)?;
             self.activity(author, at, "commit", &item)?;
             let pushed_at = at + self.rng.gen_range(1..20) * MINUTE;
-            self.push(&branch_ref, before.as_deref(), &sha, vec![sha.clone()], pushed_at, author)?;
-            self.ci_run("ci", &sha, &format!("pr-{number}"), "pull_request", pushed_at + MINUTE / 2)?;
+            self.push(
+                &branch_ref,
+                before.as_deref(),
+                &sha,
+                vec![sha.clone()],
+                pushed_at,
+                author,
+            )?;
+            self.ci_run(
+                "ci",
+                &sha,
+                &format!("pr-{number}"),
+                "pull_request",
+                pushed_at + MINUTE / 2,
+            )?;
             parent = Some(sha.clone());
             before = Some(sha);
         }
@@ -687,14 +889,17 @@ impl<'a> RepoSimulation<'a> {
             if at >= self.org.end {
                 continue;
             }
-            self.out.push(&schema::REVIEWS, vec![
-                Value::text(format!("demo:review:{}:{number}:{at}", self.repo)),
-                Value::text(&self.repo),
-                Value::Integer(number),
-                Value::text(&self.org.developers[reviewer]),
-                Value::text(state),
-                Value::Timestamp(at),
-            ])?;
+            self.out.push(
+                &schema::REVIEWS,
+                vec![
+                    Value::text(format!("demo:review:{}:{number}:{at}", self.repo)),
+                    Value::text(&self.repo),
+                    Value::Integer(number),
+                    Value::text(&self.org.developers[reviewer]),
+                    Value::text(state),
+                    Value::Timestamp(at),
+                ],
+            )?;
             self.activity(reviewer, at, "review", &item)?;
             if self.rng.gen::<f64>() < 0.6 {
                 let reply = at + self.rng.gen_range(5..90) * MINUTE;
@@ -713,8 +918,16 @@ impl<'a> RepoSimulation<'a> {
         }
         let visible = |at: i64| (at < self.org.end).then_some(at);
         let first_review = plan.reviews.first().and_then(|r| visible(r.2));
-        let approved = plan.reviews.iter().find(|r| r.1 == "approved").and_then(|r| visible(r.2));
-        let labels = if plan.hotfix { vec!["hotfix".to_string()] } else { vec![] };
+        let approved = plan
+            .reviews
+            .iter()
+            .find(|r| r.1 == "approved")
+            .and_then(|r| visible(r.2));
+        let labels = if plan.hotfix {
+            vec!["hotfix".to_string()]
+        } else {
+            vec![]
+        };
         let row = vec![
             Value::text(format!("demo:pull_request:{}:{}", self.repo, plan.number)),
             Value::text(&self.repo),
@@ -736,42 +949,77 @@ impl<'a> RepoSimulation<'a> {
         self.out.push(&schema::PULL_REQUESTS, row)
     }
 
-    fn commit(&mut self, sha: &str, parents: Vec<String>, author: usize, at: i64, message: &str) -> Result<()> {
-        self.out.push(&schema::COMMITS, vec![
-            Value::text(format!("demo:commit:{}:{sha}", self.repo)),
-            Value::text(&self.repo),
-            Value::text(sha),
-            Value::TextList(parents),
-            Value::text(&self.org.developers[author]),
-            Value::Timestamp(at),
-            Value::Timestamp(at),
-            Value::text(message),
-        ])
+    fn commit(
+        &mut self,
+        sha: &str,
+        parents: Vec<String>,
+        author: usize,
+        at: i64,
+        message: &str,
+    ) -> Result<()> {
+        self.out.push(
+            &schema::COMMITS,
+            vec![
+                Value::text(format!("demo:commit:{}:{sha}", self.repo)),
+                Value::text(&self.repo),
+                Value::text(sha),
+                Value::TextList(parents),
+                Value::text(&self.org.developers[author]),
+                Value::Timestamp(at),
+                Value::Timestamp(at),
+                Value::text(message),
+            ],
+        )
     }
 
-    fn push(&mut self, reference: &str, before: Option<&str>, after: &str, commits: Vec<String>, at: i64, actor: usize) -> Result<()> {
+    fn push(
+        &mut self,
+        reference: &str,
+        before: Option<&str>,
+        after: &str,
+        commits: Vec<String>,
+        at: i64,
+        actor: usize,
+    ) -> Result<()> {
         if at >= self.org.end {
             return Ok(());
         }
         self.pushes += 1;
-        self.out.push(&schema::PUSHES, vec![
-            Value::text(format!("demo:push:{}:{}", self.repo, self.pushes)),
-            Value::text(&self.repo),
-            Value::text(reference),
-            Value::text(before.unwrap_or("0000000000000000000000000000000000000000")),
-            Value::text(after),
-            Value::TextList(commits),
-            Value::Timestamp(at),
-            Value::text(&self.org.developers[actor]),
-        ])
+        self.out.push(
+            &schema::PUSHES,
+            vec![
+                Value::text(format!("demo:push:{}:{}", self.repo, self.pushes)),
+                Value::text(&self.repo),
+                Value::text(reference),
+                Value::text(before.unwrap_or("0000000000000000000000000000000000000000")),
+                Value::text(after),
+                Value::TextList(commits),
+                Value::Timestamp(at),
+                Value::text(&self.org.developers[actor]),
+            ],
+        )
     }
 
     fn activity(&mut self, developer: usize, at: i64, kind: &str, item: &str) -> Result<()> {
-        activity(self.out, &self.org.developers[developer], at, kind, item, &self.repo)
+        activity(
+            self.out,
+            &self.org.developers[developer],
+            at,
+            kind,
+            item,
+            &self.repo,
+        )
     }
 
     /// One CI run: a flaky first attempt fails and its retry passes.
-    fn ci_run(&mut self, pipeline: &str, sha: &str, reference: &str, trigger: &str, queued_at: i64) -> Result<()> {
+    fn ci_run(
+        &mut self,
+        pipeline: &str,
+        sha: &str,
+        reference: &str,
+        trigger: &str,
+        queued_at: i64,
+    ) -> Result<()> {
         if queued_at >= self.org.end {
             return Ok(());
         }
@@ -786,24 +1034,35 @@ impl<'a> RepoSimulation<'a> {
             let duration = hours(lognormal(self.rng, profile.ci_minutes / 60.0, 0.35));
             let started = queued + wait;
             let finished = started + duration;
-            let conclusion = if (flaky && attempt == 1) || broken { "failure" } else { "success" };
+            let conclusion = if (flaky && attempt == 1) || broken {
+                "failure"
+            } else {
+                "success"
+            };
             let done = finished < self.org.end;
-            self.out.push(&schema::CI_RUNS, vec![
-                Value::text(format!("demo:ci_run:{run_id}:{attempt}")),
-                Value::text(&self.repo),
-                Value::text(pipeline),
-                Value::text(&run_id),
-                Value::Integer(attempt),
-                Value::text(sha),
-                Value::text(reference),
-                Value::text(trigger),
-                Value::Timestamp(queued),
-                Value::opt_timestamp((started < self.org.end).then_some(started)),
-                Value::opt_timestamp(done.then_some(finished)),
-                Value::opt_text(done.then_some(conclusion)),
-                Value::text(if self.rng.gen::<f64>() < 0.9 { "Linux" } else { "macOS" }),
-                Value::Float(((duration as f64) / MINUTE as f64).ceil()),
-            ])?;
+            self.out.push(
+                &schema::CI_RUNS,
+                vec![
+                    Value::text(format!("demo:ci_run:{run_id}:{attempt}")),
+                    Value::text(&self.repo),
+                    Value::text(pipeline),
+                    Value::text(&run_id),
+                    Value::Integer(attempt),
+                    Value::text(sha),
+                    Value::text(reference),
+                    Value::text(trigger),
+                    Value::Timestamp(queued),
+                    Value::opt_timestamp((started < self.org.end).then_some(started)),
+                    Value::opt_timestamp(done.then_some(finished)),
+                    Value::opt_text(done.then_some(conclusion)),
+                    Value::text(if self.rng.gen::<f64>() < 0.9 {
+                        "Linux"
+                    } else {
+                        "macOS"
+                    }),
+                    Value::Float(((duration as f64) / MINUTE as f64).ceil()),
+                ],
+            )?;
             queued = finished + self.rng.gen_range(2..10) * MINUTE;
             if queued >= self.org.end {
                 break;
@@ -812,20 +1071,30 @@ impl<'a> RepoSimulation<'a> {
         Ok(())
     }
 
-    fn deployment_row(&mut self, environment: &str, sha: &str, status: &str, started: i64, finished: i64) -> Result<String> {
+    fn deployment_row(
+        &mut self,
+        environment: &str,
+        sha: &str,
+        status: &str,
+        started: i64,
+        finished: i64,
+    ) -> Result<String> {
         self.deployments += 1;
         let id = format!("{}-{}", self.service_name(), self.deployments);
-        self.out.push(&schema::DEPLOYMENTS, vec![
-            Value::text(format!("demo:deployment:{id}")),
-            Value::text(self.service_name().to_string()),
-            Value::text(environment),
-            Value::text(sha),
-            Value::text(&id),
-            Value::text(status),
-            Value::Timestamp(started),
-            Value::opt_timestamp((finished < self.org.end).then_some(finished)),
-            Value::text("demo"),
-        ])?;
+        self.out.push(
+            &schema::DEPLOYMENTS,
+            vec![
+                Value::text(format!("demo:deployment:{id}")),
+                Value::text(self.service_name().to_string()),
+                Value::text(environment),
+                Value::text(sha),
+                Value::text(&id),
+                Value::text(status),
+                Value::Timestamp(started),
+                Value::opt_timestamp((finished < self.org.end).then_some(finished)),
+                Value::text("demo"),
+            ],
+        )?;
         Ok(id)
     }
 
@@ -843,7 +1112,13 @@ impl<'a> RepoSimulation<'a> {
             return Ok(());
         }
         let staging_at = at - self.rng.gen_range(30..60) * MINUTE;
-        self.deployment_row("staging", &sha, "success", staging_at, staging_at + 8 * MINUTE)?;
+        self.deployment_row(
+            "staging",
+            &sha,
+            "success",
+            staging_at,
+            staging_at + 8 * MINUTE,
+        )?;
         let mut start = at;
         if self.rng.gen::<f64>() < 0.06 {
             self.deployment_row("production", &sha, "failure", start, start + 4 * MINUTE)?;
@@ -857,7 +1132,12 @@ impl<'a> RepoSimulation<'a> {
         Ok(())
     }
 
-    fn production_deployment(&mut self, at: i64, sha: &str, _redeploy: bool) -> Result<(String, i64)> {
+    fn production_deployment(
+        &mut self,
+        at: i64,
+        sha: &str,
+        _redeploy: bool,
+    ) -> Result<(String, i64)> {
         let finished = at + self.rng.gen_range(4..15) * MINUTE;
         let id = self.deployment_row("production", sha, "success", at, finished)?;
         self.production.push(sha.to_string());
@@ -868,12 +1148,22 @@ impl<'a> RepoSimulation<'a> {
     /// fixed by a hotfix pull request.
     fn fail(&mut self, deployment_id: &str, sha: &str, finished: i64) -> Result<()> {
         let profile = self.team.profile;
-        let previous = self.production.len().checked_sub(2).map(|i| self.production[i].clone());
+        let previous = self
+            .production
+            .len()
+            .checked_sub(2)
+            .map(|i| self.production[i].clone());
         if let Some(previous) = previous.filter(|_| self.rng.gen::<f64>() < 0.35) {
             let rollback_at = finished + self.rng.gen_range(15..120) * MINUTE;
             if self.rng.gen::<f64>() < 0.5 {
                 let opened = finished + self.rng.gen_range(3..15) * MINUTE;
-                self.incident(opened, Some(rollback_at + 10 * MINUTE), Some(deployment_id), None, "sev2")?;
+                self.incident(
+                    opened,
+                    Some(rollback_at + 10 * MINUTE),
+                    Some(deployment_id),
+                    None,
+                    "sev2",
+                )?;
             }
             self.schedule(rollback_at, Event::Rollback(previous));
             self.hotfix(rollback_at + HOUR)?;
@@ -881,7 +1171,11 @@ impl<'a> RepoSimulation<'a> {
         }
         let opened = finished + hours(exponential(self.rng, 1.5)) + MINUTE;
         let recovery = hours(lognormal(self.rng, profile.recovery_hours, 0.6)) + 10 * MINUTE;
-        let burst = if self.rng.gen::<f64>() < 0.3 { self.rng.gen_range(2..=3) } else { 1 };
+        let burst = if self.rng.gen::<f64>() < 0.3 {
+            self.rng.gen_range(2..=3)
+        } else {
+            1
+        };
         let link = self.rng.gen::<f64>();
         for k in 0..burst {
             let at = opened + k * self.rng.gen_range(5..40) * MINUTE;
@@ -891,7 +1185,13 @@ impl<'a> RepoSimulation<'a> {
                 l if l < 0.70 => (None, Some(sha)),
                 _ => (None, None),
             };
-            self.incident(at, Some(resolved.max(at + MINUTE)), by_id, by_sha, if k == 0 { "sev2" } else { "sev3" })?;
+            self.incident(
+                at,
+                Some(resolved.max(at + MINUTE)),
+                by_id,
+                by_sha,
+                if k == 0 { "sev2" } else { "sev3" },
+            )?;
         }
         self.hotfix(opened + 10 * MINUTE)
     }
@@ -901,11 +1201,27 @@ impl<'a> RepoSimulation<'a> {
             return Ok(());
         }
         let author = self.team.members[self.rng.gen_range(0..self.team.members.len())];
-        let plan = plan_one(self.org, self.rng, 0, self.team, author, first_commit_at, self.team.profile, true);
+        let plan = plan_one(
+            self.org,
+            self.rng,
+            0,
+            self.team,
+            author,
+            first_commit_at,
+            self.team.profile,
+            true,
+        );
         self.add_pull_request(plan)
     }
 
-    fn incident(&mut self, opened: i64, resolved: Option<i64>, deployment_id: Option<&str>, sha: Option<&str>, severity: &str) -> Result<()> {
+    fn incident(
+        &mut self,
+        opened: i64,
+        resolved: Option<i64>,
+        deployment_id: Option<&str>,
+        sha: Option<&str>,
+        severity: &str,
+    ) -> Result<()> {
         if opened >= self.org.end {
             return Ok(());
         }
@@ -913,17 +1229,20 @@ impl<'a> RepoSimulation<'a> {
         let id = format!("INC-{}-{}", self.service + 1, self.incidents);
         let acknowledged = opened + self.rng.gen_range(1..20) * MINUTE;
         let visible = |at: i64| (at < self.org.end).then_some(at);
-        self.out.push(&schema::INCIDENTS, vec![
-            Value::text(format!("demo:incident:{id}")),
-            Value::text(self.service_name().to_string()),
-            Value::text(&id),
-            Value::text(severity),
-            Value::Timestamp(opened),
-            Value::opt_timestamp(visible(acknowledged)),
-            Value::opt_timestamp(resolved.and_then(visible)),
-            Value::opt_text(deployment_id),
-            Value::opt_text(sha),
-        ])
+        self.out.push(
+            &schema::INCIDENTS,
+            vec![
+                Value::text(format!("demo:incident:{id}")),
+                Value::text(self.service_name().to_string()),
+                Value::text(&id),
+                Value::text(severity),
+                Value::Timestamp(opened),
+                Value::opt_timestamp(visible(acknowledged)),
+                Value::opt_timestamp(resolved.and_then(visible)),
+                Value::opt_text(deployment_id),
+                Value::opt_text(sha),
+            ],
+        )
     }
 
     /// Incidents that no deployment caused (an outage of a dependency): they
@@ -939,15 +1258,25 @@ impl<'a> RepoSimulation<'a> {
     }
 }
 
-fn activity(out: &mut Output, developer: &str, at: i64, kind: &str, item: &str, repo: &str) -> Result<()> {
-    out.push(&schema::WORK_ACTIVITY, vec![
-        Value::text(format!("demo:activity:{developer}:{at}:{kind}:{item}")),
-        Value::text(developer),
-        Value::Timestamp(at),
-        Value::text(kind),
-        Value::text(item),
-        Value::text(repo),
-    ])
+fn activity(
+    out: &mut Output,
+    developer: &str,
+    at: i64,
+    kind: &str,
+    item: &str,
+    repo: &str,
+) -> Result<()> {
+    out.push(
+        &schema::WORK_ACTIVITY,
+        vec![
+            Value::text(format!("demo:activity:{developer}:{at}:{kind}:{item}")),
+            Value::text(developer),
+            Value::Timestamp(at),
+            Value::text(kind),
+            Value::text(item),
+            Value::text(repo),
+        ],
+    )
 }
 
 /// Daily FOCUS-style cost rows for a service's cloud resources, growing over the year.
@@ -955,9 +1284,24 @@ fn costs(org: &Org, service: usize, rng: &mut ChaCha8Rng, out: &mut Output) -> R
     let (name, owner) = &org.services[service];
     let team = &org.teams[*owner].name;
     let resources = [
-        ("Amazon Elastic Compute Cloud", "Compute", "ec2", lognormal(rng, 40.0, 0.5)),
-        ("Amazon Relational Database Service", "Databases", "rds", lognormal(rng, 25.0, 0.5)),
-        ("Amazon Simple Queue Service", "Integration", "sqs", lognormal(rng, 1.5, 0.7)),
+        (
+            "Amazon Elastic Compute Cloud",
+            "Compute",
+            "ec2",
+            lognormal(rng, 40.0, 0.5),
+        ),
+        (
+            "Amazon Relational Database Service",
+            "Databases",
+            "rds",
+            lognormal(rng, 25.0, 0.5),
+        ),
+        (
+            "Amazon Simple Queue Service",
+            "Integration",
+            "sqs",
+            lognormal(rng, 1.5, 0.7),
+        ),
     ];
     let total_days = (org.end_day - org.start_day).num_days().max(1) as f64;
     for (i, day) in days(org.start_day, org.end_day).enumerate() {
@@ -967,22 +1311,29 @@ fn costs(org: &Org, service: usize, rng: &mut ChaCha8Rng, out: &mut Output) -> R
         for (service_name, _category, kind, base) in &resources {
             let billed = base * growth * weekday * (1.0 + 0.1 * normal(rng)).max(0.5);
             // Compute runs under a savings plan.
-            let effective = if *kind == "ec2" { billed * 0.72 } else { billed };
+            let effective = if *kind == "ec2" {
+                billed * 0.72
+            } else {
+                billed
+            };
             let money = |v: f64| Value::Money((v * 1e10).round() as i128);
-            out.push(&schema::COSTS, vec![
-                Value::text(format!("demo:cost:{name}:{kind}:{start}")),
-                Value::Timestamp(start),
-                Value::Timestamp(start + DAY),
-                money(billed),
-                money(effective),
-                Value::text("USD"),
-                Value::text("AWS"),
-                Value::text(*service_name),
-                Value::text(format!("arn:aws:{kind}:eu-west-1:123456789012:{name}")),
-                Value::text(format!("{{\"service\":\"{name}\",\"team\":\"{team}\"}}")),
-                Value::text(name),
-                Value::text(team),
-            ])?;
+            out.push(
+                &schema::COSTS,
+                vec![
+                    Value::text(format!("demo:cost:{name}:{kind}:{start}")),
+                    Value::Timestamp(start),
+                    Value::Timestamp(start + DAY),
+                    money(billed),
+                    money(effective),
+                    Value::text("USD"),
+                    Value::text("AWS"),
+                    Value::text(*service_name),
+                    Value::text(format!("arn:aws:{kind}:eu-west-1:123456789012:{name}")),
+                    Value::text(format!("{{\"service\":\"{name}\",\"team\":\"{team}\"}}")),
+                    Value::text(name),
+                    Value::text(team),
+                ],
+            )?;
         }
     }
     Ok(())
@@ -1001,7 +1352,12 @@ const PLATFORM_FEATURES: [(&str, &str); 8] = [
 
 /// Issue work (another source of context switches) and platform usage, whose
 /// adoption rises over the year in adopting teams.
-fn issue_work_and_platform_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out: &mut Output) -> Result<()> {
+fn issue_work_and_platform_usage(
+    org: &Org,
+    t: usize,
+    rng: &mut ChaCha8Rng,
+    out: &mut Output,
+) -> Result<()> {
     let team = &org.teams[t];
     let total_days = (org.end_day - org.start_day).num_days().max(1) as f64;
     let mut issue_numbers = vec![10_000i64; team.services.len()];
@@ -1010,7 +1366,11 @@ fn issue_work_and_platform_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out:
             continue;
         }
         let progress = i as f64 / total_days;
-        let adoption = if team.adopting { 0.05 + 0.55 * progress } else { 0.12 };
+        let adoption = if team.adopting {
+            0.05 + 0.55 * progress
+        } else {
+            0.12
+        };
         for &member in &team.members {
             let developer = &org.developers[member];
             if rng.gen::<f64>() < 0.3 {
@@ -1027,16 +1387,25 @@ fn issue_work_and_platform_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out:
                 let (tool, feature) = PLATFORM_FEATURES[rng.gen_range(0..PLATFORM_FEATURES.len())];
                 let at = local_time(team.zone, day, working_hour(rng));
                 let roll = rng.gen::<f64>();
-                let outcome = if roll < 0.9 { "success" } else if roll < 0.97 { "failure" } else { "abandoned" };
-                out.push(&schema::PLATFORM_USAGE, vec![
-                    Value::text(format!("demo:platform_usage:{developer}:{at}")),
-                    Value::text(developer),
-                    Value::text(&team.name),
-                    Value::text(tool),
-                    Value::text(feature),
-                    Value::Timestamp(at),
-                    Value::text(outcome),
-                ])?;
+                let outcome = if roll < 0.9 {
+                    "success"
+                } else if roll < 0.97 {
+                    "failure"
+                } else {
+                    "abandoned"
+                };
+                out.push(
+                    &schema::PLATFORM_USAGE,
+                    vec![
+                        Value::text(format!("demo:platform_usage:{developer}:{at}")),
+                        Value::text(developer),
+                        Value::text(&team.name),
+                        Value::text(tool),
+                        Value::text(feature),
+                        Value::Timestamp(at),
+                        Value::text(outcome),
+                    ],
+                )?;
             }
         }
     }
@@ -1046,8 +1415,13 @@ fn issue_work_and_platform_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out:
 /// Two quarterly survey waves, the latest in the last full quarter of the
 /// history. Answers lean on the team's profile; adopting teams improve.
 fn survey_waves(org: &Org, rng: &mut ChaCha8Rng, out: &mut Output) -> Result<()> {
-    let quarter_start = |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), (d.month0() / 3) * 3 + 1, 1);
-    let Some(last) = org.end_day.checked_sub_days(chrono::Days::new(60)).and_then(quarter_start) else {
+    let quarter_start =
+        |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), (d.month0() / 3) * 3 + 1, 1);
+    let Some(last) = org
+        .end_day
+        .checked_sub_days(chrono::Days::new(60))
+        .and_then(quarter_start)
+    else {
         return Ok(());
     };
     let Some(previous) = last.checked_sub_months(chrono::Months::new(3)) else {
@@ -1065,38 +1439,62 @@ fn survey_waves(org: &Org, rng: &mut ChaCha8Rng, out: &mut Output) -> Result<()>
                 "high" => 3.7,
                 "medium" => 3.2,
                 _ => 2.7,
-            } + if team.adopting && wave == 1 { 0.35 } else { 0.0 };
+            } + if team.adopting && wave == 1 {
+                0.35
+            } else {
+                0.0
+            };
             for &member in &team.members {
                 if rng.gen::<f64>() >= 0.72 {
                     continue;
                 }
-                let respondent = format!("r_{}", &hex::encode(Sha256::digest(format!("survey-salt/{}", org.developers[member]).as_bytes()))[..16]);
+                let respondent = format!(
+                    "r_{}",
+                    &hex::encode(Sha256::digest(
+                        format!("survey-salt/{}", org.developers[member]).as_bytes()
+                    ))[..16]
+                );
                 let response_id = format!("{survey_id}-{}", &respondent[2..10]);
-                let submitted = local_time(team.zone, opens + Duration::days(rng.gen_range(0..14)), working_hour(rng));
+                let submitted = local_time(
+                    team.zone,
+                    opens + Duration::days(rng.gen_range(0..14)),
+                    working_hour(rng),
+                );
                 if submitted >= org.end {
                     continue;
                 }
                 let mut answer = |question: &str, numeric: Option<f64>, text: Option<&str>| {
-                    out.push(&schema::SURVEY_RESPONSES, vec![
-                        Value::text(format!("demo:survey:{response_id}:{question}")),
-                        Value::text(&survey_id),
-                        Value::text(&response_id),
-                        Value::text(&respondent),
-                        Value::text(&team.name),
-                        Value::Timestamp(submitted),
-                        Value::text(question),
-                        numeric.map_or(Value::Null, Value::Float),
-                        Value::opt_text(text),
-                    ])
+                    out.push(
+                        &schema::SURVEY_RESPONSES,
+                        vec![
+                            Value::text(format!("demo:survey:{response_id}:{question}")),
+                            Value::text(&survey_id),
+                            Value::text(&response_id),
+                            Value::text(&respondent),
+                            Value::text(&team.name),
+                            Value::Timestamp(submitted),
+                            Value::text(question),
+                            numeric.map_or(Value::Null, Value::Float),
+                            Value::opt_text(text),
+                        ],
+                    )
                 };
                 for question in SURVEY_LIKERT_QUESTIONS {
                     let value = (base + 0.9 * normal(rng)).round().clamp(1.0, 5.0);
                     answer(question, Some(value), None)?;
                 }
-                let enps = ((base - 1.0) * 2.5 + 1.5 * normal(rng)).round().clamp(0.0, 10.0);
+                let enps = ((base - 1.0) * 2.5 + 1.5 * normal(rng))
+                    .round()
+                    .clamp(0.0, 10.0);
                 answer("enps", Some(enps), None)?;
                 if rng.gen::<f64>() < 0.25 {
-                    let comment = ["CI is too slow on Fridays", "Docs for the deploy tool are out of date", "Too many meetings break my focus", "On-call pages at night are wearing me down", "The new templates saved me a day"][rng.gen_range(0..5)];
+                    let comment = [
+                        "CI is too slow on Fridays",
+                        "Docs for the deploy tool are out of date",
+                        "Too many meetings break my focus",
+                        "On-call pages at night are wearing me down",
+                        "The new templates saved me a day",
+                    ][rng.gen_range(0..5)];
                     answer("comments", None, Some(comment))?;
                 }
             }
@@ -1110,7 +1508,12 @@ mod tests {
     use super::*;
 
     fn options() -> DemoOptions {
-        DemoOptions { seed: 7, scale: 0.25, end: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), months: 6 }
+        DemoOptions {
+            seed: 7,
+            scale: 0.25,
+            end: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            months: 6,
+        }
     }
 
     #[test]
@@ -1129,12 +1532,17 @@ mod tests {
     async fn every_table_gets_rows_and_the_org_has_its_shape() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
-        let summaries = generate(&lake, &options(), &ProgressBar::hidden()).await.unwrap();
+        let summaries = generate(&lake, &options(), &ProgressBar::hidden())
+            .await
+            .unwrap();
         for (table, summary) in &summaries {
             assert!(summary.rows_written > 0, "{table} is empty");
             assert_eq!(summary.duplicates, 0, "{table} has duplicate event ids");
         }
-        let org = Org::plan(&DemoOptions { scale: 1.0, ..options() });
+        let org = Org::plan(&DemoOptions {
+            scale: 1.0,
+            ..options()
+        });
         assert_eq!(org.teams.len(), 8);
         assert_eq!(org.services.len(), 40);
         assert_eq!(org.developers.len(), 300);

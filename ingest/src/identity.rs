@@ -53,12 +53,12 @@ impl Pseudonymizer {
 
 /// True for strings of the form `dev_` + 16 lower-case hex digits.
 pub fn is_pseudonym(value: &str) -> bool {
-    value
-        .strip_prefix(PSEUDONYM_PREFIX)
-        .is_some_and(|rest| {
-            rest.len() == PSEUDONYM_HEX_DIGITS
-                && rest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
+    value.strip_prefix(PSEUDONYM_PREFIX).is_some_and(|rest| {
+        rest.len() == PSEUDONYM_HEX_DIGITS
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 #[cfg(test)]
@@ -71,7 +71,10 @@ mod tests {
         let a = p.pseudonym("Alice@Example.com ");
         assert_eq!(a, p.pseudonym("alice@example.com"));
         assert!(is_pseudonym(&a), "{a}");
-        assert_ne!(a, Pseudonymizer::new("other").pseudonym("alice@example.com"));
+        assert_ne!(
+            a,
+            Pseudonymizer::new("other").pseudonym("alice@example.com")
+        );
         assert_eq!(p.pseudonym(&a), a);
         assert!(!is_pseudonym("dev_alice"));
         assert!(!is_pseudonym("dev_ABCDEF0123456789"));

@@ -170,7 +170,8 @@ impl<'a> RowParser<'a> {
                     continue;
                 }
             };
-            let mut cells: Vec<Option<Result<Value, String>>> = vec![None; self.table.columns.len()];
+            let mut cells: Vec<Option<Result<Value, String>>> =
+                vec![None; self.table.columns.len()];
             let mut row_ok = true;
             for (key, value) in &object {
                 match self.table.column(key) {
@@ -188,7 +189,9 @@ impl<'a> RowParser<'a> {
     }
 
     fn read_csv(&mut self, reader: impl Read) -> Result<()> {
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = csv.headers().map_err(|e| self.csv_error(e))?.clone();
         let mut columns = Vec::with_capacity(headers.len());
         let mut header_ok = true;
@@ -202,15 +205,25 @@ impl<'a> RowParser<'a> {
                 Some((i, _)) => columns.push(i),
                 None => {
                     let message = self.unknown_column_message();
-                    self.error(1, if name.is_empty() { "-" } else { name }, format!("{message} (header column {})", position + 1));
+                    self.error(
+                        1,
+                        if name.is_empty() { "-" } else { name },
+                        format!("{message} (header column {})", position + 1),
+                    );
                     header_ok = false;
                 }
             }
         }
         for column in self.table.columns {
-            let present = columns.iter().any(|&i| self.table.columns[i].name == column.name);
+            let present = columns
+                .iter()
+                .any(|&i| self.table.columns[i].name == column.name);
             if !present && !column.nullable && column.name != "event_id" {
-                self.error(1, column.name, "required column is missing from the header".into());
+                self.error(
+                    1,
+                    column.name,
+                    "required column is missing from the header".into(),
+                );
                 header_ok = false;
             }
         }
@@ -229,7 +242,8 @@ impl<'a> RowParser<'a> {
                 }
             }
             let line_number = record.position().map_or(0, |p| p.line());
-            let mut cells: Vec<Option<Result<Value, String>>> = vec![None; self.table.columns.len()];
+            let mut cells: Vec<Option<Result<Value, String>>> =
+                vec![None; self.table.columns.len()];
             for (&i, raw) in columns.iter().zip(record.iter()) {
                 let column = &self.table.columns[i];
                 cells[i] = Some(if raw.is_empty() {
@@ -260,7 +274,12 @@ impl<'a> RowParser<'a> {
 
     /// Checks required values, pseudonymises person columns, derives a
     /// missing event id and appends the row.
-    fn finish_row(&mut self, line: u64, cells: Vec<Option<Result<Value, String>>>, mut row_ok: bool) -> Result<()> {
+    fn finish_row(
+        &mut self,
+        line: u64,
+        cells: Vec<Option<Result<Value, String>>>,
+        mut row_ok: bool,
+    ) -> Result<()> {
         let mut values = Vec::with_capacity(cells.len());
         for (cell, column) in cells.into_iter().zip(self.table.columns) {
             let value = match cell {
@@ -402,7 +421,7 @@ mod tests {
     use super::*;
     use crate::identity::is_pseudonym;
     use crate::schema::{COMMITS, COSTS, INCIDENTS};
-    use arrow::array::{AsArray, Array};
+    use arrow::array::{Array, AsArray};
     use arrow::datatypes::TimestampMicrosecondType;
 
     fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -412,7 +431,13 @@ mod tests {
     }
 
     fn parse(table: &'static TableSpec, path: &Path) -> Result<RecordBatch> {
-        parse_file(table, path, None, &Pseudonymizer::new("k"), &ProgressBar::hidden())
+        parse_file(
+            table,
+            path,
+            None,
+            &Pseudonymizer::new("k"),
+            &ProgressBar::hidden(),
+        )
     }
 
     #[test]
@@ -426,7 +451,12 @@ mod tests {
         let batch = parse(&INCIDENTS, &path).unwrap();
         assert_eq!(batch.num_rows(), 1);
         let opened = batch.column(4).as_primitive::<TimestampMicrosecondType>();
-        assert_eq!(opened.value(0), chrono::DateTime::parse_from_rfc3339("2018-06-15T20:01:51Z").unwrap().timestamp_micros());
+        assert_eq!(
+            opened.value(0),
+            chrono::DateTime::parse_from_rfc3339("2018-06-15T20:01:51Z")
+                .unwrap()
+                .timestamp_micros()
+        );
         let id = batch.column(0).as_string::<i32>().value(0).to_string();
         assert!(id.starts_with("import:incidents:"), "{id}");
         // The same content gives the same derived id.
@@ -451,10 +481,26 @@ mod tests {
         );
         let err = parse(&INCIDENTS, &path).unwrap_err().to_string();
         let name = path.display();
-        assert!(err.contains(&format!("{name}:3: opened_at: \"not-a-time\" is not an RFC 3339 timestamp")), "{err}");
-        assert!(err.contains(&format!("{name}:4: opened_at: is required but missing")), "{err}");
-        assert!(err.contains(&format!("{name}:5: incident: unknown column of table incidents")), "{err}");
-        assert!(err.contains(&format!("{name}:6: -: not a JSON object")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{name}:3: opened_at: \"not-a-time\" is not an RFC 3339 timestamp"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{name}:4: opened_at: is required but missing")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "{name}:5: incident: unknown column of table incidents"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{name}:6: -: not a JSON object")),
+            "{err}"
+        );
         assert!(err.contains("nothing from it was stored"), "{err}");
     }
 
@@ -480,7 +526,10 @@ mod tests {
 
         let bad = write(dir.path(), "bad.csv", "repo,sha,author,authored_at\nacme/api,a1,x,2026-01-01T00:00:00Z\nacme/api,a2,x,yesterday\n");
         let err = parse(&COMMITS, &bad).unwrap_err().to_string();
-        assert!(err.contains(&format!("{}:3: authored_at: \"yesterday\"", bad.display())), "{err}");
+        assert!(
+            err.contains(&format!("{}:3: authored_at: \"yesterday\"", bad.display())),
+            "{err}"
+        );
 
         let costs = write(
             dir.path(),
@@ -488,17 +537,26 @@ mod tests {
             "charge_period_start,charge_period_end,billed_cost,billing_currency\n2024-09-18T22:00:00Z,2024-09-18T23:00:00Z,0.00000080000,USD\n",
         );
         let batch = parse(&COSTS, &costs).unwrap();
-        let cost = batch.column(3).as_primitive::<arrow::datatypes::Decimal128Type>();
+        let cost = batch
+            .column(3)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(cost.value(0), 8_000); // 0.0000008 at scale 10
     }
 
     #[test]
     fn csv_header_errors_and_unknown_format() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "i.csv", "service,opend_at\npay,2026-01-01T00:00:00Z\n");
+        let path = write(
+            dir.path(),
+            "i.csv",
+            "service,opend_at\npay,2026-01-01T00:00:00Z\n",
+        );
         let err = parse(&INCIDENTS, &path).unwrap_err().to_string();
         assert!(err.contains(":1: opend_at: unknown column"), "{err}");
-        assert!(err.contains(":1: incident_id: required column is missing"), "{err}");
+        assert!(
+            err.contains(":1: incident_id: required column is missing"),
+            "{err}"
+        );
         let path = write(dir.path(), "i.txt", "");
         let err = parse(&INCIDENTS, &path).unwrap_err().to_string();
         assert!(err.contains("--format"), "{err}");

@@ -105,11 +105,9 @@ impl Lake {
     /// Opens the lake at `path`, creating the folder when it does not exist.
     pub fn create_or_open(path: impl AsRef<Path>) -> Result<Lake> {
         let path = path.as_ref();
-        std::fs::create_dir_all(path.join(STATE_DIR)).map_err(|source| {
-            Error::LakeNotWritable {
-                path: path.to_path_buf(),
-                source,
-            }
+        std::fs::create_dir_all(path.join(STATE_DIR)).map_err(|source| Error::LakeNotWritable {
+            path: path.to_path_buf(),
+            source,
         })?;
         Self::open_existing(path)
     }
@@ -188,13 +186,19 @@ impl Lake {
         let _ = std::fs::remove_file(&temp);
         match linked {
             Ok(()) => Ok(secret.to_vec()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.read_or_create_secret(name),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.read_or_create_secret(name)
+            }
             Err(source) => Err(Error::Io { path, source }),
         }
     }
 
     /// Appends rows to a table, skipping events already stored.
-    pub async fn append(&self, table: &'static TableSpec, batch: &RecordBatch) -> Result<AppendSummary> {
+    pub async fn append(
+        &self,
+        table: &'static TableSpec,
+        batch: &RecordBatch,
+    ) -> Result<AppendSummary> {
         if batch.schema().fields() != table.schema().fields() {
             return Err(Error::Internal(format!(
                 "batch for {} does not have the canonical schema",
@@ -283,7 +287,11 @@ impl Lake {
             .build()
             .map_err(|e| corrupt(e.to_string()))?;
         let mut ids = Vec::new();
-        while let Some(batch) = stream.try_next().await.map_err(|e| corrupt(e.to_string()))? {
+        while let Some(batch) = stream
+            .try_next()
+            .await
+            .map_err(|e| corrupt(e.to_string()))?
+        {
             let column = batch
                 .column(0)
                 .as_string_opt::<i32>()
@@ -460,7 +468,10 @@ fn event_id_hash(id: &str) -> u128 {
 }
 
 /// Groups row indices by partition (`YYYY-MM` of the partition column).
-fn partition_rows(table: &TableSpec, batch: &RecordBatch) -> Result<BTreeMap<Option<String>, Vec<u32>>> {
+fn partition_rows(
+    table: &TableSpec,
+    batch: &RecordBatch,
+) -> Result<BTreeMap<Option<String>, Vec<u32>>> {
     let mut out: BTreeMap<Option<String>, Vec<u32>> = BTreeMap::new();
     let Some(column) = table.partition_by else {
         out.insert(None, (0..batch.num_rows() as u32).collect());
@@ -502,7 +513,10 @@ fn month_bounds(micros: i64) -> Result<(i64, i64, String)> {
     let next = first
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(|| Error::Internal("bad month".into()))?;
-    let micros_of = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros());
+    let micros_of = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros())
+    };
     match (micros_of(first), micros_of(next)) {
         (Some(s), Some(e)) => Ok((s, e, at.format("%Y-%m").to_string())),
         _ => Err(Error::Internal("bad month".into())),
@@ -559,7 +573,9 @@ mod tests {
     use crate::schema::{INCIDENTS, TEAMS};
 
     fn incident(id: &str, opened_at: &str) -> Vec<Value> {
-        let micros = DateTime::parse_from_rfc3339(opened_at).unwrap().timestamp_micros();
+        let micros = DateTime::parse_from_rfc3339(opened_at)
+            .unwrap()
+            .timestamp_micros();
         vec![
             Value::text(id),
             Value::text("payments"),
@@ -595,23 +611,53 @@ mod tests {
             incident("b", "2026-01-15T10:00:00Z"), // repeated in the batch
         ];
         let first = lake.append(&INCIDENTS, &batch(rows.clone())).await.unwrap();
-        assert_eq!(first, AppendSummary { rows_written: 2, duplicates: 1, files_written: 2 });
+        assert_eq!(
+            first,
+            AppendSummary {
+                rows_written: 2,
+                duplicates: 1,
+                files_written: 2
+            }
+        );
         assert!(dir.path().join("incidents/month=2026-02").is_dir());
         assert!(dir.path().join("incidents/month=2026-01").is_dir());
 
         // Same events again, from this and from a fresh Lake (another process).
         let again = lake.append(&INCIDENTS, &batch(rows.clone())).await.unwrap();
-        assert_eq!(again, AppendSummary { rows_written: 0, duplicates: 3, files_written: 0 });
+        assert_eq!(
+            again,
+            AppendSummary {
+                rows_written: 0,
+                duplicates: 3,
+                files_written: 0
+            }
+        );
         let other = Lake::open_existing(dir.path()).unwrap();
         let mixed = other
-            .append(&INCIDENTS, &batch(vec![incident("a", "2026-01-31T23:30:00-01:00"), incident("c", "2026-01-02T00:00:00Z")]))
+            .append(
+                &INCIDENTS,
+                &batch(vec![
+                    incident("a", "2026-01-31T23:30:00-01:00"),
+                    incident("c", "2026-01-02T00:00:00Z"),
+                ]),
+            )
             .await
             .unwrap();
-        assert_eq!(mixed, AppendSummary { rows_written: 1, duplicates: 1, files_written: 1 });
+        assert_eq!(
+            mixed,
+            AppendSummary {
+                rows_written: 1,
+                duplicates: 1,
+                files_written: 1
+            }
+        );
 
         let stats = lake.table_stats().await.unwrap();
         assert_eq!(row_count(&stats, "incidents"), 3);
-        assert_eq!(stats.iter().find(|s| s.table == "incidents").unwrap().files, 3);
+        assert_eq!(
+            stats.iter().find(|s| s.table == "incidents").unwrap().files,
+            3
+        );
         assert_eq!(row_count(&stats, "commits"), 0);
     }
 
@@ -620,9 +666,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
         let mut b = TableBuilder::new(&TEAMS);
-        b.push(vec![Value::text("t1"), Value::text("core"), Value::Null, Value::Integer(5)]).unwrap();
+        b.push(vec![
+            Value::text("t1"),
+            Value::text("core"),
+            Value::Null,
+            Value::Integer(5),
+        ])
+        .unwrap();
         lake.append(&TEAMS, &b.finish().unwrap()).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(dir.path().join("teams")).unwrap().collect();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("teams"))
+            .unwrap()
+            .collect();
         assert_eq!(files.len(), 1);
         assert!(!lake.is_empty().await.unwrap());
     }
@@ -631,21 +685,35 @@ mod tests {
     async fn corrupt_file_is_named_and_the_rest_survives() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
-        lake.append(&INCIDENTS, &batch(vec![incident("a", "2026-03-01T00:00:00Z")])).await.unwrap();
+        lake.append(
+            &INCIDENTS,
+            &batch(vec![incident("a", "2026-03-01T00:00:00Z")]),
+        )
+        .await
+        .unwrap();
         let bad = dir.path().join("incidents/month=2026-03/part-bad.parquet");
         std::fs::write(&bad, b"not parquet at all").unwrap();
         let err = lake.table_stats().await.unwrap_err().to_string();
-        assert!(err.contains("part-bad.parquet") && err.contains("corrupt"), "{err}");
+        assert!(
+            err.contains("part-bad.parquet") && err.contains("corrupt"),
+            "{err}"
+        );
         let fresh = Lake::open_existing(dir.path()).unwrap();
         let err = fresh
-            .append(&INCIDENTS, &batch(vec![incident("b", "2026-03-02T00:00:00Z")]))
+            .append(
+                &INCIDENTS,
+                &batch(vec![incident("b", "2026-03-02T00:00:00Z")]),
+            )
             .await
             .unwrap_err()
             .to_string();
         assert!(err.contains("part-bad.parquet"), "{err}");
         assert_eq!(fresh.find_corrupt_files().await.unwrap().len(), 1);
         std::fs::remove_file(&bad).unwrap();
-        assert_eq!(row_count(&fresh.table_stats().await.unwrap(), "incidents"), 1);
+        assert_eq!(
+            row_count(&fresh.table_stats().await.unwrap(), "incidents"),
+            1
+        );
     }
 
     #[tokio::test]
@@ -666,8 +734,16 @@ mod tests {
         std::fs::create_dir_all(&folder).unwrap();
         let temp = folder.join(".tmp-part-x.parquet.99");
         std::fs::write(&temp, b"half a file").unwrap();
-        assert_eq!(row_count(&lake.table_stats().await.unwrap(), "incidents"), 0);
-        lake.append(&INCIDENTS, &batch(vec![incident("a", "2026-03-01T00:00:00Z")])).await.unwrap();
+        assert_eq!(
+            row_count(&lake.table_stats().await.unwrap(), "incidents"),
+            0
+        );
+        lake.append(
+            &INCIDENTS,
+            &batch(vec![incident("a", "2026-03-01T00:00:00Z")]),
+        )
+        .await
+        .unwrap();
         assert!(!temp.exists());
     }
 }

@@ -253,11 +253,21 @@ mod tests {
     fn rejects_null_in_required_column_and_wrong_kinds() {
         let mut b = TableBuilder::new(&TEAMS);
         let err = b
-            .push(vec![Value::text("e"), Value::Null, Value::Null, Value::Null])
+            .push(vec![
+                Value::text("e"),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ])
             .unwrap_err();
         assert!(err.to_string().contains("teams.team"), "{err}");
         let err = b
-            .push(vec![Value::text("e"), Value::Integer(3), Value::Null, Value::Null])
+            .push(vec![
+                Value::text("e"),
+                Value::Integer(3),
+                Value::Null,
+                Value::Null,
+            ])
             .unwrap_err();
         assert!(err.to_string().contains("teams.team"), "{err}");
         assert!(b.push(vec![Value::text("e")]).is_err());

@@ -95,7 +95,10 @@ impl TableSpec {
     }
 
     pub fn column(&self, name: &str) -> Option<(usize, &'static Column)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 
     pub fn column_names(&self) -> Vec<&'static str> {
@@ -105,16 +108,40 @@ impl TableSpec {
 
 macro_rules! col {
     ($name:literal, $kind:ident, required, $doc:literal) => {
-        Column { name: $name, kind: ColumnKind::$kind, nullable: false, person: false, doc: $doc }
+        Column {
+            name: $name,
+            kind: ColumnKind::$kind,
+            nullable: false,
+            person: false,
+            doc: $doc,
+        }
     };
     ($name:literal, $kind:ident, optional, $doc:literal) => {
-        Column { name: $name, kind: ColumnKind::$kind, nullable: true, person: false, doc: $doc }
+        Column {
+            name: $name,
+            kind: ColumnKind::$kind,
+            nullable: true,
+            person: false,
+            doc: $doc,
+        }
     };
     ($name:literal, $kind:ident, person, $doc:literal) => {
-        Column { name: $name, kind: ColumnKind::$kind, nullable: false, person: true, doc: $doc }
+        Column {
+            name: $name,
+            kind: ColumnKind::$kind,
+            nullable: false,
+            person: true,
+            doc: $doc,
+        }
     };
     ($name:literal, $kind:ident, optional_person, $doc:literal) => {
-        Column { name: $name, kind: ColumnKind::$kind, nullable: true, person: true, doc: $doc }
+        Column {
+            name: $name,
+            kind: ColumnKind::$kind,
+            nullable: true,
+            person: true,
+            doc: $doc,
+        }
     };
 }
 
@@ -132,11 +159,36 @@ pub static COMMITS: TableSpec = TableSpec {
         EVENT_ID,
         col!("repo", Text, required, "Repository as `owner/name`."),
         col!("sha", Text, required, "Commit sha (hex)."),
-        col!("parents", TextList, optional, "Parent shas in git order; empty for a root commit, null when unknown."),
-        col!("author", Text, person, "Pseudonymous id of the commit author."),
-        col!("authored_at", Timestamp, required, "When the change was written (git author date)."),
-        col!("committed_at", Timestamp, optional, "When the commit was created (git committer date)."),
-        col!("message_summary", Text, optional, "First line of the commit message."),
+        col!(
+            "parents",
+            TextList,
+            optional,
+            "Parent shas in git order; empty for a root commit, null when unknown."
+        ),
+        col!(
+            "author",
+            Text,
+            person,
+            "Pseudonymous id of the commit author."
+        ),
+        col!(
+            "authored_at",
+            Timestamp,
+            required,
+            "When the change was written (git author date)."
+        ),
+        col!(
+            "committed_at",
+            Timestamp,
+            optional,
+            "When the commit was created (git committer date)."
+        ),
+        col!(
+            "message_summary",
+            Text,
+            optional,
+            "First line of the commit message."
+        ),
     ],
     partition_by: Some("authored_at"),
     sort_by: &["repo", "authored_at"],
@@ -148,12 +200,37 @@ pub static PUSHES: TableSpec = TableSpec {
     columns: &[
         EVENT_ID,
         col!("repo", Text, required, "Repository as `owner/name`."),
-        col!("ref", Text, required, "Full ref name, e.g. `refs/heads/main`."),
-        col!("before_sha", Text, optional, "Sha the ref pointed to before the push (all zeros for a new ref)."),
-        col!("after_sha", Text, optional, "Sha the ref points to after the push (all zeros for a deletion)."),
-        col!("commit_shas", TextList, optional, "Shas of the commits the push introduced, oldest first."),
+        col!(
+            "ref",
+            Text,
+            required,
+            "Full ref name, e.g. `refs/heads/main`."
+        ),
+        col!(
+            "before_sha",
+            Text,
+            optional,
+            "Sha the ref pointed to before the push (all zeros for a new ref)."
+        ),
+        col!(
+            "after_sha",
+            Text,
+            optional,
+            "Sha the ref points to after the push (all zeros for a deletion)."
+        ),
+        col!(
+            "commit_shas",
+            TextList,
+            optional,
+            "Shas of the commits the push introduced, oldest first."
+        ),
         col!("pushed_at", Timestamp, required, "When the push happened."),
-        col!("actor", Text, optional_person, "Pseudonymous id of the pusher."),
+        col!(
+            "actor",
+            Text,
+            optional_person,
+            "Pseudonymous id of the pusher."
+        ),
     ],
     partition_by: Some("pushed_at"),
     sort_by: &["repo", "pushed_at"],
@@ -192,8 +269,18 @@ pub static REVIEWS: TableSpec = TableSpec {
         col!("repo", Text, required, "Repository as `owner/name`."),
         col!("pr_number", Integer, required, "The reviewed pull request."),
         col!("reviewer", Text, person, "Pseudonymous id of the reviewer."),
-        col!("state", Text, required, "Lower case: `approved`, `changes_requested`, `commented` or `dismissed`."),
-        col!("submitted_at", Timestamp, required, "When the review was submitted."),
+        col!(
+            "state",
+            Text,
+            required,
+            "Lower case: `approved`, `changes_requested`, `commented` or `dismissed`."
+        ),
+        col!(
+            "submitted_at",
+            Timestamp,
+            required,
+            "When the review was submitted."
+        ),
     ],
     partition_by: Some("submitted_at"),
     sort_by: &["repo", "submitted_at"],
@@ -206,17 +293,52 @@ pub static CI_RUNS: TableSpec = TableSpec {
         EVENT_ID,
         col!("repo", Text, required, "Repository as `owner/name`."),
         col!("pipeline", Text, required, "Workflow or pipeline name."),
-        col!("run_id", Text, required, "Run id at the CI system; attempts of one run share it."),
-        col!("attempt", Integer, required, "Attempt number, starting at 1."),
+        col!(
+            "run_id",
+            Text,
+            required,
+            "Run id at the CI system; attempts of one run share it."
+        ),
+        col!(
+            "attempt",
+            Integer,
+            required,
+            "Attempt number, starting at 1."
+        ),
         col!("sha", Text, required, "Commit the run tested."),
         col!("ref", Text, optional, "Branch or tag the run was for."),
-        col!("trigger", Text, optional, "What started it: `push`, `pull_request`, `schedule`, ..."),
+        col!(
+            "trigger",
+            Text,
+            optional,
+            "What started it: `push`, `pull_request`, `schedule`, ..."
+        ),
         col!("queued_at", Timestamp, required, "When the run was queued."),
-        col!("started_at", Timestamp, optional, "When a runner picked it up."),
-        col!("finished_at", Timestamp, optional, "When it finished; null while running."),
-        col!("conclusion", Text, optional, "`success`, `failure`, `cancelled`, `timed_out`, `skipped`; null while running."),
+        col!(
+            "started_at",
+            Timestamp,
+            optional,
+            "When a runner picked it up."
+        ),
+        col!(
+            "finished_at",
+            Timestamp,
+            optional,
+            "When it finished; null while running."
+        ),
+        col!(
+            "conclusion",
+            Text,
+            optional,
+            "`success`, `failure`, `cancelled`, `timed_out`, `skipped`; null while running."
+        ),
         col!("runner_os", Text, optional, "Runner operating system."),
-        col!("billable_minutes", Float, optional, "Billable runner minutes."),
+        col!(
+            "billable_minutes",
+            Float,
+            optional,
+            "Billable runner minutes."
+        ),
     ],
     partition_by: Some("queued_at"),
     sort_by: &["repo", "queued_at"],
@@ -228,13 +350,38 @@ pub static DEPLOYMENTS: TableSpec = TableSpec {
     columns: &[
         EVENT_ID,
         col!("service", Text, required, "Service name as in the catalog."),
-        col!("environment", Text, required, "Target environment, e.g. `production`, `staging`."),
+        col!(
+            "environment",
+            Text,
+            required,
+            "Target environment, e.g. `production`, `staging`."
+        ),
         col!("sha", Text, required, "Commit deployed."),
-        col!("deployment_id", Text, required, "Id of the deployment at its source; incidents link to it."),
-        col!("status", Text, required, "`success`, `failure`, `error` or `cancelled`."),
-        col!("started_at", Timestamp, required, "When the deployment started."),
+        col!(
+            "deployment_id",
+            Text,
+            required,
+            "Id of the deployment at its source; incidents link to it."
+        ),
+        col!(
+            "status",
+            Text,
+            required,
+            "`success`, `failure`, `error` or `cancelled`."
+        ),
+        col!(
+            "started_at",
+            Timestamp,
+            required,
+            "When the deployment started."
+        ),
         col!("finished_at", Timestamp, optional, "When it finished."),
-        col!("source", Text, required, "Where it came from: `github`, `gitlab`, `argocd`, `cdevents`, `import`, `demo`."),
+        col!(
+            "source",
+            Text,
+            required,
+            "Where it came from: `github`, `gitlab`, `argocd`, `cdevents`, `import`, `demo`."
+        ),
     ],
     partition_by: Some("started_at"),
     sort_by: &["service", "started_at"],
@@ -247,12 +394,42 @@ pub static INCIDENTS: TableSpec = TableSpec {
         EVENT_ID,
         col!("service", Text, required, "Affected service."),
         col!("incident_id", Text, required, "Id at the incident tool."),
-        col!("severity", Text, optional, "Severity as the tool names it, e.g. `sev1`."),
-        col!("opened_at", Timestamp, required, "When the incident was opened."),
-        col!("acknowledged_at", Timestamp, optional, "When someone acknowledged it."),
-        col!("resolved_at", Timestamp, optional, "When it was resolved; null while open."),
-        col!("deployment_id", Text, optional, "The deployment that caused it, when known."),
-        col!("sha", Text, optional, "The commit that caused it, when known."),
+        col!(
+            "severity",
+            Text,
+            optional,
+            "Severity as the tool names it, e.g. `sev1`."
+        ),
+        col!(
+            "opened_at",
+            Timestamp,
+            required,
+            "When the incident was opened."
+        ),
+        col!(
+            "acknowledged_at",
+            Timestamp,
+            optional,
+            "When someone acknowledged it."
+        ),
+        col!(
+            "resolved_at",
+            Timestamp,
+            optional,
+            "When it was resolved; null while open."
+        ),
+        col!(
+            "deployment_id",
+            Text,
+            optional,
+            "The deployment that caused it, when known."
+        ),
+        col!(
+            "sha",
+            Text,
+            optional,
+            "The commit that caused it, when known."
+        ),
     ],
     partition_by: Some("opened_at"),
     sort_by: &["service", "opened_at"],
@@ -279,11 +456,31 @@ pub static PLATFORM_USAGE: TableSpec = TableSpec {
     columns: &[
         EVENT_ID,
         col!("user", Text, person, "Pseudonymous id of the user."),
-        col!("team", Text, optional, "Team of the user, when the source knows it."),
-        col!("tool", Text, required, "`portal`, `cli`, `template` or `api`."),
-        col!("feature", Text, required, "Feature used, e.g. `scaffold-service`."),
+        col!(
+            "team",
+            Text,
+            optional,
+            "Team of the user, when the source knows it."
+        ),
+        col!(
+            "tool",
+            Text,
+            required,
+            "`portal`, `cli`, `template` or `api`."
+        ),
+        col!(
+            "feature",
+            Text,
+            required,
+            "Feature used, e.g. `scaffold-service`."
+        ),
         col!("at", Timestamp, required, "When it was used."),
-        col!("outcome", Text, optional, "`success`, `failure` or `abandoned`."),
+        col!(
+            "outcome",
+            Text,
+            optional,
+            "`success`, `failure` or `abandoned`."
+        ),
     ],
     partition_by: Some("at"),
     sort_by: &["tool", "at"],
@@ -294,14 +491,49 @@ pub static SURVEY_RESPONSES: TableSpec = TableSpec {
     doc: "Survey answers, one row per question answered.",
     columns: &[
         EVENT_ID,
-        col!("survey_id", Text, required, "Survey wave, e.g. `devex-2026-q3`."),
-        col!("response_id", Text, required, "Id of the whole response at the survey tool."),
-        col!("respondent", Text, required, "Salted hash of the respondent; never the e-mail itself."),
+        col!(
+            "survey_id",
+            Text,
+            required,
+            "Survey wave, e.g. `devex-2026-q3`."
+        ),
+        col!(
+            "response_id",
+            Text,
+            required,
+            "Id of the whole response at the survey tool."
+        ),
+        col!(
+            "respondent",
+            Text,
+            required,
+            "Salted hash of the respondent; never the e-mail itself."
+        ),
         col!("team", Text, optional, "Team of the respondent."),
-        col!("submitted_at", Timestamp, required, "When the response was submitted."),
-        col!("question_id", Text, required, "Question id from the survey definition."),
-        col!("value_numeric", Float, optional, "Numeric answer (Likert, NPS)."),
-        col!("value_text", Text, optional, "Text answer (choice or free text)."),
+        col!(
+            "submitted_at",
+            Timestamp,
+            required,
+            "When the response was submitted."
+        ),
+        col!(
+            "question_id",
+            Text,
+            required,
+            "Question id from the survey definition."
+        ),
+        col!(
+            "value_numeric",
+            Float,
+            optional,
+            "Numeric answer (Likert, NPS)."
+        ),
+        col!(
+            "value_text",
+            Text,
+            optional,
+            "Text answer (choice or free text)."
+        ),
     ],
     partition_by: Some("submitted_at"),
     sort_by: &["survey_id", "question_id"],
@@ -312,16 +544,46 @@ pub static COSTS: TableSpec = TableSpec {
     doc: "Cloud and tool costs as FOCUS rows, with the service and team they are allocated to.",
     columns: &[
         EVENT_ID,
-        col!("charge_period_start", Timestamp, required, "FOCUS ChargePeriodStart (inclusive)."),
-        col!("charge_period_end", Timestamp, required, "FOCUS ChargePeriodEnd (exclusive)."),
+        col!(
+            "charge_period_start",
+            Timestamp,
+            required,
+            "FOCUS ChargePeriodStart (inclusive)."
+        ),
+        col!(
+            "charge_period_end",
+            Timestamp,
+            required,
+            "FOCUS ChargePeriodEnd (exclusive)."
+        ),
         col!("billed_cost", Money, required, "FOCUS BilledCost."),
-        col!("effective_cost", Money, optional, "FOCUS EffectiveCost (after discounts)."),
-        col!("billing_currency", Text, required, "FOCUS BillingCurrency, ISO 4217."),
+        col!(
+            "effective_cost",
+            Money,
+            optional,
+            "FOCUS EffectiveCost (after discounts)."
+        ),
+        col!(
+            "billing_currency",
+            Text,
+            required,
+            "FOCUS BillingCurrency, ISO 4217."
+        ),
         col!("provider_name", Text, optional, "FOCUS ProviderName."),
-        col!("service_name", Text, optional, "FOCUS ServiceName (the provider's service, e.g. `Amazon Simple Queue Service`)."),
+        col!(
+            "service_name",
+            Text,
+            optional,
+            "FOCUS ServiceName (the provider's service, e.g. `Amazon Simple Queue Service`)."
+        ),
         col!("resource_id", Text, optional, "FOCUS ResourceId."),
         col!("tags", Text, optional, "FOCUS Tags as JSON object text."),
-        col!("service", Text, optional, "devex service the cost is allocated to."),
+        col!(
+            "service",
+            Text,
+            optional,
+            "devex service the cost is allocated to."
+        ),
         col!("team", Text, optional, "Team the cost is allocated to."),
     ],
     partition_by: Some("charge_period_start"),
@@ -334,8 +596,18 @@ pub static TEAMS: TableSpec = TableSpec {
     columns: &[
         EVENT_ID,
         col!("team", Text, required, "Team name."),
-        col!("parent", Text, optional, "Parent team or group; null at the top."),
-        col!("members_count", Integer, optional, "Headcount, for response rates."),
+        col!(
+            "parent",
+            Text,
+            optional,
+            "Parent team or group; null at the top."
+        ),
+        col!(
+            "members_count",
+            Integer,
+            optional,
+            "Headcount, for response rates."
+        ),
     ],
     partition_by: None,
     sort_by: &["team"],
@@ -349,7 +621,12 @@ pub static SERVICES: TableSpec = TableSpec {
         col!("service", Text, required, "Service name."),
         col!("owner_team", Text, required, "Team that owns it."),
         col!("system", Text, optional, "System it belongs to."),
-        col!("repos", TextList, optional, "Repositories (`owner/name`) whose commits it deploys."),
+        col!(
+            "repos",
+            TextList,
+            optional,
+            "Repositories (`owner/name`) whose commits it deploys."
+        ),
     ],
     partition_by: None,
     sort_by: &["service"],
@@ -415,12 +692,21 @@ mod tests {
         for t in TABLES {
             assert_eq!(t.columns[0].name, "event_id", "{}", t.name);
             let names: HashSet<_> = t.columns.iter().map(|c| c.name).collect();
-            assert_eq!(names.len(), t.columns.len(), "duplicate column in {}", t.name);
+            assert_eq!(
+                names.len(),
+                t.columns.len(),
+                "duplicate column in {}",
+                t.name
+            );
             assert!(!names.contains(PARTITION_COLUMN), "{}", t.name);
             if let Some(p) = t.partition_by {
                 let (_, c) = t.column(p).expect("partition column exists");
                 assert_eq!(c.kind, ColumnKind::Timestamp, "{}", t.name);
-                assert!(!c.nullable, "partition column of {} must be required", t.name);
+                assert!(
+                    !c.nullable,
+                    "partition column of {} must be required",
+                    t.name
+                );
             }
             for s in t.sort_by {
                 assert!(t.column(s).is_some(), "sort column {s} of {}", t.name);

@@ -17,7 +17,9 @@ pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
-    #[error("anonymity threshold {0} is too low; it must be at least {MINIMUM_ANONYMITY_THRESHOLD}")]
+    #[error(
+        "anonymity threshold {0} is too low; it must be at least {MINIMUM_ANONYMITY_THRESHOLD}"
+    )]
     ThresholdTooLow(u32),
 }
 

@@ -1,1 +1,8 @@
+//! End-to-end tests: they drive the real `devex` binary and its HTTP server.
+//! One test binary for the whole suite, so it links once.
 
+mod crash;
+mod demo;
+mod import;
+mod serve;
+mod support;

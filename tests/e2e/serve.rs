@@ -1,0 +1,137 @@
+//! `devex serve`: the real server on a real socket.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use crate::support::*;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(lake: &std::path::Path, demo: bool) -> Server {
+        let mut command = devex();
+        command
+            .args([
+                "serve",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+            ])
+            .env("DEVEX_DEMO__SCALE", "0.25")
+            .env("DEVEX_DEMO__MONTHS", "6")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if demo {
+            command.arg("--demo");
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("devex listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server { child, base }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[tokio::test]
+async fn serve_demo_fills_every_table_and_stops_on_sigterm() {
+    let lake = tempfile::tempdir().unwrap();
+    let server = Server::start(lake.path(), true);
+    let client = reqwest::Client::new();
+
+    let health: serde_json::Value = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    let tables: serde_json::Value = client
+        .get(format!("{}/api/v1/tables", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tables = tables.as_array().unwrap();
+    assert_eq!(tables.len(), 14);
+    for table in tables {
+        assert!(table["rows"].as_u64().unwrap() > 0, "{table} is empty");
+        assert!(
+            table["files"].as_u64().unwrap() > 0 && table["bytes"].as_u64().unwrap() > 0,
+            "{table}"
+        );
+    }
+
+    let metrics = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("process_resident_memory_bytes"),
+        "{metrics}"
+    );
+    let portal = client
+        .get(&server.base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(portal.contains("/api/v1/tables"));
+
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}
+
+#[tokio::test]
+async fn serve_without_demo_keeps_an_empty_lake_empty() {
+    let lake = tempfile::tempdir().unwrap();
+    let server = Server::start(lake.path(), false);
+    let tables: serde_json::Value = reqwest::get(format!("{}/api/v1/tables", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tables.as_array().unwrap().iter().all(|t| t["rows"] == 0));
+    let missing = reqwest::get(format!("{}/api/v1/nope", server.base))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(server.terminate().success());
+}

@@ -1,0 +1,81 @@
+//! Running the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn devex() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devex"));
+    // Tests never depend on the developer's own configuration.
+    command
+        .env_remove("DEVEX_LAKE")
+        .env_remove("DEVEX_CONFIG")
+        .env("DEVEX_IDENTITY_SECRET", "e2e-secret");
+    command
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+/// Runs devex with the arguments and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    devex().args(args).output().expect("devex runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a query and returns its JSON rows.
+pub fn query_json(lake: &Path, sql: &str) -> serde_json::Value {
+    let output = run(&[
+        "query",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "json",
+        sql,
+    ]);
+    assert!(output.status.success(), "query failed: {}", stderr(&output));
+    serde_json::from_str(stdout(&output).trim()).expect("query prints JSON")
+}
+
+pub fn count(lake: &Path, table: &str) -> i64 {
+    query_json(lake, &format!("SELECT count(*) AS n FROM {table}"))[0]["n"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Every file under a folder, relative path and content, sorted.
+pub fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().display().to_string();
+                out.push((relative, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// Data files only (what readers see).
+pub fn data_files(root: &Path) -> Vec<String> {
+    snapshot(root)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("_devex"))
+        .collect()
+}
