@@ -82,6 +82,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error
     fn defaults_then_file_then_environment() {
         figment::Jail::expect_with(|jail| {
             assert_eq!(Config::load(None).unwrap(), Config::default());

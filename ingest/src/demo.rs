@@ -552,7 +552,7 @@ fn plan_one(
     let commits = if hotfix { 1 } else { rng.gen_range(1..=6) };
     let coding = hours(exponential(rng, profile.coding_hours * scale));
     let mut commit_times: Vec<i64> = (0..commits)
-        .map(|i| first_commit_at + coding * i / commits.max(1) as i64)
+        .map(|i| first_commit_at + coding * i / commits.max(1))
         .collect();
     commit_times.sort_unstable();
     let created_at = first_commit_at + coding + rng.gen_range(2..30) * MINUTE;
