@@ -219,7 +219,7 @@ pub async fn generate(
         (0..org.services.len()).map(|_| Vec::new()).collect();
     for (t, team) in org.teams.iter().enumerate() {
         let mut rng = stream(options.seed, &format!("prs/{t}"));
-        plan_pull_requests(&org, t, team, &mut rng, &mut per_repo);
+        plan_pull_requests(&org, team, &mut rng, &mut per_repo);
     }
     let mut summaries: Vec<(&'static str, AppendSummary)> = TABLES
         .iter()
@@ -308,6 +308,31 @@ fn local_time(zone: Tz, day: NaiveDate, hour: f64) -> i64 {
         .map_or(day_start(day), |t| t.timestamp_micros())
 }
 
+/// Moves a time outside working hours (09:00-19:00 local, Monday to Friday)
+/// to the start of the next working day, keeping its minutes past the hour as
+/// jitter so that work does not pile up on the stroke of nine.
+fn working_time(zone: Tz, at: i64) -> i64 {
+    let Some(local) = chrono::DateTime::from_timestamp_micros(at).map(|t| t.with_timezone(&zone))
+    else {
+        return at;
+    };
+    let (day, hour) = (local.date_naive(), chrono::Timelike::hour(&local));
+    if !is_weekend(day) && (9..19).contains(&hour) {
+        return at;
+    }
+    let mut next = if hour >= 19 {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
+    while is_weekend(next) {
+        next = next.succ_opt().unwrap_or(next);
+    }
+    let seconds =
+        f64::from(chrono::Timelike::minute(&local) * 60 + chrono::Timelike::second(&local));
+    local_time(zone, next, 9.0 + seconds / 3600.0).max(at)
+}
+
 /// A working hour, peaking mid-day.
 fn working_hour(rng: &mut ChaCha8Rng) -> f64 {
     9.0 + 9.0 * (rng.gen::<f64>() + rng.gen::<f64>()) / 2.0
@@ -380,12 +405,15 @@ impl Org {
 /// Builders of every table, written out when they grow large.
 struct Output {
     builders: Vec<TableBuilder>,
+    /// Numbers work-activity events, which have no natural key of their own.
+    activity_sequence: u64,
 }
 
 impl Output {
     fn new() -> Output {
         Output {
             builders: TABLES.iter().map(|t| TableBuilder::new(t)).collect(),
+            activity_sequence: 0,
         }
     }
 
@@ -506,7 +534,6 @@ fn catalog(org: &Org, out: &mut Output) -> Result<()> {
 
 fn plan_pull_requests(
     org: &Org,
-    t: usize,
     team: &Team,
     rng: &mut ChaCha8Rng,
     per_repo: &mut [Vec<PullRequestPlan>],
@@ -531,7 +558,7 @@ fn plan_pull_requests(
             };
             let owner = &org.teams[org.services[service].1];
             let first_commit_at = local_time(team.zone, day, working_hour(rng));
-            let plan = plan_one(org, rng, t, owner, author, first_commit_at, profile, false);
+            let plan = plan_one(org, rng, owner, author, first_commit_at, profile, false);
             per_repo[service].push(plan);
         }
     }
@@ -541,7 +568,6 @@ fn plan_pull_requests(
 fn plan_one(
     org: &Org,
     rng: &mut ChaCha8Rng,
-    _team: usize,
     owner: &Team,
     author: usize,
     first_commit_at: i64,
@@ -549,13 +575,23 @@ fn plan_one(
     hotfix: bool,
 ) -> PullRequestPlan {
     let scale = if hotfix { 0.1 } else { 1.0 };
+    // Regular work happens in working hours; hotfixes happen when they must.
+    let work = |at: i64| {
+        if hotfix {
+            at
+        } else {
+            working_time(owner.zone, at)
+        }
+    };
     let commits = if hotfix { 1 } else { rng.gen_range(1..=6) };
     let coding = hours(exponential(rng, profile.coding_hours * scale));
     let mut commit_times: Vec<i64> = (0..commits)
-        .map(|i| first_commit_at + coding * i / commits.max(1))
+        .map(|i| work(first_commit_at + coding * i / commits.max(1)))
         .collect();
     commit_times.sort_unstable();
-    let created_at = first_commit_at + coding + rng.gen_range(2..30) * MINUTE;
+    let created_at = work(
+        commit_times.last().copied().unwrap_or(first_commit_at) + rng.gen_range(2..30) * MINUTE,
+    );
     let mut reviews = Vec::new();
     let mut at = created_at;
     let reviewers: Vec<usize> = owner
@@ -567,23 +603,24 @@ fn plan_one(
     let unreviewed = rng.gen::<f64>() < profile.merged_without_review;
     if !unreviewed && !reviewers.is_empty() {
         let reviewer = reviewers[rng.gen_range(0..reviewers.len())];
-        at += hours(exponential(rng, profile.pickup_hours * scale)) + MINUTE;
+        at = work(at + hours(exponential(rng, profile.pickup_hours * scale)) + MINUTE);
         let roll = rng.gen::<f64>();
         if roll < 0.25 && !hotfix {
             reviews.push((reviewer, "changes_requested", at));
-            let fix = at + hours(exponential(rng, profile.review_hours / 2.0));
+            let fix = work(at + hours(exponential(rng, profile.review_hours / 2.0)));
             commit_times.push(fix);
-            at = fix + hours(exponential(rng, profile.review_hours / 2.0)) + MINUTE;
+            at = work(fix + hours(exponential(rng, profile.review_hours / 2.0)) + MINUTE);
             reviews.push((reviewer, "approved", at));
         } else if roll < 0.35 && !hotfix {
             reviews.push((reviewer, "commented", at));
-            at += hours(exponential(rng, profile.review_hours / 2.0)) + MINUTE;
+            at = work(at + hours(exponential(rng, profile.review_hours / 2.0)) + MINUTE);
             reviews.push((reviewer, "approved", at));
         } else {
             reviews.push((reviewer, "approved", at));
         }
     }
-    let decided_at = at + hours(exponential(rng, profile.review_hours * scale / 3.0)) + MINUTE;
+    let decided_at =
+        work(at + hours(exponential(rng, profile.review_hours * scale / 3.0)) + MINUTE);
     let (merged_at, closed_at) = if decided_at >= org.end {
         (None, None) // still open at the end of the history
     } else if !hotfix && rng.gen::<f64>() < 0.08 {
@@ -892,7 +929,7 @@ impl<'a> RepoSimulation<'a> {
             self.out.push(
                 &schema::REVIEWS,
                 vec![
-                    Value::text(format!("demo:review:{}:{number}:{at}", self.repo)),
+                    Value::text(format!("demo:review:{}:{number}:{state}:{at}", self.repo)),
                     Value::text(&self.repo),
                     Value::Integer(number),
                     Value::text(&self.org.developers[reviewer]),
@@ -1204,7 +1241,6 @@ impl<'a> RepoSimulation<'a> {
         let plan = plan_one(
             self.org,
             self.rng,
-            0,
             self.team,
             author,
             first_commit_at,
@@ -1266,10 +1302,12 @@ fn activity(
     item: &str,
     repo: &str,
 ) -> Result<()> {
+    out.activity_sequence += 1;
+    let sequence = out.activity_sequence;
     out.push(
         &schema::WORK_ACTIVITY,
         vec![
-            Value::text(format!("demo:activity:{developer}:{at}:{kind}:{item}")),
+            Value::text(format!("demo:activity:{sequence}")),
             Value::text(developer),
             Value::Timestamp(at),
             Value::text(kind),
@@ -1526,6 +1564,28 @@ mod tests {
         // 02:30 does not exist on 2026-03-29 in Berlin: it moves to 03:30 CEST.
         let gap = local_time(berlin, NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(), 2.5);
         assert_eq!(gap % DAY, HOUR + 30 * MINUTE);
+    }
+
+    #[test]
+    fn work_outside_hours_moves_to_the_next_working_morning() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_micros()
+        };
+        // Friday 20:15 CET -> Monday 09:15 CET.
+        assert_eq!(
+            working_time(berlin, at("2026-01-09T20:15:00+01:00")),
+            at("2026-01-12T09:15:00+01:00")
+        );
+        // Tuesday 07:40 CEST -> same day 09:40.
+        assert_eq!(
+            working_time(berlin, at("2026-06-09T07:40:00+02:00")),
+            at("2026-06-09T09:40:00+02:00")
+        );
+        let inside = at("2026-06-09T11:00:00+02:00");
+        assert_eq!(working_time(berlin, inside), inside);
     }
 
     #[tokio::test]
