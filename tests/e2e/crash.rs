@@ -23,15 +23,11 @@ fn a_writer_killed_before_the_rename_leaves_no_partial_file() {
     let lake = tempfile::tempdir().unwrap();
     let input = tempfile::tempdir().unwrap();
     let lake_arg = lake.path().to_str().unwrap();
-    assert!(run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg
-    ])
-    .status
-    .success());
+    assert!(
+        import("deployments", fixture("deployments.jsonl"), lake.path())
+            .status
+            .success()
+    );
     let visible_before = data_files(lake.path());
 
     let file = incidents_file(input.path());
@@ -69,13 +65,7 @@ fn a_writer_killed_before_the_rename_leaves_no_partial_file() {
     assert!(run(&["tables", "--lake", lake_arg]).status.success());
 
     // The next writer cleans up and the import completes.
-    let retry = run(&[
-        "import",
-        "incidents",
-        file.to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let retry = import("incidents", &file, lake.path());
     assert!(retry.status.success(), "{}", stderr(&retry));
     assert_eq!(count(lake.path(), "incidents"), 2);
     assert!(data_files(lake.path())

@@ -5,10 +5,21 @@ use crate::support::*;
 
 fn demo(seed: &str) -> tempfile::TempDir {
     let lake = tempfile::tempdir().unwrap();
-    let output = run(&[
+    let output = demo_into(lake.path(), seed);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("rows stored"),
+        "{}",
+        stdout(&output)
+    );
+    lake
+}
+
+fn demo_into(lake: &std::path::Path, seed: &str) -> std::process::Output {
+    run(&[
         "demo",
         "--lake",
-        lake.path().to_str().unwrap(),
+        lake.to_str().unwrap(),
         "--seed",
         seed,
         "--scale",
@@ -17,14 +28,7 @@ fn demo(seed: &str) -> tempfile::TempDir {
         "4",
         "--end",
         "2026-06-01",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("rows stored"),
-        "{}",
-        stdout(&output)
-    );
-    lake
+    ])
 }
 
 fn contents(lake: &tempfile::TempDir) -> Vec<(String, Vec<u8>)> {
@@ -53,19 +57,7 @@ fn same_seed_same_lake_other_seed_other_lake() {
 fn running_the_demo_twice_adds_nothing() {
     let lake = demo("5");
     let before = contents(&lake);
-    let output = run(&[
-        "demo",
-        "--lake",
-        lake.path().to_str().unwrap(),
-        "--seed",
-        "5",
-        "--scale",
-        "0.25",
-        "--months",
-        "4",
-        "--end",
-        "2026-06-01",
-    ]);
+    let output = demo_into(lake.path(), "5");
     assert!(output.status.success());
     assert!(
         stdout(&output).contains(": 0 rows stored"),

@@ -5,15 +5,8 @@ use crate::support::*;
 #[test]
 fn importing_the_same_file_twice_changes_nothing() {
     let lake = tempfile::tempdir().unwrap();
-    let lake_arg = lake.path().to_str().unwrap();
     let file = fixture("deployments.jsonl");
-    let first = run(&[
-        "import",
-        "deployments",
-        file.to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let first = import("deployments", &file, lake.path());
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
         stdout(&first).contains("4 rows read, 4 stored, 0 already in the lake"),
@@ -22,13 +15,7 @@ fn importing_the_same_file_twice_changes_nothing() {
     );
     let files = snapshot(lake.path());
 
-    let second = run(&[
-        "import",
-        "deployments",
-        file.to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let second = import("deployments", &file, lake.path());
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
         stdout(&second).contains("4 rows read, 0 stored, 4 already in the lake"),
@@ -54,25 +41,12 @@ fn importing_the_same_file_twice_changes_nothing() {
 #[test]
 fn a_bad_line_rejects_the_file_and_leaves_the_lake_as_it_was() {
     let lake = tempfile::tempdir().unwrap();
-    let lake_arg = lake.path().to_str().unwrap();
-    let ok = run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let ok = import("deployments", fixture("deployments.jsonl"), lake.path());
     assert!(ok.status.success());
     let before = snapshot(lake.path());
 
     let bad = fixture("incidents-bad-line.jsonl");
-    let output = run(&[
-        "import",
-        "incidents",
-        bad.to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let output = import("incidents", &bad, lake.path());
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -90,13 +64,11 @@ fn a_bad_line_rejects_the_file_and_leaves_the_lake_as_it_was() {
 #[test]
 fn csv_import_pseudonymises_people() {
     let lake = tempfile::tempdir().unwrap();
-    let output = run(&[
-        "import",
+    let output = import(
         "commits",
-        fixture("commits.csv").to_str().unwrap(),
-        "--lake",
+        fixture("commits.csv"),
         lake.path().to_str().unwrap(),
-    ]);
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let rows = query_json(lake.path(), "SELECT author, parents, CAST(authored_at AS VARCHAR) AS at FROM commits ORDER BY authored_at");
     let rows = rows.as_array().unwrap();
@@ -120,13 +92,7 @@ fn csv_import_pseudonymises_people() {
 fn unknown_table_and_unwritable_lake_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake_arg = dir.path().join("lake");
-    let output = run(&[
-        "import",
-        "deploys",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg.to_str().unwrap(),
-    ]);
+    let output = import("deploys", fixture("deployments.jsonl"), &lake_arg);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -139,13 +105,7 @@ fn unknown_table_and_unwritable_lake_say_what_to_do() {
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "x").unwrap();
     let blocked = file.join("lake");
-    let output = run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        blocked.to_str().unwrap(),
-    ]);
+    let output = import("deployments", fixture("deployments.jsonl"), &blocked);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -159,13 +119,7 @@ fn unknown_table_and_unwritable_lake_say_what_to_do() {
 fn a_corrupt_parquet_file_is_named_and_nothing_else_is_lost() {
     let lake = tempfile::tempdir().unwrap();
     let lake_arg = lake.path().to_str().unwrap();
-    let ok = run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let ok = import("deployments", fixture("deployments.jsonl"), lake.path());
     assert!(ok.status.success());
     let corrupt = lake
         .path()
@@ -189,13 +143,7 @@ fn a_corrupt_parquet_file_is_named_and_nothing_else_is_lost() {
         "{message}"
     );
 
-    let output = run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ]);
+    let output = import("deployments", fixture("deployments.jsonl"), lake.path());
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("part-corrupt.parquet"));
 
@@ -207,15 +155,11 @@ fn a_corrupt_parquet_file_is_named_and_nothing_else_is_lost() {
 fn query_output_formats_and_read_only() {
     let lake = tempfile::tempdir().unwrap();
     let lake_arg = lake.path().to_str().unwrap();
-    assert!(run(&[
-        "import",
-        "deployments",
-        fixture("deployments.jsonl").to_str().unwrap(),
-        "--lake",
-        lake_arg
-    ])
-    .status
-    .success());
+    assert!(
+        import("deployments", fixture("deployments.jsonl"), lake.path())
+            .status
+            .success()
+    );
     let sql = "SELECT count(*) AS n FROM deployments WHERE status = 'success'";
     assert_eq!(
         stdout(&run(&[

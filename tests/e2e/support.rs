@@ -24,6 +24,18 @@ pub fn run(args: &[&str]) -> Output {
     devex().args(args).output().expect("devex runs")
 }
 
+/// `devex import TABLE FILE --lake LAKE`.
+pub fn import(table: &str, file: impl AsRef<Path>, lake: impl AsRef<Path>) -> Output {
+    let (file, lake) = (file.as_ref(), lake.as_ref());
+    run(&[
+        "import",
+        table,
+        file.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
