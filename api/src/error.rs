@@ -42,7 +42,6 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Ingest(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Analytics(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
-            Error::Ingest(ingest::Error::CorruptFile { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
