@@ -40,6 +40,15 @@ impl Server {
         Server { child, base }
     }
 
+    async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     fn terminate(mut self) -> std::process::ExitStatus {
         // SAFETY: sending a signal to our own child process.
         unsafe {
@@ -61,24 +70,10 @@ async fn serve_demo_fills_every_table_and_stops_on_sigterm() {
     let server = Server::start(lake.path(), true);
     let client = reqwest::Client::new();
 
-    let health: serde_json::Value = client
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = server.get_json("/healthz").await;
     assert_eq!(health["status"], "ok");
 
-    let tables: serde_json::Value = client
-        .get(format!("{}/api/v1/tables", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tables = server.get_json("/api/v1/tables").await;
     let tables = tables.as_array().unwrap();
     assert_eq!(tables.len(), 14);
     for table in tables {
@@ -122,12 +117,7 @@ async fn serve_demo_fills_every_table_and_stops_on_sigterm() {
 async fn serve_without_demo_keeps_an_empty_lake_empty() {
     let lake = tempfile::tempdir().unwrap();
     let server = Server::start(lake.path(), false);
-    let tables: serde_json::Value = reqwest::get(format!("{}/api/v1/tables", server.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tables = server.get_json("/api/v1/tables").await;
     assert!(tables.as_array().unwrap().iter().all(|t| t["rows"] == 0));
     let missing = reqwest::get(format!("{}/api/v1/nope", server.base))
         .await
