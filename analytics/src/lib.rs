@@ -1,12 +1,14 @@
-//! Answers from the lake: the lake as DataFusion tables, read-only SQL, and
-//! (as they land) the derive stage, metric SQL, statistics and performance
-//! levels.
+//! Answers from the lake: the lake as DataFusion tables, read-only SQL, the
+//! derive stage, metric SQL and performance levels.
 //!
 //! This crate owns [`LakeQueries`]: a DataFusion `SessionContext` with one
 //! listing table per canonical table of `ingest::schema`, registered with its
 //! canonical schema so that empty tables still answer, and Hive partition
-//! pruning on `month`. It does not write the lake (that is `ingest::lake`) and
-//! does not render or serve results (that is `api`).
+//! pruning on `month`. It owns the derive stage ([`derive`]: the commit-graph
+//! walk, kept as derived files in the lake) and the metric definitions
+//! ([`dora`]: SQL files with the rule each implements). It does not write
+//! canonical tables (that is `ingest::lake`) and does not render or serve
+//! results (that is `api`).
 //!
 //! ```no_run
 //! # async fn example() -> analytics::Result<()> {
@@ -16,6 +18,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod columns;
+pub mod derive;
+pub mod dora;
 pub mod error;
 
 use std::sync::Arc;
@@ -41,6 +46,8 @@ const TARGET_PARTITIONS: usize = 8;
 pub struct LakeQueries {
     lake: Arc<Lake>,
     context: SessionContext,
+    /// Derived tables registered in `context`, by input key (see `derive`).
+    derived: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// The rows of a query and their schema (kept even when there are no rows).
@@ -65,7 +72,11 @@ impl LakeQueries {
         for table in TABLES {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
         }
-        Ok(LakeQueries { lake, context })
+        Ok(LakeQueries {
+            lake,
+            context,
+            derived: Default::default(),
+        })
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -74,6 +85,12 @@ impl LakeQueries {
 
     pub fn lake(&self) -> &Arc<Lake> {
         &self.lake
+    }
+
+    pub(crate) fn derived_tables(
+        &self,
+    ) -> &tokio::sync::Mutex<std::collections::HashMap<String, String>> {
+        &self.derived
     }
 
     /// Runs one read-only SQL statement. A failure caused by a corrupt lake

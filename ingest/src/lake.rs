@@ -302,6 +302,12 @@ impl Lake {
     }
 
     /// Data files under a folder of the lake, with their sizes, sorted by path.
+    /// The data files of a table (paths relative to the lake, with sizes), sorted.
+    /// File names are content hashes, so this list identifies the table's content.
+    pub async fn data_files(&self, table: &TableSpec) -> Result<Vec<(String, u64)>> {
+        self.list_data_files(table.name).await
+    }
+
     async fn list_data_files(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         let mut files = Vec::new();
         let mut listing = self.store.list(Some(&StorePath::from(prefix)));

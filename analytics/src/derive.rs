@@ -1,0 +1,414 @@
+//! The derive stage: the commit-graph walk, done once per change of its inputs
+//! instead of on every query (the reason DevLake's refdiff is slow and its
+//! first-deployment numbers wrong).
+//!
+//! Rule (devex's DORA contract, lead time for changes): the changes of a
+//! production deployment are the commits reachable from its sha through
+//! `parents` that no earlier production deployment of the same service already
+//! included. Where a commit's parents are unknown, the push before/after chains
+//! give them. The service's first production deployment (the baseline) includes
+//! its whole history but brings no changes: when those commits were first
+//! deployed is unknown. A commit deployed once is never a change again, even
+//! after a rollback and a redeploy. Commits known only from a push (no author
+//! time) are walked through but are not changes.
+//!
+//! The result, `deployment_changes` (service, deployment_id, sha), is kept in
+//! the lake under `_derived/deployment_changes/`, named by the production
+//! pattern and a fingerprint of the input files (which are named by content),
+//! so another process or a restart reuses it and any new deployment, commit or
+//! push makes a new one. Each walk visits every commit at most once per service.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
+use datafusion::datasource::MemTable;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+
+use crate::columns::Columns;
+use crate::error::{Error, Result};
+use crate::LakeQueries;
+
+/// Bumped whenever the walk's rule changes, so stored results are redone.
+const DERIVE_VERSION: &str = "deployment_changes/1";
+
+const DERIVED_FOLDER: &str = "_derived/deployment_changes";
+
+/// One change of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeploymentChange {
+    pub service: String,
+    pub deployment_id: String,
+    pub sha: String,
+}
+
+/// A successful production deployment, as the walk needs it.
+#[derive(Debug, Clone)]
+pub struct WalkDeployment {
+    pub service: String,
+    pub deployment_id: String,
+    pub sha: String,
+}
+
+/// What the walk reads: deployments in order per service, and the graph.
+#[derive(Debug, Default)]
+pub struct CommitGraph {
+    /// Parents by sha, from `commits.parents`, else from push chains.
+    parents: HashMap<String, Vec<String>>,
+    /// Shas of the commits table: only these can be changes.
+    known: HashSet<String>,
+}
+
+impl CommitGraph {
+    /// Adds a commit; parents `None` means unknown (a push chain may fill them).
+    pub fn add_commit(&mut self, sha: String, parents: Option<Vec<String>>) {
+        if let Some(parents) = parents {
+            self.parents.insert(sha.clone(), parents);
+        }
+        self.known.insert(sha);
+    }
+
+    /// Adds a push, pushes oldest first: each pushed commit's parent is the
+    /// one before it, the first one's is `before`. Never overrides parents
+    /// that are known already.
+    pub fn add_push(&mut self, before: Option<&str>, after: Option<&str>, shas: &[String]) {
+        let is_real = |sha: &&str| !sha.is_empty() && !sha.bytes().all(|b| b == b'0');
+        let mut previous = before.filter(is_real).map(str::to_string);
+        if shas.is_empty() {
+            if let (Some(before), Some(after)) = (previous, after.filter(is_real)) {
+                self.parents
+                    .entry(after.to_string())
+                    .or_insert_with(|| vec![before]);
+            }
+            return;
+        }
+        for sha in shas {
+            if let Some(parent) = previous.take() {
+                self.parents
+                    .entry(sha.clone())
+                    .or_insert_with(|| vec![parent]);
+            }
+            previous = Some(sha.clone());
+        }
+    }
+}
+
+/// Walks the graph for deployments given in order (per service, by
+/// `started_at`). Returns the changes, in walk order.
+pub fn walk(deployments: &[WalkDeployment], graph: &CommitGraph) -> Vec<DeploymentChange> {
+    let mut changes = Vec::new();
+    let mut included: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut stack: Vec<&str> = Vec::new();
+    for deployment in deployments {
+        let baseline = !included.contains_key(deployment.service.as_str());
+        let seen = included.entry(deployment.service.as_str()).or_default();
+        stack.clear();
+        stack.push(deployment.sha.as_str());
+        while let Some(sha) = stack.pop() {
+            if !seen.insert(sha) {
+                continue;
+            }
+            if !baseline && graph.known.contains(sha) {
+                changes.push(DeploymentChange {
+                    service: deployment.service.clone(),
+                    deployment_id: deployment.deployment_id.clone(),
+                    sha: sha.to_string(),
+                });
+            }
+            if let Some(parents) = graph.parents.get(sha) {
+                stack.extend(parents.iter().map(String::as_str));
+            }
+        }
+    }
+    changes
+}
+
+fn changes_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("service", DataType::Utf8, false),
+        Field::new("deployment_id", DataType::Utf8, false),
+        Field::new("sha", DataType::Utf8, false),
+    ]))
+}
+
+fn changes_batch(changes: &[DeploymentChange]) -> Result<RecordBatch> {
+    let mut service = StringBuilder::new();
+    let mut deployment_id = StringBuilder::new();
+    let mut sha = StringBuilder::new();
+    for change in changes {
+        service.append_value(&change.service);
+        deployment_id.append_value(&change.deployment_id);
+        sha.append_value(&change.sha);
+    }
+    RecordBatch::try_new(
+        changes_schema(),
+        vec![
+            Arc::new(service.finish()),
+            Arc::new(deployment_id.finish()),
+            Arc::new(sha.finish()),
+        ],
+    )
+    .map_err(|e| Error::Internal(format!("deployment_changes batch: {e}")))
+}
+
+/// Name of the derived result for a production pattern and the current
+/// inputs: `<pattern hash>-<input hash>`.
+async fn fingerprint(queries: &LakeQueries, production_pattern: &str) -> Result<(String, String)> {
+    let lake = queries.lake();
+    let mut inputs = Sha256::new();
+    inputs.update(DERIVE_VERSION.as_bytes());
+    for table in [
+        &ingest::schema::DEPLOYMENTS,
+        &ingest::schema::COMMITS,
+        &ingest::schema::PUSHES,
+    ] {
+        for (path, size) in lake.data_files(table).await? {
+            inputs.update(path.as_bytes());
+            inputs.update(size.to_le_bytes());
+        }
+    }
+    let pattern = hex::encode(&Sha256::digest(production_pattern.as_bytes())[..6]);
+    Ok((pattern, hex::encode(&inputs.finalize()[..12])))
+}
+
+/// Makes sure the changes for `production_pattern` and the lake's current
+/// content are registered in the query context, deriving them when needed,
+/// and returns the table name to query.
+pub async fn deployment_changes_table(
+    queries: &LakeQueries,
+    production_pattern: &str,
+    production_deployments_sql: &str,
+) -> Result<String> {
+    let (pattern_hash, input_hash) = fingerprint(queries, production_pattern).await?;
+    let table_name = format!("deployment_changes_{pattern_hash}_{input_hash}");
+    let mut registered = queries.derived_tables().lock().await;
+    if registered.get(&pattern_hash) == Some(&table_name) {
+        return Ok(table_name);
+    }
+    let store = queries.lake().object_store();
+    let location = StorePath::from(format!("{DERIVED_FOLDER}/{pattern_hash}-{input_hash}.parquet"));
+    let batch = match read_stored(&store, &location).await {
+        Some(batch) => batch,
+        None => {
+            let started = std::time::Instant::now();
+            let deployments = load_deployments(queries, production_deployments_sql).await?;
+            let graph = load_graph(queries).await?;
+            let changes = walk(&deployments, &graph);
+            let batch = changes_batch(&changes)?;
+            store_result(&store, &location, &batch, &pattern_hash).await?;
+            tracing::info!(
+                deployments = deployments.len(),
+                changes = changes.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "derived deployment_changes"
+            );
+            batch
+        }
+    };
+    let table = MemTable::try_new(changes_schema(), vec![vec![batch]]).map_err(Error::Engine)?;
+    let context = queries.context();
+    if let Some(old) = registered.insert(pattern_hash, table_name.clone()) {
+        let _ = context.deregister_table(old.as_str());
+    }
+    context
+        .register_table(table_name.as_str(), Arc::new(table))
+        .map_err(Error::Engine)?;
+    Ok(table_name)
+}
+
+async fn read_stored(store: &Arc<dyn ObjectStore>, location: &StorePath) -> Option<RecordBatch> {
+    let bytes: Bytes = store.get(location).await.ok()?.bytes().await.ok()?;
+    // A stored result that does not read back is simply derived again.
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).ok()?.build().ok()?;
+    let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().ok()?;
+    arrow::compute::concat_batches(&changes_schema(), &batches).ok()
+}
+
+async fn store_result(
+    store: &Arc<dyn ObjectStore>,
+    location: &StorePath,
+    batch: &RecordBatch,
+    pattern_hash: &str,
+) -> Result<()> {
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, changes_schema(), None)
+        .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
+    writer
+        .write(batch)
+        .and_then(|_| writer.close().map(|_| ()))
+        .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
+    // The local store writes to a temporary file and renames it: a reader
+    // never sees half a result.
+    store
+        .put(location, PutPayload::from(buffer))
+        .await
+        .map_err(|source| {
+            Error::Lake(ingest::Error::Storage {
+                path: location.to_string(),
+                source,
+            })
+        })?;
+    // Older results for this pattern are outdated now.
+    let folder = StorePath::from(DERIVED_FOLDER);
+    if let Ok(listing) = store.list_with_delimiter(Some(&folder)).await {
+        for meta in listing.objects {
+            let name = meta.location.filename().unwrap_or_default();
+            if name.starts_with(&format!("{pattern_hash}-")) && meta.location != *location {
+                let _ = store.delete(&meta.location).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn load_deployments(
+    queries: &LakeQueries,
+    production_deployments_sql: &str,
+) -> Result<Vec<WalkDeployment>> {
+    let sql = format!(
+        "WITH production_deployments AS ({production_deployments_sql}) \
+         SELECT service, deployment_id, sha FROM production_deployments ORDER BY service, seq"
+    );
+    let result = queries.read_only_sql(&sql).await?;
+    let columns = Columns::new(&result.batches);
+    let services = columns.text("service")?;
+    let ids = columns.text("deployment_id")?;
+    let shas = columns.text("sha")?;
+    Ok(services
+        .into_iter()
+        .zip(ids)
+        .zip(shas)
+        .filter_map(|((service, id), sha)| {
+            Some(WalkDeployment {
+                service: service?,
+                deployment_id: id?,
+                sha: sha?,
+            })
+        })
+        .collect())
+}
+
+async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
+    let mut graph = CommitGraph::default();
+    let commits = queries
+        .read_only_sql("SELECT sha, parents FROM commits")
+        .await?;
+    let columns = Columns::new(&commits.batches);
+    for (sha, parents) in columns.text("sha")?.into_iter().zip(columns.text_lists("parents")?) {
+        if let Some(sha) = sha {
+            // The same commit may arrive twice (a push and an API pull): a
+            // known parent list wins over an unknown one.
+            match parents {
+                Some(parents) => graph.add_commit(sha, Some(parents)),
+                None if !graph.parents.contains_key(&sha) => graph.add_commit(sha, None),
+                None => {}
+            }
+        }
+    }
+    let pushes = queries
+        .read_only_sql(
+            "SELECT before_sha, after_sha, commit_shas FROM pushes ORDER BY pushed_at, event_id",
+        )
+        .await?;
+    let columns = Columns::new(&pushes.batches);
+    for ((before, after), shas) in columns
+        .text("before_sha")?
+        .into_iter()
+        .zip(columns.text("after_sha")?)
+        .zip(columns.text_lists("commit_shas")?)
+    {
+        graph.add_push(before.as_deref(), after.as_deref(), &shas.unwrap_or_default());
+    }
+    Ok(graph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(service: &str, id: &str, sha: &str) -> WalkDeployment {
+        WalkDeployment {
+            service: service.into(),
+            deployment_id: id.into(),
+            sha: sha.into(),
+        }
+    }
+
+    fn shas(changes: &[DeploymentChange], id: &str) -> Vec<String> {
+        let mut out: Vec<String> = changes
+            .iter()
+            .filter(|c| c.deployment_id == id)
+            .map(|c| c.sha.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn baseline_brings_no_changes_and_later_ones_only_new_commits() {
+        let mut graph = CommitGraph::default();
+        graph.add_commit("a".into(), Some(vec![]));
+        graph.add_commit("b".into(), Some(vec!["a".into()]));
+        graph.add_commit("c".into(), Some(vec!["b".into()]));
+        // A merge: d merges side branch x into c.
+        graph.add_commit("x".into(), Some(vec!["a".into()]));
+        graph.add_commit("d".into(), Some(vec!["c".into(), "x".into()]));
+        let deployments = [
+            deployment("s", "1", "b"),
+            deployment("s", "2", "d"),
+            deployment("s", "3", "b"), // rollback: nothing new
+            deployment("s", "4", "d"), // and forward again: nothing new either
+        ];
+        let changes = walk(&deployments, &graph);
+        assert!(shas(&changes, "1").is_empty());
+        assert_eq!(shas(&changes, "2"), ["c", "d", "x"]);
+        assert!(shas(&changes, "3").is_empty());
+        assert!(shas(&changes, "4").is_empty());
+    }
+
+    #[test]
+    fn services_are_walked_apart() {
+        let mut graph = CommitGraph::default();
+        graph.add_commit("a".into(), Some(vec![]));
+        graph.add_commit("b".into(), Some(vec!["a".into()]));
+        let changes = walk(
+            &[
+                deployment("one", "1", "a"),
+                deployment("two", "2", "a"),
+                deployment("one", "3", "b"),
+                deployment("two", "4", "b"),
+            ],
+            &graph,
+        );
+        assert_eq!(shas(&changes, "3"), ["b"]);
+        assert_eq!(shas(&changes, "4"), ["b"]);
+    }
+
+    #[test]
+    fn push_chains_fill_unknown_parents_and_unknown_shas_are_not_changes() {
+        let mut graph = CommitGraph::default();
+        graph.add_commit("a".into(), None);
+        graph.add_commit("b".into(), None);
+        graph.add_commit("c".into(), None);
+        graph.add_push(Some("0000000"), Some("a"), &["a".into()]);
+        // "p" is known only from the push: walked through, never a change.
+        graph.add_push(Some("a"), Some("c"), &["p".into(), "b".into(), "c".into()]);
+        let changes = walk(
+            &[deployment("s", "1", "a"), deployment("s", "2", "c")],
+            &graph,
+        );
+        assert_eq!(shas(&changes, "2"), ["b", "c"]);
+        // A deployment of a sha nobody knows has no changes and breaks nothing.
+        let changes = walk(
+            &[deployment("s", "1", "a"), deployment("s", "2", "zzz")],
+            &graph,
+        );
+        assert!(changes.is_empty());
+    }
+}

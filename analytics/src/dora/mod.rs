@@ -1,0 +1,861 @@
+//! DORA metrics: deployment frequency, lead time for changes, change failure
+//! rate, failed deployment recovery time and rework rate, per service, team or
+//! overall, with a per-deployment drill-down that explains every number.
+//!
+//! The rules live in the `.sql` files next to this one, each with a header
+//! stating the rule it implements; the commit-graph walk is the derive stage
+//! ([`crate::derive`]). This module fills the files' template values, runs
+//! them and shapes the answer. The CLI (`devex report dora`) and the HTTP API
+//! (`/api/v1/dora...`) both call it.
+
+pub mod levels;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::columns::Columns;
+use crate::error::{Error, Result};
+use crate::LakeQueries;
+pub use levels::{Level, Levels, ReportLevels};
+
+const PRODUCTION_DEPLOYMENTS: &str = include_str!("production_deployments.sql");
+const INCIDENT_ATTRIBUTION: &str = include_str!("incident_attribution.sql");
+const CHANGE_LEAD_TIMES: &str = include_str!("change_lead_times.sql");
+const DEPLOYMENT_OUTCOMES: &str = include_str!("deployment_outcomes.sql");
+const DORA_SUMMARY: &str = include_str!("dora_summary.sql");
+const LEAD_TIME_SUMMARY: &str = include_str!("lead_time_summary.sql");
+
+/// What counts as production and as rework, and which levels to grade with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoraSettings {
+    /// Regular expression (case-insensitive) an environment name must match.
+    pub production_pattern: String,
+    /// Regular expression (case-insensitive) on a change's first message line
+    /// that marks it rework; empty for none.
+    pub rework_message_pattern: String,
+    /// Pull request labels that mark a change rework.
+    pub rework_labels: Vec<String>,
+    /// Which DORA report's levels to grade with.
+    pub levels_year: u16,
+    /// A levels file to use instead of the shipped one.
+    pub levels_file: Option<PathBuf>,
+}
+
+impl Default for DoraSettings {
+    fn default() -> Self {
+        DoraSettings {
+            production_pattern: "^(prod|production)$".into(),
+            rework_message_pattern: "^(revert|hotfix)".into(),
+            rework_labels: vec!["hotfix".into()],
+            levels_year: 2024,
+            levels_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    #[default]
+    Service,
+    Team,
+    None,
+}
+
+impl FromStr for GroupBy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "service" => Ok(GroupBy::Service),
+            "team" => Ok(GroupBy::Team),
+            "none" => Ok(GroupBy::None),
+            other => Err(Error::InvalidRequest(format!(
+                "group_by: `{other}` is not one of service, team, none"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Week,
+    Month,
+}
+
+impl FromStr for Granularity {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "week" => Ok(Granularity::Week),
+            "month" => Ok(Granularity::Month),
+            other => Err(Error::InvalidRequest(format!(
+                "granularity: `{other}` is not one of week, month"
+            ))),
+        }
+    }
+}
+
+/// One DORA question: a window of local calendar days and a filter.
+#[derive(Debug, Clone)]
+pub struct DoraRequest {
+    /// First day of the window (inclusive), in `tz`.
+    pub from: NaiveDate,
+    /// Day after the window (exclusive), in `tz`.
+    pub to: NaiveDate,
+    pub tz: Tz,
+    pub service: Option<String>,
+    pub team: Option<String>,
+    pub group_by: GroupBy,
+    pub settings: DoraSettings,
+}
+
+impl DoraRequest {
+    /// Builds a request from the text a user typed (CLI flags or a query
+    /// string), with errors that name the parameter and the expected form.
+    pub fn parse(
+        from: &str,
+        to: &str,
+        tz: Option<&str>,
+        service: Option<String>,
+        team: Option<String>,
+        group_by: Option<&str>,
+        settings: DoraSettings,
+    ) -> Result<DoraRequest> {
+        let date = |name: &str, value: &str| {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+                Error::InvalidRequest(format!(
+                    "{name}: `{value}` is not a date; give it as YYYY-MM-DD"
+                ))
+            })
+        };
+        let from = date("from", from)?;
+        let to = date("to", to)?;
+        let tz = match tz {
+            None | Some("") => Tz::UTC,
+            Some(name) => Tz::from_str(name).map_err(|_| {
+                Error::InvalidRequest(format!(
+                    "tz: `{name}` is not an IANA time zone; give one like UTC or Europe/Berlin"
+                ))
+            })?,
+        };
+        let group_by = match group_by {
+            None | Some("") => GroupBy::Service,
+            Some(g) => g.parse()?,
+        };
+        let request = DoraRequest {
+            from,
+            to,
+            tz,
+            service: service.filter(|s| !s.is_empty()),
+            team: team.filter(|s| !s.is_empty()),
+            group_by,
+            settings,
+        };
+        request.validate()?;
+        Ok(request)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.from >= self.to {
+            return Err(Error::InvalidRequest(format!(
+                "the window is empty: from ({}) must be before to ({}); to is the day after the last day counted",
+                self.from, self.to
+            )));
+        }
+        for (name, pattern) in [
+            ("production pattern", &self.settings.production_pattern),
+            ("rework message pattern", &self.settings.rework_message_pattern),
+        ] {
+            regex::Regex::new(pattern).map_err(|e| {
+                Error::InvalidRequest(format!("{name} `{pattern}` is not a valid regular expression: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Calendar days in the window.
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days()
+    }
+
+    fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
+        local_midnight(self.tz, day)
+    }
+}
+
+/// The first instant of a local calendar day. Where midnight does not exist
+/// (a DST gap at midnight), the first minute that does.
+pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (0..=24 * 60)
+        .find_map(|minute| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::minutes(minute)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+/// The metrics of one group (or of everything).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraMetrics {
+    pub deployments: u64,
+    pub deployments_per_week: f64,
+    pub deployment_days_share: f64,
+    pub changes: u64,
+    pub lead_time_median_hours: Option<f64>,
+    pub lead_time_p90_hours: Option<f64>,
+    pub failed_deployments: u64,
+    pub unrecovered: u64,
+    pub change_failure_rate: Option<f64>,
+    pub recovery_time_median_hours: Option<f64>,
+    pub recovery_time_p90_hours: Option<f64>,
+    pub rework_rate: Option<f64>,
+    pub levels: Levels,
+}
+
+/// A group's key: `"service": ...` or `"team": ...` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum GroupKey {
+    #[serde(rename = "service")]
+    Service(Option<String>),
+    #[serde(rename = "team")]
+    Team(Option<String>),
+}
+
+impl GroupKey {
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            GroupKey::Service(s) | GroupKey::Team(s) => s.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraGroup {
+    #[serde(flatten)]
+    pub key: GroupKey,
+    #[serde(flatten)]
+    pub metrics: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub group_by: GroupBy,
+    pub days: i64,
+    pub production_pattern: String,
+    pub levels_source: String,
+    pub groups: Vec<DoraGroup>,
+    pub overall: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub key: Option<GroupKey>,
+    pub period_start: NaiveDate,
+    /// Day after the period's last day in the window.
+    pub period_end: NaiveDate,
+    #[serde(flatten)]
+    pub metrics: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraSeries {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub granularity: Granularity,
+    pub group_by: GroupBy,
+    pub levels_source: String,
+    pub points: Vec<SeriesPoint>,
+}
+
+/// Raw counts of one (group, period) cell, before ratios and levels.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    deployments: u64,
+    deployment_days: u64,
+    failed_deployments: u64,
+    unrecovered: u64,
+    recovery_time_median_hours: Option<f64>,
+    recovery_time_p90_hours: Option<f64>,
+    rework_deployments: u64,
+    changes: u64,
+    lead_time_median_hours: Option<f64>,
+    lead_time_p90_hours: Option<f64>,
+}
+
+impl Counts {
+    fn metrics(&self, days: i64, levels: &ReportLevels) -> DoraMetrics {
+        let deployments = self.deployments as f64;
+        let days = days.max(1) as f64;
+        let share = |n: u64| (self.deployments > 0).then(|| n as f64 / deployments);
+        let deployments_per_week = deployments / (days / 7.0);
+        let change_failure_rate = share(self.failed_deployments);
+        DoraMetrics {
+            deployments: self.deployments,
+            deployments_per_week,
+            deployment_days_share: self.deployment_days as f64 / days,
+            changes: self.changes,
+            lead_time_median_hours: self.lead_time_median_hours,
+            lead_time_p90_hours: self.lead_time_p90_hours,
+            failed_deployments: self.failed_deployments,
+            unrecovered: self.unrecovered,
+            change_failure_rate,
+            recovery_time_median_hours: self.recovery_time_median_hours,
+            recovery_time_p90_hours: self.recovery_time_p90_hours,
+            rework_rate: share(self.rework_deployments),
+            levels: levels.grade(
+                Some(deployments_per_week),
+                self.lead_time_median_hours,
+                change_failure_rate,
+                self.recovery_time_median_hours,
+            ),
+        }
+    }
+}
+
+/// Quotes a value as a SQL string literal.
+fn sql_text(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn sql_instant(at: DateTime<Utc>) -> String {
+    format!(
+        "arrow_cast({}, 'Timestamp(µs, \"UTC\")')",
+        at.timestamp_micros()
+    )
+}
+
+/// Fills `{{name}}` placeholders; every placeholder must get a value.
+fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
+    let mut sql = template.to_string();
+    for (name, value) in values {
+        sql = sql.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    match sql.find("{{") {
+        Some(at) => Err(Error::Internal(format!(
+            "unfilled template value near `{}`",
+            &sql[at..(at + 40).min(sql.len())]
+        ))),
+        None => Ok(sql),
+    }
+}
+
+/// The DORA SQL files, filled for one request, as a `WITH` prelude that
+/// defines production_deployments, incident_attribution, change_lead_times
+/// and deployment_outcomes.
+struct DoraSql {
+    prelude: String,
+    values: Vec<(&'static str, String)>,
+}
+
+impl DoraSql {
+    async fn prepare(
+        queries: &LakeQueries,
+        request: &DoraRequest,
+        granularity: Option<Granularity>,
+    ) -> Result<DoraSql> {
+        let settings = &request.settings;
+        let period_unit = match granularity {
+            Some(Granularity::Month) => "month",
+            Some(Granularity::Week) => "week",
+            None => "day",
+        };
+        let rework_message_match = if settings.rework_message_pattern.is_empty() {
+            "false".to_string()
+        } else {
+            format!(
+                "regexp_like(c.message_summary, {}, 'i')",
+                sql_text(&settings.rework_message_pattern)
+            )
+        };
+        let rework_label_match = if settings.rework_labels.is_empty() {
+            "false".to_string()
+        } else {
+            let labels: Vec<String> = settings.rework_labels.iter().map(|l| sql_text(l)).collect();
+            format!(
+                "coalesce(array_has_any(labels, make_array({})), false)",
+                labels.join(", ")
+            )
+        };
+        let mut values = vec![
+            ("production_pattern", sql_text(&settings.production_pattern)),
+            // A chrono-tz name: letters, digits, `/`, `_`, `-`, `+`; safe inside quotes.
+            ("tz", request.tz.name().to_string()),
+            ("period_unit", period_unit.to_string()),
+            ("rework_message_match", rework_message_match),
+            ("rework_label_match", rework_label_match),
+        ];
+        let production_deployments = fill(PRODUCTION_DEPLOYMENTS, &values)?;
+        let changes_table = crate::derive::deployment_changes_table(
+            queries,
+            &settings.production_pattern,
+            &fill(
+                PRODUCTION_DEPLOYMENTS,
+                &[
+                    ("production_pattern", sql_text(&settings.production_pattern)),
+                    ("tz", "UTC".into()),
+                    ("period_unit", "day".into()),
+                ],
+            )?,
+        )
+        .await?;
+        values.push(("deployment_changes", changes_table));
+        let mut filter = String::new();
+        if let Some(service) = &request.service {
+            filter.push_str(&format!(" AND service = {}", sql_text(service)));
+        }
+        if let Some(team) = &request.team {
+            filter.push_str(&format!(" AND team = {}", sql_text(team)));
+        }
+        values.push(("filter", filter));
+        values.push(("from", sql_instant(request.start_of(request.from))));
+        values.push(("to", sql_instant(request.start_of(request.to))));
+        let prelude = format!(
+            "WITH production_deployments AS ({production_deployments}\n),\n\
+             incident_attribution AS ({}\n),\n\
+             change_lead_times AS ({}\n),\n\
+             deployment_outcomes AS ({}\n)\n",
+            fill(INCIDENT_ATTRIBUTION, &values)?,
+            fill(CHANGE_LEAD_TIMES, &values)?,
+            fill(DEPLOYMENT_OUTCOMES, &values)?,
+        );
+        Ok(DoraSql { prelude, values })
+    }
+
+    /// Runs one of the summary files with a group key and a period key.
+    async fn summary(
+        &self,
+        queries: &LakeQueries,
+        template: &str,
+        group_key: &str,
+        period_key: &str,
+    ) -> Result<crate::QueryResult> {
+        let mut values = self.values.clone();
+        values.push(("group_key", group_key.to_string()));
+        values.push(("period_key", period_key.to_string()));
+        let sql = format!("{}{}", self.prelude, fill(template, &values)?);
+        queries.read_only_sql(&sql).await
+    }
+
+    /// Runs a query over the prelude's tables.
+    async fn query(&self, queries: &LakeQueries, body: &str) -> Result<crate::QueryResult> {
+        let sql = format!("{}{}", self.prelude, fill(body, &self.values)?);
+        queries.read_only_sql(&sql).await
+    }
+}
+
+type CellKey = (Option<String>, Option<i64>);
+
+/// Runs both summaries for a grouping and returns counts by (group, period).
+async fn counts(
+    queries: &LakeQueries,
+    sql: &DoraSql,
+    group_key: &str,
+    period_key: &str,
+) -> Result<BTreeMap<CellKey, Counts>> {
+    let mut cells: BTreeMap<CellKey, Counts> = BTreeMap::new();
+    let summary = sql.summary(queries, DORA_SUMMARY, group_key, period_key).await?;
+    let c = Columns::new(&summary.batches);
+    let keys = c.text("group_key")?;
+    let periods = c.micros("period_start")?;
+    let deployments = c.int("deployments")?;
+    let days = c.int("deployment_days")?;
+    let failed = c.int("failed_deployments")?;
+    let unrecovered = c.int("unrecovered")?;
+    let rec_median = c.float("recovery_time_median_hours")?;
+    let rec_p90 = c.float("recovery_time_p90_hours")?;
+    let rework = c.int("rework_deployments")?;
+    for i in 0..keys.len() {
+        let cell = cells.entry((keys[i].clone(), periods[i])).or_default();
+        cell.deployments = deployments[i].unwrap_or(0) as u64;
+        cell.deployment_days = days[i].unwrap_or(0) as u64;
+        cell.failed_deployments = failed[i].unwrap_or(0) as u64;
+        cell.unrecovered = unrecovered[i].unwrap_or(0) as u64;
+        cell.recovery_time_median_hours = rec_median[i];
+        cell.recovery_time_p90_hours = rec_p90[i];
+        cell.rework_deployments = rework[i].unwrap_or(0) as u64;
+    }
+    let lead = sql.summary(queries, LEAD_TIME_SUMMARY, group_key, period_key).await?;
+    let c = Columns::new(&lead.batches);
+    let keys = c.text("group_key")?;
+    let periods = c.micros("period_start")?;
+    let changes = c.int("changes")?;
+    let median = c.float("lead_time_median_hours")?;
+    let p90 = c.float("lead_time_p90_hours")?;
+    for i in 0..keys.len() {
+        let cell = cells.entry((keys[i].clone(), periods[i])).or_default();
+        cell.changes = changes[i].unwrap_or(0) as u64;
+        cell.lead_time_median_hours = median[i];
+        cell.lead_time_p90_hours = p90[i];
+    }
+    Ok(cells)
+}
+
+fn group_column(group_by: GroupBy) -> &'static str {
+    match group_by {
+        GroupBy::Service => "service",
+        GroupBy::Team => "team",
+        GroupBy::None => "'all'",
+    }
+}
+
+fn group_key(group_by: GroupBy, value: Option<String>) -> Option<GroupKey> {
+    match group_by {
+        GroupBy::Service => Some(GroupKey::Service(value)),
+        GroupBy::Team => Some(GroupKey::Team(value)),
+        GroupBy::None => None,
+    }
+}
+
+const NO_PERIOD: &str = "CAST(NULL AS TIMESTAMP)";
+
+/// The DORA report for a window: one entry per group with deployments in it,
+/// and everything together.
+pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<DoraReport> {
+    request.validate()?;
+    let levels = ReportLevels::load(
+        request.settings.levels_file.as_deref(),
+        request.settings.levels_year,
+    )?;
+    let sql = DoraSql::prepare(queries, request, None).await?;
+    let days = request.days();
+    let mut groups = Vec::new();
+    if request.group_by != GroupBy::None {
+        let cells = counts(queries, &sql, group_column(request.group_by), NO_PERIOD).await?;
+        for ((key, _), cell) in cells {
+            if let Some(key) = group_key(request.group_by, key) {
+                groups.push(DoraGroup {
+                    key,
+                    metrics: cell.metrics(days, &levels),
+                });
+            }
+        }
+    }
+    let overall = counts(queries, &sql, group_column(GroupBy::None), NO_PERIOD)
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or_default()
+        .metrics(days, &levels);
+    Ok(DoraReport {
+        from: request.from,
+        to: request.to,
+        tz: request.tz.name().to_string(),
+        group_by: request.group_by,
+        days,
+        production_pattern: request.settings.production_pattern.clone(),
+        levels_source: levels.source.clone(),
+        groups,
+        overall,
+    })
+}
+
+/// The periods (weeks from Monday, or calendar months) that cover the
+/// window, each clipped to it: (period start, start in window, end in window).
+fn periods(request: &DoraRequest, granularity: Granularity) -> Vec<(NaiveDate, NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut start = match granularity {
+        Granularity::Week => request.from - Days::new(request.from.weekday().num_days_from_monday() as u64),
+        Granularity::Month => request.from.with_day(1).unwrap_or(request.from),
+    };
+    while start < request.to {
+        let next = match granularity {
+            Granularity::Week => start + Days::new(7),
+            Granularity::Month => start + Months::new(1),
+        };
+        out.push((start, start.max(request.from), next.min(request.to)));
+        start = next;
+    }
+    out
+}
+
+/// The DORA metrics per week or month of the window (every period present,
+/// empty ones with zero deployments), per group when grouped.
+pub async fn series(
+    queries: &LakeQueries,
+    request: &DoraRequest,
+    granularity: Granularity,
+) -> Result<DoraSeries> {
+    request.validate()?;
+    let levels = ReportLevels::load(
+        request.settings.levels_file.as_deref(),
+        request.settings.levels_year,
+    )?;
+    let sql = DoraSql::prepare(queries, request, Some(granularity)).await?;
+    let cells = counts(queries, &sql, group_column(request.group_by), "period_start").await?;
+    let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, Counts>> = BTreeMap::new();
+    for ((key, period), cell) in cells {
+        let Some(period) = period.and_then(micros_to_local_date) else {
+            continue;
+        };
+        by_group.entry(key).or_default().insert(period, cell);
+    }
+    if by_group.is_empty() {
+        by_group.insert(None, HashMap::new());
+    }
+    let mut points = Vec::new();
+    for (key, cells) in by_group {
+        for (period, start, end) in periods(request, granularity) {
+            let days = (end - start).num_days();
+            let cell = cells.get(&period).cloned().unwrap_or_default();
+            points.push(SeriesPoint {
+                key: group_key(request.group_by, key.clone()),
+                period_start: start,
+                period_end: end,
+                metrics: cell.metrics(days, &levels),
+            });
+        }
+    }
+    Ok(DoraSeries {
+        from: request.from,
+        to: request.to,
+        tz: request.tz.name().to_string(),
+        granularity,
+        group_by: request.group_by,
+        levels_source: levels.source,
+        points,
+    })
+}
+
+fn micros_to_local_date(micros: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp_micros(micros).map(|t| t.date_naive())
+}
+
+fn micros_to_utc(micros: Option<i64>) -> Option<DateTime<Utc>> {
+    micros.and_then(DateTime::<Utc>::from_timestamp_micros)
+}
+
+/// How a deployment is classed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentClass {
+    Baseline,
+    Counted,
+    Redeploy,
+    Rollback,
+}
+
+/// One change of a deployment and its lead time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeDetail {
+    pub sha: String,
+    pub message_summary: Option<String>,
+    pub pull_request: Option<i64>,
+    pub started_at: DateTime<Utc>,
+    /// `authored_at`, or `pull_request_first_commit` for a squash or rebase merge.
+    pub started_from: String,
+    pub lead_time_hours: f64,
+    pub rework: bool,
+}
+
+/// Why a deployment counts as failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailureCause {
+    /// An incident attributed by `linked_deployment_id`, `linked_sha` or `time`.
+    Incident {
+        incident_id: String,
+        attribution: String,
+        opened_at: Option<DateTime<Utc>>,
+        resolved_at: Option<DateTime<Utc>>,
+    },
+    Rollback {
+        deployment_id: String,
+        deployed_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// One production deployment, explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentDetail {
+    pub service: String,
+    pub team: Option<String>,
+    pub deployment_id: String,
+    pub environment: Option<String>,
+    pub sha: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub deployed_at: Option<DateTime<Utc>>,
+    pub class: DeploymentClass,
+    /// For a rollback: the counted deployment it marked as rolled back.
+    pub rolls_back: Option<String>,
+    pub changes: Vec<ChangeDetail>,
+    pub failed: bool,
+    pub failure_causes: Vec<FailureCause>,
+    pub recovered_at: Option<DateTime<Utc>>,
+    pub recovery_hours: Option<f64>,
+    pub unrecovered: bool,
+    pub rework: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentsReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub production_pattern: String,
+    pub deployments: Vec<DeploymentDetail>,
+}
+
+/// Every successful production deployment in the window (all classes), with
+/// its changes, failure causes and recovery: the rows behind every number of
+/// [`report`].
+pub async fn deployments(queries: &LakeQueries, request: &DoraRequest) -> Result<DeploymentsReport> {
+    request.validate()?;
+    let sql = DoraSql::prepare(queries, request, None).await?;
+    let in_window = "deployed_at >= {{from}} AND deployed_at < {{to}} {{filter}}";
+    let rows = sql
+        .query(
+            queries,
+            &format!(
+                "SELECT * FROM (SELECT p.*, o.failed, o.recovered_at, o.recovery_hours, o.rework \
+                 FROM production_deployments p LEFT JOIN deployment_outcomes o \
+                 ON o.service = p.service AND o.deployment_id = p.deployment_id) \
+                 WHERE {in_window} ORDER BY deployed_at, service, seq"
+            ),
+        )
+        .await?;
+    let changes = sql
+        .query(
+            queries,
+            &format!(
+                "SELECT * FROM change_lead_times WHERE {in_window} \
+                 ORDER BY service, deployment_id, change_started_at, sha"
+            ),
+        )
+        .await?;
+    let incidents = sql
+        .query(
+            queries,
+            &format!(
+                "SELECT * FROM (SELECT a.*, p.deployed_at, p.team FROM incident_attribution a \
+                 JOIN production_deployments p ON p.service = a.service AND p.deployment_id = a.deployment_id) \
+                 WHERE {in_window} ORDER BY opened_at, incident_id"
+            ),
+        )
+        .await?;
+
+    let mut changes_by: HashMap<(String, String), Vec<ChangeDetail>> = HashMap::new();
+    {
+        let c = Columns::new(&changes.batches);
+        let service = c.text("service")?;
+        let id = c.text("deployment_id")?;
+        let sha = c.text("sha")?;
+        let message = c.text("message_summary")?;
+        let pr = c.int("pull_request")?;
+        let started = c.micros("change_started_at")?;
+        let from = c.text("started_from")?;
+        let lead = c.float("lead_time_hours")?;
+        let rework = c.boolean("rework")?;
+        for i in 0..c.len() {
+            let (Some(service), Some(id)) = (service[i].clone(), id[i].clone()) else {
+                continue;
+            };
+            changes_by.entry((service, id)).or_default().push(ChangeDetail {
+                sha: sha[i].clone().unwrap_or_default(),
+                message_summary: message[i].clone(),
+                pull_request: pr[i],
+                started_at: micros_to_utc(started[i]).unwrap_or_default(),
+                started_from: from[i].clone().unwrap_or_default(),
+                lead_time_hours: lead[i].unwrap_or_default(),
+                rework: rework[i].unwrap_or(false),
+            });
+        }
+    }
+    let mut causes_by: HashMap<(String, String), Vec<FailureCause>> = HashMap::new();
+    {
+        let c = Columns::new(&incidents.batches);
+        let service = c.text("service")?;
+        let id = c.text("deployment_id")?;
+        let incident = c.text("incident_id")?;
+        let attribution = c.text("attribution")?;
+        let opened = c.micros("opened_at")?;
+        let resolved = c.micros("resolved_at")?;
+        for i in 0..c.len() {
+            let (Some(service), Some(id)) = (service[i].clone(), id[i].clone()) else {
+                continue;
+            };
+            causes_by.entry((service, id)).or_default().push(FailureCause::Incident {
+                incident_id: incident[i].clone().unwrap_or_default(),
+                attribution: attribution[i].clone().unwrap_or_default(),
+                opened_at: micros_to_utc(opened[i]),
+                resolved_at: micros_to_utc(resolved[i]),
+            });
+        }
+    }
+
+    let c = Columns::new(&rows.batches);
+    let service = c.text("service")?;
+    let team = c.text("team")?;
+    let id = c.text("deployment_id")?;
+    let environment = c.text("environment")?;
+    let sha = c.text("sha")?;
+    let started = c.micros("started_at")?;
+    let deployed = c.micros("deployed_at")?;
+    let class = c.text("class")?;
+    let rolls_back = c.text("rolls_back")?;
+    let rolled_back_by = c.text("rolled_back_by")?;
+    let rolled_back_at = c.micros("rolled_back_at")?;
+    let failed = c.boolean("failed")?;
+    let recovered = c.micros("recovered_at")?;
+    let recovery = c.float("recovery_hours")?;
+    let rework = c.boolean("rework")?;
+    let mut out = Vec::with_capacity(c.len());
+    for i in 0..c.len() {
+        let service_name = service[i].clone().unwrap_or_default();
+        let deployment_id = id[i].clone().unwrap_or_default();
+        let key = (service_name.clone(), deployment_id.clone());
+        let class = match class[i].as_deref() {
+            Some("baseline") => DeploymentClass::Baseline,
+            Some("counted") => DeploymentClass::Counted,
+            Some("redeploy") => DeploymentClass::Redeploy,
+            Some("rollback") => DeploymentClass::Rollback,
+            other => return Err(Error::Internal(format!("unknown deployment class {other:?}"))),
+        };
+        let mut failure_causes = causes_by.remove(&key).unwrap_or_default();
+        if let Some(by) = rolled_back_by[i].clone() {
+            failure_causes.push(FailureCause::Rollback {
+                deployment_id: by,
+                deployed_at: micros_to_utc(rolled_back_at[i]),
+            });
+        }
+        let failed = failed[i].unwrap_or(false);
+        out.push(DeploymentDetail {
+            service: service_name,
+            team: team[i].clone(),
+            deployment_id,
+            environment: environment[i].clone(),
+            sha: sha[i].clone().unwrap_or_default(),
+            started_at: micros_to_utc(started[i]),
+            deployed_at: micros_to_utc(deployed[i]),
+            class,
+            rolls_back: rolls_back[i].clone(),
+            changes: changes_by.remove(&key).unwrap_or_default(),
+            failed,
+            failure_causes,
+            recovered_at: micros_to_utc(recovered[i]),
+            recovery_hours: recovery[i],
+            unrecovered: failed && recovered[i].is_none(),
+            rework: rework[i].unwrap_or(false),
+        });
+    }
+    Ok(DeploymentsReport {
+        from: request.from,
+        to: request.to,
+        tz: request.tz.name().to_string(),
+        production_pattern: request.settings.production_pattern.clone(),
+        deployments: out,
+    })
+}

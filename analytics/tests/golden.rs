@@ -1,0 +1,380 @@
+//! Runs the sqllogictest files in `tests/golden/` against a fresh lake each.
+//!
+//! Statements load rows through the real lake writer:
+//! `INSERT INTO <canonical table> (columns...) VALUES (...)` (a missing
+//! `event_id` is made up). Queries are SQL over the lake, or one of the report
+//! commands, which call the same library functions as the CLI and the API:
+//!
+//! ```text
+//! REPORT dora from=2024-01-01 to=2024-02-01 [tz=..] [group_by=service|team|none]
+//!        [service=..] [team=..] [production_pattern=..] [levels_year=..]
+//! SERIES dora granularity=week|month from=.. to=.. [...]
+//! DEPLOYMENTS dora from=.. to=.. [...]
+//! CHANGES dora from=.. to=.. [...]
+//! ```
+//!
+//! Numbers print with 4 decimals, missing values as NULL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use analytics::dora::{self, DoraMetrics, DoraRequest, DoraSettings, FailureCause, Granularity};
+use analytics::LakeQueries;
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::util::display::ArrayFormatter;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use ingest::lake::Lake;
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+#[derive(Debug)]
+struct GoldenError(String);
+
+impl std::fmt::Display for GoldenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GoldenError {}
+
+fn err(e: impl std::fmt::Display) -> GoldenError {
+    GoldenError(e.to_string())
+}
+
+struct GoldenLake {
+    _dir: tempfile::TempDir,
+    lake: Arc<Lake>,
+    inserted: usize,
+}
+
+impl GoldenLake {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
+        GoldenLake {
+            _dir: dir,
+            lake,
+            inserted: 0,
+        }
+    }
+
+    /// Parses an INSERT with DataFusion into a scratch table of the canonical
+    /// schema, then appends the rows through the lake writer.
+    async fn insert(&mut self, sql: &str) -> Result<u64, GoldenError> {
+        let table_name = sql
+            .split_whitespace()
+            .nth(2)
+            .ok_or_else(|| err("INSERT INTO needs a table"))?;
+        let spec = ingest::schema::table(table_name).map_err(err)?;
+        let canonical = spec.schema();
+        let loose = Arc::new(Schema::new(
+            canonical
+                .fields()
+                .iter()
+                .map(|f| Field::new(f.name(), f.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let scratch = SessionContext::new();
+        let table = MemTable::try_new(loose.clone(), vec![vec![]]).map_err(err)?;
+        scratch
+            .register_table(table_name, Arc::new(table))
+            .map_err(err)?;
+        scratch
+            .sql(sql)
+            .await
+            .map_err(err)?
+            .collect()
+            .await
+            .map_err(err)?;
+        let batches = scratch
+            .table(table_name)
+            .await
+            .map_err(err)?
+            .collect()
+            .await
+            .map_err(err)?;
+        let mut rows = 0;
+        for batch in batches {
+            let mut columns = batch.columns().to_vec();
+            // Made-up event ids for rows that give none.
+            let ids = columns[0].as_any().downcast_ref::<StringArray>().cloned();
+            if let Some(ids) = ids {
+                let filled: StringArray = (0..ids.len())
+                    .map(|i| {
+                        Some(if ids.is_null(i) {
+                            self.inserted += 1;
+                            format!("golden:{table_name}:{}", self.inserted)
+                        } else {
+                            ids.value(i).to_string()
+                        })
+                    })
+                    .collect();
+                columns[0] = Arc::new(filled);
+            }
+            let batch = RecordBatch::try_new(canonical.clone(), columns).map_err(|e| {
+                err(format!("{table_name}: a required column is missing or null: {e}"))
+            })?;
+            rows += batch.num_rows();
+            self.lake.append(spec, &batch).await.map_err(err)?;
+        }
+        Ok(rows as u64)
+    }
+}
+
+fn number(value: Option<f64>) -> String {
+    match value {
+        Some(v) => format!("{v:.4}"),
+        None => "NULL".into(),
+    }
+}
+
+fn metric_row(key: &str, m: &DoraMetrics) -> Vec<String> {
+    let level = |l: Option<dora::Level>| {
+        l.map(|l| serde_json::to_value(l).unwrap().as_str().unwrap().to_string())
+            .unwrap_or_else(|| "NULL".into())
+    };
+    vec![
+        key.to_string(),
+        m.deployments.to_string(),
+        number(Some(m.deployments_per_week)),
+        number(Some(m.deployment_days_share)),
+        m.changes.to_string(),
+        number(m.lead_time_median_hours),
+        number(m.lead_time_p90_hours),
+        m.failed_deployments.to_string(),
+        m.unrecovered.to_string(),
+        number(m.change_failure_rate),
+        number(m.recovery_time_median_hours),
+        number(m.recovery_time_p90_hours),
+        number(m.rework_rate),
+        format!(
+            "{}/{}/{}/{}",
+            level(m.levels.deployment_frequency),
+            level(m.levels.lead_time_for_changes),
+            level(m.levels.change_failure_rate),
+            level(m.levels.failed_deployment_recovery_time)
+        ),
+    ]
+}
+
+fn parse_request(args: &HashMap<String, String>) -> Result<DoraRequest, GoldenError> {
+    let mut settings = DoraSettings::default();
+    if let Some(p) = args.get("production_pattern") {
+        settings.production_pattern = p.clone();
+    }
+    if let Some(y) = args.get("levels_year") {
+        settings.levels_year = y.parse().map_err(err)?;
+    }
+    DoraRequest::parse(
+        args.get("from").map(String::as_str).unwrap_or(""),
+        args.get("to").map(String::as_str).unwrap_or(""),
+        args.get("tz").map(String::as_str),
+        args.get("service").cloned(),
+        args.get("team").cloned(),
+        args.get("group_by").map(String::as_str),
+        settings,
+    )
+    .map_err(err)
+}
+
+fn rows(rows: Vec<Vec<String>>) -> DBOutput<DefaultColumnType> {
+    let width = rows.first().map(Vec::len).unwrap_or(0);
+    DBOutput::Rows {
+        types: vec![DefaultColumnType::Any; width],
+        rows,
+    }
+}
+
+async fn report_command(
+    queries: &LakeQueries,
+    command: &str,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    let request = parse_request(args)?;
+    match command {
+        "REPORT" => {
+            let report = dora::report(queries, &request).await.map_err(err)?;
+            let mut out: Vec<Vec<String>> = report
+                .groups
+                .iter()
+                .map(|g| metric_row(g.key.label().unwrap_or("NULL"), &g.metrics))
+                .collect();
+            out.push(metric_row("overall", &report.overall));
+            Ok(rows(out))
+        }
+        "SERIES" => {
+            let granularity: Granularity = args
+                .get("granularity")
+                .map(String::as_str)
+                .unwrap_or("week")
+                .parse()
+                .map_err(err)?;
+            let series = dora::series(queries, &request, granularity)
+                .await
+                .map_err(err)?;
+            Ok(rows(
+                series
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let key = match &p.key {
+                            Some(k) => format!("{}:{}", p.period_start, k.label().unwrap_or("NULL")),
+                            None => format!("{}..{}", p.period_start, p.period_end),
+                        };
+                        metric_row(&key, &p.metrics)
+                    })
+                    .collect(),
+            ))
+        }
+        "DEPLOYMENTS" => {
+            let report = dora::deployments(queries, &request).await.map_err(err)?;
+            Ok(rows(
+                report
+                    .deployments
+                    .iter()
+                    .map(|d| {
+                        let causes: Vec<String> = d
+                            .failure_causes
+                            .iter()
+                            .map(|c| match c {
+                                FailureCause::Incident {
+                                    incident_id,
+                                    attribution,
+                                    ..
+                                } => format!("{incident_id}:{attribution}"),
+                                FailureCause::Rollback { deployment_id, .. } => {
+                                    format!("rollback:{deployment_id}")
+                                }
+                            })
+                            .collect();
+                        vec![
+                            d.service.clone(),
+                            d.deployment_id.clone(),
+                            serde_json::to_value(d.class).unwrap().as_str().unwrap().to_string(),
+                            d.rolls_back.clone().unwrap_or_else(|| "-".into()),
+                            d.changes.len().to_string(),
+                            d.failed.to_string(),
+                            if causes.is_empty() { "-".into() } else { causes.join(",") },
+                            number(d.recovery_hours),
+                            d.unrecovered.to_string(),
+                            d.rework.to_string(),
+                        ]
+                    })
+                    .collect(),
+            ))
+        }
+        "CHANGES" => {
+            let report = dora::deployments(queries, &request).await.map_err(err)?;
+            let mut out = Vec::new();
+            for d in &report.deployments {
+                for c in &d.changes {
+                    out.push(vec![
+                        d.deployment_id.clone(),
+                        c.sha.clone(),
+                        c.started_from.clone(),
+                        number(Some(c.lead_time_hours)),
+                        c.rework.to_string(),
+                    ]);
+                }
+            }
+            Ok(rows(out))
+        }
+        other => Err(err(format!("unknown command {other}"))),
+    }
+}
+
+#[async_trait::async_trait]
+impl sqllogictest::AsyncDB for GoldenLake {
+    type Error = GoldenError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+        let sql = sql.trim();
+        let first = sql.split_whitespace().next().unwrap_or("").to_uppercase();
+        if first == "INSERT" {
+            return Ok(DBOutput::StatementComplete(self.insert(sql).await?));
+        }
+        let queries = LakeQueries::open(self.lake.clone()).await.map_err(err)?;
+        if matches!(first.as_str(), "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES") {
+            let mut words = sql.split_whitespace();
+            let command = words.next().unwrap_or("").to_uppercase();
+            let metric = words.next().unwrap_or("");
+            if metric != "dora" {
+                return Err(err(format!("{command}: unknown metric `{metric}`")));
+            }
+            let args: HashMap<String, String> = words
+                .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect();
+            return report_command(&queries, &command, &args).await;
+        }
+        let result = queries.read_only_sql(sql).await.map_err(err)?;
+        let mut out = Vec::new();
+        for batch in &result.batches {
+            let columns: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| match c.data_type() {
+                    DataType::Float32 | DataType::Float64 => cast(c, &DataType::Float64).unwrap(),
+                    _ => c.clone(),
+                })
+                .collect();
+            for row in 0..batch.num_rows() {
+                out.push(
+                    columns
+                        .iter()
+                        .map(|c| {
+                            if c.is_null(row) {
+                                "NULL".to_string()
+                            } else if let DataType::Float64 = c.data_type() {
+                                number(Some(
+                                    c.as_any()
+                                        .downcast_ref::<arrow::array::Float64Array>()
+                                        .unwrap()
+                                        .value(row),
+                                ))
+                            } else {
+                                ArrayFormatter::try_new(c.as_ref(), &Default::default())
+                                    .unwrap()
+                                    .value(row)
+                                    .to_string()
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; result.schema.fields().len()],
+            rows: out,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "devex"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_files() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .slt files in {}", folder.display());
+    let mut failures = Vec::new();
+    for file in &files {
+        let mut runner = sqllogictest::Runner::new(|| async { Ok(GoldenLake::new()) });
+        if let Err(e) = runner.run_file_async(file).await {
+            failures.push(format!("{}:\n{}", file.display(), e.display(true)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
