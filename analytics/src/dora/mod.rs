@@ -384,9 +384,14 @@ impl DoraSql {
         let rework_label_match = if settings.rework_labels.is_empty() {
             "false".to_string()
         } else {
-            let labels: Vec<String> = settings.rework_labels.iter().map(|l| sql_text(l)).collect();
+            // Labels match whatever their case, as on GitHub and GitLab.
+            let labels: Vec<String> = settings
+                .rework_labels
+                .iter()
+                .map(|l| sql_text(&l.to_lowercase()))
+                .collect();
             format!(
-                "coalesce(array_has_any(labels, make_array({})), false)",
+                "coalesce(array_has_any(string_to_array(lower(array_to_string(labels, chr(31))), chr(31)), make_array({})), false)",
                 labels.join(", ")
             )
         };
