@@ -30,9 +30,9 @@ impl<'a> Columns<'a> {
         self.batches
             .iter()
             .map(|batch| {
-                let column = batch.column_by_name(name).ok_or_else(|| {
-                    Error::Internal(format!("result has no column `{name}`"))
-                })?;
+                let column = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| Error::Internal(format!("result has no column `{name}`")))?;
                 cast(column, to).map_err(|e| Error::Internal(format!("column `{name}`: {e}")))
             })
             .collect()
@@ -42,9 +42,10 @@ impl<'a> Columns<'a> {
         let mut out = Vec::with_capacity(self.len());
         for array in self.cast_column(name, &DataType::Utf8)? {
             let strings = array.as_string::<i32>();
-            out.extend((0..strings.len()).map(|i| {
-                (!strings.is_null(i)).then(|| strings.value(i).to_string())
-            }));
+            out.extend(
+                (0..strings.len())
+                    .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string())),
+            );
         }
         Ok(out)
     }
@@ -106,8 +107,11 @@ impl<'a> Columns<'a> {
     /// A list-of-text column.
     pub fn text_lists(&self, name: &str) -> Result<Vec<Option<Vec<String>>>> {
         let mut out = Vec::with_capacity(self.len());
-        let list_type =
-            DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new("item", DataType::Utf8, true)));
+        let list_type = DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        )));
         for array in self.cast_column(name, &list_type)? {
             let lists = array.as_list::<i32>();
             for i in 0..lists.len() {
@@ -117,13 +121,7 @@ impl<'a> Columns<'a> {
                 }
                 let values = lists.value(i);
                 let strings = values.as_string::<i32>();
-                out.push(Some(
-                    strings
-                        .iter()
-                        .flatten()
-                        .map(str::to_string)
-                        .collect(),
-                ));
+                out.push(Some(strings.iter().flatten().map(str::to_string).collect()));
             }
         }
         Ok(out)

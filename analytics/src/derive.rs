@@ -192,7 +192,9 @@ pub async fn deployment_changes_table(
         return Ok(table_name);
     }
     let store = queries.lake().object_store();
-    let location = StorePath::from(format!("{DERIVED_FOLDER}/{pattern_hash}-{input_hash}.parquet"));
+    let location = StorePath::from(format!(
+        "{DERIVED_FOLDER}/{pattern_hash}-{input_hash}.parquet"
+    ));
     let batch = match read_stored(&store, &location).await {
         Some(batch) => batch,
         None => {
@@ -225,7 +227,10 @@ pub async fn deployment_changes_table(
 async fn read_stored(store: &Arc<dyn ObjectStore>, location: &StorePath) -> Option<RecordBatch> {
     let bytes: Bytes = store.get(location).await.ok()?.bytes().await.ok()?;
     // A stored result that does not read back is simply derived again.
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).ok()?.build().ok()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .ok()?
+        .build()
+        .ok()?;
     let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().ok()?;
     arrow::compute::concat_batches(&changes_schema(), &batches).ok()
 }
@@ -300,7 +305,11 @@ async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
         .read_only_sql("SELECT sha, parents FROM commits")
         .await?;
     let columns = Columns::new(&commits.batches);
-    for (sha, parents) in columns.text("sha")?.into_iter().zip(columns.text_lists("parents")?) {
+    for (sha, parents) in columns
+        .text("sha")?
+        .into_iter()
+        .zip(columns.text_lists("parents")?)
+    {
         if let Some(sha) = sha {
             // The same commit may arrive twice (a push and an API pull): a
             // known parent list wins over an unknown one.
@@ -323,7 +332,11 @@ async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
         .zip(columns.text("after_sha")?)
         .zip(columns.text_lists("commit_shas")?)
     {
-        graph.add_push(before.as_deref(), after.as_deref(), &shas.unwrap_or_default());
+        graph.add_push(
+            before.as_deref(),
+            after.as_deref(),
+            &shas.unwrap_or_default(),
+        );
     }
     Ok(graph)
 }

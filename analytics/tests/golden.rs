@@ -115,7 +115,9 @@ impl GoldenLake {
                 columns[0] = Arc::new(filled);
             }
             let batch = RecordBatch::try_new(canonical.clone(), columns).map_err(|e| {
-                err(format!("{table_name}: a required column is missing or null: {e}"))
+                err(format!(
+                    "{table_name}: a required column is missing or null: {e}"
+                ))
             })?;
             rows += batch.num_rows();
             self.lake.append(spec, &batch).await.map_err(err)?;
@@ -133,8 +135,14 @@ fn number(value: Option<f64>) -> String {
 
 fn metric_row(key: &str, m: &DoraMetrics) -> Vec<String> {
     let level = |l: Option<dora::Level>| {
-        l.map(|l| serde_json::to_value(l).unwrap().as_str().unwrap().to_string())
-            .unwrap_or_else(|| "NULL".into())
+        l.map(|l| {
+            serde_json::to_value(l)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .unwrap_or_else(|| "NULL".into())
     };
     vec![
         key.to_string(),
@@ -221,7 +229,9 @@ async fn report_command(
                     .iter()
                     .map(|p| {
                         let key = match &p.key {
-                            Some(k) => format!("{}:{}", p.period_start, k.label().unwrap_or("NULL")),
+                            Some(k) => {
+                                format!("{}:{}", p.period_start, k.label().unwrap_or("NULL"))
+                            }
                             None => format!("{}..{}", p.period_start, p.period_end),
                         };
                         metric_row(&key, &p.metrics)
@@ -253,11 +263,19 @@ async fn report_command(
                         vec![
                             d.service.clone(),
                             d.deployment_id.clone(),
-                            serde_json::to_value(d.class).unwrap().as_str().unwrap().to_string(),
+                            serde_json::to_value(d.class)
+                                .unwrap()
+                                .as_str()
+                                .unwrap()
+                                .to_string(),
                             d.rolls_back.clone().unwrap_or_else(|| "-".into()),
                             d.changes.len().to_string(),
                             d.failed.to_string(),
-                            if causes.is_empty() { "-".into() } else { causes.join(",") },
+                            if causes.is_empty() {
+                                "-".into()
+                            } else {
+                                causes.join(",")
+                            },
                             number(d.recovery_hours),
                             d.unrecovered.to_string(),
                             d.rework.to_string(),
@@ -298,7 +316,10 @@ impl sqllogictest::AsyncDB for GoldenLake {
             return Ok(DBOutput::StatementComplete(self.insert(sql).await?));
         }
         let queries = LakeQueries::open(self.lake.clone()).await.map_err(err)?;
-        if matches!(first.as_str(), "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES") {
+        if matches!(
+            first.as_str(),
+            "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES"
+        ) {
             let mut words = sql.split_whitespace();
             let command = words.next().unwrap_or("").to_uppercase();
             let metric = words.next().unwrap_or("");
@@ -306,7 +327,10 @@ impl sqllogictest::AsyncDB for GoldenLake {
                 return Err(err(format!("{command}: unknown metric `{metric}`")));
             }
             let args: HashMap<String, String> = words
-                .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .filter_map(|w| {
+                    w.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
                 .collect();
             return report_command(&queries, &command, &args).await;
         }

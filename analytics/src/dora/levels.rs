@@ -182,10 +182,22 @@ mod tests {
         assert_eq!(lt(24.0), Some(Level::High));
         assert_eq!(lt(720.0), Some(Level::Low));
         // Change failure rate: 2023 has four bands, 2024 three.
-        assert_eq!(y2023.change_failure_rate.level(Some(0.12)), Some(Level::Medium));
-        assert_eq!(y2024.change_failure_rate.level(Some(0.12)), Some(Level::High));
-        assert_eq!(y2024.change_failure_rate.level(Some(0.05)), Some(Level::Elite));
-        assert_eq!(y2024.change_failure_rate.level(Some(0.21)), Some(Level::Low));
+        assert_eq!(
+            y2023.change_failure_rate.level(Some(0.12)),
+            Some(Level::Medium)
+        );
+        assert_eq!(
+            y2024.change_failure_rate.level(Some(0.12)),
+            Some(Level::High)
+        );
+        assert_eq!(
+            y2024.change_failure_rate.level(Some(0.05)),
+            Some(Level::Elite)
+        );
+        assert_eq!(
+            y2024.change_failure_rate.level(Some(0.21)),
+            Some(Level::Low)
+        );
         // Undefined metrics have no level.
         assert_eq!(y2024.change_failure_rate.level(None), None);
     }
@@ -195,9 +207,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("levels.toml");
         std::fs::write(&path, "[[report]]\nyear = 2024\n").unwrap();
-        let err = ReportLevels::load(Some(&path), 2024).unwrap_err().to_string();
+        let err = ReportLevels::load(Some(&path), 2024)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("levels.toml"), "{err}");
         let err = ReportLevels::load(None, 1999).unwrap_err().to_string();
-        assert!(err.contains("2023, 2024") || err.contains("2024, 2023"), "{err}");
+        assert!(
+            err.contains("2023, 2024") || err.contains("2024, 2023"),
+            "{err}"
+        );
     }
 }

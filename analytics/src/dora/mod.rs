@@ -171,10 +171,15 @@ impl DoraRequest {
         }
         for (name, pattern) in [
             ("production pattern", &self.settings.production_pattern),
-            ("rework message pattern", &self.settings.rework_message_pattern),
+            (
+                "rework message pattern",
+                &self.settings.rework_message_pattern,
+            ),
         ] {
             regex::Regex::new(pattern).map_err(|e| {
-                Error::InvalidRequest(format!("{name} `{pattern}` is not a valid regular expression: {e}"))
+                Error::InvalidRequest(format!(
+                    "{name} `{pattern}` is not a valid regular expression: {e}"
+                ))
             })?;
         }
         Ok(())
@@ -472,7 +477,9 @@ async fn counts(
     period_key: &str,
 ) -> Result<BTreeMap<CellKey, Counts>> {
     let mut cells: BTreeMap<CellKey, Counts> = BTreeMap::new();
-    let summary = sql.summary(queries, DORA_SUMMARY, group_key, period_key).await?;
+    let summary = sql
+        .summary(queries, DORA_SUMMARY, group_key, period_key)
+        .await?;
     let c = Columns::new(&summary.batches);
     let keys = c.text("group_key")?;
     let periods = c.micros("period_start")?;
@@ -493,7 +500,9 @@ async fn counts(
         cell.recovery_time_p90_hours = rec_p90[i];
         cell.rework_deployments = rework[i].unwrap_or(0) as u64;
     }
-    let lead = sql.summary(queries, LEAD_TIME_SUMMARY, group_key, period_key).await?;
+    let lead = sql
+        .summary(queries, LEAD_TIME_SUMMARY, group_key, period_key)
+        .await?;
     let c = Columns::new(&lead.batches);
     let keys = c.text("group_key")?;
     let periods = c.micros("period_start")?;
@@ -570,10 +579,15 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
 
 /// The periods (weeks from Monday, or calendar months) that cover the
 /// window, each clipped to it: (period start, start in window, end in window).
-fn periods(request: &DoraRequest, granularity: Granularity) -> Vec<(NaiveDate, NaiveDate, NaiveDate)> {
+fn periods(
+    request: &DoraRequest,
+    granularity: Granularity,
+) -> Vec<(NaiveDate, NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
     let mut start = match granularity {
-        Granularity::Week => request.from - Days::new(request.from.weekday().num_days_from_monday() as u64),
+        Granularity::Week => {
+            request.from - Days::new(request.from.weekday().num_days_from_monday() as u64)
+        }
         Granularity::Month => request.from.with_day(1).unwrap_or(request.from),
     };
     while start < request.to {
@@ -600,7 +614,13 @@ pub async fn series(
         request.settings.levels_year,
     )?;
     let sql = DoraSql::prepare(queries, request, Some(granularity)).await?;
-    let cells = counts(queries, &sql, group_column(request.group_by), "period_start").await?;
+    let cells = counts(
+        queries,
+        &sql,
+        group_column(request.group_by),
+        "period_start",
+    )
+    .await?;
     let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, Counts>> = BTreeMap::new();
     for ((key, period), cell) in cells {
         let Some(period) = period.and_then(micros_to_local_date) else {
@@ -717,7 +737,10 @@ pub struct DeploymentsReport {
 /// Every successful production deployment in the window (all classes), with
 /// its changes, failure causes and recovery: the rows behind every number of
 /// [`report`].
-pub async fn deployments(queries: &LakeQueries, request: &DoraRequest) -> Result<DeploymentsReport> {
+pub async fn deployments(
+    queries: &LakeQueries,
+    request: &DoraRequest,
+) -> Result<DeploymentsReport> {
     request.validate()?;
     let sql = DoraSql::prepare(queries, request, None).await?;
     let in_window = "deployed_at >= {{from}} AND deployed_at < {{to}} {{filter}}";
@@ -768,15 +791,18 @@ pub async fn deployments(queries: &LakeQueries, request: &DoraRequest) -> Result
             let (Some(service), Some(id)) = (service[i].clone(), id[i].clone()) else {
                 continue;
             };
-            changes_by.entry((service, id)).or_default().push(ChangeDetail {
-                sha: sha[i].clone().unwrap_or_default(),
-                message_summary: message[i].clone(),
-                pull_request: pr[i],
-                started_at: micros_to_utc(started[i]).unwrap_or_default(),
-                started_from: from[i].clone().unwrap_or_default(),
-                lead_time_hours: lead[i].unwrap_or_default(),
-                rework: rework[i].unwrap_or(false),
-            });
+            changes_by
+                .entry((service, id))
+                .or_default()
+                .push(ChangeDetail {
+                    sha: sha[i].clone().unwrap_or_default(),
+                    message_summary: message[i].clone(),
+                    pull_request: pr[i],
+                    started_at: micros_to_utc(started[i]).unwrap_or_default(),
+                    started_from: from[i].clone().unwrap_or_default(),
+                    lead_time_hours: lead[i].unwrap_or_default(),
+                    rework: rework[i].unwrap_or(false),
+                });
         }
     }
     let mut causes_by: HashMap<(String, String), Vec<FailureCause>> = HashMap::new();
@@ -792,12 +818,15 @@ pub async fn deployments(queries: &LakeQueries, request: &DoraRequest) -> Result
             let (Some(service), Some(id)) = (service[i].clone(), id[i].clone()) else {
                 continue;
             };
-            causes_by.entry((service, id)).or_default().push(FailureCause::Incident {
-                incident_id: incident[i].clone().unwrap_or_default(),
-                attribution: attribution[i].clone().unwrap_or_default(),
-                opened_at: micros_to_utc(opened[i]),
-                resolved_at: micros_to_utc(resolved[i]),
-            });
+            causes_by
+                .entry((service, id))
+                .or_default()
+                .push(FailureCause::Incident {
+                    incident_id: incident[i].clone().unwrap_or_default(),
+                    attribution: attribution[i].clone().unwrap_or_default(),
+                    opened_at: micros_to_utc(opened[i]),
+                    resolved_at: micros_to_utc(resolved[i]),
+                });
         }
     }
 
@@ -827,7 +856,11 @@ pub async fn deployments(queries: &LakeQueries, request: &DoraRequest) -> Result
             Some("counted") => DeploymentClass::Counted,
             Some("redeploy") => DeploymentClass::Redeploy,
             Some("rollback") => DeploymentClass::Rollback,
-            other => return Err(Error::Internal(format!("unknown deployment class {other:?}"))),
+            other => {
+                return Err(Error::Internal(format!(
+                    "unknown deployment class {other:?}"
+                )))
+            }
         };
         let mut failure_causes = causes_by.remove(&key).unwrap_or_default();
         if let Some(by) = rolled_back_by[i].clone() {
