@@ -771,5 +771,24 @@ async fn check_window(
             &what,
         );
         close(metrics.rework_rate, Some(rework as f64 / n), &what);
+        // The median service's rate, over services deployed before the window's end.
+        let mut rates: Vec<f64> = expected
+            .iter()
+            .filter(|((service, _), e)| {
+                e.deployed_at < window.1 && key.as_ref().is_none_or(|k| k == service)
+            })
+            .map(|((service, _), _)| service.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .iter()
+            .map(|service| {
+                groups.get(&Some(service.clone())).map_or(0, Vec::len) as f64 / (days / 7.0)
+            })
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        close(
+            metrics.service_deployments_per_week_median,
+            percentile(&rates, 0.5),
+            &format!("{what}: median service rate"),
+        );
     }
 }

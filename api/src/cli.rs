@@ -45,6 +45,57 @@ enum Command {
     Demo(DemoArgs),
     /// Show each table's rows, files and bytes.
     Tables(LakeArg),
+    /// Compute a report over the lake.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// DORA metrics per service, team or overall: deployment frequency, lead
+    /// time for changes, change failure rate, failed deployment recovery time,
+    /// rework rate, with performance levels.
+    Dora(DoraArgs),
+}
+
+#[derive(Debug, Args)]
+struct DoraArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow, so today counts).
+    #[arg(long)]
+    to: Option<String>,
+    /// IANA time zone of the window's days, e.g. Europe/Berlin (default UTC).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Only this service.
+    #[arg(long)]
+    service: Option<String>,
+    /// Only the services this team owns.
+    #[arg(long)]
+    team: Option<String>,
+    /// Regular expression (case-insensitive) of production environment names
+    /// (default from the configuration: ^(prod|production)$).
+    #[arg(long)]
+    environment_pattern: Option<String>,
+    /// Rows per service, per team, or none (overall only).
+    #[arg(long, value_parser = ["service", "team", "none"], default_value = "service")]
+    group_by: String,
+    /// Which DORA report's performance levels to grade with (2023 or 2024).
+    #[arg(long)]
+    levels_year: Option<u16>,
+    /// List every production deployment with its class, changes, failure
+    /// causes and recovery: the rows behind the numbers.
+    #[arg(long, conflicts_with = "series")]
+    deployments: bool,
+    /// A row per week or month instead of one for the whole window.
+    #[arg(long, value_parser = ["week", "month"])]
+    series: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +237,33 @@ async fn run(cli: Cli) -> Result<()> {
             apply_lake(&mut config, &args.lake);
             demo(&config, &args).await
         }
+        Command::Report(ReportCommand::Dora(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::dora::DoraParams {
+                from: args.from,
+                to: args.to,
+                tz: args.tz,
+                service: args.service,
+                team: args.team,
+                group_by: Some(args.group_by),
+                environment_pattern: args.environment_pattern,
+                levels_year: args.levels_year,
+                granularity: args.series.clone(),
+                format: None,
+            };
+            let view = match (args.deployments, args.series.is_some()) {
+                (true, _) => crate::dora::DoraView::Deployments,
+                (false, true) => crate::dora::DoraView::Series,
+                (false, false) => crate::dora::DoraView::Report,
+            };
+            let spinner = spinner("computing DORA metrics");
+            let output = crate::dora::run(&queries, &config, &params, view, args.format).await;
+            spinner.finish_and_clear();
+            println!("{}", output?.trim_end());
+            Ok(())
+        }
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;
@@ -220,6 +298,26 @@ pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
     }
 }
 
+/// A spinner on a terminal (hidden otherwise) for work of unknown length.
+fn spinner(message: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Runs the derive stage after new events arrived, so reports start warm.
+async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Result<()> {
+    let spinner = spinner("deriving deployment changes (commit graph walk)");
+    let queries = analytics::LakeQueries::open(lake).await?;
+    let result = analytics::dora::derive(&queries, &config.dora).await;
+    spinner.finish_and_clear();
+    Ok(result?)
+}
+
 fn byte_progress(path: &Path) -> ProgressBar {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
@@ -237,7 +335,7 @@ fn byte_progress(path: &Path) -> ProgressBar {
 
 async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     let table = ingest::schema::table(&args.table)?;
-    let lake = Lake::create_or_open(&config.lake)?;
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = pseudonymizer(config, &lake)?;
     let progress = byte_progress(&args.file);
     let report = ingest::import::import_file(
@@ -258,8 +356,14 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
         report.stored.duplicates,
         report.stored.files_written
     );
+    if report.stored.rows_written > 0 && DERIVE_INPUTS.contains(&table.name) {
+        derive_after_write(config, lake).await?;
+    }
     Ok(())
 }
+
+/// Tables the derive stage reads: new rows in them mean a new walk.
+const DERIVE_INPUTS: [&str; 3] = ["deployments", "commits", "pushes"];
 
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let scale = args.scale.unwrap_or(config.demo.scale);
@@ -274,7 +378,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     if let Some(end) = args.end {
         options.end = end;
     }
-    let lake = Lake::create_or_open(&config.lake)?;
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(1);
         if let Ok(style) =
@@ -300,5 +404,5 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         config.lake.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    derive_after_write(config, lake).await
 }

@@ -24,6 +24,8 @@ pub struct Config {
     /// generated once and kept in the lake's `_devex/` folder.
     pub identity_secret: Option<String>,
     pub demo: DemoConfig,
+    /// What counts as production and as rework, and the DORA levels to use.
+    pub dora: analytics::dora::DoraSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -41,6 +43,7 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             identity_secret: None,
             demo: DemoConfig::default(),
+            dora: analytics::dora::DoraSettings::default(),
         }
     }
 }

@@ -3,22 +3,40 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
+use analytics::LakeQueries;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use ingest::lake::{Lake, TableStats};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::dora::{DoraParams, DoraView};
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, CONTENT_TYPE};
+use crate::render::OutputFormat;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub lake: Arc<Lake>,
+    pub queries: Arc<LakeQueries>,
+    pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub async fn new(lake: Arc<Lake>, config: Config) -> Result<AppState> {
+        let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
+        Ok(AppState {
+            lake,
+            queries,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
 }
 
 pub fn app(state: AppState) -> Router {
@@ -32,7 +50,54 @@ pub fn app(state: AppState) -> Router {
 }
 
 fn api_routes() -> Router<AppState> {
-    Router::new().route("/tables", get(tables))
+    Router::new()
+        .route("/tables", get(tables))
+        .route("/dora", get(dora_report))
+        .route("/dora/series", get(dora_series))
+        .route("/dora/deployments", get(dora_deployments))
+}
+
+/// `?from&to&tz&service&team&group_by&environment_pattern&levels_year&format`;
+/// the same JSON as `devex report dora --format json`.
+async fn dora_report(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<DoraParams>, QueryRejection>,
+) -> Result<Response> {
+    dora_response(&state, params, DoraView::Report).await
+}
+
+/// As `/dora`, plus `granularity=week|month`: one point per period.
+async fn dora_series(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<DoraParams>, QueryRejection>,
+) -> Result<Response> {
+    dora_response(&state, params, DoraView::Series).await
+}
+
+/// Every production deployment in the window with its class, changes,
+/// failure causes and recovery.
+async fn dora_deployments(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<DoraParams>, QueryRejection>,
+) -> Result<Response> {
+    dora_response(&state, params, DoraView::Deployments).await
+}
+
+async fn dora_response(
+    state: &AppState,
+    params: std::result::Result<Query<DoraParams>, QueryRejection>,
+    view: DoraView,
+) -> Result<Response> {
+    // An unknown or malformed parameter is our JSON error, not axum's text.
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let format = params.output_format()?;
+    let body = crate::dora::run(&state.queries, &state.config, &params, view, format).await?;
+    let content_type = match format {
+        OutputFormat::Json => "application/json",
+        OutputFormat::Csv => "text/csv; charset=utf-8",
+        OutputFormat::Table => "text/plain; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -87,10 +152,11 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
     // On stdout, so scripts and tests can find the port when it was 0.
     println!("devex listening on http://{address}");
     tracing::info!(%address, lake = %config.lake.display(), "Serving.");
-    let state = AppState {
-        lake,
-        metrics: Arc::new(Metrics::new()),
-    };
+    let state = AppState::new(lake, config.clone()).await?;
+    // Walk the commit graph now rather than in the first request.
+    if let Err(e) = analytics::dora::derive(&state.queries, &config.dora).await {
+        tracing::warn!(error = %e, "Deriving deployment changes failed; reports will retry.");
+    }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -134,13 +200,8 @@ mod tests {
     async fn state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().unwrap();
         let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
-        (
-            dir,
-            AppState {
-                lake,
-                metrics: Arc::new(Metrics::new()),
-            },
-        )
+        let state = AppState::new(lake, Config::default()).await.unwrap();
+        (dir, state)
     }
 
     async fn get_json(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {

@@ -213,6 +213,11 @@ pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
 pub struct DoraMetrics {
     pub deployments: u64,
     pub deployments_per_week: f64,
+    /// Median over the group's services of each one's deployments per week
+    /// (services deployed to production before the window's end, zero for
+    /// those idle in it). DORA asks how often *a service* deploys, so the
+    /// deployment frequency level grades this, not the group's sum.
+    pub service_deployments_per_week_median: Option<f64>,
     pub deployment_days_share: f64,
     pub changes: u64,
     pub lead_time_median_hours: Option<f64>,
@@ -302,7 +307,12 @@ struct Counts {
 }
 
 impl Counts {
-    fn metrics(&self, days: i64, levels: &ReportLevels) -> DoraMetrics {
+    fn metrics(
+        &self,
+        days: i64,
+        service_median: Option<f64>,
+        levels: &ReportLevels,
+    ) -> DoraMetrics {
         let deployments = self.deployments as f64;
         let days = days.max(1) as f64;
         let share = |n: u64| (self.deployments > 0).then(|| n as f64 / deployments);
@@ -311,6 +321,7 @@ impl Counts {
         DoraMetrics {
             deployments: self.deployments,
             deployments_per_week,
+            service_deployments_per_week_median: service_median,
             deployment_days_share: self.deployment_days as f64 / days,
             changes: self.changes,
             lead_time_median_hours: self.lead_time_median_hours,
@@ -322,7 +333,7 @@ impl Counts {
             recovery_time_p90_hours: self.recovery_time_p90_hours,
             rework_rate: share(self.rework_deployments),
             levels: levels.grade(
-                Some(deployments_per_week),
+                service_median,
                 self.lead_time_median_hours,
                 change_failure_rate,
                 self.recovery_time_median_hours,
@@ -412,14 +423,7 @@ impl DoraSql {
         let changes_table = crate::derive::deployment_changes_table(
             queries,
             &settings.production_pattern,
-            &fill(
-                PRODUCTION_DEPLOYMENTS,
-                &[
-                    ("production_pattern", sql_text(&settings.production_pattern)),
-                    ("tz", "UTC".into()),
-                    ("period_unit", "day".into()),
-                ],
-            )?,
+            &walk_order_sql(settings)?,
         )
         .await?;
         values.push(("deployment_changes", changes_table));
@@ -518,6 +522,84 @@ async fn counts(
     Ok(cells)
 }
 
+/// Each service's counted deployments by period, and the team of every
+/// service deployed to production before the window's end (idle ones too).
+struct ServiceRates {
+    deployments: HashMap<(String, Option<i64>), u64>,
+    services: Vec<(String, Option<String>)>,
+}
+
+impl ServiceRates {
+    async fn load(queries: &LakeQueries, sql: &DoraSql, period_key: &str) -> Result<ServiceRates> {
+        let summary = sql
+            .summary(queries, DORA_SUMMARY, "service", period_key)
+            .await?;
+        let c = Columns::new(&summary.batches);
+        let mut deployments = HashMap::new();
+        for ((service, period), n) in c
+            .text("group_key")?
+            .into_iter()
+            .zip(c.micros("period_start")?)
+            .zip(c.int("deployments")?)
+        {
+            if let Some(service) = service {
+                deployments.insert((service, period), n.unwrap_or(0) as u64);
+            }
+        }
+        let existing = sql
+            .query(
+                queries,
+                "SELECT DISTINCT service, team FROM production_deployments \
+                 WHERE deployed_at < {{to}} {{filter}} ORDER BY service",
+            )
+            .await?;
+        let c = Columns::new(&existing.batches);
+        let services = c
+            .text("service")?
+            .into_iter()
+            .zip(c.text("team")?)
+            .filter_map(|(service, team)| Some((service?, team)))
+            .collect();
+        Ok(ServiceRates {
+            deployments,
+            services,
+        })
+    }
+
+    /// Median deployments per week over the services of a group.
+    fn median(
+        &self,
+        group_by: GroupBy,
+        key: Option<&str>,
+        period: Option<i64>,
+        days: i64,
+    ) -> Option<f64> {
+        let weeks = days.max(1) as f64 / 7.0;
+        let mut rates: Vec<f64> = self
+            .services
+            .iter()
+            .filter(|(service, team)| match group_by {
+                GroupBy::Service => Some(service.as_str()) == key,
+                GroupBy::Team => team.as_deref() == key,
+                GroupBy::None => true,
+            })
+            .map(|(service, _)| {
+                self.deployments
+                    .get(&(service.clone(), period))
+                    .copied()
+                    .unwrap_or(0) as f64
+                    / weeks
+            })
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        match rates.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(rates[n / 2]),
+            n => Some((rates[n / 2 - 1] + rates[n / 2]) / 2.0),
+        }
+    }
+}
+
 fn group_column(group_by: GroupBy) -> &'static str {
     match group_by {
         GroupBy::Service => "service",
@@ -546,14 +628,16 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
     )?;
     let sql = DoraSql::prepare(queries, request, None).await?;
     let days = request.days();
+    let rates = ServiceRates::load(queries, &sql, NO_PERIOD).await?;
     let mut groups = Vec::new();
     if request.group_by != GroupBy::None {
         let cells = counts(queries, &sql, group_column(request.group_by), NO_PERIOD).await?;
         for ((key, _), cell) in cells {
+            let median = rates.median(request.group_by, key.as_deref(), None, days);
             if let Some(key) = group_key(request.group_by, key) {
                 groups.push(DoraGroup {
                     key,
-                    metrics: cell.metrics(days, &levels),
+                    metrics: cell.metrics(days, median, &levels),
                 });
             }
         }
@@ -563,7 +647,7 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         .into_values()
         .next()
         .unwrap_or_default()
-        .metrics(days, &levels);
+        .metrics(days, rates.median(GroupBy::None, None, None, days), &levels);
     Ok(DoraReport {
         from: request.from,
         to: request.to,
@@ -621,12 +705,19 @@ pub async fn series(
         "period_start",
     )
     .await?;
-    let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, Counts>> = BTreeMap::new();
+    let rates = ServiceRates::load(queries, &sql, "period_start").await?;
+    let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, (i64, Counts)>> = BTreeMap::new();
     for ((key, period), cell) in cells {
-        let Some(period) = period.and_then(micros_to_local_date) else {
+        let Some(period_micros) = period else {
             continue;
         };
-        by_group.entry(key).or_default().insert(period, cell);
+        let Some(period) = micros_to_local_date(period_micros) else {
+            continue;
+        };
+        by_group
+            .entry(key)
+            .or_default()
+            .insert(period, (period_micros, cell));
     }
     if by_group.is_empty() {
         by_group.insert(None, HashMap::new());
@@ -635,12 +726,16 @@ pub async fn series(
     for (key, cells) in by_group {
         for (period, start, end) in periods(request, granularity) {
             let days = (end - start).num_days();
-            let cell = cells.get(&period).cloned().unwrap_or_default();
+            let (period_micros, cell) = cells
+                .get(&period)
+                .cloned()
+                .unwrap_or_else(|| (local_date_micros(period), Counts::default()));
+            let median = rates.median(request.group_by, key.as_deref(), Some(period_micros), days);
             points.push(SeriesPoint {
                 key: group_key(request.group_by, key.clone()),
                 period_start: start,
                 period_end: end,
-                metrics: cell.metrics(days, &levels),
+                metrics: cell.metrics(days, median, &levels),
             });
         }
     }
@@ -653,6 +748,14 @@ pub async fn series(
         levels_source: levels.source,
         points,
     })
+}
+
+/// A local date as the period keys of the SQL (local midnight, as if UTC).
+fn local_date_micros(day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_micros()
 }
 
 fn micros_to_local_date(micros: i64) -> Option<NaiveDate> {
@@ -896,4 +999,30 @@ pub async fn deployments(
         production_pattern: request.settings.production_pattern.clone(),
         deployments: out,
     })
+}
+
+/// Runs the derive stage for these settings now, so that the walk happens when
+/// events arrive rather than in the first report after them. Reports check the
+/// derived result is current and derive on their own when it is not.
+pub async fn derive(queries: &LakeQueries, settings: &DoraSettings) -> Result<()> {
+    crate::derive::deployment_changes_table(
+        queries,
+        &settings.production_pattern,
+        &walk_order_sql(settings)?,
+    )
+    .await?;
+    Ok(())
+}
+
+/// production_deployments as the walk reads it (time zone and periods do
+/// not matter there).
+fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
+    fill(
+        PRODUCTION_DEPLOYMENTS,
+        &[
+            ("production_pattern", sql_text(&settings.production_pattern)),
+            ("tz", "UTC".into()),
+            ("period_unit", "day".into()),
+        ],
+    )
 }

@@ -1,0 +1,442 @@
+//! The DORA report's parameters and renderings, shared by `devex report dora`
+//! and `GET /api/v1/dora...`: both parse the same parameters into an
+//! `analytics::dora::DoraRequest` and call the same library functions.
+
+use analytics::dora::{
+    self, DeploymentsReport, DoraMetrics, DoraReport, DoraRequest, DoraSeries, FailureCause,
+    Granularity, Level,
+};
+use analytics::LakeQueries;
+use chrono::{Days, Utc};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::OutputFormat;
+
+/// Days a report covers when `from` is not given.
+const DEFAULT_WINDOW_DAYS: u64 = 90;
+
+/// The parameters, as typed on the command line or in a query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoraParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tz: Option<String>,
+    pub service: Option<String>,
+    pub team: Option<String>,
+    pub group_by: Option<String>,
+    pub environment_pattern: Option<String>,
+    pub levels_year: Option<u16>,
+    pub granularity: Option<String>,
+    pub format: Option<String>,
+}
+
+impl DoraParams {
+    /// The request, with the configuration's DORA settings. `to` defaults to
+    /// tomorrow in the report's time zone (so today counts), `from` to 90
+    /// days before `to`.
+    pub fn request(&self, config: &Config) -> Result<DoraRequest> {
+        let mut settings = config.dora.clone();
+        if let Some(pattern) = self.environment_pattern.as_ref().filter(|p| !p.is_empty()) {
+            settings.production_pattern = pattern.clone();
+        }
+        if let Some(year) = self.levels_year {
+            settings.levels_year = year;
+        }
+        let tz_name = self.tz.as_deref().filter(|t| !t.is_empty());
+        let tz: chrono_tz::Tz = tz_name
+            .unwrap_or("UTC")
+            .parse()
+            .unwrap_or(chrono_tz::Tz::UTC);
+        let to = match self.to.as_deref().filter(|t| !t.is_empty()) {
+            Some(to) => to.to_string(),
+            None => (Utc::now().with_timezone(&tz).date_naive() + Days::new(1)).to_string(),
+        };
+        let from = match self.from.as_deref().filter(|f| !f.is_empty()) {
+            Some(from) => from.to_string(),
+            None => match chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
+                Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
+                Err(_) => String::new(),
+            },
+        };
+        Ok(DoraRequest::parse(
+            &from,
+            &to,
+            tz_name,
+            self.service.clone(),
+            self.team.clone(),
+            self.group_by.as_deref(),
+            settings,
+        )?)
+    }
+
+    pub fn granularity(&self) -> Result<Granularity> {
+        Ok(self.granularity.as_deref().unwrap_or("week").parse()?)
+    }
+
+    pub fn output_format(&self) -> Result<OutputFormat> {
+        match self.format.as_deref() {
+            None | Some("") | Some("json") => Ok(OutputFormat::Json),
+            Some("csv") => Ok(OutputFormat::Csv),
+            Some("table") => Ok(OutputFormat::Table),
+            Some(other) => Err(Error::BadRequest(format!(
+                "format: `{other}` is not one of json, csv, table"
+            ))),
+        }
+    }
+}
+
+/// What to compute.
+#[derive(Debug, Clone, Copy)]
+pub enum DoraView {
+    Report,
+    Series,
+    Deployments,
+}
+
+/// Runs a view and renders it.
+pub async fn run(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &DoraParams,
+    view: DoraView,
+    format: OutputFormat,
+) -> Result<String> {
+    let request = params.request(config)?;
+    Ok(match view {
+        DoraView::Report => {
+            let report = dora::report(queries, &request).await?;
+            match format {
+                OutputFormat::Json => to_json(&report)?,
+                OutputFormat::Table => report_table(&report),
+                OutputFormat::Csv => report_csv(&report)?,
+            }
+        }
+        DoraView::Series => {
+            let series = dora::series(queries, &request, params.granularity()?).await?;
+            match format {
+                OutputFormat::Json => to_json(&series)?,
+                OutputFormat::Table => series_table(&series),
+                OutputFormat::Csv => series_csv(&series)?,
+            }
+        }
+        DoraView::Deployments => {
+            let deployments = dora::deployments(queries, &request).await?;
+            match format {
+                OutputFormat::Json => to_json(&deployments)?,
+                OutputFormat::Table => deployments_table(&deployments),
+                OutputFormat::Csv => deployments_csv(&deployments)?,
+            }
+        }
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+const METRIC_HEADERS: [&str; 14] = [
+    "deployments",
+    "per_week",
+    "deploy_days",
+    "changes",
+    "lead_time_median_h",
+    "lead_time_p90_h",
+    "failed",
+    "unrecovered",
+    "change_failure_rate",
+    "recovery_median_h",
+    "recovery_p90_h",
+    "rework_rate",
+    "levels",
+    "",
+];
+
+fn level_name(level: Option<Level>) -> &'static str {
+    match level {
+        Some(Level::Elite) => "elite",
+        Some(Level::High) => "high",
+        Some(Level::Medium) => "medium",
+        Some(Level::Low) => "low",
+        None => "-",
+    }
+}
+
+/// Metric cells: human units for the table, raw numbers for CSV.
+fn metric_cells(m: &DoraMetrics, human: bool) -> Vec<String> {
+    let number = |v: Option<f64>, decimals: usize| match v {
+        Some(v) => format!("{v:.decimals$}"),
+        None if human => "-".into(),
+        None => String::new(),
+    };
+    let share = |v: Option<f64>| match (v, human) {
+        (Some(v), true) => format!("{:.1}%", v * 100.0),
+        (v, _) => number(v, 4),
+    };
+    let levels = format!(
+        "{}/{}/{}/{}",
+        level_name(m.levels.deployment_frequency),
+        level_name(m.levels.lead_time_for_changes),
+        level_name(m.levels.change_failure_rate),
+        level_name(m.levels.failed_deployment_recovery_time)
+    );
+    vec![
+        m.deployments.to_string(),
+        number(Some(m.deployments_per_week), 2),
+        share(Some(m.deployment_days_share)),
+        m.changes.to_string(),
+        number(m.lead_time_median_hours, 1),
+        number(m.lead_time_p90_hours, 1),
+        m.failed_deployments.to_string(),
+        m.unrecovered.to_string(),
+        share(m.change_failure_rate),
+        number(m.recovery_time_median_hours, 1),
+        number(m.recovery_time_p90_hours, 1),
+        share(m.rework_rate),
+        levels,
+    ]
+}
+
+/// A plain text table: first column left-aligned, the rest right-aligned.
+fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = vec![line(headers)];
+    out.extend(rows.iter().map(|r| line(r)));
+    out.join("\n")
+}
+
+fn csv_text(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| Error::Internal(format!("cannot write CSV: {e}"));
+    writer.write_record(headers).map_err(internal)?;
+    for row in rows {
+        writer.write_record(row).map_err(internal)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn metric_headers(first: &str) -> Vec<String> {
+    std::iter::once(first.to_string())
+        .chain(
+            METRIC_HEADERS
+                .iter()
+                .filter(|h| !h.is_empty())
+                .map(|h| h.to_string()),
+        )
+        .collect()
+}
+
+fn report_rows(report: &DoraReport, human: bool) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| {
+            let mut row = vec![g.key.label().unwrap_or("(none)").to_string()];
+            row.extend(metric_cells(&g.metrics, human));
+            row
+        })
+        .collect();
+    let mut overall = vec!["overall".to_string()];
+    overall.extend(metric_cells(&report.overall, human));
+    rows.push(overall);
+    rows
+}
+
+fn group_header(report_group_by: analytics::dora::GroupBy) -> &'static str {
+    match report_group_by {
+        analytics::dora::GroupBy::Service => "service",
+        analytics::dora::GroupBy::Team => "team",
+        analytics::dora::GroupBy::None => "scope",
+    }
+}
+
+fn report_table(report: &DoraReport) -> String {
+    format!(
+        "DORA metrics {} to {} (exclusive; {} days in {}), production = {}\n\
+         levels (deployment frequency/lead time/change failure rate/recovery): {}\n\n{}\n",
+        report.from,
+        report.to,
+        report.days,
+        report.tz,
+        report.production_pattern,
+        report.levels_source,
+        text_table(
+            &metric_headers(group_header(report.group_by)),
+            &report_rows(report, true)
+        )
+    )
+}
+
+fn report_csv(report: &DoraReport) -> Result<String> {
+    csv_text(
+        &metric_headers(group_header(report.group_by)),
+        &report_rows(report, false),
+    )
+}
+
+fn series_rows(series: &DoraSeries, human: bool) -> Vec<Vec<String>> {
+    series
+        .points
+        .iter()
+        .map(|p| {
+            let mut row = vec![p.period_start.to_string(), p.period_end.to_string()];
+            if let Some(key) = &p.key {
+                row.push(key.label().unwrap_or("(none)").to_string());
+            }
+            row.extend(metric_cells(&p.metrics, human));
+            row
+        })
+        .collect()
+}
+
+fn series_headers(series: &DoraSeries) -> Vec<String> {
+    let mut headers = vec!["period_start".to_string(), "period_end".to_string()];
+    if series.group_by != analytics::dora::GroupBy::None {
+        headers.push(group_header(series.group_by).to_string());
+    }
+    headers.extend(metric_headers("").into_iter().skip(1));
+    headers
+}
+
+fn series_table(series: &DoraSeries) -> String {
+    format!(
+        "DORA metrics by {:?} from {} to {} ({})\n\n{}\n",
+        series.granularity,
+        series.from,
+        series.to,
+        series.tz,
+        text_table(&series_headers(series), &series_rows(series, true))
+    )
+    .replace("by Week", "by week")
+    .replace("by Month", "by month")
+}
+
+fn series_csv(series: &DoraSeries) -> Result<String> {
+    csv_text(&series_headers(series), &series_rows(series, false))
+}
+
+const DEPLOYMENT_HEADERS: [&str; 11] = [
+    "service",
+    "deployment_id",
+    "deployed_at",
+    "class",
+    "sha",
+    "changes",
+    "lead_time_median_h",
+    "failed",
+    "failure_causes",
+    "recovery_h",
+    "rework",
+];
+
+fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
+    report
+        .deployments
+        .iter()
+        .map(|d| {
+            let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
+            lead.sort_by(f64::total_cmp);
+            let median = match lead.len() {
+                0 => String::new(),
+                n if n % 2 == 1 => format!("{:.1}", lead[n / 2]),
+                n => format!("{:.1}", (lead[n / 2 - 1] + lead[n / 2]) / 2.0),
+            };
+            let causes: Vec<String> = d
+                .failure_causes
+                .iter()
+                .map(|c| match c {
+                    FailureCause::Incident {
+                        incident_id,
+                        attribution,
+                        ..
+                    } => format!("incident {incident_id} ({attribution})"),
+                    FailureCause::Rollback { deployment_id, .. } => {
+                        format!("rolled back by {deployment_id}")
+                    }
+                })
+                .collect();
+            let class = match (&d.rolls_back, d.class) {
+                (Some(target), _) => format!("rollback of {target}"),
+                (None, class) => serde_json::to_value(class)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            };
+            vec![
+                d.service.clone(),
+                d.deployment_id.clone(),
+                d.deployed_at
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default(),
+                class,
+                d.sha.chars().take(12).collect(),
+                d.changes.len().to_string(),
+                median,
+                if d.failed {
+                    if d.unrecovered {
+                        "unrecovered".into()
+                    } else {
+                        "yes".into()
+                    }
+                } else {
+                    String::new()
+                },
+                causes.join("; "),
+                d.recovery_hours
+                    .map(|h| format!("{h:.1}"))
+                    .unwrap_or_default(),
+                if d.rework {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect()
+}
+
+fn deployments_table(report: &DeploymentsReport) -> String {
+    let headers: Vec<String> = DEPLOYMENT_HEADERS.iter().map(|h| h.to_string()).collect();
+    format!(
+        "Production deployments {} to {} ({}), production = {}: {} deployments\n\n{}\n",
+        report.from,
+        report.to,
+        report.tz,
+        report.production_pattern,
+        report.deployments.len(),
+        text_table(&headers, &deployment_rows(report))
+    )
+}
+
+fn deployments_csv(report: &DeploymentsReport) -> Result<String> {
+    let headers: Vec<String> = DEPLOYMENT_HEADERS.iter().map(|h| h.to_string()).collect();
+    csv_text(&headers, &deployment_rows(report))
+}
