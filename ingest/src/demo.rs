@@ -61,8 +61,10 @@ impl DemoOptions {
 enum Cadence {
     EveryMerge,
     Daily,
-    Weekly,
-    Monthly,
+    /// Every other Tuesday: between once a week and once a month (DORA medium).
+    Fortnightly,
+    /// The first Wednesday of every other month: less than monthly (DORA low).
+    Bimonthly,
 }
 
 /// How a team works.
@@ -115,7 +117,7 @@ static PROFILES: [Profile; 4] = [
         coding_hours: 40.0,
         pickup_hours: 14.0,
         review_hours: 16.0,
-        cadence: Cadence::Weekly,
+        cadence: Cadence::Fortnightly,
         change_failure: 0.17,
         recovery_hours: 36.0,
         flaky_rate: 0.10,
@@ -128,7 +130,7 @@ static PROFILES: [Profile; 4] = [
         coding_hours: 80.0,
         pickup_hours: 30.0,
         review_hours: 30.0,
-        cadence: Cadence::Monthly,
+        cadence: Cadence::Bimonthly,
         change_failure: 0.32,
         recovery_hours: 200.0,
         flaky_rate: 0.16,
@@ -806,8 +808,12 @@ impl<'a> RepoSimulation<'a> {
             let fits = match self.team.profile.cadence {
                 Cadence::EveryMerge => return None,
                 Cadence::Daily => !is_weekend(day),
-                Cadence::Weekly => day.weekday() == Weekday::Tue,
-                Cadence::Monthly => day.weekday() == Weekday::Wed && day.day() <= 7,
+                Cadence::Fortnightly => {
+                    day.weekday() == Weekday::Tue && day.iso_week().week() % 2 == 0
+                }
+                Cadence::Bimonthly => {
+                    day.weekday() == Weekday::Wed && day.day() <= 7 && day.month() % 2 == 1
+                }
             };
             if fits {
                 let at = local_time(zone, day, 14.0);

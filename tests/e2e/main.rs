@@ -3,6 +3,7 @@
 
 mod crash;
 mod demo;
+mod dora;
 mod import;
 mod serve;
 mod support;

@@ -5,13 +5,13 @@ use std::process::{Child, Stdio};
 
 use crate::support::*;
 
-struct Server {
+pub struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(lake: &std::path::Path, demo: bool) -> Server {
+    pub fn start(lake: &std::path::Path, demo: bool) -> Server {
         let mut command = devex();
         command
             .args([
@@ -40,7 +40,7 @@ impl Server {
         Server { child, base }
     }
 
-    async fn get_json(&self, path: &str) -> serde_json::Value {
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
         reqwest::get(format!("{}{path}", self.base))
             .await
             .unwrap()
@@ -49,7 +49,14 @@ impl Server {
             .unwrap()
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    /// GET with its status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         // SAFETY: sending a signal to our own child process.
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);

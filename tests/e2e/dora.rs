@@ -1,0 +1,302 @@
+//! `devex report dora` and `/api/v1/dora...` on the demo organisation: every
+//! team and service is reported, the levels differ between teams the way the
+//! generator built them, and the CLI and the HTTP API give the same answer.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::serve::Server;
+use crate::support::*;
+
+/// One demo lake (scale 1: 8 teams, 40 services) for the module's tests.
+fn demo_lake() -> &'static std::path::Path {
+    static LAKE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let lake = tempfile::tempdir().unwrap();
+        let output = run(&[
+            "demo",
+            "--lake",
+            lake.path().to_str().unwrap(),
+            "--months",
+            "12",
+            "--end",
+            "2026-11-01",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        lake
+    })
+    .path()
+}
+
+const WINDOW: [&str; 4] = ["--from", "2025-11-01", "--to", "2026-11-01"];
+
+fn report_json(extra: &[&str]) -> Value {
+    let lake = demo_lake().to_str().unwrap();
+    let mut args = vec!["report", "dora", "--lake", lake, "--format", "json"];
+    args.extend(WINDOW);
+    args.extend(extra);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
+const FIELDS: [&str; 12] = [
+    "deployments",
+    "deployments_per_week",
+    "deployment_days_share",
+    "changes",
+    "lead_time_median_hours",
+    "lead_time_p90_hours",
+    "failed_deployments",
+    "unrecovered",
+    "change_failure_rate",
+    "recovery_time_median_hours",
+    "recovery_time_p90_hours",
+    "rework_rate",
+];
+
+#[test]
+fn every_team_is_reported_and_levels_follow_the_generator() {
+    let report = report_json(&["--group-by", "team"]);
+    for key in ["from", "to", "tz", "groups", "overall"] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 8, "{groups:?}");
+    for group in groups {
+        assert!(group["team"].is_string());
+        for field in FIELDS {
+            assert!(group.get(field).is_some(), "{field} missing in {group}");
+        }
+        assert!(group["levels"].is_object());
+    }
+    let level = |team: &str| {
+        let group = groups.iter().find(|g| g["team"] == team).unwrap();
+        (
+            group["levels"]["deployment_frequency"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            group["levels"]["lead_time_for_changes"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    // The demo's profiles: checkout and data elite, payments and platform
+    // high, search and mobile medium, identity and growth low.
+    for (team, expected) in [
+        ("checkout", "elite"),
+        ("data", "elite"),
+        ("payments", "high"),
+        ("platform", "high"),
+        ("search", "medium"),
+        ("mobile", "medium"),
+        ("identity", "low"),
+        ("growth", "low"),
+    ] {
+        let (frequency, lead_time) = level(team);
+        assert_eq!(frequency, expected, "{team} deployment frequency");
+        assert_eq!(lead_time, expected, "{team} lead time");
+    }
+    // Elite teams fail less often and recover faster than low ones.
+    let metric = |team: &str, field: &str| {
+        groups.iter().find(|g| g["team"] == team).unwrap()[field]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(metric("checkout", "change_failure_rate") < metric("growth", "change_failure_rate"));
+    assert!(
+        metric("checkout", "recovery_time_median_hours")
+            < metric("growth", "recovery_time_median_hours")
+    );
+}
+
+#[test]
+fn every_service_is_reported_and_adds_up_to_overall() {
+    let report = report_json(&[]);
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 40);
+    let sum = |field: &str| {
+        groups
+            .iter()
+            .map(|g| g[field].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    for field in [
+        "deployments",
+        "changes",
+        "failed_deployments",
+        "unrecovered",
+    ] {
+        assert_eq!(
+            sum(field),
+            report["overall"][field].as_u64().unwrap(),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn the_drill_down_explains_the_numbers() {
+    let lake = demo_lake().to_str().unwrap();
+    let report = report_json(&["--service", "growth-api"]);
+    let service = &report["groups"][0];
+    let mut args = vec![
+        "report",
+        "dora",
+        "--lake",
+        lake,
+        "--format",
+        "json",
+        "--deployments",
+    ];
+    args.extend(WINDOW);
+    args.extend(["--service", "growth-api"]);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let drill: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let rows = drill["deployments"].as_array().unwrap();
+    let counted: Vec<&Value> = rows
+        .iter()
+        .filter(|d| d["class"] == "counted" || d["class"] == "baseline")
+        .collect();
+    assert_eq!(
+        counted.len() as u64,
+        service["deployments"].as_u64().unwrap()
+    );
+    let changes: usize = counted
+        .iter()
+        .map(|d| d["changes"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(changes as u64, service["changes"].as_u64().unwrap());
+    let failed = counted.iter().filter(|d| d["failed"] == true).count();
+    assert_eq!(
+        failed as u64,
+        service["failed_deployments"].as_u64().unwrap()
+    );
+    for d in counted.iter().filter(|d| d["failed"] == true) {
+        assert!(!d["failure_causes"].as_array().unwrap().is_empty(), "{d}");
+    }
+    // The demo rolls back some failures: a rollback names the deployment it
+    // replaced, which shows as failed with the rollback as its cause.
+    let mut args = vec![
+        "report",
+        "dora",
+        "--lake",
+        lake,
+        "--format",
+        "json",
+        "--deployments",
+    ];
+    args.extend(WINDOW);
+    let everything: Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
+    let all = everything["deployments"].as_array().unwrap();
+    let rollbacks: Vec<&Value> = all.iter().filter(|d| d["class"] == "rollback").collect();
+    assert!(!rollbacks.is_empty(), "the demo rolls back within a year");
+    for rollback in rollbacks {
+        let Some(target) = rollback["rolls_back"].as_str() else {
+            continue;
+        };
+        let replaced = all
+            .iter()
+            .find(|d| d["deployment_id"] == target && d["service"] == rollback["service"])
+            .unwrap_or_else(|| panic!("{target} not listed"));
+        assert_eq!(replaced["failed"], true, "{replaced}");
+        assert!(replaced["failure_causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "rollback" && c["deployment_id"] == rollback["deployment_id"]));
+    }
+
+    // The table and CSV forms exist for the same rows.
+    let mut args = vec![
+        "report",
+        "dora",
+        "--lake",
+        lake,
+        "--format",
+        "csv",
+        "--deployments",
+    ];
+    args.extend(WINDOW);
+    args.extend(["--service", "growth-api"]);
+    let csv = stdout(&run(&args));
+    assert!(
+        csv.starts_with("service,deployment_id,deployed_at,class,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+}
+
+#[tokio::test]
+async fn http_answers_as_the_cli_does() {
+    let cli = report_json(&["--group-by", "team", "--tz", "Europe/Berlin"]);
+    let server = Server::start(demo_lake(), false);
+    let http = server
+        .get_json("/api/v1/dora?from=2025-11-01&to=2026-11-01&group_by=team&tz=Europe/Berlin")
+        .await;
+    assert_eq!(http, cli);
+
+    let series = server
+        .get_json(
+            "/api/v1/dora/series?from=2025-11-01&to=2026-11-01&granularity=month&group_by=none",
+        )
+        .await;
+    let points = series["points"].as_array().unwrap();
+    assert_eq!(points.len(), 12);
+    let total: u64 = points
+        .iter()
+        .map(|p| p["deployments"].as_u64().unwrap())
+        .sum();
+    let overall = server
+        .get_json("/api/v1/dora?from=2025-11-01&to=2026-11-01&group_by=none")
+        .await;
+    assert_eq!(total, overall["overall"]["deployments"].as_u64().unwrap());
+
+    let drill = server
+        .get_json("/api/v1/dora/deployments?from=2026-10-01&to=2026-11-01&service=checkout-api")
+        .await;
+    assert!(!drill["deployments"].as_array().unwrap().is_empty());
+
+    let (status, body) = server
+        .get("/api/v1/dora?from=2026-13-01&to=2026-11-01")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("YYYY-MM-DD"));
+    let (status, body) = server.get("/api/v1/dora?form=2026-01-01").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("form"), "{body}");
+    let (status, csv) = server
+        .get("/api/v1/dora?from=2026-10-01&to=2026-11-01&format=csv&group_by=team")
+        .await;
+    assert_eq!(status, 200);
+    let json = server
+        .get_json("/api/v1/dora?from=2026-10-01&to=2026-11-01&group_by=team")
+        .await;
+    // A header, a row per team with deployments, and overall.
+    assert_eq!(
+        csv.lines().count(),
+        json["groups"].as_array().unwrap().len() + 2,
+        "{csv}"
+    );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn a_bad_time_zone_says_what_to_give() {
+    let lake = demo_lake().to_str().unwrap();
+    let output = run(&["report", "dora", "--lake", lake, "--tz", "Mars/Base"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("IANA time zone"),
+        "{}",
+        stderr(&output)
+    );
+}
