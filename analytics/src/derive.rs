@@ -40,6 +40,9 @@ const DERIVE_VERSION: &str = "deployment_changes/1";
 
 const DERIVED_FOLDER: &str = "_derived/deployment_changes";
 
+/// Results kept registered per pattern in one process.
+const KEPT_GENERATIONS: usize = 2;
+
 /// One change of a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DeploymentChange {
@@ -188,7 +191,7 @@ pub async fn deployment_changes_table(
     let (pattern_hash, input_hash) = fingerprint(queries, production_pattern).await?;
     let table_name = format!("deployment_changes_{pattern_hash}_{input_hash}");
     let mut registered = queries.derived_tables().lock().await;
-    if registered.get(&pattern_hash) == Some(&table_name) {
+    if registered.get(&pattern_hash).and_then(|names| names.last()) == Some(&table_name) {
         return Ok(table_name);
     }
     let store = queries.lake().object_store();
@@ -215,7 +218,12 @@ pub async fn deployment_changes_table(
     };
     let table = MemTable::try_new(changes_schema(), vec![vec![batch]]).map_err(Error::Engine)?;
     let context = queries.context();
-    if let Some(old) = registered.insert(pattern_hash, table_name.clone()) {
+    // The previous result stays registered a while: a query planned just
+    // before new data arrived may still name it.
+    let names = registered.entry(pattern_hash).or_default();
+    names.push(table_name.clone());
+    if names.len() > KEPT_GENERATIONS {
+        let old = names.remove(0);
         let _ = context.deregister_table(old.as_str());
     }
     context

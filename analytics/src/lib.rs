@@ -47,7 +47,7 @@ pub struct LakeQueries {
     lake: Arc<Lake>,
     context: SessionContext,
     /// Derived tables registered in `context`, by input key (see `derive`).
-    derived: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+    derived: tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
 }
 
 /// The rows of a query and their schema (kept even when there are no rows).
@@ -89,7 +89,7 @@ impl LakeQueries {
 
     pub(crate) fn derived_tables(
         &self,
-    ) -> &tokio::sync::Mutex<std::collections::HashMap<String, String>> {
+    ) -> &tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>> {
         &self.derived
     }
 
