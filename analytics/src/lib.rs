@@ -48,6 +48,9 @@ pub struct LakeQueries {
     context: SessionContext,
     /// Derived tables registered in `context`, by input key (see `derive`).
     derived: tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+    /// Materialized per-deployment tables by lake content and settings (see
+    /// `dora`), newest last.
+    materialized: tokio::sync::Mutex<Vec<(String, SessionContext)>>,
 }
 
 /// The rows of a query and their schema (kept even when there are no rows).
@@ -65,10 +68,7 @@ impl QueryResult {
 impl LakeQueries {
     /// Registers every canonical table of the lake.
     pub async fn open(lake: Arc<Lake>) -> Result<LakeQueries> {
-        let config = SessionConfig::new()
-            .with_target_partitions(TARGET_PARTITIONS)
-            .with_information_schema(true);
-        let context = SessionContext::new_with_config(config);
+        let context = SessionContext::new_with_config(session_config());
         for table in TABLES {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
         }
@@ -76,6 +76,7 @@ impl LakeQueries {
             lake,
             context,
             derived: Default::default(),
+            materialized: Default::default(),
         })
     }
 
@@ -87,6 +88,27 @@ impl LakeQueries {
         &self.lake
     }
 
+    pub(crate) fn materialized(&self) -> &tokio::sync::Mutex<Vec<(String, SessionContext)>> {
+        &self.materialized
+    }
+
+    /// A fresh context (same settings) over the same canonical tables, for
+    /// intermediate results of one computation.
+    pub(crate) async fn scratch_context(&self, extra: &[&str]) -> Result<SessionContext> {
+        let scratch = SessionContext::new_with_config(session_config());
+        for name in TABLES.iter().map(|t| t.name).chain(extra.iter().copied()) {
+            let provider = self
+                .context
+                .table_provider(name)
+                .await
+                .map_err(Error::Engine)?;
+            scratch
+                .register_table(name, provider)
+                .map_err(Error::Engine)?;
+        }
+        Ok(scratch)
+    }
+
     pub(crate) fn derived_tables(
         &self,
     ) -> &tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>> {
@@ -96,10 +118,19 @@ impl LakeQueries {
     /// Runs one read-only SQL statement. A failure caused by a corrupt lake
     /// file is reported with that file's name.
     pub async fn read_only_sql(&self, sql: &str) -> Result<QueryResult> {
+        self.read_only_sql_on(&self.context, sql).await
+    }
+
+    /// As [`Self::read_only_sql`], on another context over this lake.
+    pub(crate) async fn read_only_sql_on(
+        &self,
+        context: &SessionContext,
+        sql: &str,
+    ) -> Result<QueryResult> {
         // Run on a task of its own: a malformed file can make the Parquet
         // decoder panic, and that must become an error naming the file, not
         // take the process down.
-        let context = self.context.clone();
+        let context = context.clone();
         let sql = sql.to_string();
         let task = tokio::spawn(async move { run_read_only(&context, &sql).await });
         match task.await {
@@ -129,6 +160,12 @@ impl LakeQueries {
             _ => Error::Engine(error),
         }
     }
+}
+
+fn session_config() -> SessionConfig {
+    SessionConfig::new()
+        .with_target_partitions(TARGET_PARTITIONS)
+        .with_information_schema(true)
 }
 
 enum Failure {

@@ -17,9 +17,9 @@
 --   (type 7), as percentile_cont computes;
 -- * rework_deployments / deployments is the rework rate.
 SELECT {{group_key}} AS group_key,
-       {{period_key}} AS period_start,
+       {{period_key}} AS period_start,  -- a local date_trunc of deployed_at, or NULL
        count(*) AS deployments,
-       count(DISTINCT local_day) AS deployment_days,
+       count(DISTINCT date_trunc('day', to_local_time(deployed_at AT TIME ZONE '{{tz}}'))) AS deployment_days,
        sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed_deployments,
        sum(CASE WHEN failed AND recovered_at IS NULL THEN 1 ELSE 0 END) AS unrecovered,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY recovery_hours) AS recovery_time_median_hours,

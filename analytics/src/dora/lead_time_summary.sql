@@ -6,7 +6,7 @@
 -- 2023 and 2024). Percentiles are exact: linear interpolation between closest
 -- ranks (type 7), as percentile_cont computes, never an approximation.
 SELECT {{group_key}} AS group_key,
-       {{period_key}} AS period_start,
+       {{period_key}} AS period_start,  -- a local date_trunc of deployed_at, or NULL
        count(*) AS changes,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_hours) AS lead_time_median_hours,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_time_hours) AS lead_time_p90_hours

@@ -369,11 +369,15 @@ fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
     }
 }
 
-/// The DORA SQL files, filled for one request, as a `WITH` prelude that
-/// defines production_deployments, incident_attribution, change_lead_times
-/// and deployment_outcomes.
+/// Materialized results kept per process (lake content x settings).
+const KEPT_MATERIALIZED: usize = 4;
+
+/// The per-deployment tables (production_deployments, incident_attribution,
+/// change_lead_times, deployment_outcomes), computed once per lake content
+/// and settings and kept in a small context, plus the template values of one
+/// request. Reports then only aggregate a few thousand rows.
 struct DoraSql {
-    prelude: String,
+    context: datafusion::prelude::SessionContext,
     values: Vec<(&'static str, String)>,
 }
 
@@ -384,49 +388,18 @@ impl DoraSql {
         granularity: Option<Granularity>,
     ) -> Result<DoraSql> {
         let settings = &request.settings;
-        let period_unit = match granularity {
-            Some(Granularity::Month) => "month",
-            Some(Granularity::Week) => "week",
-            None => "day",
-        };
-        let rework_message_match = if settings.rework_message_pattern.is_empty() {
-            "false".to_string()
-        } else {
-            format!(
-                "regexp_like(c.message_summary, {}, 'i')",
-                sql_text(&settings.rework_message_pattern)
-            )
-        };
-        let rework_label_match = if settings.rework_labels.is_empty() {
-            "false".to_string()
-        } else {
-            // Labels match whatever their case, as on GitHub and GitLab.
-            let labels: Vec<String> = settings
-                .rework_labels
-                .iter()
-                .map(|l| sql_text(&l.to_lowercase()))
-                .collect();
-            format!(
-                "coalesce(array_has_any(string_to_array(lower(array_to_string(labels, chr(31))), chr(31)), make_array({})), false)",
-                labels.join(", ")
-            )
-        };
-        let mut values = vec![
-            ("production_pattern", sql_text(&settings.production_pattern)),
-            // A chrono-tz name: letters, digits, `/`, `_`, `-`, `+`; safe inside quotes.
-            ("tz", request.tz.name().to_string()),
-            ("period_unit", period_unit.to_string()),
-            ("rework_message_match", rework_message_match),
-            ("rework_label_match", rework_label_match),
-        ];
-        let production_deployments = fill(PRODUCTION_DEPLOYMENTS, &values)?;
         let changes_table = crate::derive::deployment_changes_table(
             queries,
             &settings.production_pattern,
             &walk_order_sql(settings)?,
         )
         .await?;
-        values.push(("deployment_changes", changes_table));
+        let context = materialize(queries, settings, &changes_table).await?;
+        let period_unit = match granularity {
+            Some(Granularity::Month) => "month",
+            Some(Granularity::Week) => "week",
+            None => "day",
+        };
         let mut filter = String::new();
         if let Some(service) = &request.service {
             filter.push_str(&format!(" AND service = {}", sql_text(service)));
@@ -434,19 +407,15 @@ impl DoraSql {
         if let Some(team) = &request.team {
             filter.push_str(&format!(" AND team = {}", sql_text(team)));
         }
-        values.push(("filter", filter));
-        values.push(("from", sql_instant(request.start_of(request.from))));
-        values.push(("to", sql_instant(request.start_of(request.to))));
-        let prelude = format!(
-            "WITH production_deployments AS ({production_deployments}\n),\n\
-             incident_attribution AS ({}\n),\n\
-             change_lead_times AS ({}\n),\n\
-             deployment_outcomes AS ({}\n)\n",
-            fill(INCIDENT_ATTRIBUTION, &values)?,
-            fill(CHANGE_LEAD_TIMES, &values)?,
-            fill(DEPLOYMENT_OUTCOMES, &values)?,
-        );
-        Ok(DoraSql { prelude, values })
+        let values = vec![
+            // A chrono-tz name: letters, digits, `/`, `_`, `-`, `+`; safe inside quotes.
+            ("tz", request.tz.name().to_string()),
+            ("period_unit", period_unit.to_string()),
+            ("filter", filter),
+            ("from", sql_instant(request.start_of(request.from))),
+            ("to", sql_instant(request.start_of(request.to))),
+        ];
+        Ok(DoraSql { context, values })
     }
 
     /// Runs one of the summary files with a group key and a period key.
@@ -459,16 +428,121 @@ impl DoraSql {
     ) -> Result<crate::QueryResult> {
         let mut values = self.values.clone();
         values.push(("group_key", group_key.to_string()));
-        values.push(("period_key", period_key.to_string()));
-        let sql = format!("{}{}", self.prelude, fill(template, &values)?);
-        queries.read_only_sql(&sql).await
+        let period_key = match period_key {
+            "period_start" => {
+                "date_trunc('{{period_unit}}', to_local_time(deployed_at AT TIME ZONE '{{tz}}'))"
+            }
+            other => other,
+        };
+        let sql = fill(&template.replace("{{period_key}}", period_key), &values)?;
+        queries.read_only_sql_on(&self.context, &sql).await
     }
 
-    /// Runs a query over the prelude's tables.
+    /// Runs a query over the materialized tables.
     async fn query(&self, queries: &LakeQueries, body: &str) -> Result<crate::QueryResult> {
-        let sql = format!("{}{}", self.prelude, fill(body, &self.values)?);
-        queries.read_only_sql(&sql).await
+        let sql = fill(body, &self.values)?;
+        queries.read_only_sql_on(&self.context, &sql).await
     }
+}
+
+/// The four per-deployment tables for these settings over the lake's current
+/// content, from the cache or computed now (one query per table, each reading
+/// the previous ones from memory).
+async fn materialize(
+    queries: &LakeQueries,
+    settings: &DoraSettings,
+    changes_table: &str,
+) -> Result<datafusion::prelude::SessionContext> {
+    use sha2::{Digest, Sha256};
+    let mut key = Sha256::new();
+    for table in [
+        &ingest::schema::DEPLOYMENTS,
+        &ingest::schema::COMMITS,
+        &ingest::schema::PUSHES,
+        &ingest::schema::PULL_REQUESTS,
+        &ingest::schema::INCIDENTS,
+        &ingest::schema::SERVICES,
+    ] {
+        for (path, size) in queries.lake().data_files(table).await? {
+            key.update(path.as_bytes());
+            key.update(size.to_le_bytes());
+        }
+    }
+    key.update(
+        serde_json::to_vec(&(
+            &settings.production_pattern,
+            &settings.rework_message_pattern,
+            &settings.rework_labels,
+        ))
+        .map_err(|e| Error::Internal(e.to_string()))?,
+    );
+    key.update(changes_table.as_bytes());
+    let key = hex::encode(key.finalize());
+
+    let mut cache = queries.materialized().lock().await;
+    if let Some((_, context)) = cache.iter().find(|(k, _)| *k == key) {
+        return Ok(context.clone());
+    }
+    let started = std::time::Instant::now();
+    let context = queries.scratch_context(&[changes_table]).await?;
+    let rework_message_match = if settings.rework_message_pattern.is_empty() {
+        "false".to_string()
+    } else {
+        format!(
+            "regexp_like(c.message_summary, {}, 'i')",
+            sql_text(&settings.rework_message_pattern)
+        )
+    };
+    let rework_label_match = if settings.rework_labels.is_empty() {
+        "false".to_string()
+    } else {
+        // Labels match whatever their case, as on GitHub and GitLab.
+        let labels: Vec<String> = settings
+            .rework_labels
+            .iter()
+            .map(|l| sql_text(&l.to_lowercase()))
+            .collect();
+        format!(
+            "coalesce(array_has_any(string_to_array(lower(array_to_string(labels, chr(31))), chr(31)), make_array({})), false)",
+            labels.join(", ")
+        )
+    };
+    let values = [
+        ("production_pattern", sql_text(&settings.production_pattern)),
+        ("rework_message_match", rework_message_match),
+        ("rework_label_match", rework_label_match),
+        ("deployment_changes", changes_table.to_string()),
+    ];
+    for (name, template) in [
+        ("production_deployments", PRODUCTION_DEPLOYMENTS),
+        ("incident_attribution", INCIDENT_ATTRIBUTION),
+        ("change_lead_times", CHANGE_LEAD_TIMES),
+        ("deployment_outcomes", DEPLOYMENT_OUTCOMES),
+    ] {
+        let result = queries
+            .read_only_sql_on(&context, &fill(template, &values)?)
+            .await?;
+        // The batches' own schema: the plan's may differ in nullability.
+        let schema = result
+            .batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or(result.schema);
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
+            .map_err(Error::Engine)?;
+        context
+            .register_table(name, std::sync::Arc::new(table))
+            .map_err(Error::Engine)?;
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "materialized DORA tables"
+    );
+    cache.push((key, context.clone()));
+    if cache.len() > KEPT_MATERIALIZED {
+        cache.remove(0);
+    }
+    Ok(context)
 }
 
 type CellKey = (Option<String>, Option<i64>);

@@ -21,8 +21,7 @@
 -- * deployed_at is finished_at (started_at when a source gives no finish time);
 --   a deployment belongs to the window that contains its deployed_at.
 --
--- Template values (filled in by analytics::dora): production_pattern, tz,
--- period_unit.
+-- Template value (filled in by analytics::dora): production_pattern.
 WITH successful AS (
     SELECT service,
            deployment_id,
@@ -83,9 +82,7 @@ SELECT d.service,
        d.next_started_at,
        rolled_back.deployment_id AS rolled_back_by,
        rolled_back.deployed_at AS rolled_back_at,
-       replaced.deployment_id AS rolls_back,
-       date_trunc('day', to_local_time(d.deployed_at AT TIME ZONE '{{tz}}')) AS local_day,
-       date_trunc('{{period_unit}}', to_local_time(d.deployed_at AT TIME ZONE '{{tz}}')) AS period_start
+       replaced.deployment_id AS rolls_back
 FROM segmented d
 LEFT JOIN catalog ON catalog.service = d.service
 LEFT JOIN segment_start rolled_back
