@@ -328,15 +328,16 @@ fn series_headers(series: &DoraSeries) -> Vec<String> {
 
 fn series_table(series: &DoraSeries) -> String {
     format!(
-        "DORA metrics by {:?} from {} to {} ({})\n\n{}\n",
-        series.granularity,
+        "DORA metrics by {} from {} to {} ({})\n\n{}\n",
+        match series.granularity {
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        },
         series.from,
         series.to,
         series.tz,
         text_table(&series_headers(series), &series_rows(series, true))
     )
-    .replace("by Week", "by week")
-    .replace("by Month", "by month")
 }
 
 fn series_csv(series: &DoraSeries) -> Result<String> {

@@ -415,7 +415,48 @@ impl DoraSql {
             ("from", sql_instant(request.start_of(request.from))),
             ("to", sql_instant(request.start_of(request.to))),
         ];
-        Ok(DoraSql { context, values })
+        let sql = DoraSql { context, values };
+        sql.check_filter(queries, request).await?;
+        Ok(sql)
+    }
+
+    /// A filter on a service or team nobody has heard of is a typo, not an
+    /// empty report: say so, with the names that exist.
+    async fn check_filter(&self, queries: &LakeQueries, request: &DoraRequest) -> Result<()> {
+        for (what, value, sql) in [
+            (
+                "service",
+                &request.service,
+                "SELECT service AS name FROM production_deployments \
+                 UNION SELECT service AS name FROM services ORDER BY name",
+            ),
+            (
+                "team",
+                &request.team,
+                "SELECT team AS name FROM production_deployments WHERE team IS NOT NULL \
+                 UNION SELECT owner_team AS name FROM services \
+                 UNION SELECT team AS name FROM teams ORDER BY name",
+            ),
+        ] {
+            let Some(value) = value else { continue };
+            let result = self.query(queries, sql).await?;
+            let known: Vec<String> = Columns::new(&result.batches)
+                .text("name")?
+                .into_iter()
+                .flatten()
+                .collect();
+            if !known.contains(value) {
+                let mut listed: Vec<&str> = known.iter().map(String::as_str).take(20).collect();
+                if known.len() > listed.len() {
+                    listed.push("...");
+                }
+                return Err(Error::InvalidRequest(format!(
+                    "{what}: no {what} `{value}` in the catalog or in production deployments; known: {}",
+                    if listed.is_empty() { "none yet".to_string() } else { listed.join(", ") }
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Runs one of the summary files with a group key and a period key.
