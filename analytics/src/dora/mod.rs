@@ -14,11 +14,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::Columns;
+pub use crate::template::local_midnight;
+use crate::template::{fill, sql_instant, sql_text};
 use crate::error::{Error, Result};
 use crate::LakeQueries;
 pub use levels::{Level, Levels, ReportLevels};
@@ -195,19 +197,6 @@ impl DoraRequest {
     }
 }
 
-/// The first instant of a local calendar day. Where midnight does not exist
-/// (a DST gap at midnight), the first minute that does.
-pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    (0..=24 * 60)
-        .find_map(|minute| {
-            tz.from_local_datetime(&(midnight + chrono::Duration::minutes(minute)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
-
 /// The metrics of one group (or of everything).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DoraMetrics {
@@ -342,36 +331,6 @@ impl Counts {
     }
 }
 
-/// Quotes a value as a SQL string literal.
-fn sql_text(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-fn sql_instant(at: DateTime<Utc>) -> String {
-    format!(
-        "arrow_cast({}, 'Timestamp(µs, \"UTC\")')",
-        at.timestamp_micros()
-    )
-}
-
-/// Fills `{{name}}` placeholders; every placeholder must get a value.
-fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
-    let mut sql = template.to_string();
-    for (name, value) in values {
-        sql = sql.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    match sql.find("{{") {
-        Some(at) => Err(Error::Internal(format!(
-            "unfilled template value near `{}`",
-            &sql[at..(at + 40).min(sql.len())]
-        ))),
-        None => Ok(sql),
-    }
-}
-
-/// Materialized results kept per process (lake content x settings).
-const KEPT_MATERIALIZED: usize = 4;
-
 /// The per-deployment tables (production_deployments, incident_attribution,
 /// change_lead_times, deployment_outcomes), computed once per lake content
 /// and settings and kept in a small context, plus the template values of one
@@ -494,38 +453,26 @@ async fn materialize(
     settings: &DoraSettings,
     changes_table: &str,
 ) -> Result<datafusion::prelude::SessionContext> {
-    use sha2::{Digest, Sha256};
-    let mut key = Sha256::new();
-    for table in [
-        &ingest::schema::DEPLOYMENTS,
-        &ingest::schema::COMMITS,
-        &ingest::schema::PUSHES,
-        &ingest::schema::PULL_REQUESTS,
-        &ingest::schema::INCIDENTS,
-        &ingest::schema::SERVICES,
-    ] {
-        for (path, size) in queries.lake().data_files(table).await? {
-            key.update(path.as_bytes());
-            key.update(size.to_le_bytes());
-        }
-    }
-    key.update(
-        serde_json::to_vec(&(
-            &settings.production_pattern,
-            &settings.rework_message_pattern,
-            &settings.rework_labels,
-        ))
-        .map_err(|e| Error::Internal(e.to_string()))?,
-    );
-    key.update(changes_table.as_bytes());
-    let key = hex::encode(key.finalize());
+    let content = crate::template::content_key(
+        queries,
+        &[
+            &ingest::schema::DEPLOYMENTS,
+            &ingest::schema::COMMITS,
+            &ingest::schema::PUSHES,
+            &ingest::schema::PULL_REQUESTS,
+            &ingest::schema::INCIDENTS,
+            &ingest::schema::SERVICES,
+        ],
+    )
+    .await?;
+    let settings_key = serde_json::to_string(&(
+        &settings.production_pattern,
+        &settings.rework_message_pattern,
+        &settings.rework_labels,
+    ))
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let key = format!("dora:{content}:{changes_table}:{settings_key}");
 
-    let mut cache = queries.materialized().lock().await;
-    if let Some((_, context)) = cache.iter().find(|(k, _)| *k == key) {
-        return Ok(context.clone());
-    }
-    let started = std::time::Instant::now();
-    let context = queries.scratch_context(&[changes_table]).await?;
     let rework_message_match = if settings.rework_message_pattern.is_empty() {
         "false".to_string()
     } else {
@@ -554,36 +501,31 @@ async fn materialize(
         ("rework_label_match", rework_label_match),
         ("deployment_changes", changes_table.to_string()),
     ];
+    let mut tables = Vec::new();
     for (name, template) in [
         ("production_deployments", PRODUCTION_DEPLOYMENTS),
         ("incident_attribution", INCIDENT_ATTRIBUTION),
         ("change_lead_times", CHANGE_LEAD_TIMES),
         ("deployment_outcomes", DEPLOYMENT_OUTCOMES),
     ] {
-        let result = queries
-            .read_only_sql_on(&context, &fill(template, &values)?)
-            .await?;
-        // The batches' own schema: the plan's may differ in nullability.
-        let schema = result
-            .batches
-            .first()
-            .map(|b| b.schema())
-            .unwrap_or(result.schema);
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
-            .map_err(Error::Engine)?;
-        context
-            .register_table(name, std::sync::Arc::new(table))
-            .map_err(Error::Engine)?;
+        tables.push((name, fill(template, &values)?));
     }
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "materialized DORA tables"
-    );
-    cache.push((key, context.clone()));
-    if cache.len() > KEPT_MATERIALIZED {
-        cache.remove(0);
-    }
-    Ok(context)
+    crate::template::materialize(queries, key, &tables, &[changes_table]).await
+}
+
+/// The DORA per-deployment tables over the lake's current content, for
+/// other measures that need them (e.g. when a merge reached production).
+pub(crate) async fn materialized_context(
+    queries: &LakeQueries,
+    settings: &DoraSettings,
+) -> Result<datafusion::prelude::SessionContext> {
+    let changes_table = crate::derive::deployment_changes_table(
+        queries,
+        &settings.production_pattern,
+        &walk_order_sql(settings)?,
+    )
+    .await?;
+    materialize(queries, settings, &changes_table).await
 }
 
 type CellKey = (Option<String>, Option<i64>);
