@@ -1,0 +1,173 @@
+//! Statistics for comparing two periods honestly: exact percentiles, the
+//! Mann-Whitney U test for durations, and a bootstrap confidence interval for
+//! the difference of medians.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Percentile by linear interpolation between closest ranks (type 7, as
+/// `percentile_cont` and numpy's default). `sorted` must be ascending.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+}
+
+pub fn median(sorted: &[f64]) -> Option<f64> {
+    percentile(sorted, 0.5)
+}
+
+/// The result of a two-sided Mann-Whitney U test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// U of the first sample.
+    pub u: f64,
+    pub p_value: f64,
+}
+
+/// Two-sided Mann-Whitney U test with the normal approximation, tie
+/// correction and continuity correction: the same test as SciPy's
+/// `mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")`.
+/// `None` when a sample is empty or every value is tied.
+pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&v| (v, true))
+        .chain(b.iter().map(|&v| (v, false)))
+        .collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n = all.len();
+    let mut rank_sum_a = 0.0;
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        // Ranks i+1 ..= j+1 share their average.
+        let average_rank = (i + j + 2) as f64 / 2.0;
+        let tied = (j - i + 1) as f64;
+        tie_term += tied * tied * tied - tied;
+        rank_sum_a += average_rank * all[i..=j].iter().filter(|(_, in_a)| *in_a).count() as f64;
+        i = j + 1;
+    }
+    let u1 = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let total = n1 + n2;
+    let mean = n1 * n2 / 2.0;
+    let variance = n1 * n2 / 12.0 * ((total + 1.0) - tie_term / (total * (total - 1.0)));
+    if variance <= 0.0 {
+        return None;
+    }
+    let u = u1.max(n1 * n2 - u1);
+    let z = (u - mean - 0.5) / variance.sqrt();
+    let normal = Normal::new(0.0, 1.0).ok()?;
+    let p_value = (2.0 * (1.0 - normal.cdf(z))).min(1.0);
+    Some(MannWhitney { u: u1, p_value })
+}
+
+/// A 95% bootstrap (percentile) confidence interval for median(b) -
+/// median(a), from `resamples` resamples with a fixed seed, so the same data
+/// always give the same interval.
+pub fn median_difference_interval(a: &[f64], b: &[f64], resamples: usize) -> Option<(f64, f64)> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let mut differences = Vec::with_capacity(resamples);
+    let mut scratch_a = vec![0.0; a.len()];
+    let mut scratch_b = vec![0.0; b.len()];
+    for _ in 0..resamples {
+        for slot in scratch_a.iter_mut() {
+            *slot = a[rng.gen_range(0..a.len())];
+        }
+        for slot in scratch_b.iter_mut() {
+            *slot = b[rng.gen_range(0..b.len())];
+        }
+        scratch_a.sort_by(f64::total_cmp);
+        scratch_b.sort_by(f64::total_cmp);
+        differences.push(median(&scratch_b)? - median(&scratch_a)?);
+    }
+    differences.sort_by(f64::total_cmp);
+    Some((
+        percentile(&differences, 0.025)?,
+        percentile(&differences, 0.975)?,
+    ))
+}
+
+/// The Gini coefficient of non-negative counts (0: everyone the same; near
+/// 1: one holds everything). `None` for no counts or an all-zero total.
+pub fn gini(counts: &[f64]) -> Option<f64> {
+    let n = counts.len() as f64;
+    let total: f64 = counts.iter().sum();
+    if counts.is_empty() || total <= 0.0 {
+        return None;
+    }
+    let mut sorted = counts.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    // G = (2 * sum_i i * x_i) / (n * sum x) - (n + 1) / n, with i from 1.
+    let weighted: f64 = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (i as f64 + 1.0) * x)
+        .sum();
+    Some(2.0 * weighted / (n * total) - (n + 1.0) / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Reference values from SciPy 1.17.1:
+    //   scipy.stats.mannwhitneyu(a, b, alternative="two-sided",
+    //                            method="asymptotic", use_continuity=True)
+    const A: [f64; 12] = [12.0, 15.5, 9.0, 20.0, 11.0, 14.0, 13.5, 18.0, 10.0, 16.0, 12.0, 17.5];
+    const B: [f64; 10] = [22.0, 25.0, 19.0, 30.5, 21.0, 24.0, 28.0, 20.0, 26.5, 23.0];
+    const C: [f64; 8] = [5.0, 7.0, 6.5, 8.0, 5.5, 9.0, 7.5, 6.0];
+    const D: [f64; 9] = [6.0, 7.0, 8.5, 5.0, 7.5, 6.5, 9.5, 7.0, 8.0];
+
+    #[test]
+    fn mann_whitney_matches_scipy() {
+        // SciPy: statistic=1.5, pvalue=0.0001299422454216358 (ties at 12.0 and 20.0).
+        let significant = mann_whitney_u(&A, &B).unwrap();
+        assert_eq!(significant.u, 1.5);
+        assert!((significant.p_value - 0.0001299422454216358).abs() < 1e-12);
+        // SciPy: statistic=29.5, pvalue=0.5615365197973584 (many ties).
+        let not_significant = mann_whitney_u(&C, &D).unwrap();
+        assert_eq!(not_significant.u, 29.5);
+        assert!((not_significant.p_value - 0.5615365197973584).abs() < 1e-12);
+        assert!(mann_whitney_u(&[], &B).is_none());
+        assert!(mann_whitney_u(&[1.0, 1.0], &[1.0]).is_none());
+    }
+
+    #[test]
+    fn percentiles_and_gini() {
+        let mut a = A.to_vec();
+        a.sort_by(f64::total_cmp);
+        // numpy.median(A) = 13.75; numpy.percentile(A, 90) = 17.95.
+        assert_eq!(median(&a), Some(13.75));
+        assert!((percentile(&a, 0.9).unwrap() - 17.95).abs() < 1e-12);
+        assert_eq!(gini(&[5.0, 5.0, 5.0]), Some(0.0));
+        // One of four does everything: (n - 1) / n.
+        assert!((gini(&[0.0, 0.0, 0.0, 8.0]).unwrap() - 0.75).abs() < 1e-12);
+        assert_eq!(gini(&[]), None);
+    }
+
+    #[test]
+    fn the_interval_holds_the_difference_and_is_reproducible() {
+        let (low, high) = median_difference_interval(&A, &B, 2000).unwrap();
+        // median(B) - median(A) = 23.5 - 13.75 = 9.75.
+        assert!(low < 9.75 && 9.75 < high && low > 0.0, "{low} {high}");
+        assert_eq!(median_difference_interval(&A, &B, 2000), Some((low, high)));
+        let (low, high) = median_difference_interval(&C, &D, 2000).unwrap();
+        assert!(low < 0.0 && high > 0.0, "{low} {high}");
+    }
+}
