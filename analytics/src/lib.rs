@@ -20,6 +20,7 @@
 
 pub mod columns;
 pub mod derive;
+pub mod devex;
 pub mod dora;
 pub mod error;
 pub mod stats;
@@ -96,9 +97,9 @@ impl LakeQueries {
 
     /// A fresh context (same settings) over the same canonical tables, for
     /// intermediate results of one computation.
-    pub(crate) async fn scratch_context(&self, extra: &[&str]) -> Result<SessionContext> {
+    pub(crate) async fn scratch_context(&self) -> Result<SessionContext> {
         let scratch = SessionContext::new_with_config(session_config());
-        for name in TABLES.iter().map(|t| t.name).chain(extra.iter().copied()) {
+        for name in TABLES.iter().map(|t| t.name) {
             let provider = self
                 .context
                 .table_provider(name)

@@ -4,6 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
@@ -78,14 +81,19 @@ pub(crate) async fn materialize(
     queries: &LakeQueries,
     key: String,
     tables: &[(&str, String)],
-    extra_tables: &[&str],
+    extra_tables: &[(&str, Arc<dyn TableProvider>)],
 ) -> Result<SessionContext> {
     let mut cache = queries.materialized().lock().await;
     if let Some((_, context)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(context.clone());
     }
     let started = std::time::Instant::now();
-    let context = queries.scratch_context(extra_tables).await?;
+    let context = queries.scratch_context().await?;
+    for (name, provider) in extra_tables {
+        context
+            .register_table(*name, provider.clone())
+            .map_err(Error::Engine)?;
+    }
     for (name, sql) in tables {
         let result = queries.read_only_sql_on(&context, sql).await?;
         // The batches' own schema: the plan's may differ in nullability.
@@ -97,7 +105,7 @@ pub(crate) async fn materialize(
         let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
             .map_err(Error::Engine)?;
         context
-            .register_table(*name, std::sync::Arc::new(table))
+            .register_table(*name, Arc::new(table))
             .map_err(Error::Engine)?;
     }
     tracing::debug!(

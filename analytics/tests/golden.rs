@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use analytics::devex::{self, DevexRequest, DevexSettings};
 use analytics::dora::{self, DoraMetrics, DoraRequest, DoraSettings, FailureCause, Granularity};
 use analytics::LakeQueries;
 use arrow::array::{Array, RecordBatch, StringArray};
@@ -304,6 +305,157 @@ async fn report_command(
     }
 }
 
+fn devex_request(args: &HashMap<String, String>) -> Result<DevexRequest, GoldenError> {
+    let mut settings = DevexSettings::default();
+    if let Some(size) = args.get("min_group_size") {
+        settings.min_group_size = size.parse().map_err(err)?;
+    }
+    DevexRequest::parse(
+        args.get("from").map(String::as_str).unwrap_or(""),
+        args.get("to").map(String::as_str).unwrap_or(""),
+        args.get("tz").map(String::as_str),
+        args.get("team").cloned(),
+        args.get("repo").cloned(),
+        args.get("group_by").map(String::as_str),
+        settings,
+        DoraSettings::default(),
+    )
+    .map_err(err)
+}
+
+fn count(value: Option<u64>) -> String {
+    value.map_or_else(|| "NULL".into(), |v| v.to_string())
+}
+
+/// key, ci_runs, ci duration median and p90, queue median, ci_shas, flaky
+/// rate, merged_prs, coding, pickup, review medians, deployed_prs, deploy
+/// median, cycle median and p90, unreviewed share, handoffs median,
+/// developers, developer_days, context switches median and p90, repos
+/// median, high-switch share, focus share, wip median, hidden.
+async fn devex_command(
+    queries: &LakeQueries,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    let report = devex::report(queries, &devex_request(args)?)
+        .await
+        .map_err(err)?;
+    Ok(rows(
+        report
+            .groups
+            .iter()
+            .map(|g| {
+                let m = &g.metrics;
+                vec![
+                    g.key.label().unwrap_or("NULL").to_string(),
+                    m.ci_runs.to_string(),
+                    number(m.ci_duration_median_minutes),
+                    number(m.ci_duration_p90_minutes),
+                    number(m.ci_queue_median_minutes),
+                    m.ci_shas.to_string(),
+                    number(m.flaky_rate),
+                    m.merged_prs.to_string(),
+                    number(m.pr_coding_median_hours),
+                    number(m.pr_pickup_median_hours),
+                    number(m.pr_review_median_hours),
+                    m.deployed_prs.to_string(),
+                    number(m.pr_deploy_median_hours),
+                    number(m.pr_cycle_time_median_hours),
+                    number(m.pr_cycle_time_p90_hours),
+                    number(m.unreviewed_merge_share),
+                    number(m.handoffs_median),
+                    count(m.developers),
+                    count(m.developer_days),
+                    number(m.context_switches_median),
+                    number(m.context_switches_p90),
+                    number(m.repos_touched_median),
+                    number(m.high_context_switch_day_share),
+                    number(m.focus_day_share),
+                    number(m.wip_median),
+                    if m.people_measures_hidden.is_some() {
+                        "hidden".into()
+                    } else {
+                        "-".into()
+                    },
+                ]
+            })
+            .collect(),
+    ))
+}
+
+/// team, developers, merged_prs, per developer-week, reviewing developers,
+/// participation, reviews, reviewers, gini, cross-team share, hidden.
+async fn space_command(
+    queries: &LakeQueries,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    let report = devex::space(queries, &devex_request(args)?)
+        .await
+        .map_err(err)?;
+    Ok(rows(
+        report
+            .groups
+            .iter()
+            .map(|g| {
+                let m = &g.metrics;
+                vec![
+                    g.team.clone().unwrap_or_else(|| "NULL".into()),
+                    m.developers.to_string(),
+                    count(m.merged_prs),
+                    number(m.merged_prs_per_developer_week),
+                    count(m.reviewing_developers),
+                    number(m.review_participation),
+                    m.reviews.to_string(),
+                    m.reviewers.to_string(),
+                    number(m.reviewer_gini),
+                    number(m.cross_team_review_share),
+                    if m.people_measures_hidden.is_some() {
+                        "hidden".into()
+                    } else {
+                        "-".into()
+                    },
+                ]
+            })
+            .collect(),
+    ))
+}
+
+/// n and median of each period, difference, p-value, significant, verdict.
+async fn compare_command(
+    queries: &LakeQueries,
+    metric: &str,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    let date = |name: &str| {
+        chrono::NaiveDate::parse_from_str(
+            args.get(name).map(String::as_str).unwrap_or(""),
+            "%Y-%m-%d",
+        )
+        .map_err(|e| err(format!("{name}: {e}")))
+    };
+    let comparison = devex::compare(
+        queries,
+        metric.parse().map_err(err)?,
+        args.get("team").cloned(),
+        chrono_tz::Tz::UTC,
+        (date("a_from")?, date("a_to")?),
+        (date("b_from")?, date("b_to")?),
+        DevexSettings::default(),
+        DoraSettings::default(),
+    )
+    .await
+    .map_err(err)?;
+    Ok(rows(vec![vec![
+        comparison.a.n.to_string(),
+        number(comparison.a.median),
+        comparison.b.n.to_string(),
+        number(comparison.b.median),
+        number(comparison.difference),
+        number(comparison.p_value),
+        comparison.significant.to_string(),
+        comparison.verdict,
+    ]]))
+}
+
 #[async_trait::async_trait]
 impl sqllogictest::AsyncDB for GoldenLake {
     type Error = GoldenError;
@@ -318,21 +470,24 @@ impl sqllogictest::AsyncDB for GoldenLake {
         let queries = LakeQueries::open(self.lake.clone()).await.map_err(err)?;
         if matches!(
             first.as_str(),
-            "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES"
+            "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES" | "COMPARE"
         ) {
             let mut words = sql.split_whitespace();
             let command = words.next().unwrap_or("").to_uppercase();
-            let metric = words.next().unwrap_or("");
-            if metric != "dora" {
-                return Err(err(format!("{command}: unknown metric `{metric}`")));
-            }
+            let metric = words.next().unwrap_or("").to_string();
             let args: HashMap<String, String> = words
                 .filter_map(|w| {
                     w.split_once('=')
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                 })
                 .collect();
-            return report_command(&queries, &command, &args).await;
+            return match (command.as_str(), metric.as_str()) {
+                ("REPORT", "devex") => devex_command(&queries, &args).await,
+                ("REPORT", "space") => space_command(&queries, &args).await,
+                ("COMPARE", metric) => compare_command(&queries, metric, &args).await,
+                (_, "dora") => report_command(&queries, &command, &args).await,
+                _ => Err(err(format!("{command}: unknown metric `{metric}`"))),
+            };
         }
         let result = queries.read_only_sql(sql).await.map_err(err)?;
         let mut out = Vec::new();

@@ -19,9 +19,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::Columns;
+use crate::error::{Error, Result};
 pub use crate::template::local_midnight;
 use crate::template::{fill, sql_instant, sql_text};
-use crate::error::{Error, Result};
 use crate::LakeQueries;
 pub use levels::{Level, Levels, ReportLevels};
 
@@ -510,7 +510,12 @@ async fn materialize(
     ] {
         tables.push((name, fill(template, &values)?));
     }
-    crate::template::materialize(queries, key, &tables, &[changes_table]).await
+    let changes = queries
+        .context()
+        .table_provider(changes_table)
+        .await
+        .map_err(Error::Engine)?;
+    crate::template::materialize(queries, key, &tables, &[(changes_table, changes)]).await
 }
 
 /// The DORA per-deployment tables over the lake's current content, for

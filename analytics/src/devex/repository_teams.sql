@@ -1,0 +1,9 @@
+-- repository_teams: the team a repository's measures belong to.
+--
+-- Rule (devex's DevEx contract): repository measures (CI, pull requests)
+-- belong to the team that owns the repository's service in the catalog
+-- (`services.repos`, `services.owner_team`). A repository in several teams'
+-- services goes to the first team by name; one in none has no team.
+SELECT repo, min(owner_team) AS team
+FROM (SELECT unnest(repos) AS repo, owner_team FROM services)
+GROUP BY repo
