@@ -56,6 +56,69 @@ enum ReportCommand {
     /// time for changes, change failure rate, failed deployment recovery time,
     /// rework rate, with performance levels.
     Dora(DoraArgs),
+    /// DevEx measures per team (or repository): CI and pull request feedback
+    /// loops, context switches, flow and work in progress, each with its n.
+    Devex(DevexArgs),
+    /// SPACE activity and collaboration per team: merged pull requests per
+    /// developer-week, review participation, reviewer concentration,
+    /// cross-team reviews.
+    Space(DevexArgs),
+    /// Compare a measure between two periods: medians, their difference with
+    /// a 95% interval, and a Mann-Whitney U test.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+struct DevexArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    to: Option<String>,
+    /// IANA time zone of the window's days (default UTC).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Only this team.
+    #[arg(long)]
+    team: Option<String>,
+    /// Only this repository (owner/name).
+    #[arg(long)]
+    repo: Option<String>,
+    /// A column per team, or per repository (repository measures only).
+    #[arg(long, value_parser = ["team", "repo"], default_value = "team")]
+    group_by: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// ci_duration, ci_queue, pr_coding, pr_pickup, pr_review, pr_deploy,
+    /// pr_cycle_time, lead_time or context_switches.
+    #[arg(long)]
+    metric: String,
+    /// Only this team.
+    #[arg(long)]
+    team: Option<String>,
+    #[arg(long)]
+    tz: Option<String>,
+    /// First period, YYYY-MM-DD: its first day and the day after its last.
+    #[arg(long)]
+    a_from: String,
+    #[arg(long)]
+    a_to: String,
+    /// Second period.
+    #[arg(long)]
+    b_from: String,
+    #[arg(long)]
+    b_to: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +327,32 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
+        Command::Report(ReportCommand::Devex(args)) => {
+            devex_report(&mut config, args, crate::devex::DevexView::Devex).await
+        }
+        Command::Report(ReportCommand::Space(args)) => {
+            devex_report(&mut config, args, crate::devex::DevexView::Space).await
+        }
+        Command::Report(ReportCommand::Compare(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::devex::CompareParams {
+                metric: Some(args.metric),
+                team: args.team,
+                tz: args.tz,
+                a_from: Some(args.a_from),
+                a_to: Some(args.a_to),
+                b_from: Some(args.b_from),
+                b_to: Some(args.b_to),
+                format: None,
+            };
+            let spinner = spinner("comparing periods");
+            let output = crate::devex::compare(&queries, &config, &params, args.format).await;
+            spinner.finish_and_clear();
+            println!("{}", output?.trim_end());
+            Ok(())
+        }
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;
@@ -296,6 +385,30 @@ pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
             lake.read_or_create_secret("identity.key")?,
         )),
     }
+}
+
+async fn devex_report(
+    config: &mut Config,
+    args: DevexArgs,
+    view: crate::devex::DevexView,
+) -> Result<()> {
+    apply_lake(config, &args.lake);
+    let lake = Arc::new(Lake::open_existing(&config.lake)?);
+    let queries = analytics::LakeQueries::open(lake).await?;
+    let params = crate::devex::DevexParams {
+        from: args.from,
+        to: args.to,
+        tz: args.tz,
+        team: args.team,
+        repo: args.repo,
+        group_by: Some(args.group_by),
+        format: None,
+    };
+    let spinner = spinner("computing measures");
+    let output = crate::devex::run(&queries, config, &params, view, args.format).await;
+    spinner.finish_and_clear();
+    println!("{}", output?.trim_end());
+    Ok(())
 }
 
 /// A spinner on a terminal (hidden otherwise) for work of unknown length.

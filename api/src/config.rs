@@ -26,6 +26,8 @@ pub struct Config {
     pub demo: DemoConfig,
     /// What counts as production and as rework, and the DORA levels to use.
     pub dora: analytics::dora::DoraSettings,
+    /// Minimum group size of people measures and the context-switch threshold.
+    pub devex: analytics::devex::DevexSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,6 +46,7 @@ impl Default for Config {
             identity_secret: None,
             demo: DemoConfig::default(),
             dora: analytics::dora::DoraSettings::default(),
+            devex: analytics::devex::DevexSettings::default(),
         }
     }
 }

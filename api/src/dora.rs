@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::render::OutputFormat;
+use crate::render::{csv_text, OutputFormat};
 
 /// Days a report covers when `from` is not given.
 const DEFAULT_WINDOW_DAYS: u64 = 90;
@@ -74,17 +74,6 @@ impl DoraParams {
 
     pub fn granularity(&self) -> Result<Granularity> {
         Ok(self.granularity.as_deref().unwrap_or("week").parse()?)
-    }
-
-    pub fn output_format(&self) -> Result<OutputFormat> {
-        match self.format.as_deref() {
-            None | Some("") | Some("json") => Ok(OutputFormat::Json),
-            Some("csv") => Ok(OutputFormat::Csv),
-            Some("table") => Ok(OutputFormat::Table),
-            Some(other) => Err(Error::BadRequest(format!(
-                "format: `{other}` is not one of json, csv, table"
-            ))),
-        }
     }
 }
 
@@ -228,19 +217,6 @@ fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
     let mut out = vec![line(headers)];
     out.extend(rows.iter().map(|r| line(r)));
     out.join("\n")
-}
-
-fn csv_text(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| Error::Internal(format!("cannot write CSV: {e}"));
-    writer.write_record(headers).map_err(internal)?;
-    for row in rows {
-        writer.write_record(row).map_err(internal)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn metric_headers(first: &str) -> Vec<String> {

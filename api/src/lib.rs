@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod devex;
 pub mod dora;
 pub mod error;
 pub mod metrics;

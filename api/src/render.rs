@@ -75,6 +75,20 @@ pub fn to_csv(result: &QueryResult) -> Result<String> {
     String::from_utf8(buffer).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// Rows of text as CSV with a header line.
+pub fn csv_text(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| Error::Internal(format!("cannot write CSV: {e}"));
+    writer.write_record(headers).map_err(internal)?;
+    for row in rows {
+        writer.write_record(row).map_err(internal)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

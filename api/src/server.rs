@@ -14,6 +14,7 @@ use ingest::lake::{Lake, TableStats};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::devex::{CompareParams, DevexParams, DevexView};
 use crate::dora::{DoraParams, DoraView};
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, CONTENT_TYPE};
@@ -55,6 +56,68 @@ fn api_routes() -> Router<AppState> {
         .route("/dora", get(dora_report))
         .route("/dora/series", get(dora_series))
         .route("/dora/deployments", get(dora_deployments))
+        .route("/devex", get(devex_report))
+        .route("/space", get(space_report))
+        .route("/compare", get(compare_periods))
+}
+
+/// `?from&to&tz&team&repo&group_by=team|repo&format`: CI and pull request
+/// feedback loops, context switches and flow, each with its sample size.
+async fn devex_report(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<DevexParams>, QueryRejection>,
+) -> Result<Response> {
+    devex_response(&state, params, DevexView::Devex).await
+}
+
+/// SPACE activity and collaboration per team.
+async fn space_report(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<DevexParams>, QueryRejection>,
+) -> Result<Response> {
+    devex_response(&state, params, DevexView::Space).await
+}
+
+async fn devex_response(
+    state: &AppState,
+    params: std::result::Result<Query<DevexParams>, QueryRejection>,
+    view: DevexView,
+) -> Result<Response> {
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let format = output_format(params.format.as_deref())?;
+    let body = crate::devex::run(&state.queries, &state.config, &params, view, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
+}
+
+/// `?metric&team&tz&a_from&a_to&b_from&b_to`: medians of both periods, the
+/// difference with its interval, the Mann-Whitney p and a verdict.
+async fn compare_periods(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<CompareParams>, QueryRejection>,
+) -> Result<Response> {
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let format = output_format(params.format.as_deref())?;
+    let body = crate::devex::compare(&state.queries, &state.config, &params, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
+}
+
+fn output_format(format: Option<&str>) -> Result<OutputFormat> {
+    match format {
+        None | Some("") | Some("json") => Ok(OutputFormat::Json),
+        Some("csv") => Ok(OutputFormat::Csv),
+        Some("table") => Ok(OutputFormat::Table),
+        Some(other) => Err(Error::BadRequest(format!(
+            "format: `{other}` is not one of json, csv, table"
+        ))),
+    }
+}
+
+fn content_type(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Json => "application/json",
+        OutputFormat::Csv => "text/csv; charset=utf-8",
+        OutputFormat::Table => "text/plain; charset=utf-8",
+    }
 }
 
 /// `?from&to&tz&service&team&group_by&environment_pattern&levels_year&format`;
@@ -90,14 +153,9 @@ async fn dora_response(
 ) -> Result<Response> {
     // An unknown or malformed parameter is our JSON error, not axum's text.
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let format = params.output_format()?;
+    let format = output_format(params.format.as_deref())?;
     let body = crate::dora::run(&state.queries, &state.config, &params, view, format).await?;
-    let content_type = match format {
-        OutputFormat::Json => "application/json",
-        OutputFormat::Csv => "text/csv; charset=utf-8",
-        OutputFormat::Table => "text/plain; charset=utf-8",
-    };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
 async fn healthz() -> Json<serde_json::Value> {

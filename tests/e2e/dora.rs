@@ -2,32 +2,10 @@
 //! team and service is reported, the levels differ between teams the way the
 //! generator built them, and the CLI and the HTTP API give the same answer.
 
-use std::sync::OnceLock;
-
 use serde_json::Value;
 
 use crate::serve::Server;
 use crate::support::*;
-
-/// One demo lake (scale 1: 8 teams, 40 services) for the module's tests.
-fn demo_lake() -> &'static std::path::Path {
-    static LAKE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    LAKE.get_or_init(|| {
-        let lake = tempfile::tempdir().unwrap();
-        let output = run(&[
-            "demo",
-            "--lake",
-            lake.path().to_str().unwrap(),
-            "--months",
-            "12",
-            "--end",
-            "2026-11-01",
-        ]);
-        assert!(output.status.success(), "{}", stderr(&output));
-        lake
-    })
-    .path()
-}
 
 const WINDOW: [&str; 4] = ["--from", "2025-11-01", "--to", "2026-11-01"];
 

@@ -3,6 +3,7 @@
 
 mod crash;
 mod demo;
+mod devex;
 mod dora;
 mod import;
 mod serve;

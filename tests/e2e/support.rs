@@ -91,3 +91,24 @@ pub fn data_files(root: &Path) -> Vec<String> {
         .filter(|p| !p.starts_with("_devex"))
         .collect()
 }
+
+/// One demo lake (scale 1: 8 teams, 40 services, 12 months to 2026-11-01),
+/// shared by the report tests.
+pub fn demo_lake() -> &'static std::path::Path {
+    static LAKE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    LAKE.get_or_init(|| {
+        let lake = tempfile::tempdir().unwrap();
+        let output = run(&[
+            "demo",
+            "--lake",
+            lake.path().to_str().unwrap(),
+            "--months",
+            "12",
+            "--end",
+            "2026-11-01",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        lake
+    })
+    .path()
+}

@@ -1,0 +1,253 @@
+//! The DevEx and SPACE reports' parameters and renderings, shared by `devex
+//! report devex|space`, `devex report compare` and `GET /api/v1/devex`,
+//! `/api/v1/space`, `/api/v1/compare`.
+
+use analytics::devex::{self, CompareMetric, DevexRequest};
+use analytics::LakeQueries;
+use chrono::{Days, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::{csv_text, OutputFormat};
+
+/// Days a report covers when `from` is not given.
+const DEFAULT_WINDOW_DAYS: u64 = 90;
+
+/// The parameters, as typed on the command line or in a query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevexParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tz: Option<String>,
+    pub team: Option<String>,
+    pub repo: Option<String>,
+    pub group_by: Option<String>,
+    pub format: Option<String>,
+}
+
+impl DevexParams {
+    pub fn request(&self, config: &Config) -> Result<DevexRequest> {
+        let tz_name = self.tz.as_deref().filter(|t| !t.is_empty());
+        let tz: chrono_tz::Tz = tz_name
+            .unwrap_or("UTC")
+            .parse()
+            .unwrap_or(chrono_tz::Tz::UTC);
+        let to = match self.to.as_deref().filter(|t| !t.is_empty()) {
+            Some(to) => to.to_string(),
+            None => (Utc::now().with_timezone(&tz).date_naive() + Days::new(1)).to_string(),
+        };
+        let from = match self.from.as_deref().filter(|f| !f.is_empty()) {
+            Some(from) => from.to_string(),
+            None => match NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
+                Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
+                Err(_) => String::new(),
+            },
+        };
+        Ok(DevexRequest::parse(
+            &from,
+            &to,
+            tz_name,
+            self.team.clone(),
+            self.repo.clone(),
+            self.group_by.as_deref(),
+            config.devex.clone(),
+            config.dora.clone(),
+        )?)
+    }
+}
+
+/// `metric`, `team`, `tz`, and the two periods.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompareParams {
+    pub metric: Option<String>,
+    pub team: Option<String>,
+    pub tz: Option<String>,
+    pub a_from: Option<String>,
+    pub a_to: Option<String>,
+    pub b_from: Option<String>,
+    pub b_to: Option<String>,
+    pub format: Option<String>,
+}
+
+fn date(name: &str, value: &Option<String>) -> Result<NaiveDate> {
+    let value = value.as_deref().unwrap_or("");
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        Error::BadRequest(format!(
+            "{name}: `{value}` is not a date; give it as YYYY-MM-DD"
+        ))
+    })
+}
+
+/// Which report.
+#[derive(Debug, Clone, Copy)]
+pub enum DevexView {
+    Devex,
+    Space,
+}
+
+pub async fn run(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &DevexParams,
+    view: DevexView,
+    format: OutputFormat,
+) -> Result<String> {
+    let request = params.request(config)?;
+    let (title, value) = match view {
+        DevexView::Devex => (
+            "DevEx measures",
+            to_value(&devex::report(queries, &request).await?)?,
+        ),
+        DevexView::Space => (
+            "SPACE activity and collaboration",
+            to_value(&devex::space(queries, &request).await?)?,
+        ),
+    };
+    render_groups(title, &value, format)
+}
+
+pub async fn compare(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &CompareParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let metric: CompareMetric = params
+        .metric
+        .as_deref()
+        .ok_or_else(|| Error::BadRequest("metric: missing; e.g. metric=pr_cycle_time".into()))?
+        .parse()?;
+    let tz = match params.tz.as_deref().filter(|t| !t.is_empty()) {
+        None => chrono_tz::Tz::UTC,
+        Some(name) => name.parse().map_err(|_| {
+            Error::BadRequest(format!(
+                "tz: `{name}` is not an IANA time zone; give one like UTC or Europe/Berlin"
+            ))
+        })?,
+    };
+    let comparison = devex::compare(
+        queries,
+        metric,
+        params.team.clone().filter(|t| !t.is_empty()),
+        tz,
+        (date("a_from", &params.a_from)?, date("a_to", &params.a_to)?),
+        (date("b_from", &params.b_from)?, date("b_to", &params.b_to)?),
+        config.devex.clone(),
+        config.dora.clone(),
+    )
+    .await?;
+    match format {
+        OutputFormat::Json => pretty(&comparison),
+        OutputFormat::Table | OutputFormat::Csv => {
+            let value = to_value(&comparison)?;
+            let mut rows = Vec::new();
+            flatten("", &value, &mut rows);
+            if format == OutputFormat::Csv {
+                let (headers, values): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+                csv_text(&headers, &[values])
+            } else {
+                let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+                Ok(rows
+                    .iter()
+                    .map(|(k, v)| format!("{k:<width$}  {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+        }
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}_{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), cell(other, false))),
+    }
+}
+
+fn to_value(value: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn pretty(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn cell(value: &Value, human: bool) -> String {
+    match value {
+        Value::Null if human => "-".into(),
+        Value::Null => String::new(),
+        Value::Number(n) => match (n.as_f64(), n.is_f64(), human) {
+            (Some(f), true, true) => format!("{f:.2}"),
+            _ => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| cell(v, human))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// A report with `groups`: JSON as is, or one row per group with a column
+/// per field.
+fn render_groups(title: &str, value: &Value, format: OutputFormat) -> Result<String> {
+    if format == OutputFormat::Json {
+        return pretty(value);
+    }
+    let groups = value["groups"].as_array().cloned().unwrap_or_default();
+    let headers: Vec<String> = groups
+        .first()
+        .and_then(Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let human = format == OutputFormat::Table;
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| headers.iter().map(|h| cell(&g[h], human)).collect())
+        .collect();
+    if format == OutputFormat::Csv {
+        return csv_text(&headers, &rows);
+    }
+    // Wide reports read better turned: a row per field, a column per group.
+    let mut out = format!(
+        "{title} {} to {} ({}); people measures need {} developers\n\n",
+        cell(&value["from"], true),
+        cell(&value["to"], true),
+        cell(&value["tz"], true),
+        cell(&value["min_group_size"], true)
+    );
+    let width = headers.iter().map(String::len).max().unwrap_or(0);
+    let columns: Vec<usize> = (0..rows.len())
+        .map(|i| rows[i].iter().map(String::len).max().unwrap_or(0).min(40))
+        .collect();
+    for (field, header) in headers.iter().enumerate() {
+        let mut line = format!("{header:<width$}");
+        for (i, row) in rows.iter().enumerate() {
+            let mut text = row[field].clone();
+            if text.len() > 40 {
+                text.truncate(37);
+                text.push_str("...");
+            }
+            line.push_str(&format!("  {text:>w$}", w = columns[i]));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    Ok(out)
+}
