@@ -22,6 +22,7 @@ pub mod columns;
 pub mod derive;
 pub mod devex;
 pub mod dora;
+pub mod durations;
 pub mod error;
 pub mod stats;
 pub(crate) mod template;

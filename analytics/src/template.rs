@@ -82,6 +82,7 @@ pub(crate) async fn materialize(
     key: String,
     tables: &[(&str, String)],
     extra_tables: &[(&str, Arc<dyn TableProvider>)],
+    functions: Vec<datafusion::logical_expr::ScalarUDF>,
 ) -> Result<SessionContext> {
     let mut cache = queries.materialized().lock().await;
     if let Some((_, context)) = cache.iter().find(|(k, _)| *k == key) {
@@ -89,6 +90,9 @@ pub(crate) async fn materialize(
     }
     let started = std::time::Instant::now();
     let context = queries.scratch_context().await?;
+    for function in functions {
+        context.register_udf(function);
+    }
     for (name, provider) in extra_tables {
         context
             .register_table(*name, provider.clone())

@@ -310,6 +310,9 @@ fn devex_request(args: &HashMap<String, String>) -> Result<DevexRequest, GoldenE
     if let Some(size) = args.get("min_group_size") {
         settings.min_group_size = size.parse().map_err(err)?;
     }
+    if let Some(exclude) = args.get("exclude_weekends") {
+        settings.exclude_weekends = exclude.parse().map_err(err)?;
+    }
     DevexRequest::parse(
         args.get("from").map(String::as_str).unwrap_or(""),
         args.get("to").map(String::as_str).unwrap_or(""),

@@ -90,6 +90,12 @@ struct DevexArgs {
     /// A column per team, or per repository (repository measures only).
     #[arg(long, value_parser = ["team", "repo"], default_value = "team")]
     group_by: String,
+    /// Leave Saturdays and Sundays out of pull request phase durations.
+    #[arg(long)]
+    exclude_weekends: bool,
+    /// The report per week or month (CSV rows in table and CSV formats).
+    #[arg(long, value_parser = ["week", "month"])]
+    series: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
 }
@@ -402,6 +408,8 @@ async fn devex_report(
         team: args.team,
         repo: args.repo,
         group_by: Some(args.group_by),
+        exclude_weekends: args.exclude_weekends.then_some(true),
+        granularity: args.series,
         format: None,
     };
     let spinner = spinner("computing measures");

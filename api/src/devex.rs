@@ -25,6 +25,10 @@ pub struct DevexParams {
     pub team: Option<String>,
     pub repo: Option<String>,
     pub group_by: Option<String>,
+    /// Leave weekends out of pull request phase durations.
+    pub exclude_weekends: Option<bool>,
+    /// `week` or `month`: the DevEx report per period (DevEx only).
+    pub granularity: Option<String>,
     pub format: Option<String>,
 }
 
@@ -53,7 +57,12 @@ impl DevexParams {
             self.team.clone(),
             self.repo.clone(),
             self.group_by.as_deref(),
-            config.devex.clone(),
+            analytics::devex::DevexSettings {
+                exclude_weekends: self
+                    .exclude_weekends
+                    .unwrap_or(config.devex.exclude_weekends),
+                ..config.devex.clone()
+            },
             config.dora.clone(),
         )?)
     }
@@ -97,6 +106,33 @@ pub async fn run(
     format: OutputFormat,
 ) -> Result<String> {
     let request = params.request(config)?;
+    if let Some(granularity) = params.granularity.as_deref().filter(|g| !g.is_empty()) {
+        let series = devex::series(queries, &request, granularity.parse()?).await?;
+        return match format {
+            OutputFormat::Json => pretty(&series),
+            _ => {
+                // One row per period and group, the period in front.
+                let mut rows = Vec::new();
+                let mut headers = vec!["period_start".to_string(), "period_end".to_string()];
+                for period in &series.periods {
+                    for group in &period.groups {
+                        let value = to_value(group)?;
+                        let object = value.as_object().cloned().unwrap_or_default();
+                        if headers.len() == 2 {
+                            headers.extend(object.keys().cloned());
+                        }
+                        let mut row = vec![
+                            period.period_start.to_string(),
+                            period.period_end.to_string(),
+                        ];
+                        row.extend(headers[2..].iter().map(|h| cell(&value[h], false)));
+                        rows.push(row);
+                    }
+                }
+                csv_text(&headers, &rows)
+            }
+        };
+    }
     let (title, value) = match view {
         DevexView::Devex => (
             "DevEx measures",

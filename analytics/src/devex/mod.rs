@@ -46,6 +46,9 @@ pub struct DevexSettings {
     pub min_group_size: usize,
     /// A developer-day with more work items than this is a high-switching day.
     pub context_switch_threshold: u32,
+    /// Leave Saturdays and Sundays (in the report's time zone) out of pull
+    /// request phase durations.
+    pub exclude_weekends: bool,
 }
 
 impl Default for DevexSettings {
@@ -53,6 +56,7 @@ impl Default for DevexSettings {
         DevexSettings {
             min_group_size: 5,
             context_switch_threshold: 4,
+            exclude_weekends: false,
         }
     }
 }
@@ -199,16 +203,25 @@ async fn materialize(queries: &LakeQueries, request: &DevexRequest) -> Result<Se
     )
     .await?;
     let key = format!(
-        "devex:{content}:{}:{}",
+        "devex:{content}:{}:{}:{}",
         request.tz.name(),
-        request.dora.production_pattern
+        request.dora.production_pattern,
+        request.settings.exclude_weekends
     );
     let tz = [("tz", request.tz.name().to_string())];
+    let hours = if request.settings.exclude_weekends {
+        "weekday_hours"
+    } else {
+        "elapsed_hours"
+    };
     let tables = [
         ("repository_teams", REPOSITORY_TEAMS.to_string()),
         ("ci_attempts", CI_ATTEMPTS.to_string()),
         ("ci_flaky", CI_FLAKY.to_string()),
-        ("pull_request_phases", PULL_REQUEST_PHASES.to_string()),
+        (
+            "pull_request_phases",
+            fill(PULL_REQUEST_PHASES, &[("hours", hours.to_string())])?,
+        ),
         ("pull_request_handoffs", PULL_REQUEST_HANDOFFS.to_string()),
         ("developer_days", fill(DEVELOPER_DAYS, &tz)?),
     ];
@@ -217,6 +230,10 @@ async fn materialize(queries: &LakeQueries, request: &DevexRequest) -> Result<Se
         key,
         &tables,
         &[("change_lead_times", change_lead_times)],
+        vec![
+            crate::durations::elapsed_hours_udf(),
+            crate::durations::weekday_hours_udf(request.tz),
+        ],
     )
     .await
 }
@@ -474,6 +491,59 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
         group_by: request.group_by,
         min_group_size: request.settings.min_group_size,
         groups,
+    })
+}
+
+/// One period of a DevEx series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DevexPeriod {
+    pub period_start: NaiveDate,
+    /// Day after the period's last day in the window.
+    pub period_end: NaiveDate,
+    pub groups: Vec<DevexGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DevexSeries {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub granularity: crate::dora::Granularity,
+    pub group_by: DevexGroupBy,
+    pub min_group_size: usize,
+    pub periods: Vec<DevexPeriod>,
+}
+
+/// The DevEx report for every week or month of the window (clipped to it),
+/// for trend charts. The rows are materialized once; each period only
+/// aggregates.
+pub async fn series(
+    queries: &LakeQueries,
+    request: &DevexRequest,
+    granularity: crate::dora::Granularity,
+) -> Result<DevexSeries> {
+    request.validate()?;
+    let mut periods = Vec::new();
+    for (_, start, end) in crate::dora::periods(request.from, request.to, granularity) {
+        let period = DevexRequest {
+            from: start,
+            to: end,
+            ..request.clone()
+        };
+        periods.push(DevexPeriod {
+            period_start: start,
+            period_end: end,
+            groups: report(queries, &period).await?.groups,
+        });
+    }
+    Ok(DevexSeries {
+        from: request.from,
+        to: request.to,
+        tz: request.tz.name().to_string(),
+        granularity,
+        group_by: request.group_by,
+        min_group_size: request.settings.min_group_size,
+        periods,
     })
 }
 

@@ -16,7 +16,10 @@
 --   review = merged_at - first review (both only when reviewed);
 --   deploy = merged_at - deployed_at of the first production deployment whose
 --   changes include merge_sha (DORA's change_lead_times);
---   cycle time = merged_at - first_commit_at. Hours, never below zero.
+--   cycle time = merged_at - first_commit_at. Hours, never below zero; with
+--   `devex.exclude_weekends`, Saturdays and Sundays in the report's time zone
+--   are left out (the duration function is then weekday_hours, else
+--   elapsed_hours).
 -- * The pull request belongs to its repository's team and to the window that
 --   contains merged_at.
 WITH pr AS (
@@ -60,15 +63,11 @@ phases AS (
 hours AS (
     SELECT *,
            (first_review_at IS NOT NULL AND first_review_at <= merged_at) AS reviewed,
-           (arrow_cast(created_at, 'Int64') - arrow_cast(first_commit_at, 'Int64')) / 3600000000.0 AS coding,
-           CASE WHEN first_review_at <= merged_at THEN
-               (arrow_cast(first_review_at, 'Int64') - arrow_cast(created_at, 'Int64')) / 3600000000.0
-           END AS pickup,
-           CASE WHEN first_review_at <= merged_at THEN
-               (arrow_cast(merged_at, 'Int64') - arrow_cast(first_review_at, 'Int64')) / 3600000000.0
-           END AS review,
-           (arrow_cast(deployed_at, 'Int64') - arrow_cast(merged_at, 'Int64')) / 3600000000.0 AS deploy,
-           (arrow_cast(merged_at, 'Int64') - arrow_cast(first_commit_at, 'Int64')) / 3600000000.0 AS cycle_time
+           {{hours}}(first_commit_at, created_at) AS coding,
+           CASE WHEN first_review_at <= merged_at THEN {{hours}}(created_at, first_review_at) END AS pickup,
+           CASE WHEN first_review_at <= merged_at THEN {{hours}}(first_review_at, merged_at) END AS review,
+           {{hours}}(merged_at, deployed_at) AS deploy,
+           {{hours}}(first_commit_at, merged_at) AS cycle_time
     FROM phases
 )
 -- A null stays null; a negative duration (clock skew, a draft opened before

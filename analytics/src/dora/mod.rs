@@ -515,7 +515,7 @@ async fn materialize(
         .table_provider(changes_table)
         .await
         .map_err(Error::Engine)?;
-    crate::template::materialize(queries, key, &tables, &[(changes_table, changes)]).await
+    crate::template::materialize(queries, key, &tables, &[(changes_table, changes)], vec![]).await
 }
 
 /// The DORA per-deployment tables over the lake's current content, for
@@ -725,23 +725,22 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
 
 /// The periods (weeks from Monday, or calendar months) that cover the
 /// window, each clipped to it: (period start, start in window, end in window).
-fn periods(
-    request: &DoraRequest,
+pub(crate) fn periods(
+    from: NaiveDate,
+    to: NaiveDate,
     granularity: Granularity,
 ) -> Vec<(NaiveDate, NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
     let mut start = match granularity {
-        Granularity::Week => {
-            request.from - Days::new(request.from.weekday().num_days_from_monday() as u64)
-        }
-        Granularity::Month => request.from.with_day(1).unwrap_or(request.from),
+        Granularity::Week => from - Days::new(from.weekday().num_days_from_monday() as u64),
+        Granularity::Month => from.with_day(1).unwrap_or(from),
     };
-    while start < request.to {
+    while start < to {
         let next = match granularity {
             Granularity::Week => start + Days::new(7),
             Granularity::Month => start + Months::new(1),
         };
-        out.push((start, start.max(request.from), next.min(request.to)));
+        out.push((start, start.max(from), next.min(to)));
         start = next;
     }
     out
@@ -786,7 +785,7 @@ pub async fn series(
     }
     let mut points = Vec::new();
     for (key, cells) in by_group {
-        for (period, start, end) in periods(request, granularity) {
+        for (period, start, end) in periods(request.from, request.to, granularity) {
             let days = (end - start).num_days();
             let (period_micros, cell) = cells
                 .get(&period)
