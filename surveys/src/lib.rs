@@ -1,11 +1,19 @@
-//! The quarterly developer survey: survey definitions, response import from
-//! survey tools, anonymity protection and survey statistics.
+//! The quarterly developer survey: survey definitions ([`definition`]),
+//! response import from survey tools ([`import`]), anonymity protection
+//! ([`anonymity`]: the minimum group size and the differencing rule) and
+//! survey statistics ([`results`], [`welch`]).
 //!
-//! This crate owns the rules that keep answers anonymous: the minimum group
-//! size ([`AnonymityThreshold`]) that every survey result must meet. It does
-//! not store responses (they are rows of the canonical `survey_responses`
-//! table, written by `ingest::lake`) and does not serve results (`api`).
-//! Definitions, importers and statistics land with the survey issue.
+//! It does not store responses (they are rows of the canonical
+//! `survey_responses` table, written by `ingest::lake`), does not run SQL
+//! engines (it reads through `analytics::LakeQueries`) and does not serve
+//! results (`api`).
+
+pub mod anonymity;
+pub mod definition;
+pub mod error;
+pub mod welch;
+
+pub use error::{Error, Result};
 
 /// The smallest group whose survey results may be shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,16 +23,8 @@ pub struct AnonymityThreshold(u32);
 pub const MINIMUM_ANONYMITY_THRESHOLD: u32 = 3;
 pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum Error {
-    #[error(
-        "anonymity threshold {0} is too low; it must be at least {MINIMUM_ANONYMITY_THRESHOLD}"
-    )]
-    ThresholdTooLow(u32),
-}
-
 impl AnonymityThreshold {
-    pub fn new(respondents: u32) -> Result<Self, Error> {
+    pub fn new(respondents: u32) -> Result<Self> {
         if respondents < MINIMUM_ANONYMITY_THRESHOLD {
             return Err(Error::ThresholdTooLow(respondents));
         }
@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn threshold_is_never_below_three() {
-        assert_eq!(AnonymityThreshold::new(2), Err(Error::ThresholdTooLow(2)));
+        assert!(matches!(
+            AnonymityThreshold::new(2),
+            Err(Error::ThresholdTooLow(2))
+        ));
         let t = AnonymityThreshold::new(3).unwrap();
         assert!(t.allows(3) && !t.allows(2));
         assert_eq!(AnonymityThreshold::default().get(), 5);
