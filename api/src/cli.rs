@@ -48,6 +48,35 @@ enum Command {
     /// Compute a report over the lake.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Survey definitions.
+    #[command(subcommand)]
+    Survey(SurveyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SurveyCommand {
+    /// Print the shipped DevEx quarterly survey definition (TOML).
+    Template,
+}
+
+#[derive(Debug, Args)]
+struct SurveyReportArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// The survey wave, e.g. devex-2026-q3.
+    #[arg(long)]
+    survey: String,
+    /// Compare with this earlier wave (Welch's t-test per dimension and question).
+    #[arg(long)]
+    compare: Option<String>,
+    /// A group of the catalog hierarchy (default: the whole organisation).
+    #[arg(long)]
+    team: Option<String>,
+    /// Also show the group's subgroups.
+    #[arg(long, value_parser = ["team", "none"], default_value = "none")]
+    group_by: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +95,9 @@ enum ReportCommand {
     /// Compare a measure between two periods: medians, their difference with
     /// a 95% interval, and a Mann-Whitney U test.
     Compare(CompareArgs),
+    /// Survey results of a wave (or its change from another wave), only for
+    /// groups the anonymity rules allow.
+    Survey(SurveyReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +389,38 @@ async fn run(cli: Cli) -> Result<()> {
             let output = crate::devex::compare(&queries, &config, &params, args.format).await;
             spinner.finish_and_clear();
             println!("{}", output?.trim_end());
+            Ok(())
+        }
+        Command::Survey(SurveyCommand::Template) => {
+            print!("{}", surveys::definition::DEVEX_QUARTERLY);
+            Ok(())
+        }
+        Command::Report(ReportCommand::Survey(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let output = match &args.compare {
+                Some(earlier) => {
+                    let params = crate::surveys::SurveyCompareParams {
+                        a: Some(earlier.clone()),
+                        b: Some(args.survey.clone()),
+                        team: args.team.clone(),
+                        group_by: Some(args.group_by.clone()),
+                        format: None,
+                    };
+                    crate::surveys::compare(&queries, &config, &params, args.format).await?
+                }
+                None => {
+                    let params = crate::surveys::SurveyParams {
+                        team: args.team.clone(),
+                        group_by: Some(args.group_by.clone()),
+                        format: None,
+                    };
+                    crate::surveys::results(&queries, &config, &args.survey, &params, args.format)
+                        .await?
+                }
+            };
+            println!("{}", output.trim_end());
             Ok(())
         }
         Command::Tables(args) => {

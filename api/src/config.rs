@@ -28,6 +28,25 @@ pub struct Config {
     pub dora: analytics::dora::DoraSettings,
     /// Minimum group size of people measures and the context-switch threshold.
     pub devex: analytics::devex::DevexSettings,
+    pub surveys: SurveysConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveysConfig {
+    /// Smallest group whose survey results are shown (never below 3).
+    pub anonymity_threshold: u32,
+    /// A survey definition file instead of the shipped DevEx quarterly one.
+    pub definition: Option<PathBuf>,
+}
+
+impl Default for SurveysConfig {
+    fn default() -> Self {
+        SurveysConfig {
+            anonymity_threshold: surveys::DEFAULT_ANONYMITY_THRESHOLD,
+            definition: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -47,6 +66,7 @@ impl Default for Config {
             demo: DemoConfig::default(),
             dora: analytics::dora::DoraSettings::default(),
             devex: analytics::devex::DevexSettings::default(),
+            surveys: SurveysConfig::default(),
         }
     }
 }

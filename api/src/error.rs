@@ -14,6 +14,9 @@ pub enum Error {
     #[error(transparent)]
     Analytics(#[from] analytics::Error),
 
+    #[error(transparent)]
+    Surveys(#[from] surveys::Error),
+
     #[error("invalid configuration: {0}")]
     Config(String),
 
@@ -42,6 +45,8 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Ingest(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Analytics(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
+            Error::Surveys(surveys::Error::UnknownSurvey(_)) => StatusCode::NOT_FOUND,
+            Error::Surveys(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -60,6 +65,9 @@ impl Error {
             Error::Analytics(analytics::Error::Lake(ingest::Error::CorruptFile { .. })) => {
                 "corrupt_lake_file"
             }
+            Error::Surveys(surveys::Error::UnknownSurvey(_)) => "unknown_survey",
+            Error::Surveys(surveys::Error::UnknownGroup { .. }) => "unknown_group",
+            Error::Surveys(surveys::Error::InvalidExport { .. }) => "invalid_input",
             Error::Config(_) => "invalid_configuration",
             Error::BadRequest(_) => "bad_request",
             Error::NotFound(_) => "not_found",

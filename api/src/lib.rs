@@ -16,5 +16,6 @@ pub mod error;
 pub mod metrics;
 pub mod render;
 pub mod server;
+pub mod surveys;
 
 pub use error::{Error, Result};

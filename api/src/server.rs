@@ -59,6 +59,39 @@ fn api_routes() -> Router<AppState> {
         .route("/devex", get(devex_report))
         .route("/space", get(space_report))
         .route("/compare", get(compare_periods))
+        .route("/surveys", get(survey_waves))
+        .route("/surveys/compare", get(survey_compare))
+        .route("/surveys/{id}/results", get(survey_results))
+}
+
+/// The survey waves in the lake.
+async fn survey_waves(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
+    let waves = surveys::results::waves(&state.queries).await?;
+    Ok(Json(serde_json::json!({ "surveys": waves })))
+}
+
+/// `?team=GROUP&group_by=team`: results of one wave, every number subject to
+/// the anonymity threshold and the differencing rule.
+async fn survey_results(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    params: std::result::Result<Query<crate::surveys::SurveyParams>, QueryRejection>,
+) -> Result<Response> {
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let format = output_format(params.format.as_deref())?;
+    let body = crate::surveys::results(&state.queries, &state.config, &id, &params, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
+}
+
+/// `?a=WAVE&b=WAVE&team=&group_by=`: Welch's t-test per dimension and question.
+async fn survey_compare(
+    State(state): State<AppState>,
+    params: std::result::Result<Query<crate::surveys::SurveyCompareParams>, QueryRejection>,
+) -> Result<Response> {
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let format = output_format(params.format.as_deref())?;
+    let body = crate::surveys::compare(&state.queries, &state.config, &params, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
 /// `?from&to&tz&team&repo&group_by=team|repo&format`: CI and pull request

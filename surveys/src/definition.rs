@@ -145,9 +145,8 @@ impl SurveyDefinition {
     /// The shipped DevEx quarterly survey.
     pub fn devex_quarterly() -> SurveyDefinition {
         // The shipped file is checked by a test; a broken one is a build bug.
-        Self::parse("templates/devex-quarterly.toml", DEVEX_QUARTERLY).unwrap_or_else(|e| {
-            panic!("the shipped survey template is invalid: {e}")
-        })
+        Self::parse("templates/devex-quarterly.toml", DEVEX_QUARTERLY)
+            .unwrap_or_else(|e| panic!("the shipped survey template is invalid: {e}"))
     }
 
     pub fn question(&self, id: &str) -> Option<&Question> {
@@ -182,9 +181,15 @@ mod tests {
 
     #[test]
     fn labels_map_to_numbers_and_bad_files_say_why() {
-        assert_eq!(QuestionType::Likert5.label_value("Strongly agree"), Some(5.0));
+        assert_eq!(
+            QuestionType::Likert5.label_value("Strongly agree"),
+            Some(5.0)
+        );
         assert_eq!(QuestionType::Likert5.label_value(" neutral "), Some(3.0));
-        assert_eq!(QuestionType::Likert7.label_value("Somewhat agree"), Some(5.0));
+        assert_eq!(
+            QuestionType::Likert7.label_value("Somewhat agree"),
+            Some(5.0)
+        );
         assert_eq!(QuestionType::Likert5.label_value("maybe"), None);
         let err = SurveyDefinition::parse(
             "x.toml",

@@ -11,6 +11,8 @@
 pub mod anonymity;
 pub mod definition;
 pub mod error;
+pub mod import;
+pub mod results;
 pub mod welch;
 
 pub use error::{Error, Result};

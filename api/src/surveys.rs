@@ -1,0 +1,185 @@
+//! Survey results and comparisons for `devex report survey` and
+//! `/api/v1/surveys...`: parameters, the configured definition and
+//! threshold, and renderings.
+
+use analytics::LakeQueries;
+use serde::Deserialize;
+use serde_json::Value;
+use surveys::definition::SurveyDefinition;
+use surveys::AnonymityThreshold;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::{csv_text, OutputFormat};
+
+/// `team` (a group of the hierarchy; default the organisation) and
+/// `group_by=team` for its subgroups too.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyParams {
+    pub team: Option<String>,
+    pub group_by: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyCompareParams {
+    pub a: Option<String>,
+    pub b: Option<String>,
+    pub team: Option<String>,
+    pub group_by: Option<String>,
+    pub format: Option<String>,
+}
+
+fn children(group_by: Option<&str>) -> Result<bool> {
+    match group_by {
+        None | Some("") | Some("none") => Ok(false),
+        Some("team") => Ok(true),
+        Some(other) => Err(Error::BadRequest(format!(
+            "group_by: `{other}` is not one of team, none"
+        ))),
+    }
+}
+
+/// The survey definition and anonymity threshold of the configuration.
+pub fn setup(config: &Config) -> Result<(SurveyDefinition, AnonymityThreshold)> {
+    let definition = match &config.surveys.definition {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                context: format!("cannot read the survey definition {}", path.display()),
+                source: e,
+            })?;
+            SurveyDefinition::parse(&path.display().to_string(), &text)?
+        }
+        None => SurveyDefinition::devex_quarterly(),
+    };
+    let threshold = AnonymityThreshold::new(config.surveys.anonymity_threshold)?;
+    Ok((definition, threshold))
+}
+
+pub async fn results(
+    queries: &LakeQueries,
+    config: &Config,
+    survey_id: &str,
+    params: &SurveyParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let (definition, threshold) = setup(config)?;
+    let results = surveys::results::results(
+        queries,
+        &definition,
+        survey_id,
+        params.team.as_deref().filter(|t| !t.is_empty()),
+        children(params.group_by.as_deref())?,
+        threshold,
+    )
+    .await?;
+    let value = serde_json::to_value(&results).map_err(|e| Error::Internal(e.to_string()))?;
+    render(&value, format, "questions")
+}
+
+pub async fn compare(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &SurveyCompareParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let (definition, threshold) = setup(config)?;
+    let wave = |name: &str, v: &Option<String>| {
+        v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "{name}: missing; give a survey id, e.g. {name}=devex-2026-q2"
+            ))
+        })
+    };
+    let comparison = surveys::results::compare(
+        queries,
+        &definition,
+        &wave("a", &params.a)?,
+        &wave("b", &params.b)?,
+        params.team.as_deref().filter(|t| !t.is_empty()),
+        children(params.group_by.as_deref())?,
+        threshold,
+    )
+    .await?;
+    let value = serde_json::to_value(&comparison).map_err(|e| Error::Internal(e.to_string()))?;
+    render(&value, format, "dimensions")
+}
+
+fn number(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_f64() => format!("{:.3}", n.as_f64().unwrap_or_default()),
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// JSON as is; otherwise one row per group and measure (`rows_of` picks the
+/// list inside each group), with hidden groups listed after.
+fn render(value: &Value, format: OutputFormat, rows_of: &str) -> Result<String> {
+    if format == OutputFormat::Json {
+        return serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()));
+    }
+    let mut headers: Vec<String> = vec!["group".into()];
+    let mut rows = Vec::new();
+    for group in value["groups"].as_array().into_iter().flatten() {
+        for item in group[rows_of].as_array().into_iter().flatten() {
+            let Some(object) = item.as_object() else {
+                continue;
+            };
+            if headers.len() == 1 {
+                headers.extend(
+                    object
+                        .iter()
+                        .filter(|(_, v)| !v.is_object())
+                        .map(|(k, _)| k.clone()),
+                );
+            }
+            let mut row = vec![number(&group["group"])];
+            row.extend(headers[1..].iter().map(|h| match &item[h] {
+                Value::Array(items) => items.iter().map(number).collect::<Vec<_>>().join(" .. "),
+                v => number(v),
+            }));
+            rows.push(row);
+        }
+    }
+    let mut out = match format {
+        OutputFormat::Csv => csv_text(&headers, &rows)?,
+        _ => {
+            let widths: Vec<usize> = (0..headers.len())
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].len())
+                        .chain([headers[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: &[String]| {
+                cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            let mut text = vec![line(&headers)];
+            text.extend(rows.iter().map(|r| line(r)));
+            text.join("\n") + "\n"
+        }
+    };
+    if format == OutputFormat::Table {
+        for hidden in value["hidden"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "hidden: {} ({})\n",
+                number(&hidden["group"]),
+                number(&hidden["reason"])
+            ));
+        }
+    }
+    Ok(out)
+}
