@@ -220,15 +220,24 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// Canonical table, e.g. deployments, incidents, commits.
+    /// Canonical table, e.g. deployments, incidents, commits; or `survey`
+    /// for a survey tool's export (Google Forms, Typeform, Qualtrics CSV,
+    /// Microsoft Forms xlsx).
     table: String,
-    /// JSON Lines (.jsonl) or CSV (.csv) file.
+    /// JSON Lines (.jsonl) or CSV (.csv) file; for `survey`, the export.
     file: PathBuf,
     #[command(flatten)]
     lake: LakeArg,
     /// Input format, when the extension does not tell.
     #[arg(long, value_parser = parse_input_format)]
     format: Option<InputFormat>,
+    /// For `survey`: the wave the export belongs to, e.g. devex-2026-q3.
+    #[arg(long)]
+    survey: Option<String>,
+    /// For `survey`: a TOML file mapping columns to question ids, labels to
+    /// numbers, and naming the team and e-mail columns.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
 }
 
 fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
@@ -307,7 +316,8 @@ fn init_logging(verbose: bool) {
 fn hint(error: &Error) -> Option<&'static str> {
     match error {
         Error::Analytics(analytics::Error::InvalidQuery(_)) => Some("list tables with `devex query \"SHOW TABLES\"` and columns with `devex query \"DESCRIBE deployments\"`"),
-        Error::Ingest(ingest::Error::UnknownTable { .. }) => Some("`devex tables` lists the canonical tables"),
+        Error::Ingest(ingest::Error::UnknownTable { .. }) => Some("`devex tables` lists the canonical tables; survey exports import with `devex import survey FILE --survey ID`"),
+        Error::Surveys(surveys::Error::InvalidExport { .. }) => Some("fix the rows listed, or map columns and labels with --mapping; `devex survey template` shows the question ids"),
         _ => None,
     }
 }
@@ -519,6 +529,9 @@ fn byte_progress(path: &Path) -> ProgressBar {
 }
 
 async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
+    if args.table == "survey" {
+        return import_survey(config, args).await;
+    }
     let table = ingest::schema::table(&args.table)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = pseudonymizer(config, &lake)?;
@@ -544,6 +557,60 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     if report.stored.rows_written > 0 && DERIVE_INPUTS.contains(&table.name) {
         derive_after_write(config, lake).await?;
     }
+    Ok(())
+}
+
+async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
+    let survey_id = args.survey.clone().ok_or_else(|| {
+        Error::BadRequest(
+            "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3".into(),
+        )
+    })?;
+    let (definition, _) = crate::surveys::setup(config)?;
+    let mapping = match &args.mapping {
+        Some(path) => surveys::import::Mapping::read(path)?,
+        None => surveys::import::Mapping::default(),
+    };
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    let developers = pseudonymizer(config, &lake)?;
+    // Respondent ids use their own key, so answers never join to activity.
+    let respondents = Pseudonymizer::new(lake.read_or_create_secret("survey.key")?);
+    let queries = analytics::LakeQueries::open(lake.clone()).await?;
+    let current = queries
+        .read_only_sql(
+            "SELECT developer, team FROM team_members WHERE valid_to IS NULL ORDER BY valid_from",
+        )
+        .await?;
+    let columns = analytics::columns::Columns::new(&current.batches);
+    let teams = columns
+        .text("developer")?
+        .into_iter()
+        .zip(columns.text("team")?)
+        .filter_map(|(d, t)| Some((d?, t?)))
+        .collect();
+    let identities = surveys::import::Identities {
+        respondents,
+        developers: &developers,
+        teams,
+    };
+    let report = surveys::import::import_export(
+        &lake,
+        &definition,
+        &survey_id,
+        &args.file,
+        &mapping,
+        &identities,
+    )
+    .await?;
+    println!(
+        "Imported {} ({} export) into survey {survey_id}: {} responses, {} answers, {} stored, {} already in the lake.",
+        args.file.display(),
+        report.tool.name(),
+        report.responses,
+        report.answers,
+        report.stored.rows_written,
+        report.stored.duplicates
+    );
     Ok(())
 }
 

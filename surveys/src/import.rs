@@ -307,12 +307,9 @@ pub async fn import_export(
     let (tool, sheet) = detect(&file, rows, xlsx)?;
     // The first of `names` the export has (names in order of preference).
     let column = |names: &[&str]| {
-        names.iter().find_map(|n| {
-            sheet
-                .headers
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(n))
-        })
+        names
+            .iter()
+            .find_map(|n| sheet.headers.iter().position(|h| h.eq_ignore_ascii_case(n)))
     };
     let email_column = match &mapping.email {
         Some(name) => column(&[name.as_str()]),

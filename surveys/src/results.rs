@@ -27,13 +27,16 @@ use crate::error::{Error, Result};
 use crate::welch::welch;
 use crate::AnonymityThreshold;
 
+/// One answer: its number, or its text.
+type Answer = (Option<f64>, Option<String>);
+
 /// One survey wave as read from the lake: the latest answer of each
 /// respondent to each question.
 struct Wave {
     /// respondent -> team
     teams: BTreeMap<String, String>,
     /// question -> respondent -> (number, text)
-    answers: BTreeMap<String, BTreeMap<String, (Option<f64>, Option<String>)>>,
+    answers: BTreeMap<String, BTreeMap<String, Answer>>,
 }
 
 fn sql_text(value: &str) -> String {

@@ -412,7 +412,7 @@ async fn anonymity_lake() -> (tempfile::TempDir, Arc<Lake>) {
         for p in 0..people {
             n += 1;
             let respondent = format!("r_{n:016}");
-            let value = if p < 6 { values[p] } else { 3.0 };
+            let value = values.get(p).copied().unwrap_or(3.0);
             for (question, v) in [
                 ("ci_speed_satisfaction", value),
                 ("docs_clarity", value),

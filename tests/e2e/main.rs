@@ -8,3 +8,4 @@ mod dora;
 mod import;
 mod serve;
 mod support;
+mod surveys;
