@@ -75,6 +75,10 @@ struct SurveyReportArgs {
     /// Also show the group's subgroups.
     #[arg(long, value_parser = ["team", "none"], default_value = "none")]
     group_by: String,
+    /// Each team's dimension scores beside its DevEx workflow measures of
+    /// the 90 days before the wave closed (JSON).
+    #[arg(long, conflicts_with = "compare")]
+    perceived_vs_measured: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
 }
@@ -410,6 +414,9 @@ async fn run(cli: Cli) -> Result<()> {
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
             let queries = analytics::LakeQueries::open(lake).await?;
             let output = match &args.compare {
+                None if args.perceived_vs_measured => {
+                    crate::surveys::perceived_vs_measured(&queries, &config, &args.survey).await?
+                }
                 Some(earlier) => {
                     let params = crate::surveys::SurveyCompareParams {
                         a: Some(earlier.clone()),

@@ -62,6 +62,19 @@ fn api_routes() -> Router<AppState> {
         .route("/surveys", get(survey_waves))
         .route("/surveys/compare", get(survey_compare))
         .route("/surveys/{id}/results", get(survey_results))
+        .route(
+            "/surveys/{id}/perceived-vs-measured",
+            get(survey_perceived_vs_measured),
+        )
+}
+
+/// Each team's survey dimension scores beside its DevEx workflow measures.
+async fn survey_perceived_vs_measured(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response> {
+    let body = crate::surveys::perceived_vs_measured(&state.queries, &state.config, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The survey waves in the lake.

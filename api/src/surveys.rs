@@ -183,3 +183,23 @@ fn render(value: &Value, format: OutputFormat, rows_of: &str) -> Result<String> 
     }
     Ok(out)
 }
+
+/// Perceived (survey dimensions) against measured (DevEx workflow measures)
+/// per team, JSON only.
+pub async fn perceived_vs_measured(
+    queries: &LakeQueries,
+    config: &Config,
+    survey_id: &str,
+) -> Result<String> {
+    let (definition, threshold) = setup(config)?;
+    let view = surveys::results::perceived_vs_measured(
+        queries,
+        &definition,
+        survey_id,
+        threshold,
+        config.devex.clone(),
+        config.dora.clone(),
+    )
+    .await?;
+    serde_json::to_string_pretty(&view).map_err(|e| Error::Internal(e.to_string()))
+}

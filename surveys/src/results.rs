@@ -616,3 +616,110 @@ pub async fn waves(queries: &LakeQueries) -> Result<Vec<SurveyWave>> {
         })
         .collect())
 }
+
+/// One team's perceived (survey dimension scores) and measured (DevEx
+/// workflow measures over the 90 days before the wave closed) experience.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerceivedAndMeasured {
+    pub team: String,
+    pub respondents: u64,
+    /// Dimension -> score (0-100), only where the team's results are shown.
+    pub perceived: BTreeMap<String, f64>,
+    pub measured: Option<analytics::devex::DevexMetrics>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerceivedVsMeasured {
+    pub survey_id: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub threshold: u32,
+    pub teams: Vec<PerceivedAndMeasured>,
+    pub hidden: Vec<HiddenGroup>,
+}
+
+/// Perceived against measured, per team: the wave's dimension scores beside
+/// the DevEx measures of the 90 days up to the wave's last answer. Teams the
+/// anonymity rules hide show neither.
+pub async fn perceived_vs_measured(
+    queries: &LakeQueries,
+    definition: &SurveyDefinition,
+    survey_id: &str,
+    threshold: AnonymityThreshold,
+    devex: analytics::devex::DevexSettings,
+    dora: analytics::dora::DoraSettings,
+) -> Result<PerceivedVsMeasured> {
+    let wave = waves(queries)
+        .await?
+        .into_iter()
+        .find(|w| w.survey_id == survey_id)
+        .ok_or_else(|| Error::UnknownSurvey(survey_id.to_string()))?;
+    let last = wave
+        .last_submitted_at
+        .as_deref()
+        .and_then(|t| t.get(..10))
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| Error::UnknownSurvey(survey_id.to_string()))?;
+    let to = last + chrono::Days::new(1);
+    let from = to - chrono::Days::new(90);
+    let request = analytics::devex::DevexRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        None,
+        None,
+        Some("team"),
+        devex,
+        dora,
+    )?;
+    let measured = analytics::devex::report(queries, &request).await?;
+    // Teams are the leaves of the catalog's hierarchy, plus teams only the
+    // answers name.
+    let teams_in_catalog: Vec<String> = {
+        let answers = load_wave(queries, survey_id).await?;
+        let prepared = prepare(queries, &[&answers]).await?;
+        let tree = &prepared.tree;
+        tree.groups()
+            .into_iter()
+            .filter(|g| g != ORGANISATION && tree.children(g).is_empty())
+            .collect()
+    };
+    let mut teams = Vec::new();
+    let mut hidden = Vec::new();
+    for team in teams_in_catalog {
+        let shown = results(
+            queries,
+            definition,
+            survey_id,
+            Some(&team),
+            false,
+            threshold,
+        )
+        .await?;
+        match shown.groups.into_iter().next() {
+            Some(group) => teams.push(PerceivedAndMeasured {
+                perceived: group
+                    .dimensions
+                    .iter()
+                    .map(|d| (d.dimension.clone(), d.score))
+                    .collect(),
+                respondents: group.respondents,
+                measured: measured
+                    .groups
+                    .iter()
+                    .find(|g| g.key.label() == Some(team.as_str()))
+                    .map(|g| g.metrics.clone()),
+                team,
+            }),
+            None => hidden.extend(shown.hidden),
+        }
+    }
+    Ok(PerceivedVsMeasured {
+        survey_id: survey_id.to_string(),
+        from,
+        to,
+        threshold: threshold.get(),
+        teams,
+        hidden,
+    })
+}

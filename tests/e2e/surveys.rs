@@ -160,6 +160,16 @@ async fn http_lists_waves_and_shows_results_within_the_rules() {
         .get_json("/api/v1/surveys/compare?a=devex-2026-q2&b=devex-2026-q3&team=search")
         .await;
     assert_eq!(compare["groups"][0]["group"], "search");
+    // Perceived against measured: every team, both sides.
+    let joined = server
+        .get_json("/api/v1/surveys/devex-2026-q3/perceived-vs-measured")
+        .await;
+    let teams = joined["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 8, "{joined}");
+    for team in teams {
+        assert_eq!(team["perceived"].as_object().unwrap().len(), 5);
+        assert!(team["measured"]["pr_cycle_time_median_hours"].is_number());
+    }
     let (status, body) = server.get("/api/v1/surveys/nope/results").await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = server
