@@ -29,6 +29,8 @@ pub struct Config {
     /// Minimum group size of people measures and the context-switch threshold.
     pub devex: analytics::devex::DevexSettings,
     pub surveys: SurveysConfig,
+    /// The rolling window and refresh schedule of the /metrics gauges.
+    pub metrics: crate::scorecard::MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +69,7 @@ impl Default for Config {
             dora: analytics::dora::DoraSettings::default(),
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
+            metrics: crate::scorecard::MetricsConfig::default(),
         }
     }
 }

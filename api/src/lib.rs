@@ -15,6 +15,7 @@ pub mod dora;
 pub mod error;
 pub mod metrics;
 pub mod render;
+pub mod scorecard;
 pub mod server;
 pub mod surveys;
 

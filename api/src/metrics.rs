@@ -1,6 +1,6 @@
-//! The Prometheus `/metrics` endpoint: process metrics and build info for now;
-//! the headline measures join as their issues land. Labels are team, service
-//! and environment only, never a person.
+//! The Prometheus `/metrics` endpoint: process metrics, build info and the
+//! headline measures of [`crate::scorecard`]. Labels are team, service,
+//! environment (and quantile, metric, level, phase), never a person.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -22,6 +22,13 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// Process metrics, build info and the scorecard's gauges.
+    pub fn with_scorecard(scorecard: crate::scorecard::Scorecard) -> Metrics {
+        let mut metrics = Metrics::new();
+        metrics.registry.register_collector(Box::new(scorecard));
+        metrics
+    }
+
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
         let build_info = Family::<Vec<(String, String)>, Gauge>::default();

@@ -35,8 +35,16 @@ impl AppState {
             lake,
             queries,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(Metrics::with_scorecard(Default::default())),
         })
+    }
+
+    /// Makes the /metrics gauges refresh on the configured schedule.
+    pub fn refresh_metrics(mut self) -> AppState {
+        let scorecard = crate::scorecard::Scorecard::default();
+        scorecard.spawn_refresh(self.queries.clone(), self.config.clone());
+        self.metrics = Arc::new(Metrics::with_scorecard(scorecard));
+        self
     }
 }
 
@@ -261,6 +269,7 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
     if let Err(e) = analytics::dora::derive(&state.queries, &config.dora).await {
         tracing::warn!(error = %e, "Deriving deployment changes failed; reports will retry.");
     }
+    let state = state.refresh_metrics();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -30,6 +30,7 @@ use ingest::lake::{AppendSummary, Lake};
 use ingest::rows::{TableBuilder, Value};
 use ingest::schema::SURVEY_RESPONSES;
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::definition::{Question, QuestionType, SurveyDefinition};
 use crate::error::{Error, Result};
@@ -556,8 +557,6 @@ pub async fn import_export(
         stored,
     })
 }
-
-use sha2::Digest;
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ mod demo;
 mod devex;
 mod dora;
 mod import;
+mod prometheus;
 mod serve;
 mod support;
 mod surveys;

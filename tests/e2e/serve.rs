@@ -7,12 +7,22 @@ use crate::support::*;
 
 pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
     pub fn start(lake: &std::path::Path, demo: bool) -> Server {
+        Self::start_with(lake, demo, &[])
+    }
+
+    /// Starts the server with extra environment (configuration) variables.
+    pub fn start_with_env(lake: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with(lake, false, env)
+    }
+
+    fn start_with(lake: &std::path::Path, demo: bool, env: &[(&str, &str)]) -> Server {
         let mut command = devex();
+        command.envs(env.iter().copied());
         command
             .args([
                 "serve",

@@ -1,0 +1,393 @@
+//! The headline measures as Prometheus gauges: computed for a rolling window
+//! on a schedule (not on every scrape, so a scrape is cheap) and exposed by a
+//! collector that encodes the latest snapshot. Labels are team, service,
+//! environment, quantile, metric and level; never a person.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use analytics::devex::{DevexMetrics, DevexRequest};
+use analytics::dora::{DoraMetrics, DoraRequest, Level};
+use analytics::LakeQueries;
+use chrono::{Days, NaiveDate, Utc};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::Result;
+
+/// `[metrics]` in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Days of the rolling window the gauges cover.
+    pub window_days: u32,
+    /// Seconds between refreshes.
+    pub refresh_seconds: u64,
+    /// A fixed last day of the window (for demos and tests); default today.
+    pub end: Option<NaiveDate>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            window_days: 28,
+            refresh_seconds: 60,
+            end: None,
+        }
+    }
+}
+
+type Labels = Vec<(String, String)>;
+
+/// One gauge family and its samples.
+#[derive(Debug, Clone)]
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: Vec<(Labels, f64)>,
+}
+
+/// The latest snapshot, shared by the refresh task and the collector.
+#[derive(Debug, Clone, Default)]
+pub struct Scorecard {
+    families: Arc<RwLock<Vec<Family>>>,
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Elite => "elite",
+        Level::High => "high",
+        Level::Medium => "medium",
+        Level::Low => "low",
+    }
+}
+
+struct Builder {
+    families: Vec<Family>,
+}
+
+impl Builder {
+    fn push(&mut self, name: &'static str, help: &'static str, labels: Labels, value: Option<f64>) {
+        let Some(value) = value else { return };
+        match self.families.iter_mut().find(|f| f.name == name) {
+            Some(family) => family.samples.push((labels, value)),
+            None => self.families.push(Family {
+                name,
+                help,
+                samples: vec![(labels, value)],
+            }),
+        }
+    }
+
+    fn dora(&mut self, base: &[(&str, &str)], m: &DoraMetrics) {
+        let with = |extra: &[(&str, &str)]| {
+            let mut l = labels(base);
+            l.extend(labels(extra));
+            l
+        };
+        self.push(
+            "devex_dora_deployments",
+            "Counted production deployments in the window",
+            with(&[]),
+            Some(m.deployments as f64),
+        );
+        self.push(
+            "devex_dora_deployments_per_week",
+            "Counted production deployments per week in the window",
+            with(&[]),
+            Some(m.deployments_per_week),
+        );
+        for (q, v) in [
+            ("0.5", m.lead_time_median_hours),
+            ("0.9", m.lead_time_p90_hours),
+        ] {
+            self.push(
+                "devex_dora_lead_time_hours",
+                "Lead time for changes, hours, by quantile",
+                with(&[("quantile", q)]),
+                v,
+            );
+        }
+        self.push(
+            "devex_dora_change_failure_rate",
+            "Failed deployments / counted deployments",
+            with(&[]),
+            m.change_failure_rate,
+        );
+        for (q, v) in [
+            ("0.5", m.recovery_time_median_hours),
+            ("0.9", m.recovery_time_p90_hours),
+        ] {
+            self.push(
+                "devex_dora_recovery_time_hours",
+                "Failed deployment recovery time, hours, by quantile",
+                with(&[("quantile", q)]),
+                v,
+            );
+        }
+        self.push(
+            "devex_dora_unrecovered_deployments",
+            "Failed deployments not recovered yet",
+            with(&[]),
+            Some(m.unrecovered as f64),
+        );
+        self.push(
+            "devex_dora_rework_rate",
+            "Share of counted deployments that are unplanned fixes",
+            with(&[]),
+            m.rework_rate,
+        );
+        for (metric, current) in [
+            ("deployment_frequency", m.levels.deployment_frequency),
+            ("lead_time_for_changes", m.levels.lead_time_for_changes),
+            ("change_failure_rate", m.levels.change_failure_rate),
+            (
+                "failed_deployment_recovery_time",
+                m.levels.failed_deployment_recovery_time,
+            ),
+        ] {
+            let Some(current) = current else { continue };
+            for level in [Level::Elite, Level::High, Level::Medium, Level::Low] {
+                self.push(
+                    "devex_dora_performance_level",
+                    "1 for the current DORA performance level of a metric, 0 for the others",
+                    with(&[("metric", metric), ("level", level_name(level))]),
+                    Some(if level == current { 1.0 } else { 0.0 }),
+                );
+            }
+        }
+    }
+
+    fn devex(&mut self, team: &str, m: &DevexMetrics) {
+        let l = |extra: &[(&str, &str)]| {
+            let mut out = labels(&[("team", team)]);
+            out.extend(labels(extra));
+            out
+        };
+        for (q, v) in [
+            ("0.5", m.ci_duration_median_minutes),
+            ("0.9", m.ci_duration_p90_minutes),
+        ] {
+            self.push(
+                "devex_ci_duration_minutes",
+                "CI run duration, minutes, by quantile",
+                l(&[("quantile", q)]),
+                v,
+            );
+        }
+        for (q, v) in [
+            ("0.5", m.ci_queue_median_minutes),
+            ("0.9", m.ci_queue_p90_minutes),
+        ] {
+            self.push(
+                "devex_ci_queue_minutes",
+                "CI queue wait, minutes, by quantile",
+                l(&[("quantile", q)]),
+                v,
+            );
+        }
+        self.push(
+            "devex_ci_flaky_rate",
+            "Share of (repo, pipeline, sha) with a failure then a success",
+            l(&[]),
+            m.flaky_rate,
+        );
+        for (phase, v) in [
+            ("coding", m.pr_coding_median_hours),
+            ("pickup", m.pr_pickup_median_hours),
+            ("review", m.pr_review_median_hours),
+            ("deploy", m.pr_deploy_median_hours),
+        ] {
+            self.push(
+                "devex_pr_phase_hours",
+                "Median pull request phase, hours",
+                l(&[("phase", phase)]),
+                v,
+            );
+        }
+        for (q, v) in [
+            ("0.5", m.pr_cycle_time_median_hours),
+            ("0.9", m.pr_cycle_time_p90_hours),
+        ] {
+            self.push(
+                "devex_pr_cycle_time_hours",
+                "Pull request cycle time, hours, by quantile",
+                l(&[("quantile", q)]),
+                v,
+            );
+        }
+        self.push(
+            "devex_pr_unreviewed_merge_share",
+            "Share of merged pull requests without a review",
+            l(&[]),
+            m.unreviewed_merge_share,
+        );
+        for (q, v) in [
+            ("0.5", m.context_switches_median),
+            ("0.9", m.context_switches_p90),
+        ] {
+            self.push(
+                "devex_context_switches",
+                "Work items per developer-day, by quantile (teams above the minimum size)",
+                l(&[("quantile", q)]),
+                v,
+            );
+        }
+        self.push(
+            "devex_focus_day_share",
+            "Share of developer-days with a 2-hour focus block",
+            l(&[]),
+            m.focus_day_share,
+        );
+    }
+}
+
+impl Scorecard {
+    /// Recomputes every gauge for the window ending `end` (inclusive).
+    pub async fn refresh(&self, queries: &LakeQueries, config: &Config) -> Result<()> {
+        let started = Instant::now();
+        let end = config
+            .metrics
+            .end
+            .unwrap_or_else(|| Utc::now().date_naive());
+        let to = end + Days::new(1);
+        let from = to - Days::new(u64::from(config.metrics.window_days.max(1)));
+        let (from_text, to_text) = (from.to_string(), to.to_string());
+        let mut builder = Builder {
+            families: Vec::new(),
+        };
+        let dora = |group_by: &str| {
+            DoraRequest::parse(
+                &from_text,
+                &to_text,
+                None,
+                None,
+                None,
+                Some(group_by),
+                config.dora.clone(),
+            )
+        };
+        let by_service = analytics::dora::report(queries, &dora("service")?).await?;
+        let owners = owners(queries).await?;
+        for group in &by_service.groups {
+            let service = group.key.label().unwrap_or("");
+            let team = owners.get(service).cloned().unwrap_or_default();
+            builder.dora(
+                &[
+                    ("team", &team),
+                    ("service", service),
+                    ("environment", "production"),
+                ],
+                &group.metrics,
+            );
+        }
+        let by_team = analytics::dora::report(queries, &dora("team")?).await?;
+        for group in &by_team.groups {
+            let team = group.key.label().unwrap_or("");
+            builder.dora(
+                &[("team", team), ("environment", "production")],
+                &group.metrics,
+            );
+        }
+        builder.dora(
+            &[("team", "all"), ("environment", "production")],
+            &by_team.overall,
+        );
+        let devex = DevexRequest::parse(
+            &from_text,
+            &to_text,
+            None,
+            None,
+            None,
+            Some("team"),
+            config.devex.clone(),
+            config.dora.clone(),
+        )?;
+        for group in analytics::devex::report(queries, &devex).await?.groups {
+            if let Some(team) = group.key.label() {
+                builder.devex(team, &group.metrics);
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        builder.push(
+            "devex_metrics_window_days",
+            "Days of the rolling window the gauges cover",
+            vec![],
+            Some(f64::from(config.metrics.window_days)),
+        );
+        builder.push(
+            "devex_last_refresh_timestamp_seconds",
+            "When the gauges were last computed",
+            vec![],
+            Some(now),
+        );
+        builder.push(
+            "devex_refresh_duration_seconds",
+            "How long the last computation took",
+            vec![],
+            Some(started.elapsed().as_secs_f64()),
+        );
+        if let Ok(mut families) = self.families.write() {
+            *families = builder.families;
+        }
+        Ok(())
+    }
+
+    /// Refreshes now and then every `refresh_seconds`, until the process ends.
+    pub fn spawn_refresh(&self, queries: Arc<LakeQueries>, config: Arc<Config>) {
+        let scorecard = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = scorecard.refresh(&queries, &config).await {
+                    tracing::warn!(error = %e, "Refreshing the /metrics gauges failed; keeping the last ones.");
+                }
+                tokio::time::sleep(Duration::from_secs(config.metrics.refresh_seconds.max(1)))
+                    .await;
+            }
+        });
+    }
+}
+
+/// Service -> owning team, from the catalog.
+async fn owners(queries: &LakeQueries) -> Result<std::collections::HashMap<String, String>> {
+    let result = queries
+        .read_only_sql("SELECT service, max(owner_team) AS team FROM services GROUP BY service")
+        .await?;
+    let c = analytics::columns::Columns::new(&result.batches);
+    Ok(c.text("service")?
+        .into_iter()
+        .zip(c.text("team")?)
+        .filter_map(|(s, t)| Some((s?, t?)))
+        .collect())
+}
+
+impl Collector for Scorecard {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::result::Result<(), std::fmt::Error> {
+        let families = match self.families.read() {
+            Ok(families) => families.clone(),
+            Err(_) => return Ok(()),
+        };
+        for family in families {
+            let mut metric =
+                encoder.encode_descriptor(family.name, family.help, None, MetricType::Gauge)?;
+            for (labels, value) in &family.samples {
+                let sample = metric.encode_family(labels)?;
+                ConstGauge::new(*value).encode(sample)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! A real Prometheus scrapes `devex serve` on the demo lake, and the series
+//! it stored carry the values the JSON API gives for the same window.
+//! `scripts/test` installs Debian's `prometheus`; this test starts it on
+//! loopback with a generated configuration and stops it afterwards.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::serve::Server;
+use crate::support::*;
+
+struct Prometheus {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_prometheus(target: &str) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: devex\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus is installed (scripts/test installs Debian's prometheus package)");
+    Prometheus {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+impl Prometheus {
+    /// Polls an instant query until it returns series (bounded: 60 s).
+    async fn query(&self, promql: &str) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let response = reqwest::Client::new()
+                .get(format!("{}/api/v1/query", self.base))
+                .query(&[("query", promql)])
+                .send()
+                .await;
+            if let Ok(response) = response {
+                if let Ok(body) = response.json::<Value>().await {
+                    let result = body["data"]["result"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    if !result.is_empty() {
+                        return result;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no series for {promql} within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+fn value(series: &Value) -> f64 {
+    series["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_the_dora_and_devex_gauges() {
+    // The demo lake ends on 2026-11-01; the gauges cover the 28 days up to
+    // and including 2026-10-31.
+    let server = Server::start_with_env(demo_lake(), &[("DEVEX_METRICS__END", "2026-10-31")]);
+    let prometheus = start_prometheus(server.base.trim_start_matches("http://"));
+
+    let api = server
+        .get_json("/api/v1/dora?from=2026-10-04&to=2026-11-01&group_by=team")
+        .await;
+    let checkout = api["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["team"] == "checkout")
+        .unwrap();
+
+    let series = prometheus
+        .query(r#"devex_dora_deployments_per_week{team="checkout",service=""}"#)
+        .await;
+    assert_eq!(series.len(), 1, "{series:?}");
+    let scraped = value(&series[0]);
+    let expected = checkout["deployments_per_week"].as_f64().unwrap();
+    assert!((scraped - expected).abs() < 1e-9, "{scraped} != {expected}");
+
+    let median = prometheus
+        .query(r#"devex_dora_lead_time_hours{team="checkout",service="",quantile="0.5"}"#)
+        .await;
+    let expected = checkout["lead_time_median_hours"].as_f64().unwrap();
+    assert!((value(&median[0]) - expected).abs() < 1e-9);
+
+    // One series per level, 1 on the current one.
+    let levels = prometheus
+        .query(r#"devex_dora_performance_level{team="checkout",service="",metric="deployment_frequency"}"#)
+        .await;
+    assert_eq!(levels.len(), 4);
+    let current: Vec<&str> = levels
+        .iter()
+        .filter(|s| value(s) == 1.0)
+        .map(|s| s["metric"]["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        current,
+        [checkout["levels"]["deployment_frequency"].as_str().unwrap()]
+    );
+
+    // Per service and per team, and the DevEx loops; never a person label.
+    let services = prometheus
+        .query(r#"count(devex_dora_deployments_per_week{service!=""})"#)
+        .await;
+    assert!(value(&services[0]) >= 30.0);
+    let ci = prometheus
+        .query(r#"devex_ci_duration_minutes{quantile="0.5"}"#)
+        .await;
+    assert_eq!(ci.len(), 8);
+    let refreshed = prometheus
+        .query("devex_last_refresh_timestamp_seconds")
+        .await;
+    assert!(value(&refreshed[0]) > 1.7e9);
+    let all = prometheus.query(r#"{__name__=~"devex_.*"}"#).await;
+    for series in &all {
+        for label in series["metric"].as_object().unwrap().keys() {
+            assert!(
+                [
+                    "__name__",
+                    "instance",
+                    "job",
+                    "team",
+                    "service",
+                    "environment",
+                    "quantile",
+                    "metric",
+                    "level",
+                    "phase",
+                    "version"
+                ]
+                .contains(&label.as_str()),
+                "unexpected label {label}"
+            );
+        }
+    }
+    drop(prometheus);
+    assert!(server.terminate().success());
+}
