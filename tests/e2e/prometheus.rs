@@ -176,6 +176,141 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
             );
         }
     }
+    check_dashboards(&prometheus).await;
     drop(prometheus);
     assert!(server.terminate().success());
+}
+
+/// Every `$name` or `${name}` (or `${name:format}`) a text refers to.
+fn variables_in(text: &str, out: &mut Vec<String>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let rest = &text[i + 1..];
+            let name: String = if let Some(inner) = rest.strip_prefix('{') {
+                inner
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            } else {
+                rest.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            };
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+        i += 1;
+    }
+}
+
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Checks each dashboard's structure, then runs every PromQL expression of
+/// every panel (and every variable query) against the Prometheus that
+/// scraped the demo lake's devex, expecting series.
+async fn check_dashboards(prometheus: &Prometheus) {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let board: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert!(board["schemaVersion"].as_u64().unwrap() >= 36, "{name}");
+        assert!(!board["uid"].as_str().unwrap().is_empty(), "{name}");
+        let defined: Vec<String> = board["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect();
+        assert!(defined.contains(&"datasource".to_string()), "{name}");
+        let mut ids = std::collections::HashSet::new();
+        let mut used = Vec::new();
+        for panel in board["panels"].as_array().unwrap() {
+            assert!(
+                ids.insert(panel["id"].as_u64().unwrap()),
+                "{name}: duplicate panel id"
+            );
+            let grid = &panel["gridPos"];
+            let (x, w) = (grid["x"].as_u64().unwrap(), grid["w"].as_u64().unwrap());
+            assert!(
+                grid["y"].is_u64() && grid["h"].as_u64().unwrap() > 0 && x + w <= 24,
+                "{name}: gridPos {grid}"
+            );
+            if panel["type"] == "row" {
+                continue;
+            }
+            // Datasources by variable only, on the panel and every target.
+            let uid = panel["datasource"]["uid"].as_str().unwrap();
+            assert!(
+                uid.starts_with("${"),
+                "{name}: panel {} datasource {uid}",
+                panel["title"]
+            );
+            let mut texts = Vec::new();
+            strings(panel, &mut texts);
+            for text in &texts {
+                variables_in(text, &mut used);
+            }
+            for target in panel["targets"].as_array().unwrap() {
+                assert!(
+                    target["datasource"]["uid"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("${"),
+                    "{name}"
+                );
+                let Some(expr) = target["expr"].as_str() else {
+                    continue;
+                };
+                let expr = expr
+                    .replace("$team", "checkout")
+                    .replace("$service", "checkout-api");
+                let series = prometheus.query(&expr).await;
+                assert!(!series.is_empty(), "{name}: {expr}");
+            }
+        }
+        for variable in board["templating"]["list"].as_array().unwrap() {
+            let mut texts = Vec::new();
+            strings(&variable["query"], &mut texts);
+            for text in &texts {
+                variables_in(text, &mut used);
+                if let Some(inner) = text.strip_prefix("label_values(") {
+                    let selector = inner.rsplit_once(',').unwrap().0;
+                    let selector = selector.replace("$team", "checkout");
+                    assert!(
+                        !prometheus.query(&selector).await.is_empty(),
+                        "{name}: {text}"
+                    );
+                }
+            }
+        }
+        for reference in &used {
+            assert!(
+                reference.starts_with("__") || defined.contains(reference),
+                "{name}: ${reference} is used but not defined"
+            );
+        }
+        for variable in &defined {
+            assert!(
+                used.contains(variable),
+                "{name}: variable {variable} is never used"
+            );
+        }
+    }
 }
