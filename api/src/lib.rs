@@ -14,6 +14,7 @@ pub mod devex;
 pub mod dora;
 pub mod error;
 pub mod metrics;
+pub mod portal;
 pub mod render;
 pub mod scorecard;
 pub mod server;

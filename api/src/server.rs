@@ -50,7 +50,9 @@ impl AppState {
 
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(portal))
+        .route("/", get(portal_overview))
+        .route("/teams/{team}", get(portal_team))
+        .route("/deployments/{service}/{id}", get(portal_deployment))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", api_routes())
@@ -228,10 +230,43 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse> {
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
 }
 
-/// A first page so that opening the address shows something useful; the
-/// portal proper lands with its issue.
-async fn portal() -> Html<&'static str> {
-    Html(include_str!("portal.html"))
+/// Portal pages: HTML, or the error as a small HTML page with its status.
+fn html(result: Result<String>) -> Response {
+    match result {
+        Ok(body) => Html(body).into_response(),
+        Err(error) => {
+            let status = error.status();
+            let message = if status.is_client_error() {
+                error.to_string()
+            } else {
+                tracing::error!(error = %error, "Portal page failed.");
+                "internal error; the server log has the details".to_string()
+            };
+            let body = format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>devex</title></head><body><p><a href=\"/\">Overview</a></p><p>{}</p></body></html>",
+                message.replace('&', "&amp;").replace('<', "&lt;")
+            );
+            (status, Html(body)).into_response()
+        }
+    }
+}
+
+async fn portal_overview(State(state): State<AppState>) -> Response {
+    html(crate::portal::overview(&state).await)
+}
+
+async fn portal_team(
+    State(state): State<AppState>,
+    axum::extract::Path(team): axum::extract::Path<String>,
+) -> Response {
+    html(crate::portal::team(&state, &team).await)
+}
+
+async fn portal_deployment(
+    State(state): State<AppState>,
+    axum::extract::Path((service, id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    html(crate::portal::deployment(&state, &service, &id).await)
 }
 
 /// Creates the demo lake when asked and the lake is empty, then serves until

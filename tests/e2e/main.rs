@@ -6,6 +6,7 @@ mod demo;
 mod devex;
 mod dora;
 mod import;
+mod portal;
 mod prometheus;
 mod serve;
 mod support;

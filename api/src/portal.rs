@@ -1,0 +1,476 @@
+//! The portal: server-rendered pages with inline SVG charts, no scripts from
+//! anywhere else, so it loads fast and works offline. The overview shows each
+//! team's DORA levels and feedback loops; a team page shows weekly trends and
+//! its deployments; a deployment page explains one deployment.
+
+use analytics::devex::DevexRequest;
+use analytics::dora::{
+    self, DeploymentDetail, DoraMetrics, DoraRequest, FailureCause, Granularity, Level,
+};
+use chrono::{Days, NaiveDate, Utc};
+
+use crate::error::{Error, Result};
+use crate::server::AppState;
+
+/// Days the portal's pages cover.
+const WINDOW_DAYS: u64 = 91;
+
+/// Escapes text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Percent-encodes a path segment.
+fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
+    let end = state
+        .config
+        .metrics
+        .end
+        .unwrap_or_else(|| Utc::now().date_naive());
+    let to = end + Days::new(1);
+    (to - Days::new(WINDOW_DAYS), to)
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} - devex</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232a5bd7'/%3E%3C/svg%3E">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; color: #1d2330; padding: 0 1rem; }}
+a {{ color: #2a5bd7; }}
+table {{ border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }}
+th, td {{ text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e6ee; font-size: .92rem; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.level {{ display: inline-block; padding: .05rem .45rem; border-radius: .6rem; font-size: .8rem; color: #fff; }}
+.elite {{ background: #1a7f4b; }} .high {{ background: #3a8fd0; }} .medium {{ background: #d39b16; }} .low {{ background: #c4452f; }} .none {{ background: #9aa3b5; }}
+.charts {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }}
+figure {{ margin: 0; border: 1px solid #e3e6ee; border-radius: .4rem; padding: .5rem; }}
+figcaption {{ font-size: .9rem; font-weight: 600; margin-bottom: .3rem; }}
+svg.chart {{ width: 100%; height: auto; }}
+.muted {{ color: #6b7385; font-size: .85rem; }}
+nav {{ margin-bottom: 1rem; font-size: .9rem; }}
+</style>
+</head>
+<body>
+<nav><a href="/">Overview</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+{body}
+</body>
+</html>
+"#,
+        title = escape(title)
+    )
+}
+
+fn level(level: Option<Level>) -> String {
+    let name = match level {
+        Some(Level::Elite) => "elite",
+        Some(Level::High) => "high",
+        Some(Level::Medium) => "medium",
+        Some(Level::Low) => "low",
+        None => return r#"<span class="level none">n/a</span>"#.into(),
+    };
+    format!(r#"<span class="level {name}">{name}</span>"#)
+}
+
+fn number(value: Option<f64>, decimals: usize, suffix: &str) -> String {
+    value.map_or_else(|| "–".into(), |v| format!("{v:.decimals$}{suffix}"))
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A line chart of one series as inline SVG; gaps where a value is missing.
+fn line_chart(title: &str, unit: &str, points: &[(NaiveDate, Option<f64>)]) -> String {
+    let (width, height, left, bottom) = (420.0, 180.0, 44.0, 24.0);
+    let values: Vec<f64> = points.iter().filter_map(|(_, v)| *v).collect();
+    let max = values.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
+    let step = if points.len() > 1 {
+        (width - left - 8.0) / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let mut segments = Vec::new();
+    let mut current = Vec::new();
+    let mut dots = String::new();
+    for (i, (day, value)) in points.iter().enumerate() {
+        match value {
+            Some(v) => {
+                let x = left + step * i as f64;
+                let y = 8.0 + (height - bottom - 8.0) * (1.0 - v / max);
+                current.push(format!("{x:.1},{y:.1}"));
+                dots.push_str(&format!(
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5"><title>{day}: {v:.2} {unit}</title></circle>"#,
+                    unit = escape(unit)
+                ));
+            }
+            None => {
+                if !current.is_empty() {
+                    segments.push(std::mem::take(&mut current));
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    let lines: String = segments
+        .iter()
+        .map(|s| {
+            format!(
+                r##"<polyline fill="none" stroke="#2a5bd7" stroke-width="2" points="{}"/>"##,
+                s.join(" ")
+            )
+        })
+        .collect();
+    let first = points
+        .first()
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
+    let last = points
+        .last()
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
+    format!(
+        r##"<figure><figcaption>{title}</figcaption>
+<svg class="chart" data-points="{n}" viewBox="0 0 {width} {height}" role="img" aria-label="{title}">
+<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#c9cedb"/>
+<text x="2" y="14" font-size="10" fill="#6b7385">{max:.1}</text>
+<text x="2" y="{base}" font-size="10" fill="#6b7385">0 {unit}</text>
+<text x="{left}" y="{labels}" font-size="10" fill="#6b7385">{first}</text>
+<text x="{right}" y="{labels}" font-size="10" fill="#6b7385" text-anchor="end">{last}</text>
+{lines}{dots}
+</svg></figure>"##,
+        title = escape(title),
+        unit = escape(unit),
+        n = values.len(),
+        base = height - bottom,
+        labels = height - 6.0,
+        right = width - 4.0,
+    )
+}
+
+/// `/`: each team's DORA levels and feedback loops over the window.
+pub async fn overview(state: &AppState) -> Result<String> {
+    let (from, to) = window(state);
+    let request = DoraRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        None,
+        None,
+        Some("team"),
+        state.config.dora.clone(),
+    )?;
+    let report = dora::report(&state.queries, &request).await?;
+    let devex = DevexRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        None,
+        None,
+        Some("team"),
+        state.config.devex.clone(),
+        state.config.dora.clone(),
+    )?;
+    let loops = analytics::devex::report(&state.queries, &devex).await?;
+    let mut rows = String::new();
+    for group in &report.groups {
+        let Some(team) = group.key.label() else {
+            continue;
+        };
+        let m = &group.metrics;
+        let d = loops
+            .groups
+            .iter()
+            .find(|g| g.key.label() == Some(team))
+            .map(|g| g.metrics.clone())
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            r#"<tr><td><a href="/teams/{link}">{team}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            level(m.levels.deployment_frequency),
+            level(m.levels.lead_time_for_changes),
+            level(m.levels.change_failure_rate),
+            level(m.levels.failed_deployment_recovery_time),
+            number(Some(m.deployments_per_week), 1, ""),
+            number(m.lead_time_median_hours, 1, " h"),
+            percent(m.change_failure_rate),
+            number(d.ci_duration_median_minutes, 1, " min"),
+            number(d.pr_cycle_time_median_hours, 1, " h"),
+            link = segment(team),
+            team = escape(team),
+        ));
+    }
+    let body = format!(
+        r#"<h1>Engineering overview</h1>
+<p class="muted">{from} to {to} (exclusive), {days} days. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
+<table id="levels"><thead><tr><th>team</th><th>deployment frequency</th><th>lead time</th><th>change failure rate</th><th>recovery time</th><th>deploys / week</th><th>lead time (median)</th><th>change failure rate</th><th>CI (median)</th><th>PR cycle time (median)</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<p class="muted">Surveys, platform adoption and cost will have their pages here.</p>"#,
+        days = report.days,
+        source = escape(&report.levels_source),
+    );
+    Ok(page("Overview", &body))
+}
+
+fn series_points(
+    series: &analytics::dora::DoraSeries,
+    value: impl Fn(&DoraMetrics) -> Option<f64>,
+) -> Vec<(NaiveDate, Option<f64>)> {
+    series
+        .points
+        .iter()
+        .map(|p| (p.period_start, value(&p.metrics)))
+        .collect()
+}
+
+/// `/teams/{team}`: weekly trends and the team's deployments.
+pub async fn team(state: &AppState, team: &str) -> Result<String> {
+    let (from, to) = window(state);
+    let request = DoraRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        None,
+        Some(team.to_string()),
+        Some("none"),
+        state.config.dora.clone(),
+    )
+    .map_err(|e| match e {
+        analytics::Error::InvalidRequest(m) => Error::NotFound(m),
+        other => other.into(),
+    })?;
+    let series = dora::series(&state.queries, &request, Granularity::Week)
+        .await
+        .map_err(|e| match e {
+            analytics::Error::InvalidRequest(m) => Error::NotFound(m),
+            other => other.into(),
+        })?;
+    let devex = DevexRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        Some(team.to_string()),
+        None,
+        Some("team"),
+        state.config.devex.clone(),
+        state.config.dora.clone(),
+    )?;
+    let loops = analytics::devex::series(&state.queries, &devex, Granularity::Week).await?;
+    let loop_points = |value: &dyn Fn(&analytics::devex::DevexMetrics) -> Option<f64>| {
+        loops
+            .periods
+            .iter()
+            .map(|p| {
+                (
+                    p.period_start,
+                    p.groups
+                        .iter()
+                        .find(|g| g.key.label() == Some(team))
+                        .and_then(|g| value(&g.metrics)),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let charts = [
+        line_chart(
+            "Deployments per week",
+            "/week",
+            &series_points(&series, |m| Some(m.deployments_per_week)),
+        ),
+        line_chart(
+            "Lead time for changes (median)",
+            "h",
+            &series_points(&series, |m| m.lead_time_median_hours),
+        ),
+        line_chart(
+            "Change failure rate",
+            "",
+            &series_points(&series, |m| m.change_failure_rate),
+        ),
+        line_chart(
+            "Recovery time (median)",
+            "h",
+            &series_points(&series, |m| m.recovery_time_median_hours),
+        ),
+        line_chart(
+            "CI run duration (median)",
+            "min",
+            &loop_points(&|m| m.ci_duration_median_minutes),
+        ),
+        line_chart(
+            "Pull request cycle time (median)",
+            "h",
+            &loop_points(&|m| m.pr_cycle_time_median_hours),
+        ),
+    ]
+    .join("\n");
+    let deployments = dora::deployments(
+        &state.queries,
+        &DoraRequest {
+            from: to - Days::new(30),
+            ..request.clone()
+        },
+    )
+    .await?;
+    let rows: String = deployments
+        .deployments
+        .iter()
+        .rev()
+        .map(deployment_row)
+        .collect();
+    let body = format!(
+        r#"<h1>Team {team}</h1>
+<p class="muted">Weekly, {from} to {to} (exclusive).</p>
+<div class="charts">{charts}</div>
+<h2>Production deployments, last 30 days</h2>
+<table id="deployments"><thead><tr><th>deployment</th><th>service</th><th>deployed</th><th>class</th><th>changes</th><th>failed</th><th>recovery</th></tr></thead>
+<tbody>{rows}</tbody></table>"#,
+        team = escape(team),
+    );
+    Ok(page(&format!("Team {team}"), &body))
+}
+
+fn class_name(d: &DeploymentDetail) -> String {
+    serde_json::to_value(d.class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn deployment_row(d: &DeploymentDetail) -> String {
+    format!(
+        r#"<tr><td><a href="/deployments/{s}/{i}">{id}</a></td><td>{service}</td><td>{at}</td><td>{class}</td><td class="n">{changes}</td><td>{failed}</td><td class="n">{recovery}</td></tr>"#,
+        s = segment(&d.service),
+        i = segment(&d.deployment_id),
+        id = escape(&d.deployment_id),
+        service = escape(&d.service),
+        at = d
+            .deployed_at
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default(),
+        class = class_name(d),
+        changes = d.changes.len(),
+        failed = if d.failed { "yes" } else { "" },
+        recovery = number(d.recovery_hours, 1, " h"),
+    )
+}
+
+/// `/deployments/{service}/{id}`: one deployment, explained.
+pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<String> {
+    let (from, to) = window(state);
+    let request = DoraRequest::parse(
+        &from.to_string(),
+        &to.to_string(),
+        None,
+        Some(service.to_string()),
+        None,
+        Some("none"),
+        state.config.dora.clone(),
+    )?;
+    let report = dora::deployments(&state.queries, &request)
+        .await
+        .map_err(|e| match e {
+            analytics::Error::InvalidRequest(m) => Error::NotFound(m),
+            other => other.into(),
+        })?;
+    let d = report
+        .deployments
+        .iter()
+        .find(|d| d.deployment_id == id)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no production deployment {id} of {service} between {from} and {to}"
+            ))
+        })?;
+    let changes: String = d
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<tr><td><code>{sha}</code></td><td>{message}</td><td>{pr}</td><td>{from}</td><td class="n">{lead:.1} h</td><td>{rework}</td></tr>"#,
+                sha = escape(&c.sha.chars().take(12).collect::<String>()),
+                message = escape(c.message_summary.as_deref().unwrap_or("")),
+                pr = c.pull_request.map(|n| format!("#{n}")).unwrap_or_default(),
+                from = escape(&c.started_from),
+                lead = c.lead_time_hours,
+                rework = if c.rework { "rework" } else { "" },
+            )
+        })
+        .collect();
+    let causes: String = d
+        .failure_causes
+        .iter()
+        .map(|c| match c {
+            FailureCause::Incident {
+                incident_id,
+                attribution,
+                opened_at,
+                resolved_at,
+            } => format!(
+                "<li>incident {} ({}) opened {}, resolved {}</li>",
+                escape(incident_id),
+                escape(attribution),
+                opened_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                resolved_at.map_or_else(|| "not yet".into(), |t| t.to_rfc3339())
+            ),
+            FailureCause::Rollback {
+                deployment_id,
+                deployed_at,
+            } => format!(
+                "<li>rolled back by {} at {}</li>",
+                escape(deployment_id),
+                deployed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Deployment {id} of {service}</h1>
+<table id="deployment"><tbody>
+<tr><th>class</th><td>{class}{rolls_back}</td></tr>
+<tr><th>sha</th><td><code>{sha}</code></td></tr>
+<tr><th>deployed</th><td>{at}</td></tr>
+<tr><th>failed</th><td>{failed}</td></tr>
+<tr><th>recovery</th><td>{recovery}</td></tr>
+</tbody></table>
+<h2>Why it failed</h2><ul id="causes">{causes}</ul>
+<h2>Changes ({count})</h2>
+<table id="changes"><thead><tr><th>commit</th><th>message</th><th>pull request</th><th>measured from</th><th>lead time</th><th></th></tr></thead><tbody>{changes}</tbody></table>
+<p><a href="/teams/{team_link}">Back to the team</a></p>"#,
+        id = escape(id),
+        service = escape(service),
+        class = class_name(d),
+        rolls_back = d
+            .rolls_back
+            .as_ref()
+            .map(|t| format!(" of {}", escape(t)))
+            .unwrap_or_default(),
+        sha = escape(&d.sha),
+        at = d.deployed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        failed = if d.failed { "yes" } else { "no" },
+        recovery = number(d.recovery_hours, 1, " h"),
+        count = d.changes.len(),
+        team_link = segment(d.team.as_deref().unwrap_or("")),
+    );
+    Ok(page(&format!("Deployment {id}"), &body))
+}

@@ -1,0 +1,268 @@
+//! The portal in a real browser: headless Chromium (Debian's `chromium`)
+//! loads the overview on the demo lake, clicks through to a team and to a
+//! deployment, checks that the charts render with data and that nothing is
+//! logged as an error, and saves screenshots under the test output folder.
+//! It drives Chromium through the DevTools protocol on loopback.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::serve::Server;
+use crate::support::*;
+
+struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One page driven over the DevTools protocol, with the errors it logged.
+struct Page {
+    socket: Socket,
+    next_id: u64,
+    errors: Vec<String>,
+}
+
+impl Page {
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let request = json!({"id": id, "method": method, "params": params});
+        self.socket
+            .send(Message::Text(request.to_string()))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let message = tokio::time::timeout_at(deadline.into(), self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("no answer to {method} within 60 s"))
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&text).unwrap();
+            self.record(&value);
+            if value["id"] == id {
+                assert!(value.get("error").is_none(), "{method}: {value}");
+                return value["result"].clone();
+            }
+        }
+    }
+
+    fn record(&mut self, event: &Value) {
+        match event["method"].as_str() {
+            Some("Runtime.exceptionThrown") => self.errors.push(event["params"].to_string()),
+            Some("Runtime.consoleAPICalled") if event["params"]["type"] == "error" => {
+                self.errors.push(event["params"].to_string())
+            }
+            Some("Log.entryAdded") if event["params"]["entry"]["level"] == "error" => {
+                self.errors.push(event["params"]["entry"].to_string())
+            }
+            _ => {}
+        }
+    }
+
+    /// Waits for the page's load event (after a navigation or a click).
+    async fn wait_for_load(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let message = tokio::time::timeout_at(deadline.into(), self.socket.next())
+                .await
+                .expect("the page loads within 60 s")
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&text).unwrap();
+            self.record(&value);
+            if value["method"] == "Page.loadEventFired" {
+                return;
+            }
+        }
+    }
+
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        result["result"]["value"].clone()
+    }
+
+    async fn screenshot(&mut self, name: &str) -> std::path::PathBuf {
+        let result = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(result["data"].as_str().unwrap())
+            .unwrap();
+        let folder = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+async fn open_browser() -> (Browser, Page) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "--window-size=1280,1000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium is installed (scripts/test installs Debian's chromium package)");
+    // Chromium prints "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID".
+    let stderr = child.stderr.take().unwrap();
+    let port = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                return rest.split('/').next().unwrap().to_string();
+            }
+        }
+        panic!("chromium did not start its DevTools endpoint");
+    })
+    .await
+    .unwrap();
+    let targets: Value = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page_url = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "page")
+        .unwrap()["webSocketDebuggerUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (socket, _) = tokio_tungstenite::connect_async(page_url).await.unwrap();
+    let mut page = Page {
+        socket,
+        next_id: 0,
+        errors: Vec::new(),
+    };
+    for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+        page.call(domain, json!({})).await;
+    }
+    (
+        Browser {
+            child,
+            _profile: profile,
+        },
+        page,
+    )
+}
+
+#[tokio::test]
+async fn the_portal_renders_and_clicks_through_in_chromium() {
+    let server = Server::start_with_env(demo_lake(), &[("DEVEX_METRICS__END", "2026-10-31")]);
+    let (_browser, mut page) = open_browser().await;
+
+    page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))
+        .await;
+    page.wait_for_load().await;
+    let teams = page
+        .evaluate("document.querySelectorAll('#levels tbody tr').length")
+        .await;
+    assert_eq!(teams, 8);
+    let levels = page
+        .evaluate(
+            "[...document.querySelectorAll('#levels .level')].map(e => e.textContent).join(' ')",
+        )
+        .await;
+    for level in ["elite", "high", "medium", "low"] {
+        assert!(levels.as_str().unwrap().contains(level), "{levels}");
+    }
+    let overview = page.screenshot("overview.png").await;
+
+    // Click through to a team.
+    page.evaluate("document.querySelector('#levels a[href=\"/teams/checkout\"]').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.pathname").await, "/teams/checkout");
+    let charts = page
+        .evaluate("[...document.querySelectorAll('svg.chart')].map(s => s.querySelectorAll('circle').length)")
+        .await;
+    let charts = charts.as_array().unwrap();
+    assert_eq!(charts.len(), 6, "{charts:?}");
+    for points in charts {
+        assert!(
+            points.as_u64().unwrap() >= 10,
+            "a chart without data: {charts:?}"
+        );
+    }
+    let rows = page
+        .evaluate("document.querySelectorAll('#deployments tbody tr').length")
+        .await;
+    assert!(rows.as_u64().unwrap() > 20, "{rows}");
+    let team = page.screenshot("team-checkout.png").await;
+
+    // And on to a deployment.
+    page.evaluate("document.querySelector('#deployments tbody a').click()")
+        .await;
+    page.wait_for_load().await;
+    let path = page.evaluate("location.pathname").await;
+    assert!(
+        path.as_str().unwrap().starts_with("/deployments/checkout-"),
+        "{path}"
+    );
+    let heading = page
+        .evaluate("document.querySelector('h1').textContent")
+        .await;
+    assert!(
+        heading.as_str().unwrap().starts_with("Deployment "),
+        "{heading}"
+    );
+    let deployment = page.screenshot("deployment.png").await;
+
+    assert!(
+        page.errors.is_empty(),
+        "errors in the browser: {:?}",
+        page.errors
+    );
+    for shot in [overview, team, deployment] {
+        assert!(
+            std::fs::metadata(&shot).unwrap().len() > 10_000,
+            "{}",
+            shot.display()
+        );
+        println!("screenshot: {}", shot.display());
+    }
+    assert!(server.terminate().success());
+}
