@@ -76,6 +76,94 @@ fn api_routes() -> Router<AppState> {
             "/surveys/{id}/perceived-vs-measured",
             get(survey_perceived_vs_measured),
         )
+        .route(
+            "/entities/{kind}/{namespace}/{name}/scorecard",
+            get(entity_scorecard),
+        )
+        .route("/openapi.json", get(openapi))
+}
+
+/// The OpenAPI document of every endpoint.
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+/// `?from&to`: a Backstage entity's measures in one call. A `component` is a
+/// service, a `group` a team.
+async fn entity_scorecard(
+    State(state): State<AppState>,
+    axum::extract::Path((kind, namespace, name)): axum::extract::Path<(String, String, String)>,
+    params: std::result::Result<Query<ScorecardParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>> {
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let kind = kind.to_lowercase();
+    let entity_ref = format!("{kind}:{namespace}/{name}");
+    let (service, team) = match kind.as_str() {
+        "component" => (Some(name.clone()), None),
+        "group" => (None, Some(name.clone())),
+        other => {
+            return Err(Error::NotFound(format!(
+                "entity kind `{other}` has no scorecard; devex knows component (a service) and group (a team)"
+            )))
+        }
+    };
+    let not_found = |e: analytics::Error| match e {
+        analytics::Error::InvalidRequest(m)
+            if m.contains("no service") || m.contains("no team") =>
+        {
+            Error::NotFound(m)
+        }
+        other => other.into(),
+    };
+    let request = DoraParams {
+        from: params.from.clone(),
+        to: params.to.clone(),
+        service,
+        team: team.clone(),
+        group_by: Some("none".into()),
+        ..DoraParams::default()
+    }
+    .request(&state.config)?;
+    let report = analytics::dora::report(&state.queries, &request)
+        .await
+        .map_err(not_found)?;
+    let mut body = serde_json::json!({
+        "entity_ref": entity_ref,
+        "from": report.from,
+        "to": report.to,
+        "levels_source": report.levels_source,
+        "dora": report.overall,
+    });
+    if let Some(team) = team {
+        let devex = crate::devex::DevexParams {
+            from: Some(report.from.to_string()),
+            to: Some(report.to.to_string()),
+            team: Some(team.clone()),
+            ..Default::default()
+        }
+        .request(&state.config)?;
+        let loops = analytics::devex::report(&state.queries, &devex).await?;
+        body["devex"] = serde_json::to_value(
+            loops
+                .groups
+                .iter()
+                .find(|g| g.key.label() == Some(team.as_str()))
+                .map(|g| &g.metrics),
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(Json(body))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ScorecardParams {
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// Each team's survey dimension scores beside its DevEx workflow measures.
@@ -390,6 +478,37 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("part-broken.parquet"));
+    }
+
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let source = include_str!("server.rs");
+        let mut routes = 0;
+        // The first string literal after each `.route(` (formatting may put it
+        // on the next line); the test module itself starts after `mod tests`.
+        let code = source.split("mod tests").next().unwrap();
+        for piece in code.split(".route(").skip(1) {
+            let path = piece.split('"').nth(1).unwrap();
+            let full = if ["/", "/healthz", "/metrics"].contains(&path)
+                || path.starts_with("/teams")
+                || path.starts_with("/deployments")
+            {
+                path.to_string()
+            } else {
+                format!("/api/v1{path}")
+            };
+            routes += 1;
+            // Portal pages are HTML for people, not API.
+            if full == "/" || full.starts_with("/teams") || full.starts_with("/deployments") {
+                continue;
+            }
+            assert!(
+                doc["paths"].get(&full).is_some(),
+                "{full} is not in openapi.json"
+            );
+        }
+        assert!(routes >= 18, "{routes}");
     }
 
     #[tokio::test]

@@ -264,6 +264,26 @@ async fn http_answers_as_the_cli_does() {
         json["groups"].as_array().unwrap().len() + 2,
         "{csv}"
     );
+    // Backstage: one call per entity, keyed by its entity ref.
+    let component = server
+        .get_json("/api/v1/entities/component/default/checkout-api/scorecard?from=2025-11-01&to=2026-11-01")
+        .await;
+    assert_eq!(component["entity_ref"], "component:default/checkout-api");
+    let service = server
+        .get_json("/api/v1/dora?from=2025-11-01&to=2026-11-01&service=checkout-api&group_by=none")
+        .await;
+    assert_eq!(component["dora"], service["overall"]);
+    let group = server
+        .get_json("/api/v1/entities/Group/default/checkout/scorecard?from=2025-11-01&to=2026-11-01")
+        .await;
+    assert_eq!(group["dora"]["levels"]["deployment_frequency"], "elite");
+    assert!(group["devex"]["ci_duration_median_minutes"].is_number());
+    let (status, _) = server
+        .get("/api/v1/entities/component/default/nope/scorecard")
+        .await;
+    assert_eq!(status, 404);
+    let openapi = server.get_json("/api/v1/openapi.json").await;
+    assert_eq!(openapi["openapi"], "3.0.3");
     assert!(server.terminate().success());
 }
 

@@ -121,7 +121,8 @@ async fn serve_demo_fills_every_table_and_stops_on_sigterm() {
         .text()
         .await
         .unwrap();
-    assert!(portal.contains("/api/v1/tables"));
+    assert!(portal.contains("Engineering overview"), "{portal}");
+    assert!(portal.contains("/teams/"), "{portal}");
 
     let status = server.terminate();
     assert!(
