@@ -238,7 +238,12 @@ async fn check_dashboards(prometheus: &Prometheus) {
             .iter()
             .map(|v| v["name"].as_str().unwrap().to_string())
             .collect();
-        assert!(defined.contains(&"datasource".to_string()), "{name}");
+        for required in ["datasource", "team", "service"] {
+            assert!(
+                defined.contains(&required.to_string()),
+                "{name}: no {required} variable"
+            );
+        }
         let mut ids = std::collections::HashSet::new();
         let mut used = Vec::new();
         for panel in board["panels"].as_array().unwrap() {
