@@ -106,7 +106,13 @@ pub async fn run(
     format: OutputFormat,
 ) -> Result<String> {
     let request = params.request(config)?;
-    if let Some(granularity) = params.granularity.as_deref().filter(|g| !g.is_empty()) {
+    let granularity = params.granularity.as_deref().filter(|g| !g.is_empty());
+    if let (Some(_), DevexView::Space) = (granularity, view) {
+        return Err(Error::BadRequest(
+            "granularity: SPACE measures are per window; series are for the DevEx report (/api/v1/devex)".into(),
+        ));
+    }
+    if let Some(granularity) = granularity {
         let series = devex::series(queries, &request, granularity.parse()?).await?;
         return match format {
             OutputFormat::Json => pretty(&series),
