@@ -126,7 +126,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
-const METRIC_HEADERS: [&str; 14] = [
+const METRIC_HEADERS: [&str; 13] = [
     "deployments",
     "per_week",
     "deploy_days",
@@ -140,7 +140,6 @@ const METRIC_HEADERS: [&str; 14] = [
     "recovery_p90_h",
     "rework_rate",
     "levels",
-    "",
 ];
 
 fn level_name(level: Option<Level>) -> &'static str {
@@ -221,12 +220,7 @@ fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
 
 fn metric_headers(first: &str) -> Vec<String> {
     std::iter::once(first.to_string())
-        .chain(
-            METRIC_HEADERS
-                .iter()
-                .filter(|h| !h.is_empty())
-                .map(|h| h.to_string()),
-        )
+        .chain(METRIC_HEADERS.iter().map(|h| h.to_string()))
         .collect()
 }
 
