@@ -52,7 +52,7 @@ pub fn setup(config: &Config) -> Result<(SurveyDefinition, AnonymityThreshold)> 
             })?;
             SurveyDefinition::parse(&path.display().to_string(), &text)?
         }
-        None => SurveyDefinition::devex_quarterly(),
+        None => SurveyDefinition::devex_quarterly()?,
     };
     let threshold = AnonymityThreshold::new(config.surveys.anonymity_threshold)?;
     Ok((definition, threshold))

@@ -74,7 +74,7 @@ fn text(v: &[&str]) -> Vec<Option<String>> {
 async fn google_forms_export_with_bom_offsets_labels_and_quoted_newlines() {
     let (_dir, lake) = lake();
     let keys = Keys::new();
-    let definition = SurveyDefinition::devex_quarterly();
+    let definition = SurveyDefinition::devex_quarterly().unwrap();
     let report = import_export(
         &lake,
         &definition,
@@ -165,7 +165,7 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_stored() {
     let keys = Keys::new();
     let err = import_export(
         &lake,
-        &SurveyDefinition::devex_quarterly(),
+        &SurveyDefinition::devex_quarterly().unwrap(),
         "wave-1",
         &fixture("google-forms-bad.csv"),
         &Mapping::default(),
@@ -196,7 +196,7 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_stored() {
 async fn typeform_and_qualtrics_exports() {
     let (_dir, lake) = lake();
     let keys = Keys::new();
-    let definition = SurveyDefinition::devex_quarterly();
+    let definition = SurveyDefinition::devex_quarterly().unwrap();
     // The team comes from the catalog for Typeform: dee is in payments.
     let teams = HashMap::from([(
         keys.developers.pseudonym("dee@example.com"),
@@ -450,7 +450,7 @@ async fn anonymity_lake() -> (tempfile::TempDir, Arc<Lake>) {
 async fn differencing_and_narrow_filters_reveal_nothing_below_the_threshold() {
     let (_dir, lake) = anonymity_lake().await;
     let queries = LakeQueries::open(lake).await.unwrap();
-    let definition = SurveyDefinition::devex_quarterly();
+    let definition = SurveyDefinition::devex_quarterly().unwrap();
     let k = AnonymityThreshold::default();
     // Every way to ask: each group alone, each group with its subgroups.
     let mut shown: HashMap<(String, String), u64> = HashMap::new();
@@ -549,7 +549,7 @@ async fn statistics_of_a_group() {
     let queries = LakeQueries::open(lake).await.unwrap();
     let r = results(
         &queries,
-        &SurveyDefinition::devex_quarterly(),
+        &SurveyDefinition::devex_quarterly().unwrap(),
         "wave-1",
         Some("data"),
         false,
@@ -584,7 +584,7 @@ async fn statistics_of_a_group() {
     // Comparing a wave with itself: no change anywhere.
     let same = compare(
         &queries,
-        &SurveyDefinition::devex_quarterly(),
+        &SurveyDefinition::devex_quarterly().unwrap(),
         "wave-1",
         "wave-1",
         Some("data"),
