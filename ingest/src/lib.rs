@@ -27,5 +27,6 @@ pub mod import;
 pub mod lake;
 pub mod rows;
 pub mod schema;
+pub mod sources;
 
 pub use error::{Error, Result};
