@@ -31,6 +31,25 @@ pub struct Config {
     pub surveys: SurveysConfig,
     /// The rolling window and refresh schedule of the /metrics gauges.
     pub metrics: crate::scorecard::MetricsConfig,
+    pub github: GithubConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubConfig {
+    /// Secret of `POST /webhooks/github` (also DEVEX_GITHUB_WEBHOOK_SECRET).
+    pub webhook_secret: Option<String>,
+    /// The label that makes an issue an incident.
+    pub incident_label: String,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        GithubConfig {
+            webhook_secret: None,
+            incident_label: "incident".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -70,6 +89,7 @@ impl Default for Config {
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
             metrics: crate::scorecard::MetricsConfig::default(),
+            github: GithubConfig::default(),
         }
     }
 }

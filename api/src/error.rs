@@ -26,6 +26,9 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
+    #[error("{0}")]
+    Unauthorized(String),
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -43,6 +46,7 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::Config(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Ingest(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Analytics(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Surveys(surveys::Error::UnknownSurvey(_)) => StatusCode::NOT_FOUND,
@@ -71,6 +75,7 @@ impl Error {
             Error::Config(_) => "invalid_configuration",
             Error::BadRequest(_) => "bad_request",
             Error::NotFound(_) => "not_found",
+            Error::Unauthorized(_) => "unauthorized",
             _ => "internal",
         }
     }

@@ -19,5 +19,6 @@ pub mod render;
 pub mod scorecard;
 pub mod server;
 pub mod surveys;
+pub mod webhooks;
 
 pub use error::{Error, Result};

@@ -11,3 +11,4 @@ mod prometheus;
 mod serve;
 mod support;
 mod surveys;
+mod webhooks;
