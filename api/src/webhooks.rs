@@ -2,12 +2,13 @@
 //!
 //! 1. The `X-Hub-Signature-256` HMAC-SHA256 of the raw body must match the
 //!    configured secret (constant-time compare); otherwise 401, nothing kept.
-//! 2. The delivery is written raw (headers and body) under
-//!    `_devex/webhooks/github/`, fsynced, before anything else: unknown
-//!    events stay there for later reprocessing.
-//! 3. Known events become canonical rows, appended durably; only then is the
+//! 2. Known events become canonical rows, appended durably; only then is the
 //!    delivery acknowledged. Rows carry GitHub's ids, not the delivery's, so
-//!    a redelivery (same `X-GitHub-Delivery`) stores nothing new.
+//!    a redelivery (same `X-GitHub-Delivery`) stores nothing new. Raw payloads
+//!    hold logins and e-mails, so a mapped delivery is not kept raw.
+//! 3. Events that map to no rows (ping, release, workflow_job, ...) are kept
+//!    raw (headers and body) under `_devex/webhooks/github/`, fsynced, for
+//!    later reprocessing, then acknowledged with 202.
 //! 4. A payload that does not parse gets 400 with the reason and is kept in
 //!    `_devex/dead-letter/github/` with its headers.
 
@@ -149,12 +150,6 @@ pub async fn github(
         let context = context.to_string();
         move |source| Error::Io { context, source }
     };
-    let raw = state
-        .lake
-        .state_path(&format!("webhooks/github/{delivery}.json"));
-    write_durably(&raw, &record(&event, &delivery, &headers, &body, None))
-        .map_err(io("cannot keep the delivery"))?;
-
     let payload: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(payload) => payload,
         Err(e) => {
@@ -179,6 +174,12 @@ pub async fn github(
         Err(e) => return dead_letter(&state, &event, &delivery, &headers, &body, &e.0),
     };
     if rows.is_empty() {
+        // Kept raw for later reprocessing, durably, before the answer.
+        let raw = state
+            .lake
+            .state_path(&format!("webhooks/github/{delivery}.json"));
+        write_durably(&raw, &record(&event, &delivery, &headers, &body, None))
+            .map_err(io("cannot keep the delivery"))?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({"delivery": delivery, "event": event, "stored": 0, "kept": "raw"})),
