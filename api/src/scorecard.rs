@@ -55,6 +55,8 @@ struct Family {
 #[derive(Debug, Clone, Default)]
 pub struct Scorecard {
     families: Arc<RwLock<Vec<Family>>>,
+    /// Wakes the refresh task early, after new events were stored.
+    stale: Arc<tokio::sync::Notify>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -346,7 +348,8 @@ impl Scorecard {
         Ok(())
     }
 
-    /// Refreshes now and then every `refresh_seconds`, until the process ends.
+    /// Refreshes now, then every `refresh_seconds` and after ingest (see
+    /// [`Scorecard::ingested`]), until the process ends.
     pub fn spawn_refresh(&self, queries: Arc<LakeQueries>, config: Arc<Config>) {
         let scorecard = self.clone();
         tokio::spawn(async move {
@@ -354,10 +357,21 @@ impl Scorecard {
                 if let Err(e) = scorecard.refresh(&queries, &config).await {
                     tracing::warn!(error = %e, "Refreshing the /metrics gauges failed; keeping the last ones.");
                 }
-                tokio::time::sleep(Duration::from_secs(config.metrics.refresh_seconds.max(1)))
-                    .await;
+                let period = Duration::from_secs(config.metrics.refresh_seconds.max(1));
+                tokio::select! {
+                    () = tokio::time::sleep(period) => {}
+                    () = scorecard.stale.notified() => {
+                        // A burst of deliveries makes one refresh, not one each.
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
             }
         });
+    }
+
+    /// Tells the refresh task that new events were stored.
+    pub fn ingested(&self) {
+        self.stale.notify_one();
     }
 }
 

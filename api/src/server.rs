@@ -26,24 +26,27 @@ pub struct AppState {
     pub queries: Arc<LakeQueries>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// The /metrics gauges, to refresh after ingest.
+    pub scorecard: crate::scorecard::Scorecard,
 }
 
 impl AppState {
     pub async fn new(lake: Arc<Lake>, config: Config) -> Result<AppState> {
         let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
+        let scorecard = crate::scorecard::Scorecard::default();
         Ok(AppState {
             lake,
             queries,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::with_scorecard(Default::default())),
+            metrics: Arc::new(Metrics::with_scorecard(scorecard.clone())),
+            scorecard,
         })
     }
 
     /// Makes the /metrics gauges refresh on the configured schedule.
-    pub fn refresh_metrics(mut self) -> AppState {
-        let scorecard = crate::scorecard::Scorecard::default();
-        scorecard.spawn_refresh(self.queries.clone(), self.config.clone());
-        self.metrics = Arc::new(Metrics::with_scorecard(scorecard));
+    pub fn refresh_metrics(self) -> AppState {
+        self.scorecard
+            .spawn_refresh(self.queries.clone(), self.config.clone());
         self
     }
 }

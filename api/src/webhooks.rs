@@ -207,6 +207,9 @@ pub async fn github(
         stored += summary.rows_written;
         duplicates += summary.duplicates;
     }
+    if stored > 0 {
+        state.scorecard.ingested();
+    }
     Ok((
         StatusCode::OK,
         Json(serde_json::json!({"delivery": delivery, "event": event, "stored": stored, "duplicates": duplicates})),

@@ -117,7 +117,26 @@ fn incident(action: &str, state: &str, closed_at: Option<&str>, updated: &str) -
 #[tokio::test]
 async fn a_realistic_sequence_of_deliveries_gives_exact_dora_numbers() {
     let lake = tempfile::tempdir().unwrap();
-    let server = Server::start_with_env(lake.path(), &[("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET)]);
+    let server = Server::start_with_env(
+        lake.path(),
+        &[
+            ("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET),
+            ("DEVEX_METRICS__END", "2025-03-20"),
+            ("DEVEX_METRICS__REFRESH_SECONDS", "3600"),
+        ],
+    );
+    // Let the first /metrics refresh (of the empty lake) finish, so that
+    // any later value can only come from the refresh after ingest.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server
+        .get("/metrics")
+        .await
+        .1
+        .contains("devex_last_refresh_timestamp_seconds")
+    {
+        assert!(std::time::Instant::now() < deadline, "no first refresh");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let zero = "0000000000000000000000000000000000000000";
     // Two pushes to main: a1 (Mar 1), then a2 (Mar 8 09:00 -07:00) and a3 (Mar 9).
     let deliveries = [
@@ -287,6 +306,24 @@ async fn a_realistic_sequence_of_deliveries_gives_exact_dora_numbers() {
         .path()
         .join("_devex/webhooks/github/d-12.json")
         .exists());
+    // Stored events wake the /metrics refresh (the schedule is an hour).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, metrics) = server.get("/metrics").await;
+        let refreshed = metrics.lines().any(|l| {
+            l.starts_with("devex_dora_deployments{")
+                && l.contains("service=\"shop\"")
+                && l.ends_with(" 2.0")
+        });
+        if refreshed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refresh after ingest:\n{metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     assert!(server.terminate().success());
 
     // Counted: the baseline (100) and 103 (a3), not the failed attempt or staging.
