@@ -123,6 +123,9 @@ struct DevexArgs {
     /// Only this repository (owner/name).
     #[arg(long)]
     repo: Option<String>,
+    /// Only the repositories of this service (from the catalog).
+    #[arg(long)]
+    service: Option<String>,
     /// A column per team, or per repository (repository measures only).
     #[arg(long, value_parser = ["team", "repo"], default_value = "team")]
     group_by: String,
@@ -488,6 +491,7 @@ async fn devex_report(
         tz: args.tz,
         team: args.team,
         repo: args.repo,
+        service: args.service,
         group_by: Some(args.group_by),
         exclude_weekends: args.exclude_weekends.then_some(true),
         granularity: args.series,

@@ -23,6 +23,8 @@ pub struct DevexParams {
     pub to: Option<String>,
     pub tz: Option<String>,
     pub team: Option<String>,
+    /// Only the repositories of this service (catalog), repository measures only.
+    pub service: Option<String>,
     pub repo: Option<String>,
     pub group_by: Option<String>,
     /// Leave weekends out of pull request phase durations.
@@ -105,7 +107,16 @@ pub async fn run(
     view: DevexView,
     format: OutputFormat,
 ) -> Result<String> {
-    let request = params.request(config)?;
+    let mut request = params.request(config)?;
+    if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
+        if let DevexView::Space = view {
+            return Err(Error::BadRequest(
+                "service: SPACE measures are per team; service filters apply to /api/v1/devex"
+                    .into(),
+            ));
+        }
+        request.repos = Some(devex::service_repositories(queries, service).await?);
+    }
     let granularity = params.granularity.as_deref().filter(|g| !g.is_empty());
     if let (Some(_), DevexView::Space) = (granularity, view) {
         return Err(Error::BadRequest(

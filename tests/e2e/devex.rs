@@ -100,6 +100,25 @@ async fn http_answers_as_the_cli_does_and_compares_periods() {
         .get_json("/api/v1/devex?from=2026-08-01&to=2026-11-01")
         .await;
     assert_eq!(http, cli);
+    // A service filter narrows repository measures to its repositories.
+    let service = server
+        .get_json("/api/v1/devex?from=2026-08-01&to=2026-11-01&service=checkout-api")
+        .await;
+    let groups = service["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{service}");
+    let whole_team = http["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["team"] == "checkout")
+        .unwrap();
+    let runs = groups[0]["ci_runs"].as_u64().unwrap();
+    assert!(runs > 0 && runs < whole_team["ci_runs"].as_u64().unwrap());
+    assert!(groups[0]["people_measures_hidden"].is_string());
+    let (status, body) = server
+        .get("/api/v1/devex?from=2026-08-01&to=2026-11-01&service=nope")
+        .await;
+    assert_eq!(status, 400, "{body}");
     let space = server
         .get_json("/api/v1/space?from=2026-08-01&to=2026-11-01&team=checkout")
         .await;

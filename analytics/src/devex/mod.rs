@@ -90,6 +90,8 @@ pub struct DevexRequest {
     pub tz: Tz,
     pub team: Option<String>,
     pub repo: Option<String>,
+    /// Only these repositories (a service's, from the catalog).
+    pub repos: Option<Vec<String>>,
     pub group_by: DevexGroupBy,
     pub settings: DevexSettings,
     /// Production and the derive stage, for the deploy phase.
@@ -117,6 +119,7 @@ impl DevexRequest {
             tz: window.tz,
             team: team.filter(|t| !t.is_empty()),
             repo: repo.filter(|r| !r.is_empty()),
+            repos: None,
             group_by: match group_by {
                 None | Some("") => DevexGroupBy::Team,
                 Some(g) => g.parse()?,
@@ -156,6 +159,10 @@ impl DevexRequest {
         if let Some(repo) = &self.repo {
             filter.push_str(&format!(" AND repo = {}", sql_text(repo)));
         }
+        if let Some(repos) = &self.repos {
+            let list: Vec<String> = repos.iter().map(|r| sql_text(r)).collect();
+            filter.push_str(&format!(" AND repo IN ({})", list.join(", ")));
+        }
         let team_filter = match &self.team {
             Some(team) => format!(" AND team = {}", sql_text(team)),
             None => String::new(),
@@ -178,6 +185,28 @@ impl DevexRequest {
             ),
         ]
     }
+}
+
+/// The repositories of a service in the catalog (`services.repos`): how a
+/// `service` filter reaches repository measures.
+pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
+    let result = queries
+        .read_only_sql(&format!(
+            "SELECT DISTINCT unnest(repos) AS repo FROM services WHERE service = {} ORDER BY repo",
+            sql_text(service)
+        ))
+        .await?;
+    let repos: Vec<String> = Columns::new(&result.batches)
+        .text("repo")?
+        .into_iter()
+        .flatten()
+        .collect();
+    if repos.is_empty() {
+        return Err(Error::InvalidRequest(format!(
+            "service: no service `{service}` with repositories in the catalog; filter by repo instead"
+        )));
+    }
+    Ok(repos)
 }
 
 /// The per-row tables, materialized once per lake content and time zone.
@@ -415,6 +444,12 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     }
 
     match request.group_by {
+        _ if request.repos.is_some() => {
+            for m in groups.values_mut() {
+                m.people_measures_hidden =
+                    Some("people measures are reported per team, not per service".into());
+            }
+        }
         DevexGroupBy::Repo => {
             for m in groups.values_mut() {
                 m.people_measures_hidden =
@@ -830,6 +865,7 @@ pub async fn compare(
         tz,
         team: team.clone(),
         repo: None,
+        repos: None,
         group_by: DevexGroupBy::Team,
         settings,
         dora,
