@@ -347,6 +347,11 @@ async fn run(cli: Cli) -> Result<()> {
             apply_lake(&mut config, &args.lake);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
             let queries = analytics::LakeQueries::open(lake).await?;
+            // The DORA per-deployment tables are queryable by name, so any
+            // number can be explained row by row.
+            if let Err(e) = analytics::dora::expose(&queries, &config.dora).await {
+                tracing::warn!(error = %e, "The DORA tables are not queryable by name this time.");
+            }
             let result = queries.read_only_sql(&args.sql).await?;
             println!("{}", render(&result, args.format)?);
             Ok(())

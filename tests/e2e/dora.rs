@@ -94,6 +94,13 @@ fn every_team_is_reported_and_levels_follow_the_generator() {
 #[test]
 fn every_service_is_reported_and_adds_up_to_overall() {
     let report = report_json(&[]);
+    // The per-deployment tables are queryable by name and give the same count.
+    let rows = query_json(
+        demo_lake(),
+        "SELECT count(*) AS n FROM deployment_outcomes \
+         WHERE deployed_at >= TIMESTAMP '2025-11-01T00:00:00Z' AND deployed_at < TIMESTAMP '2026-11-01T00:00:00Z'",
+    );
+    assert_eq!(rows[0]["n"], report["overall"]["deployments"]);
     let groups = report["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 40);
     let sum = |field: &str| {

@@ -1087,3 +1087,36 @@ fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
         ],
     )
 }
+
+/// Registers the DORA per-deployment tables for `settings` under their own
+/// names (production_deployments, incident_attribution, change_lead_times,
+/// deployment_outcomes, deployment_changes) in the lake's query context, so
+/// read-only SQL can explain any number row by row.
+pub async fn expose(queries: &LakeQueries, settings: &DoraSettings) -> Result<()> {
+    let changes_table = crate::derive::deployment_changes_table(
+        queries,
+        &settings.production_pattern,
+        &walk_order_sql(settings)?,
+    )
+    .await?;
+    let context = materialize(queries, settings, &changes_table).await?;
+    let main = queries.context();
+    for name in [
+        "production_deployments",
+        "incident_attribution",
+        "change_lead_times",
+        "deployment_outcomes",
+        changes_table.as_str(),
+    ] {
+        let provider = context.table_provider(name).await.map_err(Error::Engine)?;
+        let exposed = if name == changes_table {
+            "deployment_changes"
+        } else {
+            name
+        };
+        let _ = main.deregister_table(exposed);
+        main.register_table(exposed, provider)
+            .map_err(Error::Engine)?;
+    }
+    Ok(())
+}
