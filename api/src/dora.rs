@@ -143,13 +143,7 @@ const METRIC_HEADERS: [&str; 13] = [
 ];
 
 fn level_name(level: Option<Level>) -> &'static str {
-    match level {
-        Some(Level::Elite) => "elite",
-        Some(Level::High) => "high",
-        Some(Level::Medium) => "medium",
-        Some(Level::Low) => "low",
-        None => "-",
-    }
+    level.map_or("-", Level::name)
 }
 
 /// Metric cells: human units for the table, raw numbers for CSV.
@@ -356,10 +350,7 @@ fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
                 .collect();
             let class = match (&d.rolls_back, d.class) {
                 (Some(target), _) => format!("rollback of {target}"),
-                (None, class) => serde_json::to_value(class)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                (None, class) => class.name().to_string(),
             };
             vec![
                 d.service.clone(),

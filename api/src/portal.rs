@@ -82,12 +82,8 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 }
 
 fn level(level: Option<Level>) -> String {
-    let name = match level {
-        Some(Level::Elite) => "elite",
-        Some(Level::High) => "high",
-        Some(Level::Medium) => "medium",
-        Some(Level::Low) => "low",
-        None => return r#"<span class="level none">n/a</span>"#.into(),
+    let Some(name) = level.map(Level::name) else {
+        return r#"<span class="level none">n/a</span>"#.into();
     };
     format!(r#"<span class="level {name}">{name}</span>"#)
 }
@@ -351,13 +347,6 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
     Ok(page(&format!("Team {team}"), &body))
 }
 
-fn class_name(d: &DeploymentDetail) -> String {
-    serde_json::to_value(d.class)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn deployment_row(d: &DeploymentDetail) -> String {
     format!(
         r#"<tr><td><a href="/deployments/{s}/{i}">{id}</a></td><td>{service}</td><td>{at}</td><td>{class}</td><td class="n">{changes}</td><td>{failed}</td><td class="n">{recovery}</td></tr>"#,
@@ -369,7 +358,7 @@ fn deployment_row(d: &DeploymentDetail) -> String {
             .deployed_at
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
-        class = class_name(d),
+        class = d.class.name(),
         changes = d.changes.len(),
         failed = if d.failed { "yes" } else { "" },
         recovery = number(d.recovery_hours, 1, " h"),
@@ -459,7 +448,7 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
 <p><a href="/teams/{team_link}">Back to the team</a></p>"#,
         id = escape(id),
         service = escape(service),
-        class = class_name(d),
+        class = d.class.name(),
         rolls_back = d
             .rolls_back
             .as_ref()

@@ -66,15 +66,6 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Elite => "elite",
-        Level::High => "high",
-        Level::Medium => "medium",
-        Level::Low => "low",
-    }
-}
-
 struct Builder {
     families: Vec<Family>,
 }
@@ -164,7 +155,7 @@ impl Builder {
                 self.push(
                     "devex_dora_performance_level",
                     "1 for the current DORA performance level of a metric, 0 for the others",
-                    with(&[("metric", metric), ("level", level_name(level))]),
+                    with(&[("metric", metric), ("level", level.name())]),
                     Some(if level == current { 1.0 } else { 0.0 }),
                 );
             }

@@ -19,6 +19,18 @@ pub enum Level {
     Low,
 }
 
+impl Level {
+    /// The level's name, as it appears in JSON and labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Elite => "elite",
+            Level::High => "high",
+            Level::Medium => "medium",
+            Level::Low => "low",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Band {
     pub level: Level,
@@ -200,6 +212,17 @@ mod tests {
         );
         // Undefined metrics have no level.
         assert_eq!(y2024.change_failure_rate.level(None), None);
+    }
+
+    #[test]
+    fn names_are_the_json_names() {
+        for level in [Level::Elite, Level::High, Level::Medium, Level::Low] {
+            assert_eq!(serde_json::to_value(level).unwrap(), level.name());
+        }
+        use crate::dora::DeploymentClass as C;
+        for class in [C::Baseline, C::Counted, C::Redeploy, C::Rollback] {
+            assert_eq!(serde_json::to_value(class).unwrap(), class.name());
+        }
     }
 
     #[test]

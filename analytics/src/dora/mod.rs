@@ -837,6 +837,18 @@ pub enum DeploymentClass {
     Rollback,
 }
 
+impl DeploymentClass {
+    /// The class's name, as it appears in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeploymentClass::Baseline => "baseline",
+            DeploymentClass::Counted => "counted",
+            DeploymentClass::Redeploy => "redeploy",
+            DeploymentClass::Rollback => "rollback",
+        }
+    }
+}
+
 /// One change of a deployment and its lead time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeDetail {
