@@ -4,16 +4,13 @@
 
 use analytics::devex::{self, CompareMetric, DevexRequest};
 use analytics::LakeQueries;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
-
-/// Days a report covers when `from` is not given.
-const DEFAULT_WINDOW_DAYS: u64 = 90;
 
 /// The parameters, as typed on the command line or in a query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -36,22 +33,7 @@ pub struct DevexParams {
 
 impl DevexParams {
     pub fn request(&self, config: &Config) -> Result<DevexRequest> {
-        let tz_name = self.tz.as_deref().filter(|t| !t.is_empty());
-        let tz: chrono_tz::Tz = tz_name
-            .unwrap_or("UTC")
-            .parse()
-            .unwrap_or(chrono_tz::Tz::UTC);
-        let to = match self.to.as_deref().filter(|t| !t.is_empty()) {
-            Some(to) => to.to_string(),
-            None => (Utc::now().with_timezone(&tz).date_naive() + Days::new(1)).to_string(),
-        };
-        let from = match self.from.as_deref().filter(|f| !f.is_empty()) {
-            Some(from) => from.to_string(),
-            None => match NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
-                Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
-                Err(_) => String::new(),
-            },
-        };
+        let (from, to, tz_name) = crate::dora::window(&self.from, &self.to, &self.tz);
         Ok(DevexRequest::parse(
             &from,
             &to,

@@ -33,10 +33,36 @@ pub struct DoraParams {
     pub format: Option<String>,
 }
 
+/// The window as typed, with defaults: `to` is tomorrow in the report's time
+/// zone (so today counts), `from` 90 days before `to`. Returns (from, to, the
+/// time zone name if one was given); the request parsers check them.
+pub fn window<'a>(
+    from: &Option<String>,
+    to: &Option<String>,
+    tz: &'a Option<String>,
+) -> (String, String, Option<&'a str>) {
+    let tz_name = tz.as_deref().filter(|t| !t.is_empty());
+    let zone: chrono_tz::Tz = tz_name
+        .unwrap_or("UTC")
+        .parse()
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let to = match to.as_deref().filter(|t| !t.is_empty()) {
+        Some(to) => to.to_string(),
+        None => (Utc::now().with_timezone(&zone).date_naive() + Days::new(1)).to_string(),
+    };
+    let from = match from.as_deref().filter(|f| !f.is_empty()) {
+        Some(from) => from.to_string(),
+        None => match chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
+            Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
+            Err(_) => String::new(),
+        },
+    };
+    (from, to, tz_name)
+}
+
 impl DoraParams {
-    /// The request, with the configuration's DORA settings. `to` defaults to
-    /// tomorrow in the report's time zone (so today counts), `from` to 90
-    /// days before `to`.
+    /// The request, with the configuration's DORA settings and the default
+    /// [`window`].
     pub fn request(&self, config: &Config) -> Result<DoraRequest> {
         let mut settings = config.dora.clone();
         if let Some(pattern) = self.environment_pattern.as_ref().filter(|p| !p.is_empty()) {
@@ -45,22 +71,7 @@ impl DoraParams {
         if let Some(year) = self.levels_year {
             settings.levels_year = year;
         }
-        let tz_name = self.tz.as_deref().filter(|t| !t.is_empty());
-        let tz: chrono_tz::Tz = tz_name
-            .unwrap_or("UTC")
-            .parse()
-            .unwrap_or(chrono_tz::Tz::UTC);
-        let to = match self.to.as_deref().filter(|t| !t.is_empty()) {
-            Some(to) => to.to_string(),
-            None => (Utc::now().with_timezone(&tz).date_naive() + Days::new(1)).to_string(),
-        };
-        let from = match self.from.as_deref().filter(|f| !f.is_empty()) {
-            Some(from) => from.to_string(),
-            None => match chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
-                Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
-                Err(_) => String::new(),
-            },
-        };
+        let (from, to, tz_name) = window(&self.from, &self.to, &self.tz);
         Ok(DoraRequest::parse(
             &from,
             &to,
