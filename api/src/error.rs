@@ -47,6 +47,8 @@ impl Error {
             Error::BadRequest(_) | Error::Config(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            // The operator's to fix, not the client's: the server cannot store.
+            Error::Ingest(ingest::Error::LakeNotWritable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Ingest(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Analytics(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Surveys(surveys::Error::UnknownSurvey(_)) => StatusCode::NOT_FOUND,

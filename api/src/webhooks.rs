@@ -7,14 +7,13 @@
 //!    a redelivery (same `X-GitHub-Delivery`) stores nothing new. Raw payloads
 //!    hold logins and e-mails, so a mapped delivery is not kept raw.
 //! 3. Events that map to no rows (ping, release, workflow_job, ...) are kept
-//!    raw (headers and body) under `_devex/webhooks/github/`, fsynced, for
+//!    raw (headers and body) under `_devex/webhooks/github/`, written like a
+//!    lake file (`Lake::write_state_file`), for
 //!    later reprocessing, then acknowledged with 202.
 //! 4. A payload that does not parse gets 400 with the reason and is kept in
 //!    `_devex/dead-letter/github/` with its headers.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::Path;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -46,23 +45,6 @@ pub fn verify(secret: &[u8], body: &[u8], signature: Option<&str>) -> bool {
     };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
-}
-
-/// Writes `contents` to `path` durably: a temporary file, fsync, rename,
-/// fsync of the folder.
-fn write_durably(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(folder)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("delivery");
-    let temporary = folder.join(format!(".tmp-{name}.{}", std::process::id()));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)?;
-    std::fs::File::open(folder)?.sync_all()
 }
 
 fn record(
@@ -146,10 +128,6 @@ pub async fn github(
             "X-GitHub-Delivery is not a delivery id".into(),
         ));
     }
-    let io = |context: &str| {
-        let context = context.to_string();
-        move |source| Error::Io { context, source }
-    };
     let payload: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(payload) => payload,
         Err(e) => {
@@ -175,11 +153,10 @@ pub async fn github(
     };
     if rows.is_empty() {
         // Kept raw for later reprocessing, durably, before the answer.
-        let raw = state
-            .lake
-            .state_path(&format!("webhooks/github/{delivery}.json"));
-        write_durably(&raw, &record(&event, &delivery, &headers, &body, None))
-            .map_err(io("cannot keep the delivery"))?;
+        state.lake.write_state_file(
+            &format!("webhooks/github/{delivery}.json"),
+            &record(&event, &delivery, &headers, &body, None),
+        )?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({"delivery": delivery, "event": event, "stored": 0, "kept": "raw"})),
@@ -225,14 +202,9 @@ fn dead_letter(
     body: &[u8],
     reason: &str,
 ) -> Result<Response> {
-    let path = state
-        .lake
-        .state_path(&format!("dead-letter/github/{delivery}.json"));
-    write_durably(&path, &record(event, delivery, headers, body, Some(reason))).map_err(
-        |source| Error::Io {
-            context: "cannot keep the undeliverable delivery".into(),
-            source,
-        },
+    state.lake.write_state_file(
+        &format!("dead-letter/github/{delivery}.json"),
+        &record(event, delivery, headers, body, Some(reason)),
     )?;
     Err(Error::BadRequest(format!(
         "the {event} payload could not be read: {reason}; it was kept in _devex/dead-letter/github/{delivery}.json"

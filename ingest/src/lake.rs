@@ -157,6 +157,17 @@ impl Lake {
         self.root.join(STATE_DIR).join(name)
     }
 
+    /// Writes a file of devex's own state (e.g. a kept webhook delivery) as
+    /// durably as a data file: temporary name, fsync, rename, folder fsync.
+    /// `name` may hold folders, e.g. `webhooks/github/ID.json`.
+    pub fn write_state_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let (folder, file) = match name.rsplit_once('/') {
+            Some((folder, file)) => (format!("{STATE_DIR}/{folder}"), file),
+            None => (STATE_DIR.to_string(), name),
+        };
+        self.commit_file(&folder, file, bytes)
+    }
+
     /// Reads a secret kept in the lake's state folder, creating it with 32
     /// random bytes on first use (e.g. the pseudonym key).
     pub fn read_or_create_secret(&self, name: &str) -> Result<Vec<u8>> {
