@@ -41,6 +41,7 @@ use ingest::lake::Lake;
 use ingest::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
 pub use error::{Error, Result};
+pub use template::sql_text;
 
 /// Partitions DataFusion plans for. On 2 cores 8 beats the default by 15-20%
 /// on skewed services (see PERFORMANCE-NOTES).

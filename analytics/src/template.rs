@@ -16,7 +16,7 @@ use crate::LakeQueries;
 const KEPT_MATERIALIZED: usize = 6;
 
 /// Quotes a value as a SQL string literal.
-pub(crate) fn sql_text(value: &str) -> String {
+pub fn sql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use analytics::columns::Columns;
-use analytics::LakeQueries;
+use analytics::{sql_text, LakeQueries};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -37,10 +37,6 @@ struct Wave {
     teams: BTreeMap<String, String>,
     /// question -> respondent -> (number, text)
     answers: BTreeMap<String, BTreeMap<String, Answer>>,
-}
-
-fn sql_text(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 async fn load_wave(queries: &LakeQueries, survey_id: &str) -> Result<Wave> {
