@@ -39,6 +39,8 @@ enum Command {
     Serve(ServeArgs),
     /// Import JSON Lines or CSV rows of a canonical table into the lake.
     Import(ImportArgs),
+    /// Pull a tool's history into the lake; later runs fetch only what changed.
+    Ingest(IngestArgs),
     /// Run read-only SQL over the lake.
     Query(QueryArgs),
     /// Generate the demo organisation into the lake.
@@ -262,6 +264,36 @@ struct QueryArgs {
 }
 
 #[derive(Debug, Args)]
+struct IngestArgs {
+    /// The source to pull from.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(ingest::sources::REGISTRY.iter().map(|s| s.name)))]
+    source: String,
+    /// An organisation (or user) to sync every repository of; repeatable.
+    #[arg(long = "org", value_name = "ORG")]
+    owners: Vec<String>,
+    /// A repository as OWNER/NAME; repeatable.
+    #[arg(long = "repo", value_name = "OWNER/NAME")]
+    repos: Vec<String>,
+    /// Where a repository's first sync starts, YYYY-MM-DD (default: a year
+    /// ago); later runs continue from where the last one stopped.
+    #[arg(long)]
+    since: Option<chrono::NaiveDate>,
+    /// Forget where earlier syncs stopped and start again from --since
+    /// (rows already stored are skipped, never doubled).
+    #[arg(long)]
+    resync: bool,
+    /// API root, e.g. https://ghe.example.com/api/v3 for GitHub Enterprise
+    /// Server (default: [github] base_url, else https://api.github.com).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print the sync report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    lake: LakeArg,
+}
+
+#[derive(Debug, Args)]
 struct DemoArgs {
     #[command(flatten)]
     lake: LakeArg,
@@ -342,6 +374,27 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             apply_lake(&mut config, &args.lake);
             import(&config, &args).await
+        }
+        Command::Ingest(args) => {
+            apply_lake(&mut config, &args.lake);
+            let request = crate::collect::IngestRequest {
+                source: args.source,
+                owners: args.owners,
+                repos: args.repos,
+                since: args.since,
+                resync: args.resync,
+                base_url: args.base_url,
+                json: args.json,
+            };
+            let report = crate::collect::ingest(&config, &request).await?;
+            if request.json {
+                let json = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::Internal(format!("report does not serialise: {e}")))?;
+                println!("{json}");
+            } else {
+                println!("{}", crate::collect::summary(&report));
+            }
+            Ok(())
         }
         Command::Query(args) => {
             apply_lake(&mut config, &args.lake);
@@ -521,7 +574,7 @@ fn spinner(message: &str) -> ProgressBar {
 }
 
 /// Runs the derive stage after new events arrived, so reports start warm.
-async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Result<()> {
+pub(crate) async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Result<()> {
     let spinner = spinner("deriving deployment changes (commit graph walk)");
     let queries = analytics::LakeQueries::open(lake).await?;
     let result = analytics::dora::derive(&queries, &config.dora).await;

@@ -41,6 +41,24 @@ pub struct GithubConfig {
     pub webhook_secret: Option<String>,
     /// The label that makes an issue an incident.
     pub incident_label: String,
+    /// Token of `devex ingest github` (else GITHUB_TOKEN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// API root; https://HOST/api/v3 for GitHub Enterprise Server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Items per page (1 to 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u32>,
+    /// First backoff after a 5xx, doubled per attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_ms: Option<u64>,
+    /// Attempts per request before the sync stops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_attempts: Option<u32>,
+    /// The longest rate-limit wait sat out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wait_seconds: Option<u64>,
 }
 
 impl Default for GithubConfig {
@@ -48,6 +66,12 @@ impl Default for GithubConfig {
         GithubConfig {
             webhook_secret: None,
             incident_label: "incident".into(),
+            token: None,
+            base_url: None,
+            per_page: None,
+            retry_backoff_ms: None,
+            retry_attempts: None,
+            max_wait_seconds: None,
         }
     }
 }

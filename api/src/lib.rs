@@ -9,6 +9,7 @@
 //! and the API call the same functions of `ingest`, `analytics` and `surveys`.
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod devex;
 pub mod dora;

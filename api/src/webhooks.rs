@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use ingest::rows::TableBuilder;
 use ingest::sources::github;
 use sha2::Sha256;
 
@@ -74,19 +73,6 @@ fn record(
 }
 
 /// Repository -> service, from the catalog's `services.repos`.
-async fn repository_services(state: &AppState) -> Result<HashMap<String, String>> {
-    let result = state
-        .queries
-        .read_only_sql("SELECT unnest(repos) AS repo, service FROM services")
-        .await?;
-    let c = analytics::columns::Columns::new(&result.batches);
-    Ok(c.text("repo")?
-        .into_iter()
-        .zip(c.text("service")?)
-        .filter_map(|(r, s)| Some((r?, s?)))
-        .collect())
-}
-
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -141,7 +127,7 @@ pub async fn github(
             )
         }
     };
-    let services = repository_services(&state).await?;
+    let services = crate::collect::repository_services(&state.queries).await?;
     let context = github::Context {
         pseudonymizer: &crate::cli::pseudonymizer(&state.config, &state.lake)?,
         services: &services,
@@ -163,23 +149,12 @@ pub async fn github(
         )
             .into_response());
     }
-    let mut builders: Vec<TableBuilder> = Vec::new();
-    for (table, values) in rows {
-        let index = match builders.iter().position(|b| b.spec().name == table.name) {
-            Some(i) => i,
-            None => {
-                builders.push(TableBuilder::new(table));
-                builders.len() - 1
-            }
-        };
-        if let Err(e) = builders[index].push(values) {
-            return dead_letter(&state, &event, &delivery, &headers, &body, &e.to_string());
-        }
-    }
+    let batches = match ingest::sources::batches(rows) {
+        Ok(batches) => batches,
+        Err(e) => return dead_letter(&state, &event, &delivery, &headers, &body, &e.to_string()),
+    };
     let (mut stored, mut duplicates) = (0, 0);
-    for mut builder in builders {
-        let table = builder.spec();
-        let batch = builder.finish()?;
+    for (table, batch) in batches {
         let summary = state.lake.append(table, &batch).await?;
         stored += summary.rows_written;
         duplicates += summary.duplicates;

@@ -66,6 +66,26 @@ pub enum Error {
     #[error("parquet error: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 
+    #[error("unknown source '{name}'; the sources are: {known}")]
+    UnknownSource { name: String, known: String },
+
+    /// The source refused our credentials or their scope; the message says
+    /// which token to make and where to put it.
+    #[error("{message}")]
+    SourceAuth { message: String },
+
+    /// A configuration value of a source is missing or wrong.
+    #[error("{message}")]
+    SourceConfig { message: String },
+
+    /// The source could not be reached or kept failing after retries.
+    #[error("{url}: {message}")]
+    SourceRequest { url: String, message: String },
+
+    /// The source answered with something we cannot read.
+    #[error("{url}: {message}; this looks like a change in the source's API, please report it")]
+    SourcePayload { url: String, message: String },
+
     #[error("internal error: {0}; this is a bug in devex, please report it")]
     Internal(String),
 }
@@ -81,6 +101,9 @@ impl Error {
                 | Error::InvalidFile { .. }
                 | Error::ReadInput { .. }
                 | Error::LakeNotWritable { .. }
+                | Error::UnknownSource { .. }
+                | Error::SourceAuth { .. }
+                | Error::SourceConfig { .. }
         )
     }
 }

@@ -1,4 +1,7 @@
-//! GitHub webhook deliveries to canonical rows.
+//! GitHub payloads to canonical rows: webhook deliveries ([`parse`]) and the
+//! REST API's objects, which share their shapes (a pull request, a review, a
+//! workflow run, a deployment and its status, an issue). One mapping for
+//! both is what makes a pull and a push of the same history the same rows.
 //!
 //! * `push` -> one `pushes` row (its before/after chain) and one `commits` row
 //!   per pushed commit. Parents are left unknown: a push does not list them,
@@ -31,8 +34,11 @@ use crate::identity::Pseudonymizer;
 use crate::rows::Value;
 use crate::schema::{self, TableSpec};
 
-/// Canonical rows of one delivery, by table.
-pub type Rows = Vec<(&'static TableSpec, Vec<Value>)>;
+/// One canonical row and its table.
+pub type Row = (&'static TableSpec, Vec<Value>);
+
+/// Canonical rows of one delivery or page, by table.
+pub type Rows = Vec<Row>;
 
 /// What the parser needs beyond the payload.
 pub struct Context<'a> {
@@ -45,7 +51,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// The catalog's service for a repository, else its name without owner.
-    fn service(&self, repo: &str) -> String {
+    pub fn service(&self, repo: &str) -> String {
         self.services
             .get(repo)
             .cloned()
@@ -63,7 +69,7 @@ impl std::fmt::Display for PayloadError {
     }
 }
 
-fn text(value: &Json, path: &str) -> Result<String, PayloadError> {
+pub(crate) fn text(value: &Json, path: &str) -> Result<String, PayloadError> {
     let mut at = value;
     for key in path.split('.') {
         at = &at[key];
@@ -75,18 +81,18 @@ fn text(value: &Json, path: &str) -> Result<String, PayloadError> {
     }
 }
 
-fn optional_text(value: &Json, path: &str) -> Option<String> {
+pub(crate) fn optional_text(value: &Json, path: &str) -> Option<String> {
     text(value, path).ok().filter(|s| !s.is_empty())
 }
 
-fn time(value: &Json, path: &str) -> Result<i64, PayloadError> {
+pub(crate) fn time(value: &Json, path: &str) -> Result<i64, PayloadError> {
     let raw = text(value, path)?;
     DateTime::parse_from_rfc3339(&raw)
         .map(|t| t.timestamp_micros())
         .map_err(|_| PayloadError(format!("`{path}`: `{raw}` is not an RFC 3339 time")))
 }
 
-fn optional_time(value: &Json, path: &str) -> Result<Option<i64>, PayloadError> {
+pub(crate) fn optional_time(value: &Json, path: &str) -> Result<Option<i64>, PayloadError> {
     match optional_text(value, path) {
         None => Ok(None),
         Some(_) => time(value, path).map(Some),
@@ -98,15 +104,46 @@ pub fn parse(event: &str, payload: &Json, context: &Context<'_>) -> Result<Rows,
     if !payload.is_object() {
         return Err(PayloadError("the payload is not a JSON object".into()));
     }
+    let repo = || text(payload, "repository.full_name");
     match event {
         "push" => push(payload, context),
-        "pull_request" => pull_request(payload, context),
-        "pull_request_review" => review(payload, context),
-        "workflow_run" => workflow_run(payload),
-        "deployment_status" => deployment_status(payload, context),
-        "issues" => issue(payload, context),
+        "pull_request" => Ok(vec![pull_request(
+            &repo()?,
+            &payload["pull_request"],
+            None,
+            context,
+        )?]),
+        "pull_request_review" => {
+            let number = payload["pull_request"]["number"]
+                .as_i64()
+                .ok_or_else(|| PayloadError("`pull_request.number` is missing".into()))?;
+            Ok(vec![review(&repo()?, number, &payload["review"], context)?])
+        }
+        "workflow_run" => Ok(vec![workflow_run(&repo()?, &payload["workflow_run"])?]),
+        "deployment_status" => Ok(deployment(
+            &repo()?,
+            &payload["deployment"],
+            &payload["deployment_status"],
+            context,
+        )?
+        .into_iter()
+        .collect()),
+        "issues" => Ok(incident(&repo()?, &payload["issue"], context)?
+            .into_iter()
+            .collect()),
         _ => Ok(Vec::new()),
     }
+}
+
+/// A row's event id part for a state observed at `updated_at`: the time as
+/// microseconds, so the webhook's and the REST API's spelling of one instant
+/// give one id.
+fn state_key(value: &Json, path: &str) -> Result<String, PayloadError> {
+    Ok(optional_time(value, path)?.unwrap_or(0).to_string())
+}
+
+fn person(context: &Context<'_>, identity: &str) -> Value {
+    Value::text(context.pseudonymizer.pseudonym(identity))
 }
 
 fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
@@ -159,28 +196,69 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
                 Value::text(&repo),
                 Value::text(&sha),
                 Value::Null,
-                Value::text(context.pseudonymizer.pseudonym(&author)),
+                person(context, &author),
                 Value::Timestamp(time(commit, "timestamp")?),
                 Value::Null,
-                Value::opt_text(
-                    optional_text(commit, "message")
-                        .map(|m| m.lines().next().unwrap_or("").to_string()),
-                ),
+                summary(commit, "message"),
             ],
         ));
     }
     Ok(rows)
 }
 
-fn pull_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
-    let repo = text(payload, "repository.full_name")?;
-    let pr = &payload["pull_request"];
+fn summary(value: &Json, path: &str) -> Value {
+    Value::opt_text(optional_text(value, path).map(|m| m.lines().next().unwrap_or("").to_string()))
+}
+
+/// A commit from the REST API (`GET /repos/{repo}/commits`, or a pull
+/// request's commits): with its real parents and committer time.
+pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Row, PayloadError> {
+    let sha = text(commit, "sha")?;
+    // The same identity a push names: the git author's e-mail first.
+    let author = optional_text(commit, "commit.author.email")
+        .or_else(|| optional_text(commit, "author.login"))
+        .or_else(|| optional_text(commit, "commit.author.name"))
+        .unwrap_or_default();
+    let parents: Vec<String> = match commit["parents"].as_array() {
+        Some(parents) => parents
+            .iter()
+            .map(|p| text(p, "sha"))
+            .collect::<Result<_, _>>()?,
+        None => return Err(PayloadError("`parents` is missing".into())),
+    };
+    Ok((
+        &schema::COMMITS,
+        vec![
+            Value::text(format!("github:commit:{repo}:{sha}")),
+            Value::text(repo),
+            Value::text(&sha),
+            Value::TextList(parents),
+            person(context, &author),
+            Value::Timestamp(time(commit, "commit.author.date")?),
+            Value::opt_timestamp(optional_time(commit, "commit.committer.date")?),
+            summary(commit, "commit.message"),
+        ],
+    ))
+}
+
+/// One observed state of a pull request. The webhook's `pull_request` and
+/// `GET /repos/{repo}/pulls/{number}` have the same shape; list items lack
+/// `merged`, so `merged_at` decides there. `first_commit_at` is known only
+/// to a pull (from the pull request's commits).
+pub fn pull_request(
+    repo: &str,
+    pr: &Json,
+    first_commit_at: Option<i64>,
+    context: &Context<'_>,
+) -> Result<Row, PayloadError> {
     let number = pr["number"]
         .as_i64()
         .ok_or_else(|| PayloadError("`pull_request.number` is missing".into()))?;
-    let merged = pr["merged"].as_bool().unwrap_or(false);
-    let action = optional_text(payload, "action").unwrap_or_default();
-    let updated = optional_text(pr, "updated_at").unwrap_or_default();
+    // Closed is not merged: unmerged pull requests also carry a test-merge sha.
+    let merged = match pr["merged"].as_bool() {
+        Some(merged) => merged,
+        None => optional_text(pr, "merged_at").is_some(),
+    };
     let labels: Vec<String> = pr["labels"]
         .as_array()
         .into_iter()
@@ -188,17 +266,18 @@ fn pull_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadEr
         .filter_map(|l| l["name"].as_str().map(str::to_string))
         .collect();
     let integer = |v: &Json| v.as_i64().map_or(Value::Null, Value::Integer);
-    Ok(vec![(
+    Ok((
         &schema::PULL_REQUESTS,
         vec![
             Value::text(format!(
-                "github:pull_request:{repo}#{number}:{action}:{updated}"
+                "github:pull_request:{repo}#{number}:{}",
+                state_key(pr, "updated_at")?
             )),
-            Value::text(&repo),
+            Value::text(repo),
             Value::Integer(number),
-            Value::text(context.pseudonymizer.pseudonym(&text(pr, "user.login")?)),
+            person(context, &text(pr, "user.login")?),
             Value::Timestamp(time(pr, "created_at")?),
-            Value::Null,
+            Value::opt_timestamp(first_commit_at),
             Value::Null,
             Value::Null,
             Value::opt_timestamp(if merged {
@@ -218,49 +297,46 @@ fn pull_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadEr
             integer(&pr["commits"]),
             Value::TextList(labels),
         ],
-    )])
+    ))
 }
 
-fn review(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
-    let repo = text(payload, "repository.full_name")?;
-    let review = &payload["review"];
-    let number = payload["pull_request"]["number"]
-        .as_i64()
-        .ok_or_else(|| PayloadError("`pull_request.number` is missing".into()))?;
-    Ok(vec![(
+/// A review; its state is lower-cased (webhooks say `approved`, the REST
+/// API `APPROVED`). Pending reviews have no `submitted_at` and are not rows.
+pub fn review(
+    repo: &str,
+    number: i64,
+    review: &Json,
+    context: &Context<'_>,
+) -> Result<Row, PayloadError> {
+    Ok((
         &schema::REVIEWS,
         vec![
             Value::text(format!("github:review:{}", text(review, "id")?)),
-            Value::text(&repo),
+            Value::text(repo),
             Value::Integer(number),
-            Value::text(
-                context
-                    .pseudonymizer
-                    .pseudonym(&text(review, "user.login")?),
-            ),
+            person(context, &text(review, "user.login")?),
             Value::text(text(review, "state")?.to_lowercase()),
             Value::Timestamp(time(review, "submitted_at")?),
         ],
-    )])
+    ))
 }
 
-fn workflow_run(payload: &Json) -> Result<Rows, PayloadError> {
-    let repo = text(payload, "repository.full_name")?;
-    let run = &payload["workflow_run"];
+/// One attempt of a workflow run at one status.
+pub fn workflow_run(repo: &str, run: &Json) -> Result<Row, PayloadError> {
     let attempt = run["run_attempt"].as_i64().unwrap_or(1);
     let status = optional_text(run, "status").unwrap_or_default();
     let completed = status == "completed";
     let pipeline = optional_text(run, "name")
         .or_else(|| optional_text(run, "path"))
         .unwrap_or_else(|| format!("workflow {}", run["workflow_id"]));
-    Ok(vec![(
+    Ok((
         &schema::CI_RUNS,
         vec![
             Value::text(format!(
                 "github:workflow_run:{}:{attempt}:{status}",
                 text(run, "id")?
             )),
-            Value::text(&repo),
+            Value::text(repo),
             Value::text(pipeline),
             Value::text(text(run, "id")?),
             Value::Integer(attempt),
@@ -282,27 +358,38 @@ fn workflow_run(payload: &Json) -> Result<Rows, PayloadError> {
             Value::Null,
             Value::Null,
         ],
-    )])
+    ))
 }
 
-fn deployment_status(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
-    let repo = text(payload, "repository.full_name")?;
-    let status = &payload["deployment_status"];
-    let deployment = &payload["deployment"];
+/// Whether a deployment status is an outcome: queued, pending and
+/// in_progress are not; inactive is GitHub retiring an older deployment,
+/// not a new attempt.
+pub fn is_terminal_state(state: &str) -> bool {
+    matches!(
+        state.to_ascii_lowercase().as_str(),
+        "success" | "failure" | "error"
+    )
+}
+
+/// A deployment attempt from a terminal status; other statuses are no row.
+pub fn deployment(
+    repo: &str,
+    deployment: &Json,
+    status: &Json,
+    context: &Context<'_>,
+) -> Result<Option<Row>, PayloadError> {
     let state = text(status, "state")?.to_lowercase();
-    // queued, pending and in_progress are not outcomes; inactive is GitHub
-    // retiring an older deployment, not a new attempt.
-    if !matches!(state.as_str(), "success" | "failure" | "error") {
-        return Ok(Vec::new());
+    if !is_terminal_state(&state) {
+        return Ok(None);
     }
     let environment = optional_text(status, "environment")
         .or_else(|| optional_text(deployment, "environment"))
         .ok_or_else(|| PayloadError("`deployment.environment` is missing".into()))?;
-    Ok(vec![(
+    Ok(Some((
         &schema::DEPLOYMENTS,
         vec![
             Value::text(format!("github:deployment_status:{}", text(status, "id")?)),
-            Value::text(context.service(&repo)),
+            Value::text(context.service(repo)),
             Value::text(environment),
             Value::text(text(deployment, "sha")?),
             Value::text(text(deployment, "id")?),
@@ -311,32 +398,39 @@ fn deployment_status(payload: &Json, context: &Context<'_>) -> Result<Rows, Payl
             Value::Timestamp(time(status, "created_at")?),
             Value::text("github"),
         ],
-    )])
+    )))
 }
 
-fn issue(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
-    let repo = text(payload, "repository.full_name")?;
-    let issue = &payload["issue"];
-    let is_incident = issue["labels"].as_array().into_iter().flatten().any(|l| {
-        l["name"]
-            .as_str()
-            .is_some_and(|n| n.eq_ignore_ascii_case(context.incident_label))
-    });
-    // The issues list of GitHub also holds pull requests.
-    if !is_incident || issue.get("pull_request").is_some() {
-        return Ok(Vec::new());
+/// Whether an issue carries the incident label (pull requests never do:
+/// GitHub's issues lists also hold them).
+pub fn is_incident(issue: &Json, incident_label: &str) -> bool {
+    issue.get("pull_request").is_none()
+        && issue["labels"].as_array().into_iter().flatten().any(|l| {
+            l["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(incident_label))
+        })
+}
+
+/// One observed state of an incident issue: opened, and resolved when closed.
+pub fn incident(
+    repo: &str,
+    issue: &Json,
+    context: &Context<'_>,
+) -> Result<Option<Row>, PayloadError> {
+    if !is_incident(issue, context.incident_label) {
+        return Ok(None);
     }
     let number = text(issue, "number")?;
-    let action = optional_text(payload, "action").unwrap_or_default();
     let closed = optional_text(issue, "state").as_deref() == Some("closed");
-    Ok(vec![(
+    Ok(Some((
         &schema::INCIDENTS,
         vec![
             Value::text(format!(
-                "github:issue:{repo}#{number}:{action}:{}",
-                optional_text(issue, "updated_at").unwrap_or_default()
+                "github:issue:{repo}#{number}:{}",
+                state_key(issue, "updated_at")?
             )),
-            Value::text(context.service(&repo)),
+            Value::text(context.service(repo)),
             Value::text(format!("{repo}#{number}")),
             Value::Null,
             Value::Timestamp(time(issue, "created_at")?),
@@ -349,7 +443,7 @@ fn issue(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
             Value::Null,
             Value::Null,
         ],
-    )])
+    )))
 }
 
 #[cfg(test)]

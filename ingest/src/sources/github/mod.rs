@@ -1,0 +1,599 @@
+//! GitHub (and GitHub Enterprise Server): the pull collector
+//! (`devex ingest github`) and the payload mapping the webhook receiver
+//! shares with it ([`rows`]).
+//!
+//! Per repository, five resources, each with its own cursor:
+//! * `commits`: `GET /repos/{repo}/commits?since=`, with real parents; the
+//!   cursor is the newest committer time, re-read with a day's overlap since
+//!   a push can bring commits dated before the last sync. Commits of merged
+//!   pull requests come with the pull requests, whatever their dates.
+//! * `pulls`: the pull request list newest-updated first, read until the
+//!   cursor; each changed pull request is read whole (for `merged`, sizes),
+//!   with its reviews, and, when merged, its commits (their earliest author
+//!   time is `first_commit_at`, which keeps squash merges' real start).
+//! * `runs`: Actions workflow runs created since the cursor, which stays at
+//!   the oldest run still in progress so it is read again when it ends.
+//! * `deployments`: deployments newer than the cursor and their statuses;
+//!   a deployment without a final status stays pending and is read again.
+//! * `incidents`: issues with the incident label updated since the cursor
+//!   (`since=` is GitHub's own filter), pull requests left out.
+
+pub mod client;
+pub mod rows;
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat};
+use futures::future::BoxFuture;
+use serde_json::Value as Json;
+
+pub use rows::{parse, Context, PayloadError, Row, Rows};
+
+use crate::error::{Error, Result};
+use crate::sources::{
+    append_rows, Cursor, Cursors, Progress, ProgressEvent, ResourceReport, Source, SourceEntry,
+    SourceSettings, SyncContext, SyncReport, SyncRequest,
+};
+use client::{encode, Client, Page, Patience};
+
+pub const ENTRY: SourceEntry = SourceEntry {
+    name: "github",
+    about: "GitHub or GitHub Enterprise Server: commits, pull requests and reviews, Actions runs, deployments, incident issues",
+    build: GitHub::build,
+};
+
+/// The resources of a repository, in sync order.
+pub const RESOURCES: [&str; 5] = ["commits", "pulls", "runs", "deployments", "incidents"];
+
+/// How far back the commits cursor re-reads: a push may bring commits
+/// whose committer time is older than the last sync.
+const COMMIT_OVERLAP_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+/// How long a deployment without a final status is looked at again.
+const PENDING_DEPLOYMENT_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
+
+pub struct GitHub {
+    client: Client,
+    incident_label: String,
+    per_page: u32,
+}
+
+impl GitHub {
+    /// Settings (all optional): `base_url`, `token`, `incident_label`,
+    /// `per_page`, `retry_backoff_ms`, `retry_attempts`, `max_wait_seconds`.
+    pub fn build(settings: &SourceSettings) -> Result<Box<dyn Source>> {
+        let text = |key: &str| settings[key].as_str().filter(|s| !s.is_empty());
+        let number = |key: &str| settings[key].as_u64();
+        let defaults = Patience::default();
+        let patience = Patience {
+            attempts: number("retry_attempts").map_or(defaults.attempts, |n| n.max(1) as u32),
+            backoff: number("retry_backoff_ms").map_or(defaults.backoff, Duration::from_millis),
+            max_wait: number("max_wait_seconds").map_or(defaults.max_wait, Duration::from_secs),
+        };
+        let per_page = number("per_page").unwrap_or(100);
+        if !(1..=100).contains(&per_page) {
+            return Err(Error::SourceConfig {
+                message: format!("github per_page = {per_page}: GitHub pages hold 1 to 100 items"),
+            });
+        }
+        Ok(Box::new(GitHub {
+            client: Client::new(
+                text("base_url").unwrap_or("https://api.github.com"),
+                text("token"),
+                patience,
+            )?,
+            incident_label: text("incident_label").unwrap_or("incident").to_string(),
+            per_page: per_page as u32,
+        }))
+    }
+
+    async fn run(&self, context: &SyncContext<'_>, request: &SyncRequest) -> Result<SyncReport> {
+        let progress = context.progress;
+        let repos = self.repositories(request, progress).await?;
+        let mut cursors = Cursors::load(context.lake, "github")?;
+        let rows_context = Context {
+            pseudonymizer: context.pseudonymizer,
+            services: context.services,
+            incident_label: &self.incident_label,
+        };
+        let mut report = SyncReport {
+            source: "github".into(),
+            ..SyncReport::default()
+        };
+        let since = request.since.timestamp_micros();
+        for repo in &repos {
+            for resource in RESOURCES {
+                progress.event(ProgressEvent::Started {
+                    scope: repo,
+                    resource,
+                });
+                let before = self.client.counts().requests;
+                let cursor = if request.resync {
+                    None
+                } else {
+                    cursors.get(repo, resource).cloned()
+                };
+                let fetch = Fetch {
+                    repo,
+                    resource,
+                    rows: &rows_context,
+                    progress,
+                };
+                let (rows, cursor) = match resource {
+                    "commits" => self.commits(&fetch, cursor, since).await?,
+                    "pulls" => self.pulls(&fetch, cursor, since).await?,
+                    "runs" => self.runs(&fetch, cursor, since).await?,
+                    "deployments" => self.deployments(&fetch, cursor, since).await?,
+                    _ => self.incidents(&fetch, cursor, since).await?,
+                };
+                let summary = append_rows(context.lake, rows).await?;
+                // Only now that the rows are stored may the cursor move on.
+                cursors.save(context.lake, repo, resource, cursor)?;
+                progress.event(ProgressEvent::Finished {
+                    scope: repo,
+                    resource,
+                    stored: summary.rows_written,
+                    duplicates: summary.duplicates,
+                });
+                report.resources.push(ResourceReport {
+                    scope: repo.clone(),
+                    resource: resource.to_string(),
+                    stored: summary.rows_written,
+                    duplicates: summary.duplicates,
+                    requests: self.client.counts().requests - before,
+                });
+            }
+        }
+        let counts = self.client.counts();
+        report.requests = counts.requests;
+        report.rate_limited = counts.rate_limited;
+        report.retried = counts.retried;
+        Ok(report)
+    }
+
+    /// The `--repo`s, and every repository of each `--org`.
+    async fn repositories(
+        &self,
+        request: &SyncRequest,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>> {
+        let mut repos: Vec<String> = Vec::new();
+        for repo in &request.repos {
+            if repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/') {
+                return Err(Error::SourceConfig {
+                    message: format!("--repo {repo}: give the repository as OWNER/NAME"),
+                });
+            }
+            repos.push(repo.clone());
+        }
+        for owner in &request.owners {
+            let base = self.client.base();
+            let per_page = self.per_page;
+            let mut listed = self
+                .list(
+                    &format!(
+                        "{base}/orgs/{}/repos?type=all&per_page={per_page}",
+                        encode(owner)
+                    ),
+                    progress,
+                )
+                .await?;
+            if listed.is_none() {
+                // Not an organisation: a user's repositories.
+                listed = self
+                    .list(
+                        &format!(
+                            "{base}/users/{}/repos?type=owner&per_page={per_page}",
+                            encode(owner)
+                        ),
+                        progress,
+                    )
+                    .await?;
+            }
+            let Some(items) = listed else {
+                return Err(Error::SourceConfig {
+                    message: format!(
+                        "--org {owner}: GitHub knows no organisation or user of that name that this token can see; check the spelling, or the token's access to it"
+                    ),
+                });
+            };
+            for item in items {
+                let name = rows::text(&item, "full_name").map_err(|e| Error::SourcePayload {
+                    url: format!("{base}/orgs/{owner}/repos"),
+                    message: e.0,
+                })?;
+                repos.push(name);
+            }
+        }
+        repos.sort();
+        repos.dedup();
+        if repos.is_empty() {
+            return Err(Error::SourceConfig {
+                message: "nothing to sync: give --org OWNER or --repo OWNER/NAME".into(),
+            });
+        }
+        Ok(repos)
+    }
+
+    /// Every item of a list, all pages; `None` on 404.
+    async fn list(&self, url: &str, progress: &dyn Progress) -> Result<Option<Vec<Json>>> {
+        let mut items = Vec::new();
+        let mut next = Some(url.to_string());
+        while let Some(url) = next {
+            let Some(page) = self.client.get(&url, progress).await? else {
+                return Ok(None);
+            };
+            next = page.next.clone();
+            items.extend(page_items(&page, &url)?);
+        }
+        Ok(Some(items))
+    }
+
+    async fn commits(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let mut cursor = cursor.unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        });
+        let from = if cursor.at > since {
+            cursor.at - COMMIT_OVERLAP_MICROS
+        } else {
+            cursor.at
+        };
+        let url = format!(
+            "{}/repos/{}/commits?per_page={}&since={}",
+            self.client.base(),
+            fetch.repo,
+            self.per_page,
+            encode(&rfc3339(from))
+        );
+        let mut rows = Vec::new();
+        let mut next = Some(url);
+        let mut done = 0;
+        while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                // An empty repository answers 409 or 404: nothing to read.
+                break;
+            };
+            for commit in page_items(&page, &url)? {
+                rows.push(
+                    rows::api_commit(fetch.repo, &commit, fetch.rows).map_err(payload(&url))?,
+                );
+                if let Ok(at) = rows::time(&commit, "commit.committer.date") {
+                    cursor.at = cursor.at.max(at);
+                }
+            }
+            done += 1;
+            fetch.advance(done, page.last_page.or(Some(done)), "pages");
+            next = page.next;
+        }
+        Ok((rows, cursor))
+    }
+
+    async fn pulls(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let threshold = cursor.clone().unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        });
+        let mut cursor = cursor.unwrap_or_default();
+        let base = self.client.base();
+        let repo = fetch.repo;
+        // Newest-updated first: everything changed since the cursor comes
+        // before the first unchanged one.
+        let mut changed: Vec<(i64, i64)> = Vec::new();
+        let mut next = Some(format!(
+            "{base}/repos/{repo}/pulls?state=all&sort=updated&direction=desc&per_page={}",
+            self.per_page
+        ));
+        'pages: while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                break;
+            };
+            next = page.next.clone();
+            for pr in page_items(&page, &url)? {
+                let updated = rows::time(&pr, "updated_at").map_err(payload(&url))?;
+                let number = pr["number"].as_i64().ok_or_else(|| Error::SourcePayload {
+                    url: url.clone(),
+                    message: "`number` is missing".into(),
+                })?;
+                if threshold.is_new(updated, &number.to_string()) {
+                    changed.push((number, updated));
+                } else if updated < threshold.at {
+                    break 'pages;
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        let total = changed.len() as u64;
+        for (done, (number, updated)) in changed.into_iter().enumerate() {
+            let url = format!("{base}/repos/{repo}/pulls/{number}");
+            let Some(detail) = self.client.get(&url, fetch.progress).await? else {
+                continue;
+            };
+            let pr = detail.body;
+            let reviews = self
+                .list(
+                    &format!("{url}/reviews?per_page={}", self.per_page),
+                    fetch.progress,
+                )
+                .await?
+                .unwrap_or_default();
+            for review in &reviews {
+                // A pending review is not submitted yet: not a review.
+                if rows::optional_text(review, "submitted_at").is_some() {
+                    rows.push(
+                        rows::review(repo, number, review, fetch.rows).map_err(payload(&url))?,
+                    );
+                }
+            }
+            let merged = pr["merged"].as_bool().unwrap_or(false);
+            let mut first_commit_at = None;
+            if merged {
+                let commits = self
+                    .list(
+                        &format!("{url}/commits?per_page={}", self.per_page),
+                        fetch.progress,
+                    )
+                    .await?
+                    .unwrap_or_default();
+                for commit in &commits {
+                    let row = rows::api_commit(repo, commit, fetch.rows).map_err(payload(&url))?;
+                    let authored =
+                        rows::time(commit, "commit.author.date").map_err(payload(&url))?;
+                    first_commit_at =
+                        Some(first_commit_at.map_or(authored, |t: i64| t.min(authored)));
+                    rows.push(row);
+                }
+            }
+            rows.push(
+                rows::pull_request(repo, &pr, first_commit_at, fetch.rows)
+                    .map_err(payload(&url))?,
+            );
+            cursor.observe(updated, &number.to_string());
+            fetch.advance(done as u64 + 1, Some(total), "pull requests");
+        }
+        Ok((rows, cursor))
+    }
+
+    async fn runs(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let from = cursor.as_ref().map_or(since, |c| c.at);
+        let mut next = Some(format!(
+            "{}/repos/{}/actions/runs?per_page={}&created={}",
+            self.client.base(),
+            fetch.repo,
+            self.per_page,
+            encode(&format!(">={}", rfc3339(from)))
+        ));
+        let mut rows = Vec::new();
+        let (mut newest, mut oldest_running): (i64, Option<i64>) = (from, None);
+        let mut done = 0;
+        while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                // Actions are off for this repository.
+                break;
+            };
+            let runs =
+                page.body["workflow_runs"]
+                    .as_array()
+                    .ok_or_else(|| Error::SourcePayload {
+                        url: url.clone(),
+                        message: "`workflow_runs` is missing".into(),
+                    })?;
+            for run in runs {
+                let created = rows::time(run, "created_at").map_err(payload(&url))?;
+                if created < from {
+                    continue;
+                }
+                rows.push(rows::workflow_run(fetch.repo, run).map_err(payload(&url))?);
+                newest = newest.max(created);
+                if run["status"].as_str() != Some("completed") {
+                    oldest_running = Some(oldest_running.map_or(created, |t: i64| t.min(created)));
+                }
+            }
+            done += 1;
+            let pages = page.body["total_count"]
+                .as_u64()
+                .map(|n| n.div_ceil(u64::from(self.per_page)).max(1));
+            fetch.advance(done, page.last_page.or(pages), "pages");
+            next = page.next;
+        }
+        // A run still going is read again next time, when it has finished.
+        let cursor = Cursor {
+            at: oldest_running.unwrap_or(newest),
+            ..Cursor::default()
+        };
+        Ok((rows, cursor))
+    }
+
+    async fn deployments(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let threshold = cursor.clone().unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        });
+        let mut cursor = cursor.unwrap_or_default();
+        let base = self.client.base();
+        let repo = fetch.repo;
+        let mut deployments: Vec<Json> = Vec::new();
+        let mut next = Some(format!(
+            "{base}/repos/{repo}/deployments?per_page={}",
+            self.per_page
+        ));
+        'pages: while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                break;
+            };
+            next = page.next.clone();
+            for deployment in page_items(&page, &url)? {
+                let created = rows::time(&deployment, "created_at").map_err(payload(&url))?;
+                let id = rows::text(&deployment, "id").map_err(payload(&url))?;
+                if threshold.is_new(created, &id) {
+                    deployments.push(deployment);
+                } else if created < threshold.at {
+                    break 'pages;
+                }
+            }
+        }
+        // Deployments that had no final status last time.
+        for id in std::mem::take(&mut cursor.pending) {
+            if deployments
+                .iter()
+                .any(|d| rows::text(d, "id").ok().as_deref() == Some(&id))
+            {
+                continue;
+            }
+            let url = format!("{base}/repos/{repo}/deployments/{id}");
+            if let Some(page) = self.client.get(&url, fetch.progress).await? {
+                deployments.push(page.body);
+            }
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        let mut rows = Vec::new();
+        let total = deployments.len() as u64;
+        for (done, deployment) in deployments.iter().enumerate() {
+            let id = rows::text(deployment, "id").map_err(payload(base))?;
+            let created = rows::time(deployment, "created_at").map_err(payload(base))?;
+            let url = format!(
+                "{base}/repos/{repo}/deployments/{id}/statuses?per_page={}",
+                self.per_page
+            );
+            let statuses = self.list(&url, fetch.progress).await?.unwrap_or_default();
+            let mut finished = false;
+            for status in &statuses {
+                if let Some(row) =
+                    rows::deployment(repo, deployment, status, fetch.rows).map_err(payload(&url))?
+                {
+                    rows.push(row);
+                    finished = true;
+                }
+            }
+            cursor.observe(created, &id);
+            if !finished && now - created < PENDING_DEPLOYMENT_MICROS {
+                cursor.pending.push(id);
+            }
+            fetch.advance(done as u64 + 1, Some(total), "deployments");
+        }
+        Ok((rows, cursor))
+    }
+
+    async fn incidents(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let mut cursor = cursor.unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        });
+        let mut next = Some(format!(
+            "{}/repos/{}/issues?state=all&labels={}&sort=updated&direction=asc&per_page={}&since={}",
+            self.client.base(),
+            fetch.repo,
+            encode(&self.incident_label),
+            self.per_page,
+            encode(&rfc3339(cursor.at))
+        ));
+        let mut rows = Vec::new();
+        let mut done = 0;
+        while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                // Issues are off for this repository.
+                break;
+            };
+            for issue in page_items(&page, &url)? {
+                let updated = rows::time(&issue, "updated_at").map_err(payload(&url))?;
+                let number = rows::text(&issue, "number").map_err(payload(&url))?;
+                if !cursor.is_new(updated, &number) {
+                    continue;
+                }
+                if let Some(row) =
+                    rows::incident(fetch.repo, &issue, fetch.rows).map_err(payload(&url))?
+                {
+                    rows.push(row);
+                }
+                cursor.observe(updated, &number);
+            }
+            done += 1;
+            fetch.advance(done, page.last_page.or(Some(done)), "pages");
+            next = page.next;
+        }
+        Ok((rows, cursor))
+    }
+}
+
+impl Source for GitHub {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn sync<'a>(
+        &'a self,
+        context: &'a SyncContext<'a>,
+        request: &'a SyncRequest,
+    ) -> BoxFuture<'a, Result<SyncReport>> {
+        Box::pin(self.run(context, request))
+    }
+}
+
+/// What one resource's fetch shares.
+struct Fetch<'a> {
+    repo: &'a str,
+    resource: &'a str,
+    rows: &'a Context<'a>,
+    progress: &'a dyn Progress,
+}
+
+impl Fetch<'_> {
+    fn advance(&self, done: u64, total: Option<u64>, unit: &str) {
+        self.progress.event(ProgressEvent::Advanced {
+            scope: self.repo,
+            resource: self.resource,
+            done,
+            total,
+            unit,
+        });
+    }
+}
+
+/// The items of a list page: GitHub lists are JSON arrays.
+fn page_items(page: &Page, url: &str) -> Result<Vec<Json>> {
+    page.body
+        .as_array()
+        .cloned()
+        .ok_or_else(|| Error::SourcePayload {
+            url: url.to_string(),
+            message: "expected a JSON array".into(),
+        })
+}
+
+fn payload(url: &str) -> impl Fn(PayloadError) -> Error + '_ {
+    move |e| Error::SourcePayload {
+        url: url.to_string(),
+        message: e.0,
+    }
+}
+
+fn rfc3339(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
