@@ -343,7 +343,13 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: bool) {
-    let default = if verbose { "info" } else { "warn" };
+    // octocrab logs every failed request as an error; the GitHub collector
+    // reports them itself, with what it does about them.
+    let default = if verbose {
+        "info,octocrab=off"
+    } else {
+        "warn,octocrab=off"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DEVEX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

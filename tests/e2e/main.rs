@@ -5,6 +5,8 @@ mod crash;
 mod demo;
 mod devex;
 mod dora;
+mod fake_github;
+mod github;
 mod import;
 mod portal;
 mod prometheus;

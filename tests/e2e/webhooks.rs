@@ -12,7 +12,7 @@ use sha2::Sha256;
 use crate::serve::Server;
 use crate::support::*;
 
-const SECRET: &str = "e2e webhook secret";
+pub const SECRET: &str = "e2e webhook secret";
 
 fn fixture_json(path: &str) -> Value {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,13 +21,13 @@ fn fixture_json(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(full).unwrap()).unwrap()
 }
 
-fn sign(body: &[u8], secret: &str) -> String {
+pub fn sign(body: &[u8], secret: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn deliver(
+pub async fn deliver(
     server: &Server,
     event: &str,
     delivery: &str,

@@ -126,7 +126,7 @@ impl Client {
                 ._get_with_headers(url, Some(headers.clone()))
                 .await
             {
-                Err(e) => format!("no answer ({e})"),
+                Err(e) => format!("no answer from GitHub ({e})"),
                 Ok(response) => {
                     let status = response.status();
                     let response_headers = response.headers().clone();
@@ -163,9 +163,9 @@ impl Client {
                             None if status.as_u16() == 403 => {
                                 return Err(self.missing_scope(url, &message))
                             }
-                            None => format!("429 {message}"),
+                            None => format!("GitHub answered 429 {message}"),
                         },
-                        code if code >= 500 => format!("{code} {message}"),
+                        code if code >= 500 => format!("GitHub answered {code} {message}"),
                         code => {
                             return Err(Error::SourceRequest {
                                 url: url.to_string(),
@@ -180,7 +180,7 @@ impl Client {
                 return Err(Error::SourceRequest {
                     url: url.to_string(),
                     message: format!(
-                        "GitHub kept failing ({failure}) after {failures} attempts; check https://www.githubstatus.com and run the sync again, it continues where it stopped"
+                        "{failure}, {failures} times in a row; check https://www.githubstatus.com and run the sync again, it continues where it stopped"
                     ),
                 });
             }
@@ -188,7 +188,7 @@ impl Client {
             let backoff = self.patience.backoff * 2u32.saturating_pow(failures - 1);
             progress.event(ProgressEvent::Waiting {
                 message: format!(
-                    "GitHub answered {failure}; retrying in {:.1} s (attempt {} of {})",
+                    "{failure}; retrying in {:.1} s (attempt {} of {})",
                     backoff.as_secs_f64(),
                     failures + 1,
                     self.patience.attempts

@@ -49,7 +49,8 @@ pub const RESOURCES: [&str; 5] = ["commits", "pulls", "runs", "deployments", "in
 /// whose committer time is older than the last sync.
 const COMMIT_OVERLAP_MICROS: i64 = 24 * 3600 * 1_000_000;
 
-/// How long a deployment without a final status is looked at again.
+/// How long (after the newest deployment) a deployment without a final
+/// status is looked at again.
 const PENDING_DEPLOYMENT_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
 
 pub struct GitHub {
@@ -465,9 +466,9 @@ impl GitHub {
                 deployments.push(page.body);
             }
         }
-        let now = chrono::Utc::now().timestamp_micros();
         let mut rows = Vec::new();
         let total = deployments.len() as u64;
+        let mut unfinished = Vec::new();
         for (done, deployment) in deployments.iter().enumerate() {
             let id = rows::text(deployment, "id").map_err(payload(base))?;
             let created = rows::time(deployment, "created_at").map_err(payload(base))?;
@@ -486,11 +487,18 @@ impl GitHub {
                 }
             }
             cursor.observe(created, &id);
-            if !finished && now - created < PENDING_DEPLOYMENT_MICROS {
-                cursor.pending.push(id);
+            if !finished {
+                unfinished.push((created, id));
             }
             fetch.advance(done as u64 + 1, Some(total), "deployments");
         }
+        // A deployment without a final status is looked at again, until it
+        // is a week older than the newest one (an abandoned deployment).
+        cursor.pending = unfinished
+            .into_iter()
+            .filter(|(created, _)| cursor.at - created < PENDING_DEPLOYMENT_MICROS)
+            .map(|(_, id)| id)
+            .collect();
         Ok((rows, cursor))
     }
 
