@@ -1106,10 +1106,55 @@ impl<'a> RepoSimulation<'a> {
                     Value::Float(((duration as f64) / MINUTE as f64).ceil()),
                 ],
             )?;
+            self.ci_jobs(&run_id, attempt, started, duration, conclusion)?;
             queued = finished + self.rng.gen_range(2..10) * MINUTE;
             if queued >= self.org.end {
                 break;
             }
+        }
+        Ok(())
+    }
+
+    /// A run's jobs: build (the first 40%), then test. Derived from the run
+    /// without drawing random numbers, so the rest of the demo stays as it is.
+    fn ci_jobs(
+        &mut self,
+        run_id: &str,
+        attempt: i64,
+        started: i64,
+        duration: i64,
+        conclusion: &str,
+    ) -> Result<()> {
+        let build_end = started + duration * 2 / 5;
+        for (k, name, from, to) in [
+            (0, "build", started, build_end),
+            (1, "test", build_end, started + duration),
+        ] {
+            if from >= self.org.end {
+                break;
+            }
+            let done = to < self.org.end;
+            let status = if done { "completed" } else { "in_progress" };
+            // A failed run fails in its test job.
+            let outcome = if k == 0 { "success" } else { conclusion };
+            self.out.push(
+                &schema::CI_JOBS,
+                vec![
+                    Value::text(format!("demo:ci_job:{run_id}:{attempt}:{k}:{status}")),
+                    Value::text(&self.repo),
+                    Value::text(run_id),
+                    Value::Integer(attempt),
+                    Value::text(format!("{run_id}{attempt}{k}")),
+                    Value::text(name),
+                    Value::text(status),
+                    Value::Timestamp(from),
+                    Value::Timestamp(from),
+                    Value::opt_timestamp(done.then_some(to)),
+                    Value::opt_text(done.then_some(outcome)),
+                    Value::text(format!("runner-{}", self.service % 7 + 1)),
+                    Value::TextList(vec!["ubuntu-latest".into()]),
+                ],
+            )?;
         }
         Ok(())
     }
@@ -1184,6 +1229,23 @@ impl<'a> RepoSimulation<'a> {
         let finished = at + self.rng.gen_range(4..15) * MINUTE;
         let id = self.deployment_row("production", sha, "success", at, finished)?;
         self.production.push(sha.to_string());
+        // Every fifth production deployment is also tagged as a release.
+        let n = self.production.len();
+        if n % 5 == 1 && at < self.org.end {
+            self.out.push(
+                &schema::RELEASES,
+                vec![
+                    Value::text(format!("demo:release:{id}")),
+                    Value::text(&self.repo),
+                    Value::text(&id),
+                    Value::text(format!("v1.{}.0", n / 5)),
+                    Value::text(sha),
+                    Value::text("release"),
+                    Value::Timestamp(at),
+                    Value::Timestamp(at),
+                ],
+            )?;
+        }
         Ok((id, finished))
     }
 

@@ -344,6 +344,65 @@ pub static CI_RUNS: TableSpec = TableSpec {
     sort_by: &["repo", "queued_at"],
 };
 
+pub static CI_JOBS: TableSpec = TableSpec {
+    name: "ci_jobs",
+    doc: "Jobs of CI runs (one row per job and status): where a run's time went, and on which runner.",
+    columns: &[
+        EVENT_ID,
+        col!("repo", Text, required, "Repository as `owner/name`."),
+        col!("run_id", Text, required, "The run the job belongs to (`ci_runs.run_id`)."),
+        col!("attempt", Integer, required, "Attempt of the run, starting at 1."),
+        col!("job_id", Text, required, "Job id at the CI system."),
+        col!("name", Text, required, "Job name."),
+        col!("status", Text, required, "`queued`, `in_progress`, `completed`, ..."),
+        col!("queued_at", Timestamp, optional, "When the job was queued."),
+        col!("started_at", Timestamp, required, "When a runner picked it up (GitHub sets it on queued jobs too)."),
+        col!("finished_at", Timestamp, optional, "When it finished; null until then."),
+        col!("conclusion", Text, optional, "`success`, `failure`, `cancelled`, `skipped`, ...; null until finished."),
+        col!("runner_name", Text, optional, "The runner that ran it."),
+        col!("runner_labels", TextList, optional, "Labels the job asked its runner for (e.g. `ubuntu-latest`)."),
+    ],
+    partition_by: Some("started_at"),
+    sort_by: &["repo", "started_at"],
+};
+
+pub static RELEASES: TableSpec = TableSpec {
+    name: "releases",
+    doc: "Releases (tags published as releases) of a repository.",
+    columns: &[
+        EVENT_ID,
+        col!("repo", Text, required, "Repository as `owner/name`."),
+        col!("release_id", Text, required, "Release id at the source."),
+        col!("tag", Text, required, "The release's tag."),
+        col!(
+            "target",
+            Text,
+            optional,
+            "Branch or sha the tag was made from."
+        ),
+        col!(
+            "kind",
+            Text,
+            required,
+            "`release`, `prerelease` or `draft`."
+        ),
+        col!(
+            "created_at",
+            Timestamp,
+            required,
+            "When the release was created."
+        ),
+        col!(
+            "published_at",
+            Timestamp,
+            optional,
+            "When it was published; null for a draft."
+        ),
+    ],
+    partition_by: Some("created_at"),
+    sort_by: &["repo", "created_at"],
+};
+
 pub static DEPLOYMENTS: TableSpec = TableSpec {
     name: "deployments",
     doc: "Deployment attempts of a service to an environment, successful or not.",
@@ -653,7 +712,9 @@ pub static TABLES: &[&TableSpec] = &[
     &PULL_REQUESTS,
     &REVIEWS,
     &CI_RUNS,
+    &CI_JOBS,
     &DEPLOYMENTS,
+    &RELEASES,
     &INCIDENTS,
     &WORK_ACTIVITY,
     &PLATFORM_USAGE,

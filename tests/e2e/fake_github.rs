@@ -75,6 +75,14 @@ pub struct Deployment {
     pub statuses: Vec<(i64, &'static str, &'static str)>,
 }
 
+pub struct Release {
+    pub id: i64,
+    pub tag: &'static str,
+    pub created: &'static str,
+    pub published: Option<&'static str>,
+    pub prerelease: bool,
+}
+
 pub struct Issue {
     pub number: i64,
     pub created: &'static str,
@@ -93,6 +101,7 @@ pub struct History {
     pub runs: Vec<Run>,
     pub deployments: Vec<Deployment>,
     pub issues: Vec<Issue>,
+    pub releases: Vec<Release>,
 }
 
 fn commit(
@@ -308,6 +317,22 @@ pub fn history() -> History {
                 is_pull_request: true,
             },
         ],
+        releases: vec![
+            Release {
+                id: 801,
+                tag: "v1.0.0",
+                created: "2025-03-04T14:30:00Z",
+                published: Some("2025-03-04T14:31:00Z"),
+                prerelease: false,
+            },
+            Release {
+                id: 802,
+                tag: "v1.1.0-rc.1",
+                created: "2025-03-06T17:30:00Z",
+                published: Some("2025-03-06T17:31:00Z"),
+                prerelease: true,
+            },
+        ],
     }
 }
 
@@ -416,6 +441,49 @@ impl History {
         v["created_at"] = json!(r.created);
         v["run_started_at"] = json!(r.created);
         v["updated_at"] = json!(r.updated);
+        v
+    }
+
+    /// A run's two jobs (build, test), at the run's status.
+    pub fn jobs_json(&self, r: &Run) -> Vec<Value> {
+        ["build", "test"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let mut v =
+                    fixture("github-rest-openapi-examples/job-paginated.json")["jobs"][0].clone();
+                v["id"] = json!(r.id * 10 + k as i64);
+                v["run_id"] = json!(r.id);
+                v["run_attempt"] = json!(r.attempt);
+                v["head_sha"] = json!(r.sha);
+                v["name"] = json!(name);
+                v["status"] = json!(r.status);
+                v["conclusion"] = json!(r.conclusion);
+                v["created_at"] = json!(r.created);
+                v["started_at"] = json!(r.created);
+                v["completed_at"] = json!(if r.status == "completed" {
+                    Some(r.updated)
+                } else {
+                    None
+                });
+                v["runner_name"] = json!("GitHub Actions 3");
+                v["labels"] = json!(["ubuntu-latest"]);
+                v
+            })
+            .collect()
+    }
+
+    pub fn release_json(&self, r: &Release) -> Value {
+        let mut v = fixture("octokit-webhooks/api.github.com/release/published.payload.json")
+            ["release"]
+            .clone();
+        v["id"] = json!(r.id);
+        v["tag_name"] = json!(r.tag);
+        v["target_commitish"] = json!("main");
+        v["created_at"] = json!(r.created);
+        v["published_at"] = json!(r.published);
+        v["prerelease"] = json!(r.prerelease);
+        v["draft"] = json!(r.published.is_none());
         v
     }
 
@@ -690,6 +758,29 @@ impl Respond for FakeGitHub {
                     Some("workflow_runs"),
                 )
             }
+            ["actions", "runs", id] => match h.runs.iter().find(|r| r.id.to_string() == *id) {
+                Some(r) => ok(h.run_json(r)),
+                None => not_found(),
+            },
+            ["actions", "runs", id, "attempts", attempt, "jobs"] => {
+                match h
+                    .runs
+                    .iter()
+                    .find(|r| r.id.to_string() == *id && r.attempt.to_string() == *attempt)
+                {
+                    Some(r) => self.page(request, h.jobs_json(r), Some("jobs")),
+                    None => not_found(),
+                }
+            }
+            ["releases"] => {
+                let mut items: Vec<&Release> = h.releases.iter().collect();
+                items.sort_by_key(|r| std::cmp::Reverse(time(r.created)));
+                self.page(
+                    request,
+                    items.into_iter().map(|r| h.release_json(r)).collect(),
+                    None,
+                )
+            }
             ["deployments"] => {
                 let mut items: Vec<&Deployment> = h.deployments.iter().collect();
                 items.sort_by_key(|d| std::cmp::Reverse(time(d.created)));
@@ -762,6 +853,7 @@ pub async fn start(
                 runs: vec![],
                 deployments: vec![],
                 issues: vec![],
+                releases: vec![],
             },
         ),
     ])));

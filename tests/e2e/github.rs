@@ -73,15 +73,18 @@ async fn a_sync_is_complete_incremental_and_waits_out_rate_limits() {
     assert!(log.contains("GitHub answered 502"), "{log}");
     // Main's 5 commits and PR #2's branch commits c1, c2 (PR #1's b1 is on main);
     // 4 pull requests; 3 submitted reviews (the pending one is not a review);
-    // 3 runs; 4 final deployment statuses (904 is still in progress; 900's
-    // in_progress status is no attempt); the incident (#11 is a bug, #12 a PR).
+    // 3 runs, the 2 jobs of each finished one; 4 final deployment statuses
+    // (904 is still in progress; 900's in_progress status is no attempt); the
+    // incident (#11 is a bug, #12 a PR); 2 releases.
     for (table, n) in [
         ("commits", 7),
         ("pull_requests", 4),
         ("reviews", 3),
         ("ci_runs", 3),
+        ("ci_jobs", 4),
         ("deployments", 4),
         ("incidents", 1),
+        ("releases", 2),
     ] {
         assert_eq!(count(&lake, table), n, "{table}");
     }
@@ -91,16 +94,20 @@ async fn a_sync_is_complete_incremental_and_waits_out_rate_limits() {
         (first["rate_limited"].as_u64(), first["retried"].as_u64()),
         (Some(1), Some(1))
     );
-    // Requests: the org's repos 1; acme/docs has none of the five resources 5;
+    // Requests: the org's repos 1; acme/docs has none of the six resources 6;
     // commits 3 pages; pulls 2 pages + the refused one, 4 details, 4 review
-    // lists, commits of the 2 merged = 13; runs 2 pages; deployments 3 pages
-    // + the 502, 5 status lists = 9; incidents 1.
+    // lists, commits of the 2 merged = 13; runs 2 pages + jobs of the 2
+    // finished = 4; deployments 3 pages + the 502, 5 status lists = 9;
+    // incidents 1; releases 1.
     let received = github.received_requests().await.unwrap().len() as u64;
-    assert_eq!(first["requests"].as_u64(), Some(1 + 5 + 3 + 13 + 2 + 9 + 1));
-    assert_eq!(received, 34);
+    assert_eq!(
+        first["requests"].as_u64(),
+        Some(1 + 6 + 3 + 13 + 4 + 9 + 1 + 1)
+    );
+    assert_eq!(received, 38);
 
     // Nothing changed: nothing stored; one look per resource, plus the
-    // pending deployment 904 and its statuses.
+    // pending run 503, and the pending deployment 904 and its statuses.
     let second = report(&sync(&config, &lake, GOOD_TOKEN, &["--org", "acme"]));
     assert_eq!(
         second["resources"]
@@ -111,7 +118,10 @@ async fn a_sync_is_complete_incremental_and_waits_out_rate_limits() {
             .sum::<u64>(),
         0
     );
-    assert_eq!(second["requests"].as_u64(), Some(1 + 5 + 1 + 1 + 1 + 3 + 1));
+    assert_eq!(
+        second["requests"].as_u64(),
+        Some(1 + 6 + 1 + 1 + 2 + 3 + 1 + 1)
+    );
     assert_eq!(count(&lake, "deployments"), 4);
 
     // Then 904 succeeds, run 503 ends, PR #4 is merged (as g1 on main,
@@ -149,7 +159,11 @@ async fn a_sync_is_complete_incremental_and_waits_out_rate_limits() {
     }
     let third = report(&sync(&config, &lake, GOOD_TOKEN, &["--org", "acme"]));
     assert_eq!(stored(&third, "deployments"), 1);
-    assert_eq!(stored(&third, "runs"), 1);
+    assert_eq!(
+        stored(&third, "runs"),
+        1 + 2,
+        "run 503 finished, and its jobs"
+    );
     assert_eq!(stored(&third, "commits"), 1);
     assert_eq!(stored(&third, "pulls"), 2, "PR #4's new state and f1");
     assert_eq!(stored(&third, "incidents"), 1);
@@ -282,6 +296,25 @@ fn deliveries(h: &History) -> Vec<(String, Value)> {
         d["workflow_run"] = h.run_json(r);
         out.push(("workflow_run".into(), d));
     }
+    for r in &h.runs {
+        for job in h.jobs_json(r) {
+            let mut d = repo(fake_github::fixture("octokit-webhooks/api.github.com/workflow_job/completed.success.with-organization.payload.json"));
+            d["action"] = json!(if r.status == "completed" {
+                "completed"
+            } else {
+                "in_progress"
+            });
+            d["workflow_job"] = job;
+            out.push(("workflow_job".into(), d));
+        }
+    }
+    for r in &h.releases {
+        let mut d = repo(fake_github::fixture(
+            "octokit-webhooks/api.github.com/release/published.payload.json",
+        ));
+        d["release"] = h.release_json(r);
+        out.push(("release".into(), d));
+    }
     for d in &h.deployments {
         for s in &d.statuses {
             let mut p = repo(fake_github::fixture(
@@ -367,6 +400,8 @@ async fn a_pull_and_a_push_of_one_history_give_the_same_rows() {
     same_rows(&pulled, &pushed, "deployments", "*");
     same_rows(&pulled, &pushed, "ci_runs", "*");
     same_rows(&pulled, &pushed, "incidents", "*");
+    same_rows(&pulled, &pushed, "ci_jobs", "*");
+    same_rows(&pulled, &pushed, "releases", "*");
     same_rows(&pulled, &pushed, "pull_requests", "event_id, repo, number, author, created_at, merged_at, closed_at, merge_sha, base_ref, additions, deletions, commits_count, labels");
     let commits =
         "SELECT DISTINCT repo, sha, author, authored_at, message_summary FROM commits ORDER BY sha";

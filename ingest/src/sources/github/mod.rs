@@ -11,12 +11,15 @@
 //!   cursor; each changed pull request is read whole (for `merged`, sizes),
 //!   with its reviews, and, when merged, its commits (their earliest author
 //!   time is `first_commit_at`, which keeps squash merges' real start).
-//! * `runs`: Actions workflow runs created since the cursor, which stays at
-//!   the oldest run still in progress so it is read again when it ends.
+//! * `runs`: Actions workflow runs created since the cursor, and each
+//!   finished run's jobs (`ci_jobs`); a run still going is kept pending and
+//!   read again. A re-run of an old run (a new attempt) is not listed by
+//!   creation time: webhooks bring those.
 //! * `deployments`: deployments newer than the cursor and their statuses;
 //!   a deployment without a final status stays pending and is read again.
 //! * `incidents`: issues with the incident label updated since the cursor
 //!   (`since=` is GitHub's own filter), pull requests left out.
+//! * `releases`: releases newer than the cursor (`releases`).
 
 pub mod client;
 pub mod rows;
@@ -43,7 +46,14 @@ pub const ENTRY: SourceEntry = SourceEntry {
 };
 
 /// The resources of a repository, in sync order.
-pub const RESOURCES: [&str; 5] = ["commits", "pulls", "runs", "deployments", "incidents"];
+pub const RESOURCES: [&str; 6] = [
+    "commits",
+    "pulls",
+    "runs",
+    "deployments",
+    "incidents",
+    "releases",
+];
 
 /// How far back the commits cursor re-reads: a push may bring commits
 /// whose committer time is older than the last sync.
@@ -125,7 +135,8 @@ impl GitHub {
                     "pulls" => self.pulls(&fetch, cursor, since).await?,
                     "runs" => self.runs(&fetch, cursor, since).await?,
                     "deployments" => self.deployments(&fetch, cursor, since).await?,
-                    _ => self.incidents(&fetch, cursor, since).await?,
+                    "incidents" => self.incidents(&fetch, cursor, since).await?,
+                    _ => self.releases(&fetch, cursor, since).await?,
                 };
                 let summary = append_rows(context.lake, rows).await?;
                 // Only now that the rows are stored may the cursor move on.
@@ -371,52 +382,136 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let from = cursor.as_ref().map_or(since, |c| c.at);
+        let threshold = cursor.clone().unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        });
+        let mut cursor = cursor.unwrap_or_default();
+        let pending = std::mem::take(&mut cursor.pending);
+        let base = self.client.base();
+        let repo = fetch.repo;
         let mut next = Some(format!(
-            "{}/repos/{}/actions/runs?per_page={}&created={}",
-            self.client.base(),
-            fetch.repo,
+            "{base}/repos/{repo}/actions/runs?per_page={}&created={}",
             self.per_page,
-            encode(&format!(">={}", rfc3339(from)))
+            encode(&format!(">={}", rfc3339(threshold.at)))
         ));
-        let mut rows = Vec::new();
-        let (mut newest, mut oldest_running): (i64, Option<i64>) = (from, None);
-        let mut done = 0;
+        let mut runs: Vec<Json> = Vec::new();
+        let mut listed_pages = 0;
         while let Some(url) = next {
             let Some(page) = self.client.get(&url, fetch.progress).await? else {
                 // Actions are off for this repository.
                 break;
             };
-            let runs =
+            let listed =
                 page.body["workflow_runs"]
                     .as_array()
                     .ok_or_else(|| Error::SourcePayload {
                         url: url.clone(),
                         message: "`workflow_runs` is missing".into(),
                     })?;
-            for run in runs {
+            for run in listed {
                 let created = rows::time(run, "created_at").map_err(payload(&url))?;
-                if created < from {
-                    continue;
-                }
-                rows.push(rows::workflow_run(fetch.repo, run).map_err(payload(&url))?);
-                newest = newest.max(created);
-                if run["status"].as_str() != Some("completed") {
-                    oldest_running = Some(oldest_running.map_or(created, |t: i64| t.min(created)));
+                let id = rows::text(run, "id").map_err(payload(&url))?;
+                if threshold.is_new(created, &id) {
+                    runs.push(run.clone());
                 }
             }
-            done += 1;
+            listed_pages += 1;
             let pages = page.body["total_count"]
                 .as_u64()
                 .map(|n| n.div_ceil(u64::from(self.per_page)).max(1));
-            fetch.advance(done, page.last_page.or(pages), "pages");
+            fetch.advance(listed_pages, pages, "pages listed");
             next = page.next;
         }
-        // A run still going is read again next time, when it has finished.
-        let cursor = Cursor {
-            at: oldest_running.unwrap_or(newest),
+        // Runs that were still going last time.
+        for id in pending {
+            if runs
+                .iter()
+                .any(|r| rows::text(r, "id").ok().as_deref() == Some(&id))
+            {
+                continue;
+            }
+            let url = format!("{base}/repos/{repo}/actions/runs/{id}");
+            if let Some(page) = self.client.get(&url, fetch.progress).await? {
+                runs.push(page.body);
+            }
+        }
+        let mut rows = Vec::new();
+        let total = runs.len() as u64;
+        for (done, run) in runs.iter().enumerate() {
+            let url = format!("{base}/repos/{repo}/actions/runs");
+            rows.push(rows::workflow_run(repo, run).map_err(payload(&url))?);
+            let id = rows::text(run, "id").map_err(payload(&url))?;
+            let created = rows::time(run, "created_at").map_err(payload(&url))?;
+            cursor.observe(created, &id);
+            if run["status"].as_str() != Some("completed") {
+                // Read again next time, when it has finished.
+                cursor.pending.push(id);
+            } else {
+                // Its jobs: where the time went, and on which runners.
+                let attempt = run["run_attempt"].as_i64().unwrap_or(1);
+                let url = format!(
+                    "{base}/repos/{repo}/actions/runs/{id}/attempts/{attempt}/jobs?per_page={}",
+                    self.per_page
+                );
+                let mut next = Some(url);
+                while let Some(url) = next {
+                    let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                        break;
+                    };
+                    for job in page.body["jobs"].as_array().into_iter().flatten() {
+                        let mut job = job.clone();
+                        if job["run_attempt"].is_null() {
+                            job["run_attempt"] = Json::from(attempt);
+                        }
+                        rows.push(rows::workflow_job(repo, &job).map_err(payload(&url))?);
+                    }
+                    next = page.next;
+                }
+            }
+            fetch.advance(done as u64 + 1, Some(total), "runs");
+        }
+        Ok((rows, cursor))
+    }
+
+    async fn releases(
+        &self,
+        fetch: &Fetch<'_>,
+        cursor: Option<Cursor>,
+        since: i64,
+    ) -> Result<(Rows, Cursor)> {
+        let threshold = cursor.clone().unwrap_or(Cursor {
+            at: since,
             ..Cursor::default()
-        };
+        });
+        let mut cursor = cursor.unwrap_or_default();
+        let mut next = Some(format!(
+            "{}/repos/{}/releases?per_page={}",
+            self.client.base(),
+            fetch.repo,
+            self.per_page
+        ));
+        let mut rows = Vec::new();
+        let mut done = 0;
+        // Newest first: stop at the first one the cursor has seen.
+        'pages: while let Some(url) = next {
+            let Some(page) = self.client.get(&url, fetch.progress).await? else {
+                break;
+            };
+            for release in page_items(&page, &url)? {
+                let created = rows::time(&release, "created_at").map_err(payload(&url))?;
+                let id = rows::text(&release, "id").map_err(payload(&url))?;
+                if threshold.is_new(created, &id) {
+                    rows.push(rows::release(fetch.repo, &release).map_err(payload(&url))?);
+                    cursor.observe(created, &id);
+                } else if created < threshold.at {
+                    break 'pages;
+                }
+            }
+            done += 1;
+            fetch.advance(done, page.last_page.or(Some(done)), "pages");
+            next = page.next;
+        }
         Ok((rows, cursor))
     }
 

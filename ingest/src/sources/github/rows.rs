@@ -18,7 +18,8 @@
 //!   status's `created_at`.
 //! * `issues` carrying the incident label -> `incidents` (opened, and
 //!   resolved when closed).
-//! * Anything else (ping, release, workflow_job, ...) maps to no rows; the
+//! * `workflow_job` -> `ci_jobs`; `release` -> `releases`.
+//! * Anything else (ping, deployment, check runs, ...) maps to no rows; the
 //!   receiver keeps the raw delivery.
 //!
 //! Event ids come from GitHub's own ids and natural keys, never from the
@@ -120,6 +121,8 @@ pub fn parse(event: &str, payload: &Json, context: &Context<'_>) -> Result<Rows,
             Ok(vec![review(&repo()?, number, &payload["review"], context)?])
         }
         "workflow_run" => Ok(vec![workflow_run(&repo()?, &payload["workflow_run"])?]),
+        "workflow_job" => Ok(vec![workflow_job(&repo()?, &payload["workflow_job"])?]),
+        "release" => Ok(vec![release(&repo()?, &payload["release"])?]),
         "deployment_status" => Ok(deployment(
             &repo()?,
             &payload["deployment"],
@@ -361,6 +364,65 @@ pub fn workflow_run(repo: &str, run: &Json) -> Result<Row, PayloadError> {
     ))
 }
 
+/// One job of a workflow run at one status. Webhooks and
+/// `GET .../runs/{id}/attempts/{n}/jobs` share the shape.
+pub fn workflow_job(repo: &str, job: &Json) -> Result<Row, PayloadError> {
+    let status = text(job, "status")?;
+    let labels: Vec<String> = job["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
+    Ok((
+        &schema::CI_JOBS,
+        vec![
+            Value::text(format!("github:workflow_job:{}:{status}", text(job, "id")?)),
+            Value::text(repo),
+            Value::text(text(job, "run_id")?),
+            Value::Integer(job["run_attempt"].as_i64().unwrap_or(1)),
+            Value::text(text(job, "id")?),
+            Value::text(text(job, "name")?),
+            Value::text(&status),
+            Value::opt_timestamp(optional_time(job, "created_at")?),
+            Value::Timestamp(time(job, "started_at")?),
+            Value::opt_timestamp(optional_time(job, "completed_at")?),
+            Value::opt_text(optional_text(job, "conclusion")),
+            Value::opt_text(optional_text(job, "runner_name")),
+            Value::TextList(labels),
+        ],
+    ))
+}
+
+/// A release at one state (a draft, then published, is two rows).
+pub fn release(repo: &str, release: &Json) -> Result<Row, PayloadError> {
+    let kind = if release["draft"].as_bool() == Some(true) {
+        "draft"
+    } else if release["prerelease"].as_bool() == Some(true) {
+        "prerelease"
+    } else {
+        "release"
+    };
+    let published = optional_time(release, "published_at")?;
+    Ok((
+        &schema::RELEASES,
+        vec![
+            Value::text(format!(
+                "github:release:{}:{kind}:{}",
+                text(release, "id")?,
+                published.unwrap_or(0)
+            )),
+            Value::text(repo),
+            Value::text(text(release, "id")?),
+            Value::text(text(release, "tag_name")?),
+            Value::opt_text(optional_text(release, "target_commitish")),
+            Value::text(kind),
+            Value::Timestamp(time(release, "created_at")?),
+            Value::opt_timestamp(published),
+        ],
+    ))
+}
+
 /// Whether a deployment status is an outcome: queued, pending and
 /// in_progress are not; inactive is GitHub retiring an older deployment,
 /// not a new attempt.
@@ -536,6 +598,25 @@ mod tests {
         )
         .unwrap()
         .is_empty());
+        // A job with its runner; a published release.
+        let rows = parse(
+            "workflow_job",
+            &fixture("octokit-webhooks/api.github.com/workflow_job/completed.success.with-organization.payload.json"),
+            &c,
+        )
+        .unwrap();
+        assert_eq!(rows[0].0.name, "ci_jobs");
+        assert_eq!(rows[0].1[11], Value::text("GitHub Actions 5"));
+        let rows = parse(
+            "release",
+            &fixture("octokit-webhooks/api.github.com/release/published.payload.json"),
+            &c,
+        )
+        .unwrap();
+        assert_eq!(
+            (rows[0].1[3].clone(), rows[0].1[5].clone()),
+            (Value::text("0.0.1"), Value::text("release"))
+        );
         assert!(parse(
             "ping",
             &fixture("octokit-webhooks/api.github.com/ping/payload.json"),
