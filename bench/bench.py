@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""devex against DuckDB on the same Parquet lake (see bench/README.md).
+
+Checks first that both give the same numbers, then times each question:
+devex through the HTTP API of a running `devex serve` (cold: the first
+request; warm: the median of the next ones) and as a whole CLI process;
+DuckDB in a fresh process (cold) and on a warm connection. Also measures
+durable webhook ingest, import rows/s and the lake size per million events.
+Loopback only; every load is bounded in count and time.
+"""
+
+import argparse
+import concurrent.futures
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FROM, TO = "2025-11-01", "2026-11-01"
+
+# The DORA rules of analytics/src/dora/*.sql, by hand, for DuckDB: counted
+# production deployments (baseline included, redeploys and rollbacks not),
+# their changes from the derive stage's output, and lead times from the
+# merged pull request's first commit, else the commit's author time.
+DUCK_BASE = """
+WITH successful AS (
+    SELECT service, deployment_id,
+           first(sha ORDER BY started_at, event_id) AS sha,
+           min(started_at) AS started_at, max(finished_at) AS finished_at
+    FROM deployments
+    WHERE lower(status) = 'success' AND regexp_matches(environment, '^(prod|production)$', 'i')
+    GROUP BY service, deployment_id
+), ordered AS (
+    SELECT *, coalesce(finished_at, started_at) AS deployed_at,
+           row_number() OVER (PARTITION BY service, sha ORDER BY started_at, deployment_id) AS sha_occurrence
+    FROM successful
+), counted AS (
+    SELECT o.*, s.team FROM ordered o
+    LEFT JOIN (SELECT service, max(owner_team) AS team FROM services GROUP BY service) s USING (service)
+    WHERE sha_occurrence = 1
+      AND deployed_at >= TIMESTAMPTZ '{from_} 00:00:00+00' AND deployed_at < TIMESTAMPTZ '{to} 00:00:00+00'
+      {team_filter}
+), commit_time AS (
+    SELECT sha, min(authored_at) AS authored_at FROM commits GROUP BY sha
+), merged AS (
+    SELECT merge_sha, min(first_commit_at) AS first_commit_at FROM pull_requests
+    WHERE merge_sha IS NOT NULL AND merged_at IS NOT NULL GROUP BY merge_sha
+), lead_times AS (
+    SELECT d.service,
+           (epoch_us(d.deployed_at) - epoch_us(coalesce(pr.first_commit_at, c.authored_at))) / 3600000000.0 AS hours
+    FROM deployment_changes ch
+    JOIN counted d ON d.service = ch.service AND d.deployment_id = ch.deployment_id
+    JOIN commit_time c ON c.sha = ch.sha
+    LEFT JOIN merged pr ON pr.merge_sha = ch.sha
+)
+"""
+
+DUCK_REPORT = DUCK_BASE + """
+SELECT w.service, w.deployments, coalesce(l.changes, 0) AS changes, l.median AS lead_time_median_hours
+FROM (SELECT service, count(*) AS deployments FROM counted GROUP BY service) w
+LEFT JOIN (SELECT service, count(*) AS changes, quantile_cont(hours, 0.5) AS median
+           FROM lead_times GROUP BY service) l USING (service)
+ORDER BY service
+"""
+
+# Weeks start on Monday; the first one is clipped to the window.
+DUCK_SERIES = DUCK_BASE + """
+SELECT service,
+       strftime(greatest(date_trunc('week', deployed_at AT TIME ZONE 'UTC'), TIMESTAMP '{from_}'), '%Y-%m-%d') AS period_start,
+       count(*) AS deployments
+FROM counted GROUP BY ALL ORDER BY service, period_start
+"""
+
+
+def duck_views(con, lake):
+    for table in ["deployments", "commits", "pull_requests", "services"]:
+        con.execute(
+            f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{lake}/{table}/**/*.parquet', union_by_name=true)"
+        )
+    con.execute(
+        f"CREATE OR REPLACE VIEW deployment_changes AS SELECT * FROM read_parquet('{lake}/_derived/deployment_changes/*.parquet')"
+    )
+
+
+def duck_questions(team):
+    return {
+        "dora_report": DUCK_REPORT.format(from_=FROM, to=TO, team_filter=""),
+        "dora_weekly_series": DUCK_SERIES.format(from_=FROM, to=TO, team_filter=""),
+        "team_drill_down": DUCK_REPORT.format(from_=FROM, to=TO, team_filter=f"AND s.team = '{team}'"),
+    }
+
+
+def duck_worker(lake, team, runs, out):
+    """Runs in its own process so its peak memory is its own."""
+    import duckdb
+
+    results, timings = {}, {}
+    for name, sql in duck_questions(team).items():
+        con = duckdb.connect()
+        duck_views(con, lake)
+        start = time.perf_counter()
+        rows = con.execute(sql).fetchall()
+        cold = time.perf_counter() - start
+        warm = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            con.execute(sql).fetchall()
+            warm.append(time.perf_counter() - start)
+        results[name] = [list(r) for r in rows]
+        timings[name] = {"cold": cold, "warm": statistics.median(warm) if warm else None}
+        con.close()
+    with open(out, "w") as f:
+        json.dump({"results": results, "timings": timings}, f)
+
+
+def devex_rows(report_json, question):
+    """The devex numbers DuckDB also computes, in DuckDB's row shape."""
+    if question == "dora_weekly_series":
+        return sorted(
+            [p["service"], p["period_start"], p["deployments"]]
+            for p in report_json["points"]
+            if p["deployments"] > 0
+        )
+    return sorted(
+        [g["service"], g["deployments"], g["changes"], g["lead_time_median_hours"]]
+        for g in report_json["groups"]
+        if g["deployments"] > 0
+    )
+
+
+def same(a, b):
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        for u, v in zip(x, y):
+            if isinstance(u, float) or isinstance(v, float):
+                if u is None or v is None or abs(u - v) > 1e-6 * max(1.0, abs(u)):
+                    if not (u is None and v is None):
+                        return False
+            elif u != v:
+                return False
+    return True
+
+
+class Server:
+    def __init__(self, devex, lake, env=None):
+        self.proc = subprocess.Popen(
+            [devex, "serve", "--lake", lake, "--addr", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            text=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("devex listening on "), line
+        self.host, self.port = line.removeprefix("devex listening on http://").split(":")
+
+    def get(self, path):
+        con = http.client.HTTPConnection(self.host, int(self.port), timeout=600)
+        start = time.perf_counter()
+        con.request("GET", path)
+        response = con.getresponse()
+        body = response.read()
+        elapsed = time.perf_counter() - start
+        assert response.status == 200, (path, response.status, body[:300])
+        return json.loads(body), elapsed
+
+    def peak_rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+API = {
+    "dora_report": f"/api/v1/dora?from={FROM}&to={TO}&group_by=service",
+    "dora_weekly_series": f"/api/v1/dora/series?from={FROM}&to={TO}&granularity=week&group_by=service",
+    "devex_feedback_loops": f"/api/v1/devex?from={FROM}&to={TO}",
+}
+
+
+def cli_args(question, team):
+    base = ["--from", FROM, "--to", TO, "--format", "json"]
+    return {
+        "dora_report": ["report", "dora", *base, "--group-by", "service"],
+        "dora_weekly_series": ["report", "dora", *base, "--series", "week", "--group-by", "service"],
+        "devex_feedback_loops": ["report", "devex", *base],
+        "team_drill_down": ["report", "dora", *base, "--team", team, "--group-by", "service"],
+    }[question]
+
+
+def measure_cli(devex, lake, args, runs):
+    """Median wall time and peak RSS of whole CLI processes."""
+    times, peak = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen([devex, *args, "--lake", lake], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        assert status == 0, proc.stderr.read().decode()[:500]
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return statistics.median(times), peak
+
+
+def webhook_load(devex, count, concurrency):
+    """Durable webhook deliveries per second into a fresh lake; count in == count stored."""
+    secret = "bench secret"
+    lake = tempfile.mkdtemp(prefix="devex-bench-webhooks-")
+    server = Server(devex, lake, {"DEVEX_GITHUB_WEBHOOK_SECRET": secret, "DEVEX_METRICS__REFRESH_SECONDS": "3600"})
+    template = {
+        "action": "completed",
+        "repository": {"full_name": "acme/bench"},
+        "workflow_run": {
+            "name": "CI", "run_attempt": 1, "head_sha": "abc", "head_branch": "main", "event": "push",
+            "status": "completed", "conclusion": "success", "created_at": "2026-10-01T10:00:00Z",
+            "run_started_at": "2026-10-01T10:00:10Z", "updated_at": "2026-10-01T10:05:00Z",
+        },
+    }
+    bodies = []
+    for i in range(count):
+        template["workflow_run"]["id"] = 10_000_000 + i
+        body = json.dumps(template).encode()
+        sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        bodies.append((f"bench-{i}", body, sig))
+
+    def send(chunk):
+        con = http.client.HTTPConnection(server.host, int(server.port), timeout=60)
+        ok = 0
+        for delivery, body, sig in chunk:
+            con.request("POST", "/webhooks/github", body, {
+                "X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": sig, "Content-Type": "application/json"})
+            response = con.getresponse()
+            response.read()
+            ok += response.status == 200
+        return ok
+
+    chunks = [bodies[i::concurrency] for i in range(concurrency)]
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        acknowledged = sum(pool.map(send, chunks, timeout=300))
+    elapsed = time.perf_counter() - start
+    server.stop()
+    stored = json.loads(subprocess.check_output([devex, "query", "--lake", lake, "--format", "json",
+                                                 "SELECT count(*) AS n FROM ci_runs"]))[0]["n"]
+    return {"deliveries": count, "acknowledged": acknowledged, "stored": stored,
+            "per_second": count / elapsed, "concurrency": concurrency}
+
+
+def import_rate(devex, rows):
+    folder = tempfile.mkdtemp(prefix="devex-bench-import-")
+    path = os.path.join(folder, "deployments.jsonl")
+    with open(path, "w") as f:
+        for i in range(rows):
+            f.write(json.dumps({
+                "service": f"svc-{i % 50}", "environment": "production", "sha": f"{i:040x}",
+                "deployment_id": f"bench-{i}", "status": "success",
+                "started_at": f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}T10:00:00Z",
+                "finished_at": f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}T10:05:00Z", "source": "import"}) + "\n")
+    start = time.perf_counter()
+    subprocess.check_call([devex, "import", "deployments", path, "--lake", os.path.join(folder, "lake")],
+                          stdout=subprocess.DEVNULL)
+    return rows / (time.perf_counter() - start)
+
+
+def lake_size(lake):
+    total_rows, total_bytes = 0, 0
+    for root, _, files in os.walk(lake):
+        if "/_" in root:
+            continue
+        for name in files:
+            if name.endswith(".parquet"):
+                total_bytes += os.path.getsize(os.path.join(root, name))
+    import duckdb
+    con = duckdb.connect()
+    for table in os.listdir(lake):
+        if table.startswith("_") or not os.path.isdir(os.path.join(lake, table)):
+            continue
+        total_rows += con.execute(f"SELECT count(*) FROM read_parquet('{lake}/{table}/**/*.parquet')").fetchall()[0][0]
+    return total_rows, total_bytes
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devex", required=True)
+    parser.add_argument("--lake", required=True)
+    parser.add_argument("--team", default="payments")
+    parser.add_argument("--smoke", action="store_true", help="check equality only, time nothing")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--webhooks", type=int, default=5000)
+    parser.add_argument("--results", default=None)
+    parser.add_argument("--duck-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.duck_worker:
+        duck_worker(args.lake, args.team, args.runs, args.results)
+        return
+
+    runs = 0 if args.smoke else args.runs
+    # DuckDB, in its own process.
+    duck_out = tempfile.mktemp(suffix=".json")
+    proc = subprocess.Popen([sys.executable, __file__, "--duck-worker", "--devex", args.devex, "--lake", args.lake,
+                             "--team", args.team, "--runs", str(runs), "--results", duck_out])
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert status == 0, "the DuckDB worker failed"
+    duck = json.load(open(duck_out))
+    duck_peak = usage.ru_maxrss / 1024
+
+    # devex through the API: cold (first request), then warm.
+    server = Server(args.devex, args.lake)
+    api, devex_results = {}, {}
+    paths = dict(API, team_drill_down=f"/api/v1/dora?from={FROM}&to={TO}&team={args.team}&group_by=service")
+    for name, path in paths.items():
+        body, cold = server.get(path)
+        warm = [server.get(path)[1] for _ in range(runs)]
+        devex_results[name] = body
+        api[name] = {"cold": cold, "warm": statistics.median(warm) if warm else None}
+    serve_peak = server.peak_rss_mib()
+    server.stop()
+
+    # Equal first.
+    failures = []
+    for name, rows in duck["results"].items():
+        mine = devex_rows(devex_results[name], name)
+        theirs = sorted(rows)
+        if not same(mine, theirs):
+            failures.append(name)
+            print(f"MISMATCH {name}:\n devex  {mine[:5]}\n duckdb {theirs[:5]}", file=sys.stderr)
+        else:
+            print(f"equal: {name} ({len(mine)} rows)")
+    if failures:
+        sys.exit(f"devex and DuckDB disagree on: {', '.join(failures)}")
+    if args.smoke:
+        print("smoke: devex and DuckDB give the same numbers")
+        return
+
+    cli = {name: measure_cli(args.devex, args.lake, cli_args(name, args.team), 3) for name in paths}
+    hooks = webhook_load(args.devex, args.webhooks, 16)
+    imports = import_rate(args.devex, 200_000)
+    rows, size = lake_size(args.lake)
+
+    lines = ["| question | devex API warm | devex API cold | devex CLI | DuckDB warm | DuckDB cold | ratio (API warm / DuckDB warm) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in paths:
+        d = duck["timings"].get(name)
+        ratio = f"{api[name]['warm'] / d['warm']:.2f}" if d else "no DuckDB equivalent"
+        lines.append(f"| {name} | {api[name]['warm'] * 1000:.1f} ms | {api[name]['cold'] * 1000:.0f} ms | "
+                     f"{cli[name][0] * 1000:.0f} ms | "
+                     + (f"{d['warm'] * 1000:.1f} ms | {d['cold'] * 1000:.0f} ms | {ratio} |" if d else "- | - | - |"))
+    lines += [
+        "",
+        f"- peak memory: devex serve {serve_peak:.0f} MiB (all questions); devex CLI max {max(c[1] for c in cli.values()):.0f} MiB; DuckDB process {duck_peak:.0f} MiB",
+        f"- webhooks: {hooks['deliveries']} deliveries, {hooks['acknowledged']} acknowledged, {hooks['stored']} stored, "
+        f"{hooks['per_second']:.0f} per second durable ({hooks['concurrency']} connections, loopback)",
+        f"- import: {imports:,.0f} rows per second (200,000 deployments, JSON Lines)",
+        f"- lake: {rows:,} rows in {size / 2**20:.1f} MiB = {size / 2**20 / (rows / 1e6):.1f} MiB per million events",
+        f"- machine: {os.cpu_count()} cores",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.results:
+        with open(args.results, "w") as f:
+            f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
