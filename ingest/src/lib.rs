@@ -1,11 +1,13 @@
 //! Getting events into devex: the canonical event schema, the Parquet lake
-//! writer, file importers and the demo organisation.
+//! writer, file importers, collectors and the demo organisation.
 //!
 //! This crate owns:
 //! - [`schema`]: every canonical table as an Arrow schema, each column documented;
 //! - [`lake::Lake`]: the only code that writes the lake folder (atomic Parquet
 //!   files, Hive-style monthly partitions, deduplication on `event_id`);
 //! - [`import`]: JSON Lines and CSV rows of any canonical table, validated whole;
+//! - [`sources`]: collectors behind one [`sources::Source`] trait and a
+//!   registry (GitHub first), and the payload mapping webhooks share;
 //! - [`identity`]: pseudonymous developer ids;
 //! - [`demo`]: a seeded synthetic organisation for trying devex and for tests.
 //!
