@@ -212,6 +212,14 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Where a sync starts: the stored cursor, else `since`.
+    pub fn or_since(cursor: Option<&Cursor>, since: i64) -> Cursor {
+        cursor.cloned().unwrap_or(Cursor {
+            at: since,
+            ..Cursor::default()
+        })
+    }
+
     /// Whether an item changed at `at` with `key` is new to this cursor.
     pub fn is_new(&self, at: i64, key: &str) -> bool {
         at > self.at || (at == self.at && !self.seen_at.iter().any(|k| k == key))

@@ -229,6 +229,17 @@ impl GitHub {
 
     /// Every item of a list, all pages; `None` on 404.
     async fn list(&self, url: &str, progress: &dyn Progress) -> Result<Option<Vec<Json>>> {
+        self.list_in(url, None, progress).await
+    }
+
+    /// Every item of a list whose pages hold it under `envelope` (e.g.
+    /// `{"total_count": .., "jobs": [..]}`), or are arrays; `None` on 404.
+    async fn list_in(
+        &self,
+        url: &str,
+        envelope: Option<&str>,
+        progress: &dyn Progress,
+    ) -> Result<Option<Vec<Json>>> {
         let mut items = Vec::new();
         let mut next = Some(url.to_string());
         while let Some(url) = next {
@@ -236,9 +247,64 @@ impl GitHub {
                 return Ok(None);
             };
             next = page.next.clone();
-            items.extend(page_items(&page, &url)?);
+            items.extend(page_items(&page, &url, envelope)?);
         }
         Ok(Some(items))
+    }
+
+    /// The items of a newest-first list that are new to `threshold`, with
+    /// their time (at `time_path`) and key (at `key_path`). Reading stops at
+    /// the first item older than the threshold: all after it are older too.
+    /// A 404 (the feature is off for the repository) is an empty list.
+    async fn newer_than(
+        &self,
+        url: String,
+        envelope: Option<&str>,
+        threshold: &Cursor,
+        (time_path, key_path): (&str, &str),
+        progress: &dyn Progress,
+    ) -> Result<Vec<(Json, i64, String)>> {
+        let mut items = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next {
+            let Some(page) = self.client.get(&url, progress).await? else {
+                break;
+            };
+            next = page.next.clone();
+            for item in page_items(&page, &url, envelope)? {
+                let at = rows::time(&item, time_path).map_err(payload(&url))?;
+                let key = rows::text(&item, key_path).map_err(payload(&url))?;
+                if threshold.is_new(at, &key) {
+                    items.push((item, at, key));
+                } else if at < threshold.at {
+                    return Ok(items);
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// Adds to `listed` the items a cursor kept pending that the listing
+    /// did not bring again, each read from `{collection}/{id}`; one GitHub
+    /// no longer knows (404) is dropped.
+    async fn reread_pending(
+        &self,
+        collection: &str,
+        pending: Vec<String>,
+        listed: &mut Vec<(Json, i64, String)>,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        for id in pending {
+            if listed.iter().any(|(_, _, key)| *key == id) {
+                continue;
+            }
+            let url = format!("{collection}/{id}");
+            if let Some(page) = self.client.get(&url, progress).await? {
+                let at = rows::time(&page.body, "created_at").map_err(payload(&url))?;
+                listed.push((page.body, at, id));
+            }
+        }
+        Ok(())
     }
 
     async fn commits(
@@ -247,10 +313,7 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let mut cursor = cursor.unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let mut cursor = Cursor::or_since(cursor.as_ref(), since);
         let from = if cursor.at > since {
             cursor.at - COMMIT_OVERLAP_MICROS
         } else {
@@ -271,7 +334,7 @@ impl GitHub {
                 // An empty repository answers 409 or 404: nothing to read.
                 break;
             };
-            for commit in page_items(&page, &url)? {
+            for commit in page_items(&page, &url, None)? {
                 rows.push(
                     rows::api_commit(fetch.repo, &commit, fetch.rows).map_err(payload(&url))?,
                 );
@@ -292,41 +355,27 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let threshold = cursor.clone().unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let threshold = Cursor::or_since(cursor.as_ref(), since);
         let mut cursor = cursor.unwrap_or_default();
         let base = self.client.base();
         let repo = fetch.repo;
         // Newest-updated first: everything changed since the cursor comes
         // before the first unchanged one.
-        let mut changed: Vec<(i64, i64)> = Vec::new();
-        let mut next = Some(format!(
-            "{base}/repos/{repo}/pulls?state=all&sort=updated&direction=desc&per_page={}",
-            self.per_page
-        ));
-        'pages: while let Some(url) = next {
-            let Some(page) = self.client.get(&url, fetch.progress).await? else {
-                break;
-            };
-            next = page.next.clone();
-            for pr in page_items(&page, &url)? {
-                let updated = rows::time(&pr, "updated_at").map_err(payload(&url))?;
-                let number = pr["number"].as_i64().ok_or_else(|| Error::SourcePayload {
-                    url: url.clone(),
-                    message: "`number` is missing".into(),
-                })?;
-                if threshold.is_new(updated, &number.to_string()) {
-                    changed.push((number, updated));
-                } else if updated < threshold.at {
-                    break 'pages;
-                }
-            }
-        }
+        let changed = self
+            .newer_than(
+                format!(
+                    "{base}/repos/{repo}/pulls?state=all&sort=updated&direction=desc&per_page={}",
+                    self.per_page
+                ),
+                None,
+                &threshold,
+                ("updated_at", "number"),
+                fetch.progress,
+            )
+            .await?;
         let mut rows = Vec::new();
         let total = changed.len() as u64;
-        for (done, (number, updated)) in changed.into_iter().enumerate() {
+        for (done, (_, updated, number)) in changed.into_iter().enumerate() {
             let url = format!("{base}/repos/{repo}/pulls/{number}");
             let Some(detail) = self.client.get(&url, fetch.progress).await? else {
                 continue;
@@ -343,7 +392,8 @@ impl GitHub {
                 // A pending review is not submitted yet: not a review.
                 if rows::optional_text(review, "submitted_at").is_some() {
                     rows.push(
-                        rows::review(repo, number, review, fetch.rows).map_err(payload(&url))?,
+                        rows::review(repo, pr_number(&pr, &url)?, review, fetch.rows)
+                            .map_err(payload(&url))?,
                     );
                 }
             }
@@ -370,7 +420,7 @@ impl GitHub {
                 rows::pull_request(repo, &pr, first_commit_at, fetch.rows)
                     .map_err(payload(&url))?,
             );
-            cursor.observe(updated, &number.to_string());
+            cursor.observe(updated, &number);
             fetch.advance(done as u64 + 1, Some(total), "pull requests");
         }
         Ok((rows, cursor))
@@ -382,67 +432,38 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let threshold = cursor.clone().unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let threshold = Cursor::or_since(cursor.as_ref(), since);
         let mut cursor = cursor.unwrap_or_default();
         let pending = std::mem::take(&mut cursor.pending);
         let base = self.client.base();
         let repo = fetch.repo;
-        let mut next = Some(format!(
-            "{base}/repos/{repo}/actions/runs?per_page={}&created={}",
-            self.per_page,
-            encode(&format!(">={}", rfc3339(threshold.at)))
-        ));
-        let mut runs: Vec<Json> = Vec::new();
-        let mut listed_pages = 0;
-        while let Some(url) = next {
-            let Some(page) = self.client.get(&url, fetch.progress).await? else {
-                // Actions are off for this repository.
-                break;
-            };
-            let listed =
-                page.body["workflow_runs"]
-                    .as_array()
-                    .ok_or_else(|| Error::SourcePayload {
-                        url: url.clone(),
-                        message: "`workflow_runs` is missing".into(),
-                    })?;
-            for run in listed {
-                let created = rows::time(run, "created_at").map_err(payload(&url))?;
-                let id = rows::text(run, "id").map_err(payload(&url))?;
-                if threshold.is_new(created, &id) {
-                    runs.push(run.clone());
-                }
-            }
-            listed_pages += 1;
-            let pages = page.body["total_count"]
-                .as_u64()
-                .map(|n| n.div_ceil(u64::from(self.per_page)).max(1));
-            fetch.advance(listed_pages, pages, "pages listed");
-            next = page.next;
-        }
+        // A 404: Actions are off for this repository.
+        let mut runs = self
+            .newer_than(
+                format!(
+                    "{base}/repos/{repo}/actions/runs?per_page={}&created={}",
+                    self.per_page,
+                    encode(&format!(">={}", rfc3339(threshold.at)))
+                ),
+                Some("workflow_runs"),
+                &threshold,
+                ("created_at", "id"),
+                fetch.progress,
+            )
+            .await?;
         // Runs that were still going last time.
-        for id in pending {
-            if runs
-                .iter()
-                .any(|r| rows::text(r, "id").ok().as_deref() == Some(&id))
-            {
-                continue;
-            }
-            let url = format!("{base}/repos/{repo}/actions/runs/{id}");
-            if let Some(page) = self.client.get(&url, fetch.progress).await? {
-                runs.push(page.body);
-            }
-        }
+        self.reread_pending(
+            &format!("{base}/repos/{repo}/actions/runs"),
+            pending,
+            &mut runs,
+            fetch.progress,
+        )
+        .await?;
         let mut rows = Vec::new();
         let total = runs.len() as u64;
-        for (done, run) in runs.iter().enumerate() {
+        for (done, (run, created, id)) in runs.into_iter().enumerate() {
             let url = format!("{base}/repos/{repo}/actions/runs");
-            rows.push(rows::workflow_run(repo, run).map_err(payload(&url))?);
-            let id = rows::text(run, "id").map_err(payload(&url))?;
-            let created = rows::time(run, "created_at").map_err(payload(&url))?;
+            rows.push(rows::workflow_run(repo, &run).map_err(payload(&url))?);
             cursor.observe(created, &id);
             if run["status"].as_str() != Some("completed") {
                 // Read again next time, when it has finished.
@@ -454,19 +475,15 @@ impl GitHub {
                     "{base}/repos/{repo}/actions/runs/{id}/attempts/{attempt}/jobs?per_page={}",
                     self.per_page
                 );
-                let mut next = Some(url);
-                while let Some(url) = next {
-                    let Some(page) = self.client.get(&url, fetch.progress).await? else {
-                        break;
-                    };
-                    for job in page.body["jobs"].as_array().into_iter().flatten() {
-                        let mut job = job.clone();
-                        if job["run_attempt"].is_null() {
-                            job["run_attempt"] = Json::from(attempt);
-                        }
-                        rows.push(rows::workflow_job(repo, &job).map_err(payload(&url))?);
+                let jobs = self
+                    .list_in(&url, Some("jobs"), fetch.progress)
+                    .await?
+                    .unwrap_or_default();
+                for mut job in jobs {
+                    if job["run_attempt"].is_null() {
+                        job["run_attempt"] = Json::from(attempt);
                     }
-                    next = page.next;
+                    rows.push(rows::workflow_job(repo, &job).map_err(payload(&url))?);
                 }
             }
             fetch.advance(done as u64 + 1, Some(total), "runs");
@@ -480,37 +497,30 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let threshold = cursor.clone().unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let threshold = Cursor::or_since(cursor.as_ref(), since);
         let mut cursor = cursor.unwrap_or_default();
-        let mut next = Some(format!(
+        let url = format!(
             "{}/repos/{}/releases?per_page={}",
             self.client.base(),
             fetch.repo,
             self.per_page
-        ));
+        );
+        // Newest first: read until the first one the cursor has seen.
+        let releases = self
+            .newer_than(
+                url.clone(),
+                None,
+                &threshold,
+                ("created_at", "id"),
+                fetch.progress,
+            )
+            .await?;
         let mut rows = Vec::new();
-        let mut done = 0;
-        // Newest first: stop at the first one the cursor has seen.
-        'pages: while let Some(url) = next {
-            let Some(page) = self.client.get(&url, fetch.progress).await? else {
-                break;
-            };
-            for release in page_items(&page, &url)? {
-                let created = rows::time(&release, "created_at").map_err(payload(&url))?;
-                let id = rows::text(&release, "id").map_err(payload(&url))?;
-                if threshold.is_new(created, &id) {
-                    rows.push(rows::release(fetch.repo, &release).map_err(payload(&url))?);
-                    cursor.observe(created, &id);
-                } else if created < threshold.at {
-                    break 'pages;
-                }
-            }
-            done += 1;
-            fetch.advance(done, page.last_page.or(Some(done)), "pages");
-            next = page.next;
+        let total = releases.len() as u64;
+        for (done, (release, created, id)) in releases.into_iter().enumerate() {
+            rows.push(rows::release(fetch.repo, &release).map_err(payload(&url))?);
+            cursor.observe(created, &id);
+            fetch.advance(done as u64 + 1, Some(total), "releases");
         }
         Ok((rows, cursor))
     }
@@ -521,52 +531,33 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let threshold = cursor.clone().unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let threshold = Cursor::or_since(cursor.as_ref(), since);
         let mut cursor = cursor.unwrap_or_default();
+        let pending = std::mem::take(&mut cursor.pending);
         let base = self.client.base();
         let repo = fetch.repo;
-        let mut deployments: Vec<Json> = Vec::new();
-        let mut next = Some(format!(
-            "{base}/repos/{repo}/deployments?per_page={}",
-            self.per_page
-        ));
-        'pages: while let Some(url) = next {
-            let Some(page) = self.client.get(&url, fetch.progress).await? else {
-                break;
-            };
-            next = page.next.clone();
-            for deployment in page_items(&page, &url)? {
-                let created = rows::time(&deployment, "created_at").map_err(payload(&url))?;
-                let id = rows::text(&deployment, "id").map_err(payload(&url))?;
-                if threshold.is_new(created, &id) {
-                    deployments.push(deployment);
-                } else if created < threshold.at {
-                    break 'pages;
-                }
-            }
-        }
+        let mut deployments = self
+            .newer_than(
+                format!("{base}/repos/{repo}/deployments?per_page={}", self.per_page),
+                None,
+                &threshold,
+                ("created_at", "id"),
+                fetch.progress,
+            )
+            .await?;
         // Deployments that had no final status last time.
-        for id in std::mem::take(&mut cursor.pending) {
-            if deployments
-                .iter()
-                .any(|d| rows::text(d, "id").ok().as_deref() == Some(&id))
-            {
-                continue;
-            }
-            let url = format!("{base}/repos/{repo}/deployments/{id}");
-            if let Some(page) = self.client.get(&url, fetch.progress).await? {
-                deployments.push(page.body);
-            }
-        }
+        self.reread_pending(
+            &format!("{base}/repos/{repo}/deployments"),
+            pending,
+            &mut deployments,
+            fetch.progress,
+        )
+        .await?;
         let mut rows = Vec::new();
         let total = deployments.len() as u64;
         let mut unfinished = Vec::new();
-        for (done, deployment) in deployments.iter().enumerate() {
-            let id = rows::text(deployment, "id").map_err(payload(base))?;
-            let created = rows::time(deployment, "created_at").map_err(payload(base))?;
+        for (done, (deployment, created, id)) in deployments.iter().enumerate() {
+            let created = *created;
             let url = format!(
                 "{base}/repos/{repo}/deployments/{id}/statuses?per_page={}",
                 self.per_page
@@ -581,9 +572,9 @@ impl GitHub {
                     finished = true;
                 }
             }
-            cursor.observe(created, &id);
+            cursor.observe(created, id);
             if !finished {
-                unfinished.push((created, id));
+                unfinished.push((created, id.clone()));
             }
             fetch.advance(done as u64 + 1, Some(total), "deployments");
         }
@@ -603,10 +594,7 @@ impl GitHub {
         cursor: Option<Cursor>,
         since: i64,
     ) -> Result<(Rows, Cursor)> {
-        let mut cursor = cursor.unwrap_or(Cursor {
-            at: since,
-            ..Cursor::default()
-        });
+        let mut cursor = Cursor::or_since(cursor.as_ref(), since);
         let mut next = Some(format!(
             "{}/repos/{}/issues?state=all&labels={}&sort=updated&direction=asc&per_page={}&since={}",
             self.client.base(),
@@ -622,7 +610,7 @@ impl GitHub {
                 // Issues are off for this repository.
                 break;
             };
-            for issue in page_items(&page, &url)? {
+            for issue in page_items(&page, &url, None)? {
                 let updated = rows::time(&issue, "updated_at").map_err(payload(&url))?;
                 let number = rows::text(&issue, "number").map_err(payload(&url))?;
                 if !cursor.is_new(updated, &number) {
@@ -677,15 +665,29 @@ impl Fetch<'_> {
     }
 }
 
-/// The items of a list page: GitHub lists are JSON arrays.
-fn page_items(page: &Page, url: &str) -> Result<Vec<Json>> {
-    page.body
+/// The items of a list page: a JSON array, or the array under `envelope`.
+fn page_items(page: &Page, url: &str, envelope: Option<&str>) -> Result<Vec<Json>> {
+    let items = match envelope {
+        Some(key) => &page.body[key],
+        None => &page.body,
+    };
+    items
         .as_array()
         .cloned()
         .ok_or_else(|| Error::SourcePayload {
             url: url.to_string(),
-            message: "expected a JSON array".into(),
+            message: match envelope {
+                Some(key) => format!("`{key}` is missing or not an array"),
+                None => "expected a JSON array".into(),
+            },
         })
+}
+
+fn pr_number(pr: &Json, url: &str) -> Result<i64> {
+    pr["number"].as_i64().ok_or_else(|| Error::SourcePayload {
+        url: url.to_string(),
+        message: "`number` is missing".into(),
+    })
 }
 
 fn payload(url: &str) -> impl Fn(PayloadError) -> Error + '_ {
