@@ -50,6 +50,17 @@ impl<'a> Columns<'a> {
         Ok(out)
     }
 
+    /// Two text columns as pairs, rows with a null in either left out
+    /// (e.g. a catalog's repo -> service map).
+    pub fn text_pairs(&self, key: &str, value: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .text(key)?
+            .into_iter()
+            .zip(self.text(value)?)
+            .filter_map(|(k, v)| Some((k?, v?)))
+            .collect())
+    }
+
     pub fn int(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let mut out = Vec::with_capacity(self.len());
         for array in self.cast_column(name, &DataType::Int64)? {

@@ -658,10 +658,8 @@ async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
         .await?;
     let columns = analytics::columns::Columns::new(&current.batches);
     let teams = columns
-        .text("developer")?
+        .text_pairs("developer", "team")?
         .into_iter()
-        .zip(columns.text("team")?)
-        .filter_map(|(d, t)| Some((d?, t?)))
         .collect();
     let identities = surveys::import::Identities {
         respondents,

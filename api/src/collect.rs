@@ -33,11 +33,7 @@ pub async fn repository_services(
         .read_only_sql("SELECT unnest(repos) AS repo, service FROM services")
         .await?;
     let c = analytics::columns::Columns::new(&result.batches);
-    Ok(c.text("repo")?
-        .into_iter()
-        .zip(c.text("service")?)
-        .filter_map(|(r, s)| Some((r?, s?)))
-        .collect())
+    Ok(c.text_pairs("repo", "service")?.into_iter().collect())
 }
 
 /// A source's settings: its configuration section, and the token from the

@@ -372,11 +372,7 @@ async fn owners(queries: &LakeQueries) -> Result<std::collections::HashMap<Strin
         .read_only_sql("SELECT service, max(owner_team) AS team FROM services GROUP BY service")
         .await?;
     let c = analytics::columns::Columns::new(&result.batches);
-    Ok(c.text("service")?
-        .into_iter()
-        .zip(c.text("team")?)
-        .filter_map(|(s, t)| Some((s?, t?)))
-        .collect())
+    Ok(c.text_pairs("service", "team")?.into_iter().collect())
 }
 
 impl Collector for Scorecard {
