@@ -35,6 +35,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The lake cannot be written (reported by the webhook writer, which
+    /// answers many deliveries with one failure).
+    #[error("{0}")]
+    LakeUnavailable(String),
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -48,7 +53,9 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             // The operator's to fix, not the client's: the server cannot store.
-            Error::Ingest(ingest::Error::LakeNotWritable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Ingest(ingest::Error::LakeNotWritable { .. }) | Error::LakeUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Ingest(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Analytics(e) if e.is_user_error() => StatusCode::BAD_REQUEST,
             Error::Surveys(surveys::Error::UnknownSurvey(_)) => StatusCode::NOT_FOUND,
@@ -65,7 +72,9 @@ impl Error {
                 ingest::Error::InvalidRows { .. } | ingest::Error::InvalidFile { .. },
             ) => "invalid_input",
             Error::Ingest(ingest::Error::CorruptFile { .. }) => "corrupt_lake_file",
-            Error::Ingest(ingest::Error::LakeNotWritable { .. }) => "lake_not_writable",
+            Error::Ingest(ingest::Error::LakeNotWritable { .. }) | Error::LakeUnavailable(_) => {
+                "lake_not_writable"
+            }
             Error::Analytics(analytics::Error::InvalidQuery(_)) => "invalid_query",
             Error::Analytics(analytics::Error::NotReadOnly(_)) => "not_read_only",
             Error::Analytics(analytics::Error::Lake(ingest::Error::CorruptFile { .. })) => {

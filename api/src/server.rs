@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The /metrics gauges, to refresh after ingest.
     pub scorecard: crate::scorecard::Scorecard,
+    /// The webhook writer (group commit) and its caches.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
         let scorecard = crate::scorecard::Scorecard::default();
         Ok(AppState {
+            webhooks: Arc::new(crate::webhooks::Webhooks::start(lake.clone())),
             lake,
             queries,
             config: Arc::new(config),

@@ -3,7 +3,9 @@
 //! 1. The `X-Hub-Signature-256` HMAC-SHA256 of the raw body must match the
 //!    configured secret (constant-time compare); otherwise 401, nothing kept.
 //! 2. Known events become canonical rows, appended durably; only then is the
-//!    delivery acknowledged. Rows carry GitHub's ids, not the delivery's, so
+//!    delivery acknowledged. Deliveries that arrive together share one
+//!    append (a group commit, [`Committer`]), so durability costs one fsync
+//!    per partition and commit, not per delivery. Rows carry GitHub's ids, not the delivery's, so
 //!    a redelivery (same `X-GitHub-Delivery`) stores nothing new. Raw payloads
 //!    hold logins and e-mails, so a mapped delivery is not kept raw.
 //! 3. Events that map to no rows (ping, release, workflow_job, ...) are kept
@@ -14,6 +16,15 @@
 //!    `_devex/dead-letter/github/` with its headers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+use ingest::identity::Pseudonymizer;
+use ingest::lake::Lake;
+use ingest::schema::TableSpec;
+use ingest::sources::RecordBatchOf;
+use tokio::sync::{mpsc, oneshot, Mutex, OnceCell};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -72,7 +83,6 @@ fn record(
     value.to_string().into_bytes()
 }
 
-/// Repository -> service, from the catalog's `services.repos`.
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,9 +137,9 @@ pub async fn github(
             )
         }
     };
-    let services = crate::collect::repository_services(&state.queries).await?;
+    let services = state.webhooks.services(&state).await?;
     let context = github::Context {
-        pseudonymizer: &crate::cli::pseudonymizer(&state.config, &state.lake)?,
+        pseudonymizer: state.webhooks.pseudonymizer(&state).await?,
         services: &services,
         incident_label: &state.config.github.incident_label,
     };
@@ -153,12 +163,7 @@ pub async fn github(
         Ok(batches) => batches,
         Err(e) => return dead_letter(&state, &event, &delivery, &headers, &body, &e.to_string()),
     };
-    let (mut stored, mut duplicates) = (0, 0);
-    for (table, batch) in batches {
-        let summary = state.lake.append(table, &batch).await?;
-        stored += summary.rows_written;
-        duplicates += summary.duplicates;
-    }
+    let Counts { stored, duplicates } = state.webhooks.committer.commit(batches).await?;
     if stored > 0 {
         state.scorecard.ingested();
     }
@@ -167,6 +172,153 @@ pub async fn github(
         Json(serde_json::json!({"delivery": delivery, "event": event, "stored": stored, "duplicates": duplicates})),
     )
         .into_response())
+}
+
+/// What the server keeps for webhook deliveries: the writer, and what each
+/// delivery would otherwise look up again.
+pub struct Webhooks {
+    committer: Committer,
+    pseudonymizer: OnceCell<Pseudonymizer>,
+    /// The catalog's repo -> service map, with the `services` files it was
+    /// read from: read again only when those change.
+    services: Mutex<(Option<Vec<(String, u64)>>, Arc<HashMap<String, String>>)>,
+}
+
+impl Webhooks {
+    pub fn start(lake: Arc<Lake>) -> Webhooks {
+        Webhooks {
+            committer: Committer::start(lake),
+            pseudonymizer: OnceCell::new(),
+            services: Mutex::new((None, Arc::new(HashMap::new()))),
+        }
+    }
+
+    async fn pseudonymizer(&self, state: &AppState) -> Result<&Pseudonymizer> {
+        self.pseudonymizer
+            .get_or_try_init(|| async { crate::cli::pseudonymizer(&state.config, &state.lake) })
+            .await
+    }
+
+    async fn services(&self, state: &AppState) -> Result<Arc<HashMap<String, String>>> {
+        let files = state.lake.data_files(&ingest::schema::SERVICES).await?;
+        let mut cache = self.services.lock().await;
+        if cache.0.as_ref() != Some(&files) {
+            let map = crate::collect::repository_services(&state.queries).await?;
+            *cache = (Some(files), Arc::new(map));
+        }
+        Ok(cache.1.clone())
+    }
+}
+
+/// Stored and skipped rows of one delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    stored: usize,
+    duplicates: usize,
+}
+
+/// Why a group commit failed, for each delivery in it.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+    lake_not_writable: bool,
+}
+
+struct Job {
+    batches: Vec<RecordBatchOf>,
+    reply: oneshot::Sender<std::result::Result<Counts, Failure>>,
+}
+
+/// At most this many deliveries share one commit.
+const MOST_DELIVERIES_PER_COMMIT: usize = 1024;
+
+/// Group commit of webhook rows. One writer task takes every delivery that
+/// queued while the previous commit ran and appends them together, one
+/// append per table (a file and an fsync per partition, instead of per
+/// delivery), then answers each delivery with its own counts. A delivery
+/// is acknowledged only once the commit holding its rows is durable.
+#[derive(Clone)]
+struct Committer {
+    sender: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    fn start(lake: Arc<Lake>) -> Committer {
+        let (sender, receiver) = mpsc::channel(4 * MOST_DELIVERIES_PER_COMMIT);
+        tokio::spawn(write_commits(lake, receiver));
+        Committer { sender }
+    }
+
+    async fn commit(&self, batches: Vec<RecordBatchOf>) -> Result<Counts> {
+        let stopped = || Error::Internal("the webhook writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job { batches, reply })
+            .await
+            .map_err(|_| stopped())?;
+        match answer.await.map_err(|_| stopped())? {
+            Ok(counts) => Ok(counts),
+            Err(failure) if failure.lake_not_writable => Err(Error::LakeUnavailable(failure.message)),
+            Err(failure) => Err(Error::Internal(failure.message)),
+        }
+    }
+}
+
+async fn write_commits(lake: Arc<Lake>, mut receiver: mpsc::Receiver<Job>) {
+    while let Some(first) = receiver.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MOST_DELIVERIES_PER_COMMIT {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match commit_jobs(&lake, &jobs).await {
+            Ok(counts) => {
+                for (job, counts) in jobs.into_iter().zip(counts) {
+                    let _ = job.reply.send(Ok(counts));
+                }
+            }
+            Err(e) => {
+                let failure = Failure {
+                    message: e.to_string(),
+                    lake_not_writable: matches!(e, ingest::Error::LakeNotWritable { .. }),
+                };
+                for job in jobs {
+                    let _ = job.reply.send(Err(failure.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Appends the rows of all `jobs`, one append per table, and counts per job
+/// what was stored and what was already there.
+async fn commit_jobs(lake: &Lake, jobs: &[Job]) -> ingest::Result<Vec<Counts>> {
+    let mut counts = vec![Counts::default(); jobs.len()];
+    // Per table, in first-seen order: each job's batch.
+    let mut tables: Vec<(&'static TableSpec, Vec<(usize, &RecordBatch)>)> = Vec::new();
+    for (j, job) in jobs.iter().enumerate() {
+        for (table, batch) in &job.batches {
+            match tables.iter_mut().find(|(t, _)| t.name == table.name) {
+                Some((_, parts)) => parts.push((j, batch)),
+                None => tables.push((table, vec![(j, batch)])),
+            }
+        }
+    }
+    for (table, parts) in tables {
+        let batch = concat_batches(&table.schema(), parts.iter().map(|(_, b)| *b))?;
+        let (_, stored) = lake.append_reporting(table, &batch).await?;
+        let mut offset = 0;
+        for (j, part) in parts {
+            let rows = part.num_rows();
+            let kept = stored[offset..offset + rows].iter().filter(|s| **s).count();
+            counts[j].stored += kept;
+            counts[j].duplicates += rows - kept;
+            offset += rows;
+        }
+    }
+    Ok(counts)
 }
 
 fn dead_letter(

@@ -210,14 +210,27 @@ impl Lake {
         table: &'static TableSpec,
         batch: &RecordBatch,
     ) -> Result<AppendSummary> {
+        Ok(self.append_reporting(table, batch).await?.0)
+    }
+
+    /// [`Lake::append`], also saying of each row whether it was stored
+    /// (`true`) or skipped as already in the lake or repeated earlier in the
+    /// batch: one append of several webhook deliveries (a group commit)
+    /// answers each delivery with its own counts.
+    pub async fn append_reporting(
+        &self,
+        table: &'static TableSpec,
+        batch: &RecordBatch,
+    ) -> Result<(AppendSummary, Vec<bool>)> {
         if batch.schema().fields() != table.schema().fields() {
             return Err(Error::Internal(format!(
                 "batch for {} does not have the canonical schema",
                 table.name
             )));
         }
+        let mut stored = vec![false; batch.num_rows()];
         if batch.num_rows() == 0 {
-            return Ok(AppendSummary::default());
+            return Ok((AppendSummary::default(), stored));
         }
         let partitions = partition_rows(table, batch)?;
         let mut indexes = self.indexes.lock().await;
@@ -247,7 +260,8 @@ impl Lake {
             if keep.is_empty() {
                 continue;
             }
-            let part = take_record_batch(batch, &UInt32Array::from(keep))?;
+            let kept = UInt32Array::from(keep);
+            let part = take_record_batch(batch, &kept)?;
             let part = sort_rows(table, &part)?;
             let name = file_name(&part);
             let bytes = encode_parquet(&part)?;
@@ -259,10 +273,13 @@ impl Lake {
                 return Err(e);
             }
             index.files.insert(format!("{dir}/{name}"));
+            for row in kept.values() {
+                stored[*row as usize] = true;
+            }
             summary.rows_written += part.num_rows();
             summary.files_written += 1;
         }
-        Ok(summary)
+        Ok((summary, stored))
     }
 
     /// Loads the event ids of files in `dir` that the index has not seen yet
