@@ -258,7 +258,9 @@ impl Committer {
             .map_err(|_| stopped())?;
         match answer.await.map_err(|_| stopped())? {
             Ok(counts) => Ok(counts),
-            Err(failure) if failure.lake_not_writable => Err(Error::LakeUnavailable(failure.message)),
+            Err(failure) if failure.lake_not_writable => {
+                Err(Error::LakeUnavailable(failure.message))
+            }
             Err(failure) => Err(Error::Internal(failure.message)),
         }
     }

@@ -393,10 +393,28 @@ async fn concurrent_deliveries_are_each_stored_once() {
                 let run = connection * 10 + k;
                 let mut payload = template.clone();
                 payload["workflow_run"]["id"] = json!(900_000 + run);
-                answers.push(deliver(&server, "workflow_run", &format!("burst-{run}"), &payload, SECRET).await);
+                answers.push(
+                    deliver(
+                        &server,
+                        "workflow_run",
+                        &format!("burst-{run}"),
+                        &payload,
+                        SECRET,
+                    )
+                    .await,
+                );
                 if run % 6 == 0 {
                     // A redelivery of the same run.
-                    answers.push(deliver(&server, "workflow_run", &format!("burst-{run}"), &payload, SECRET).await);
+                    answers.push(
+                        deliver(
+                            &server,
+                            "workflow_run",
+                            &format!("burst-{run}"),
+                            &payload,
+                            SECRET,
+                        )
+                        .await,
+                    );
                 }
             }
             answers
