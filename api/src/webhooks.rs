@@ -179,9 +179,16 @@ pub async fn github(
 pub struct Webhooks {
     committer: Committer,
     pseudonymizer: OnceCell<Pseudonymizer>,
-    /// The catalog's repo -> service map, with the `services` files it was
-    /// read from: read again only when those change.
-    services: Mutex<(Option<Vec<(String, u64)>>, Arc<HashMap<String, String>>)>,
+    /// The catalog's repo -> service map, read again only when the
+    /// `services` files change.
+    services: Mutex<ServicesCache>,
+}
+
+#[derive(Default)]
+struct ServicesCache {
+    /// The `services` data files the map was read from; `None` before the first read.
+    files: Option<Vec<(String, u64)>>,
+    map: Arc<HashMap<String, String>>,
 }
 
 impl Webhooks {
@@ -189,7 +196,7 @@ impl Webhooks {
         Webhooks {
             committer: Committer::start(lake),
             pseudonymizer: OnceCell::new(),
-            services: Mutex::new((None, Arc::new(HashMap::new()))),
+            services: Mutex::new(ServicesCache::default()),
         }
     }
 
@@ -202,11 +209,11 @@ impl Webhooks {
     async fn services(&self, state: &AppState) -> Result<Arc<HashMap<String, String>>> {
         let files = state.lake.data_files(&ingest::schema::SERVICES).await?;
         let mut cache = self.services.lock().await;
-        if cache.0.as_ref() != Some(&files) {
-            let map = crate::collect::repository_services(&state.queries).await?;
-            *cache = (Some(files), Arc::new(map));
+        if cache.files.as_ref() != Some(&files) {
+            cache.map = Arc::new(crate::collect::repository_services(&state.queries).await?);
+            cache.files = Some(files);
         }
-        Ok(cache.1.clone())
+        Ok(cache.map.clone())
     }
 }
 
