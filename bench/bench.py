@@ -345,7 +345,7 @@ def main():
         return
 
     cli = {name: measure_cli(args.devex, args.lake, cli_args(name, args.team), 3) for name in paths}
-    hooks = webhook_load(args.devex, args.webhooks, 16)
+    hooks = [webhook_load(args.devex, args.webhooks, connections) for connections in (16, 64)]
     imports = import_rate(args.devex, 200_000)
     rows, size = lake_size(args.lake)
 
@@ -360,8 +360,8 @@ def main():
     lines += [
         "",
         f"- peak memory: devex serve {serve_peak:.0f} MiB (all questions); devex CLI max {max(c[1] for c in cli.values()):.0f} MiB; DuckDB process {duck_peak:.0f} MiB",
-        f"- webhooks: {hooks['deliveries']} deliveries, {hooks['acknowledged']} acknowledged, {hooks['stored']} stored, "
-        f"{hooks['per_second']:.0f} per second durable ({hooks['concurrency']} connections, loopback)",
+        *[f"- webhooks: {h['deliveries']} deliveries, {h['acknowledged']} acknowledged, {h['stored']} stored, "
+          f"{h['per_second']:.0f} per second durable ({h['concurrency']} connections, loopback)" for h in hooks],
         f"- import: {imports:,.0f} rows per second (200,000 deployments, JSON Lines)",
         f"- lake: {rows:,} rows in {size / 2**20:.1f} MiB = {size / 2**20 / (rows / 1e6):.1f} MiB per million events",
         f"- machine: {os.cpu_count()} cores",

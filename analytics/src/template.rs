@@ -15,6 +15,14 @@ use crate::LakeQueries;
 /// Materialized contexts kept per process (lake content x settings).
 const KEPT_MATERIALIZED: usize = 6;
 
+/// Where materialized tables are kept for the next process, one folder per
+/// key (lake content x settings), so a cold CLI reads them instead of
+/// recomputing them.
+const MATERIALIZED_FOLDER: &str = "_derived/materialized";
+
+/// Folders of kept tables left in the lake; older ones are removed.
+const KEPT_FOLDERS: usize = 8;
+
 /// Quotes a value as a SQL string literal.
 pub fn sql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
@@ -98,15 +106,37 @@ pub(crate) async fn materialize(
             .register_table(*name, provider.clone())
             .map_err(Error::Engine)?;
     }
+    let store = queries.lake().object_store();
+    let folder = {
+        use sha2::{Digest, Sha256};
+        format!(
+            "{MATERIALIZED_FOLDER}/{}",
+            hex::encode(Sha256::digest(key.as_bytes()))
+        )
+    };
+    let mut computed = false;
     for (name, sql) in tables {
-        let result = queries.read_only_sql_on(&context, sql).await?;
-        // The batches' own schema: the plan's may differ in nullability.
-        let schema = result
-            .batches
-            .first()
-            .map(|b| b.schema())
-            .unwrap_or(result.schema);
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
+        let location = object_store::path::Path::from(format!("{folder}/{name}.parquet"));
+        let (schema, batches) = match kept::read(&store, &location).await {
+            Some(kept) => kept,
+            None => {
+                let result = queries.read_only_sql_on(&context, sql).await?;
+                // The batches' own schema: the plan's may differ in nullability.
+                let schema = result
+                    .batches
+                    .first()
+                    .map(|b| b.schema())
+                    .unwrap_or(result.schema);
+                // Keeping is only a shortcut for the next process: a lake
+                // that cannot be written still answers.
+                if let Err(e) = kept::write(&store, &location, &schema, &result.batches).await {
+                    tracing::warn!(error = %e, "materialized table not kept");
+                }
+                computed = true;
+                (schema, result.batches)
+            }
+        };
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])
             .map_err(Error::Engine)?;
         context
             .register_table(*name, Arc::new(table))
@@ -114,12 +144,96 @@ pub(crate) async fn materialize(
     }
     tracing::debug!(
         key = %key,
+        computed,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "materialized tables"
     );
+    if computed {
+        kept::remove_old_folders(&store, KEPT_FOLDERS).await;
+    }
     cache.push((key, context.clone()));
     if cache.len() > KEPT_MATERIALIZED {
         cache.remove(0);
     }
     Ok(context)
+}
+
+/// Materialized tables kept as Parquet files in the lake's `_derived` folder.
+mod kept {
+    use std::sync::Arc;
+
+    use arrow::datatypes::SchemaRef;
+    use arrow::record_batch::{RecordBatch, RecordBatchReader};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
+
+    /// A kept table; `None` when there is none or it does not read back (it
+    /// is then simply computed again).
+    pub async fn read(
+        store: &Arc<dyn ObjectStore>,
+        location: &Path,
+    ) -> Option<(SchemaRef, Vec<RecordBatch>)> {
+        let bytes = store.get(location).await.ok()?.bytes().await.ok()?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .ok()?
+            .build()
+            .ok()?;
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<_>, _>>().ok()?;
+        Some((schema, batches))
+    }
+
+    /// Writes a table; the local store writes a temporary file and renames
+    /// it, so a reader never sees half of one.
+    pub async fn write(
+        store: &Arc<dyn ObjectStore>,
+        location: &Path,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<(), String> {
+        let mut buffer = Vec::new();
+        let mut writer =
+            ArrowWriter::try_new(&mut buffer, schema.clone(), None).map_err(|e| e.to_string())?;
+        for batch in batches {
+            writer.write(batch).map_err(|e| e.to_string())?;
+        }
+        writer.close().map_err(|e| e.to_string())?;
+        store
+            .put(location, PutPayload::from(buffer))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Keeps the `keep` most recently written folders, removes the rest:
+    /// each new lake content makes a new folder.
+    pub async fn remove_old_folders(store: &Arc<dyn ObjectStore>, keep: usize) {
+        use futures::TryStreamExt;
+        let root = Path::from(super::MATERIALIZED_FOLDER);
+        let Ok(files) = store.list(Some(&root)).try_collect::<Vec<_>>().await else {
+            return;
+        };
+        let mut folders: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
+            std::collections::HashMap::new();
+        for meta in &files {
+            if let Some((folder, _)) = meta.location.as_ref().rsplit_once('/') {
+                let newest = folders
+                    .entry(folder.to_string())
+                    .or_insert(meta.last_modified);
+                *newest = (*newest).max(meta.last_modified);
+            }
+        }
+        let mut by_age: Vec<(chrono::DateTime<chrono::Utc>, String)> =
+            folders.into_iter().map(|(f, t)| (t, f)).collect();
+        by_age.sort_by(|a, b| b.cmp(a));
+        for (_, folder) in by_age.into_iter().skip(keep) {
+            for meta in files
+                .iter()
+                .filter(|m| m.location.as_ref().starts_with(&format!("{folder}/")))
+            {
+                let _ = store.delete(&meta.location).await;
+            }
+        }
+    }
 }

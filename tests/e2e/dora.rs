@@ -305,3 +305,69 @@ fn a_bad_time_zone_says_what_to_give() {
         stderr(&output)
     );
 }
+
+/// The per-deployment tables a report computes are kept in the lake, so the
+/// next (cold) process reads them instead of recomputing; what it reads back
+/// answers exactly as what was computed, and a kept file that does not read
+/// back is computed again.
+#[test]
+fn kept_tables_answer_as_computed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    let demo = run(&[
+        "demo",
+        "--lake",
+        lake_arg,
+        "--scale",
+        "0.05",
+        "--months",
+        "3",
+        "--end",
+        "2026-11-01",
+    ]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let report = || {
+        let output = run(&[
+            "report",
+            "dora",
+            "--lake",
+            lake_arg,
+            "--format",
+            "json",
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-11-01",
+            "--group-by",
+            "service",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let computed = report();
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(lake.join("_derived/materialized"))
+        .unwrap()
+        .flat_map(|folder| std::fs::read_dir(folder.unwrap().path()).unwrap())
+        .map(|file| file.unwrap().path())
+        .collect();
+    let names: std::collections::BTreeSet<String> = kept
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for table in [
+        "production_deployments",
+        "incident_attribution",
+        "change_lead_times",
+        "deployment_outcomes",
+    ] {
+        assert!(names.contains(&format!("{table}.parquet")), "{names:?}");
+    }
+    assert_eq!(report(), computed, "read back from the kept tables");
+    let outcomes = kept
+        .iter()
+        .find(|p| p.ends_with("deployment_outcomes.parquet"))
+        .unwrap();
+    std::fs::write(outcomes, b"not parquet").unwrap();
+    assert_eq!(report(), computed, "computed again past a broken kept file");
+}
