@@ -52,7 +52,7 @@ WITH successful AS (
     SELECT merge_sha, min(first_commit_at) AS first_commit_at FROM pull_requests
     WHERE merge_sha IS NOT NULL AND merged_at IS NOT NULL GROUP BY merge_sha
 ), lead_times AS (
-    SELECT d.service,
+    SELECT d.service, d.deployed_at,
            (epoch_us(d.deployed_at) - epoch_us(coalesce(pr.first_commit_at, c.authored_at))) / 3600000000.0 AS hours
     FROM deployment_changes ch
     JOIN counted d ON d.service = ch.service AND d.deployment_id = ch.deployment_id
@@ -69,12 +69,16 @@ LEFT JOIN (SELECT service, count(*) AS changes, quantile_cont(hours, 0.5) AS med
 ORDER BY service
 """
 
-# Weeks start on Monday; the first one is clipped to the window.
-DUCK_SERIES = DUCK_BASE + """
-SELECT service,
-       strftime(greatest(date_trunc('week', deployed_at AT TIME ZONE 'UTC'), TIMESTAMP '{from_}'), '%Y-%m-%d') AS period_start,
-       count(*) AS deployments
-FROM counted GROUP BY ALL ORDER BY service, period_start
+# Weeks start on Monday; the first one is clipped to the window. The same
+# numbers per service and week as the report gives per service.
+WEEK = "strftime(greatest(date_trunc('week', deployed_at AT TIME ZONE 'UTC'), TIMESTAMP '{from_}'), '%Y-%m-%d')"
+DUCK_SERIES = DUCK_BASE + f"""
+SELECT w.service, w.period_start, w.deployments, coalesce(l.changes, 0) AS changes,
+       l.median AS lead_time_median_hours
+FROM (SELECT service, {WEEK} AS period_start, count(*) AS deployments FROM counted GROUP BY ALL) w
+LEFT JOIN (SELECT service, {WEEK} AS period_start, count(*) AS changes, quantile_cont(hours, 0.5) AS median
+           FROM lead_times GROUP BY ALL) l USING (service, period_start)
+ORDER BY w.service, w.period_start
 """
 
 
@@ -123,7 +127,7 @@ def devex_rows(report_json, question):
     """The devex numbers DuckDB also computes, in DuckDB's row shape."""
     if question == "dora_weekly_series":
         return sorted(
-            [p["service"], p["period_start"], p["deployments"]]
+            [p["service"], p["period_start"], p["deployments"], p["changes"], p["lead_time_median_hours"]]
             for p in report_json["points"]
             if p["deployments"] > 0
         )
