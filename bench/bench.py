@@ -16,6 +16,7 @@ import hmac
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,9 +82,64 @@ LEFT JOIN (SELECT service, {WEEK} AS period_start, count(*) AS changes, quantile
 ORDER BY w.service, w.period_start
 """
 
+# The DevEx feedback loops of analytics/src/devex/{ci_attempts,ci_flaky,
+# pull_request_phases,repository_summary}.sql, by hand, from the canonical
+# tables: per team, CI attempts (rows of one attempt merged) by queued_at,
+# their duration and queue percentiles, flaky (repo, pipeline, sha) groups,
+# and merged pull requests by merged_at with their cycle time (first commit
+# to merge, elapsed hours).
+DUCK_DEVEX = """
+WITH repository_teams AS (
+    SELECT repo, min(owner_team) AS team FROM (SELECT unnest(repos) AS repo, owner_team FROM services) GROUP BY repo
+), attempt AS (
+    SELECT repo, pipeline, run_id, attempt, max(sha) AS sha, min(queued_at) AS queued_at,
+           max(started_at) AS started_at, max(finished_at) AS finished_at,
+           first(conclusion ORDER BY finished_at DESC NULLS LAST, event_id) AS conclusion
+    FROM ci_runs GROUP BY ALL
+), ci_attempts AS MATERIALIZED (
+    SELECT a.*, t.team,
+           CASE WHEN finished_at >= started_at THEN (epoch_us(finished_at) - epoch_us(started_at)) / 60000000.0 END AS duration_minutes,
+           CASE WHEN started_at >= queued_at THEN (epoch_us(started_at) - epoch_us(queued_at)) / 60000000.0 END AS queue_minutes
+    FROM attempt a LEFT JOIN repository_teams t USING (repo)
+), ci AS (
+    SELECT team, count(duration_minutes) AS ci_runs,
+           quantile_cont(duration_minutes, 0.5) AS duration_median, quantile_cont(duration_minutes, 0.9) AS duration_p90,
+           quantile_cont(queue_minutes, 0.5) AS queue_median
+    FROM ci_attempts
+    WHERE queued_at >= TIMESTAMPTZ '{from_} 00:00:00+00' AND queued_at < TIMESTAMPTZ '{to} 00:00:00+00'
+    GROUP BY team
+), flaky AS (
+    SELECT team, count(*) AS ci_shas, sum(CASE WHEN flaky THEN 1 ELSE 0 END) / count(*) AS flaky_rate
+    FROM (
+        SELECT repo, pipeline, sha, min(team) AS team, min(queued_at) AS queued_at,
+               coalesce(min(CASE WHEN conclusion IN ('failure', 'timed_out') THEN queued_at END)
+                        < max(CASE WHEN conclusion = 'success' THEN queued_at END), false) AS flaky
+        FROM ci_attempts WHERE conclusion IN ('success', 'failure', 'timed_out')
+        GROUP BY repo, pipeline, sha
+    )
+    WHERE queued_at >= TIMESTAMPTZ '{from_} 00:00:00+00' AND queued_at < TIMESTAMPTZ '{to} 00:00:00+00'
+    GROUP BY team
+), pr AS (
+    SELECT repo, number, min(first_commit_at) AS first_commit_at, max(merged_at) AS merged_at
+    FROM pull_requests GROUP BY repo, number HAVING max(merged_at) IS NOT NULL
+), prs AS (
+    SELECT t.team, count(*) AS merged_prs,
+           quantile_cont(greatest((epoch_us(merged_at) - epoch_us(first_commit_at)) / 3600000000.0, 0.0), 0.5) AS cycle_median,
+           quantile_cont(greatest((epoch_us(merged_at) - epoch_us(first_commit_at)) / 3600000000.0, 0.0), 0.9) AS cycle_p90
+    FROM pr LEFT JOIN repository_teams t USING (repo)
+    WHERE merged_at >= TIMESTAMPTZ '{from_} 00:00:00+00' AND merged_at < TIMESTAMPTZ '{to} 00:00:00+00'
+    GROUP BY t.team
+)
+SELECT team, ci.ci_runs, ci.duration_median, ci.duration_p90, ci.queue_median,
+       flaky.ci_shas, flaky.flaky_rate, prs.merged_prs, prs.cycle_median, prs.cycle_p90
+FROM ci FULL JOIN flaky USING (team) FULL JOIN prs USING (team)
+WHERE team IS NOT NULL
+ORDER BY team
+"""
+
 
 def duck_views(con, lake):
-    for table in ["deployments", "commits", "pull_requests", "services"]:
+    for table in ["deployments", "commits", "pull_requests", "services", "ci_runs"]:
         con.execute(
             f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{lake}/{table}/**/*.parquet', union_by_name=true)"
         )
@@ -96,6 +152,7 @@ def duck_questions(team):
     return {
         "dora_report": DUCK_REPORT.format(from_=FROM, to=TO, team_filter=""),
         "dora_weekly_series": DUCK_SERIES.format(from_=FROM, to=TO, team_filter=""),
+        "devex_feedback_loops": DUCK_DEVEX.format(from_=FROM, to=TO),
         "team_drill_down": DUCK_REPORT.format(from_=FROM, to=TO, team_filter=f"AND s.team = '{team}'"),
     }
 
@@ -125,6 +182,14 @@ def duck_worker(lake, team, runs, out):
 
 def devex_rows(report_json, question):
     """The devex numbers DuckDB also computes, in DuckDB's row shape."""
+    if question == "devex_feedback_loops":
+        return sorted(
+            [g["team"], g["ci_runs"], g["ci_duration_median_minutes"], g["ci_duration_p90_minutes"],
+             g["ci_queue_median_minutes"], g["ci_shas"], g["flaky_rate"], g["merged_prs"],
+             g["pr_cycle_time_median_hours"], g["pr_cycle_time_p90_hours"]]
+            for g in report_json["groups"]
+            if g["team"] is not None and (g["ci_runs"] or g["ci_shas"] or g["merged_prs"])
+        )
     if question == "dora_weekly_series":
         return sorted(
             [p["service"], p["period_start"], p["deployments"], p["changes"], p["lead_time_median_hours"]]
@@ -273,9 +338,66 @@ def import_rate(devex, rows):
                 "started_at": f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}T10:00:00Z",
                 "finished_at": f"2026-{1 + i % 10:02d}-{1 + i % 28:02d}T10:05:00Z", "source": "import"}) + "\n")
     start = time.perf_counter()
-    subprocess.check_call([devex, "import", "deployments", path, "--lake", os.path.join(folder, "lake")],
+    subprocess.check_call([devex, "import", "deployments", path, "--lake", os.path.join(folder, "lake"), "--no-derive"],
                           stdout=subprocess.DEVNULL)
     return rows / (time.perf_counter() - start)
+
+
+def run_measured(args):
+    """Wall time and peak RSS (MiB) of one whole process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    assert status == 0, proc.stderr.read().decode()[:1000]
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def derive_from_scratch(devex, lake):
+    """The whole derive stage (commit-graph walk and every derived table) anew."""
+    shutil.rmtree(os.path.join(lake, "_derived"), ignore_errors=True)
+    return run_measured([devex, "derive", "--lake", lake])
+
+
+def derive_update(devex, lake, count=10_000):
+    """Time to bring the derived tables up to date after `count` new events
+    (commits, their production deployments and CI runs of one service), in a
+    hard-linked copy of the lake (lake files are never rewritten in place)."""
+    folder = tempfile.mkdtemp(prefix="devex-bench-update-")
+    copy = os.path.join(folder, "lake")
+    subprocess.check_call(["cp", "-al", lake, copy])
+    service = json.loads(subprocess.check_output(
+        [devex, "query", "--lake", copy, "--format", "json",
+         "SELECT service, repos[1] AS repo FROM services ORDER BY service LIMIT 1"]))[0]
+    head = json.loads(subprocess.check_output(
+        [devex, "query", "--lake", copy, "--format", "json",
+         f"SELECT sha FROM commits WHERE repo = '{service['repo']}' ORDER BY committed_at DESC LIMIT 1"]))[0]["sha"]
+    commits, deployments, runs = count // 10, count // 10, count - 2 * (count // 10)
+    rows = {"commits": [], "deployments": [], "ci_runs": []}
+    parent = head
+    for i in range(commits):
+        sha = hashlib.sha1(f"bench-update-{i}".encode()).hexdigest()
+        at = f"2026-10-{1 + i * 30 // commits:02d}T{i % 24:02d}:00:00Z"
+        rows["commits"].append({"repo": service["repo"], "sha": sha, "parents": [parent], "author": "bench",
+                                "authored_at": at, "committed_at": at, "message_summary": "bench change"})
+        rows["deployments"].append({"service": service["service"], "environment": "production", "sha": sha,
+                                    "deployment_id": f"bench-update-{i}", "status": "success",
+                                    "started_at": at.replace(":00:00Z", ":30:00Z"),
+                                    "finished_at": at.replace(":00:00Z", ":40:00Z"), "source": "bench"})
+        for j in range(runs // commits):
+            rows["ci_runs"].append({"repo": service["repo"], "pipeline": "ci", "run_id": f"bench-{i}-{j}",
+                                    "attempt": 1, "sha": sha, "queued_at": at.replace(":00:00Z", ":05:00Z"),
+                                    "started_at": at.replace(":00:00Z", ":06:00Z"),
+                                    "finished_at": at.replace(":00:00Z", ":16:00Z"), "conclusion": "success"})
+        parent = sha
+    for table, items in rows.items():
+        path = os.path.join(folder, f"{table}.jsonl")
+        with open(path, "w") as f:
+            f.writelines(json.dumps(item) + "\n" for item in items)
+        subprocess.check_call([devex, "import", table, path, "--lake", copy, "--no-derive"], stdout=subprocess.DEVNULL)
+    elapsed, peak = run_measured([devex, "derive", "--lake", copy])
+    shutil.rmtree(folder, ignore_errors=True)
+    return elapsed, peak, sum(len(items) for items in rows.values())
 
 
 def lake_size(lake):
@@ -311,6 +433,8 @@ def main():
         return
 
     runs = 0 if args.smoke else args.runs
+    if not args.smoke:
+        derive_seconds, derive_peak = derive_from_scratch(args.devex, args.lake)
     # DuckDB, in its own process.
     duck_out = tempfile.mktemp(suffix=".json")
     proc = subprocess.Popen([sys.executable, __file__, "--duck-worker", "--devex", args.devex, "--lake", args.lake,
@@ -352,6 +476,7 @@ def main():
     hooks = [webhook_load(args.devex, args.webhooks, connections) for connections in (16, 64)]
     imports = import_rate(args.devex, 200_000)
     rows, size = lake_size(args.lake)
+    update_seconds, update_peak, update_events = derive_update(args.devex, args.lake)
 
     lines = ["| question | devex API warm | devex API cold | devex CLI | DuckDB warm | DuckDB cold | ratio (API warm / DuckDB warm) |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -366,7 +491,9 @@ def main():
         f"- peak memory: devex serve {serve_peak:.0f} MiB (all questions); devex CLI max {max(c[1] for c in cli.values()):.0f} MiB; DuckDB process {duck_peak:.0f} MiB",
         *[f"- webhooks: {h['deliveries']} deliveries, {h['acknowledged']} acknowledged, {h['stored']} stored, "
           f"{h['per_second']:.0f} per second durable ({h['concurrency']} connections, loopback)" for h in hooks],
-        f"- import: {imports:,.0f} rows per second (200,000 deployments, JSON Lines)",
+        f"- import: {imports:,.0f} rows per second (200,000 deployments, JSON Lines, derive stage not included)",
+        f"- derive stage from scratch: {derive_seconds:.1f} s for {rows:,} events = {rows / derive_seconds:,.0f} events per second; peak {derive_peak:.0f} MiB",
+        f"- derive stage after {update_events:,} new events (commits, production deployments, CI runs): {update_seconds:.1f} s; peak {update_peak:.0f} MiB",
         f"- lake: {rows:,} rows in {size / 2**20:.1f} MiB = {size / 2**20 / (rows / 1e6):.1f} MiB per million events",
         f"- machine: {os.cpu_count()} cores",
     ]

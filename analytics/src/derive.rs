@@ -23,9 +23,8 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use bytes::Bytes;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -198,8 +197,10 @@ pub async fn deployment_changes_table(
     let location = StorePath::from(format!(
         "{DERIVED_FOLDER}/{pattern_hash}-{input_hash}.parquet"
     ));
-    let batch = match read_stored(&store, &location).await {
-        Some(batch) => batch,
+    let path = queries.lake().root().join(location.as_ref());
+    // Read where it lies: a report decodes the few columns it needs.
+    let table: Arc<dyn TableProvider> = match crate::parquet_file_table(&path) {
+        Some(table) => table,
         None => {
             let started = std::time::Instant::now();
             let deployments = load_deployments(queries, production_deployments_sql).await?;
@@ -213,10 +214,15 @@ pub async fn deployment_changes_table(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "derived deployment_changes"
             );
-            batch
+            match crate::parquet_file_table(&path) {
+                Some(table) => table,
+                None => Arc::new(
+                    MemTable::try_new(changes_schema(), vec![vec![batch]])
+                        .map_err(Error::Engine)?,
+                ),
+            }
         }
     };
-    let table = MemTable::try_new(changes_schema(), vec![vec![batch]]).map_err(Error::Engine)?;
     let context = queries.context();
     // The previous result stays registered a while: a query planned just
     // before new data arrived may still name it.
@@ -227,20 +233,9 @@ pub async fn deployment_changes_table(
         let _ = context.deregister_table(old.as_str());
     }
     context
-        .register_table(table_name.as_str(), Arc::new(table))
+        .register_table(table_name.as_str(), table)
         .map_err(Error::Engine)?;
     Ok(table_name)
-}
-
-async fn read_stored(store: &Arc<dyn ObjectStore>, location: &StorePath) -> Option<RecordBatch> {
-    let bytes: Bytes = store.get(location).await.ok()?.bytes().await.ok()?;
-    // A stored result that does not read back is simply derived again.
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .ok()?
-        .build()
-        .ok()?;
-    let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().ok()?;
-    arrow::compute::concat_batches(&changes_schema(), &batches).ok()
 }
 
 async fn store_result(

@@ -73,7 +73,8 @@ impl QueryResult {
 impl LakeQueries {
     /// Registers every canonical table of the lake.
     pub async fn open(lake: Arc<Lake>) -> Result<LakeQueries> {
-        let context = SessionContext::new_with_config(session_config());
+        let runtime = runtime_env()?;
+        let context = SessionContext::new_with_config_rt(session_config(), runtime);
         for table in TABLES {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
         }
@@ -100,7 +101,9 @@ impl LakeQueries {
     /// A fresh context (same settings) over the same canonical tables, for
     /// intermediate results of one computation.
     pub(crate) async fn scratch_context(&self) -> Result<SessionContext> {
-        let scratch = SessionContext::new_with_config(session_config());
+        // The same runtime: one memory budget for every query of the process.
+        let scratch =
+            SessionContext::new_with_config_rt(session_config(), self.context.runtime_env());
         for name in TABLES.iter().map(|t| t.name) {
             let provider = self
                 .context
@@ -153,6 +156,37 @@ impl LakeQueries {
         }
     }
 
+    /// Runs one read-only SQL statement and streams its rows, sorted by those
+    /// of `sort_by` it has, into a Parquet file at `path` (written beside it
+    /// and renamed into place, so a reader never sees half a file). Only the
+    /// sort, if any, holds every row in memory; the result never does.
+    pub(crate) async fn write_parquet(
+        &self,
+        context: &SessionContext,
+        sql: &str,
+        sort_by: &[&str],
+        path: &std::path::Path,
+    ) -> Result<()> {
+        let context = context.clone();
+        let sql = sql.to_string();
+        let sort_by: Vec<String> = sort_by.iter().map(|c| c.to_string()).collect();
+        let target = path.to_path_buf();
+        let task =
+            tokio::spawn(async move { write_read_only(&context, &sql, &sort_by, &target).await });
+        let outcome = task.await;
+        if !matches!(outcome, Ok(Ok(()))) {
+            let _ = std::fs::remove_file(temporary_path(path));
+        }
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Failure::Planning(e))) => Err(classify_planning_error(e)),
+            Ok(Err(Failure::Execution(e))) => Err(self.explain_execution_error(e).await),
+            Err(join_error) => Err(Error::Internal(format!(
+                "the query engine failed: {join_error}"
+            ))),
+        }
+    }
+
     /// Execution errors from Parquet decoding rarely say which file: look for
     /// a corrupt file and name it.
     async fn explain_execution_error(&self, error: DataFusionError) -> Error {
@@ -165,6 +199,33 @@ impl LakeQueries {
             _ => Error::Engine(error),
         }
     }
+}
+
+/// The query memory budget, when `DEVEX_QUERY_MEMORY_MIB` sets one: sorts
+/// and aggregations past it spill to temporary files, and a query that still
+/// needs more fails with the operators that wanted it. Unset, queries take
+/// what they need: answering needs little (reports read the derived tables
+/// from disk), but the derive stage's self-joins over a large lake cannot
+/// spill (bench/RESULTS.md has its peak).
+fn runtime_env() -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let mut builder = RuntimeEnvBuilder::new();
+    if let Ok(value) = std::env::var("DEVEX_QUERY_MEMORY_MIB") {
+        let mib = value.trim().parse::<usize>().ok().filter(|m| *m >= 64).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "DEVEX_QUERY_MEMORY_MIB: `{value}` is not a number of MiB of at least 64; unset it to let queries take what they need"
+            ))
+        })?;
+        // Tracking the largest consumers makes a "resources exhausted" error
+        // say which operator wanted the memory.
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(mib * 1024 * 1024),
+            std::num::NonZeroUsize::new(5).unwrap_or(std::num::NonZeroUsize::MIN),
+        );
+        builder = builder.with_memory_pool(Arc::new(pool));
+    }
+    builder.build_arc().map_err(Error::Engine)
 }
 
 fn session_config() -> SessionConfig {
@@ -193,6 +254,105 @@ async fn run_read_only(
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Failure::Execution)?;
     Ok(QueryResult { schema, batches })
+}
+
+async fn write_read_only(
+    context: &SessionContext,
+    sql: &str,
+    sort_by: &[String],
+    path: &std::path::Path,
+) -> std::result::Result<(), Failure> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::properties::WriterProperties;
+    use futures::StreamExt;
+
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let frame = context
+        .sql_with_options(sql, options)
+        .await
+        .map_err(Failure::Planning)?;
+    let sort: Vec<_> = sort_by
+        .iter()
+        .filter(|name| frame.schema().fields().iter().any(|f| f.name() == *name))
+        .map(|name| datafusion::prelude::ident(name).sort(true, true))
+        .collect();
+    let frame = if sort.is_empty() {
+        frame
+    } else {
+        frame.sort(sort).map_err(Failure::Planning)?
+    };
+    let plan_schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let mut stream = frame.execute_stream().await.map_err(Failure::Execution)?;
+    let failed = |what: String| Failure::Execution(DataFusionError::Execution(what));
+    let temporary = temporary_path(path);
+    let file = std::fs::File::create(&temporary)
+        .map_err(|e| failed(format!("cannot create {}: {e}", temporary.display())))?;
+    // Row groups of 64k rows let a filter on the sort columns skip most of a
+    // file; zstd level 1 decodes at memory speed.
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(65_536))
+        .build();
+    let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+    let mut file = Some(file);
+    let mut open = |schema: SchemaRef| -> std::result::Result<ArrowWriter<std::fs::File>, Failure> {
+        let file = file
+            .take()
+            .ok_or_else(|| failed("writer opened twice".into()))?;
+        ArrowWriter::try_new(file, schema, Some(properties.clone()))
+            .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+    };
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(Failure::Execution)?;
+        // The batches' own schema: the plan's may differ in nullability.
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => writer.insert(open(batch.schema())?),
+        };
+        writer
+            .write(&batch)
+            .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
+    }
+    let writer = match writer {
+        Some(writer) => writer,
+        None => open(plan_schema)?,
+    };
+    writer
+        .close()
+        .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
+    std::fs::rename(&temporary, path)
+        .map_err(|e| failed(format!("cannot rename {}: {e}", temporary.display())))?;
+    Ok(())
+}
+
+/// Where `write_read_only` writes before renaming into place.
+fn temporary_path(path: &std::path::Path) -> std::path::PathBuf {
+    path.with_extension(format!("parquet.{}.tmp", std::process::id()))
+}
+
+/// A Parquet file as a table, read where it lies (pruned by its row-group
+/// statistics, decoding only the columns a query names). `None` when the
+/// file is missing or its footer does not read.
+pub(crate) fn parquet_file_table(
+    path: &std::path::Path,
+) -> Option<Arc<dyn datafusion::catalog::TableProvider>> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).ok()?;
+    let schema = ParquetRecordBatchReaderBuilder::try_new(file)
+        .ok()?
+        .schema()
+        .clone();
+    let url = ListingTableUrl::parse(format!("file://{}", path.display())).ok()?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    Some(Arc::new(ListingTable::try_new(config).ok()?))
 }
 
 fn classify_planning_error(error: DataFusionError) -> Error {

@@ -82,13 +82,19 @@ pub(crate) async fn content_key(
     Ok(hex::encode(key.finalize()))
 }
 
-/// Runs `tables` (name, SQL) in order into in-memory tables of a scratch
-/// context, each query able to read the ones before it, and keeps the
-/// context under `key` so the next request with the same key reuses it.
+/// Runs `tables` (name, SQL) in order into Parquet files kept in the lake,
+/// each query able to read the ones before it, and keeps a context that
+/// reads them under `key` so the next request with the same key reuses it.
+///
+/// The tables are read where they lie, not loaded: a question decodes only
+/// the columns it names, and a filter on the `sort_by` columns (each file is
+/// sorted by those it has) skips most row groups. A lake that cannot be
+/// written still answers, from tables held in memory.
 pub(crate) async fn materialize(
     queries: &LakeQueries,
     key: String,
     tables: &[(&str, String)],
+    sort_by: &[&str],
     extra_tables: &[(&str, Arc<dyn TableProvider>)],
     functions: Vec<datafusion::logical_expr::ScalarUDF>,
 ) -> Result<SessionContext> {
@@ -106,40 +112,54 @@ pub(crate) async fn materialize(
             .register_table(*name, provider.clone())
             .map_err(Error::Engine)?;
     }
-    let store = queries.lake().object_store();
     let folder = {
         use sha2::{Digest, Sha256};
-        format!(
-            "{MATERIALIZED_FOLDER}/{}",
-            hex::encode(Sha256::digest(key.as_bytes()))
-        )
+        queries
+            .lake()
+            .root()
+            .join(MATERIALIZED_FOLDER)
+            .join(hex::encode(Sha256::digest(key.as_bytes())))
     };
     let mut computed = false;
     for (name, sql) in tables {
-        let location = object_store::path::Path::from(format!("{folder}/{name}.parquet"));
-        let (schema, batches) = match kept::read(&store, &location).await {
+        let path = folder.join(format!("{name}.parquet"));
+        let provider = match crate::parquet_file_table(&path) {
             Some(kept) => kept,
             None => {
-                let result = queries.read_only_sql_on(&context, sql).await?;
-                // The batches' own schema: the plan's may differ in nullability.
-                let schema = result
-                    .batches
-                    .first()
-                    .map(|b| b.schema())
-                    .unwrap_or(result.schema);
-                // Keeping is only a shortcut for the next process: a lake
-                // that cannot be written still answers.
-                if let Err(e) = kept::write(&store, &location, &schema, &result.batches).await {
-                    tracing::warn!(error = %e, "materialized table not kept");
-                }
                 computed = true;
-                (schema, result.batches)
+                let written = match std::fs::create_dir_all(&folder) {
+                    Ok(()) => queries.write_parquet(&context, sql, sort_by, &path).await,
+                    Err(e) => Err(Error::Internal(format!(
+                        "cannot create {}: {e}",
+                        folder.display()
+                    ))),
+                };
+                match written.map(|()| crate::parquet_file_table(&path)) {
+                    Ok(Some(kept)) => kept,
+                    // Keeping is what makes answers cheap, but a lake that
+                    // cannot be written must still answer (and a query that
+                    // cannot run fails the same way here).
+                    outcome => {
+                        if let Err(e) = outcome {
+                            tracing::warn!(error = %e, table = name, "materialized table not kept");
+                        }
+                        let result = queries.read_only_sql_on(&context, sql).await?;
+                        // The batches' own schema: the plan's may differ in nullability.
+                        let schema = result
+                            .batches
+                            .first()
+                            .map(|b| b.schema())
+                            .unwrap_or(result.schema);
+                        Arc::new(
+                            datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
+                                .map_err(Error::Engine)?,
+                        )
+                    }
+                }
             }
         };
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])
-            .map_err(Error::Engine)?;
         context
-            .register_table(*name, Arc::new(table))
+            .register_table(*name, provider)
             .map_err(Error::Engine)?;
     }
     tracing::debug!(
@@ -149,7 +169,7 @@ pub(crate) async fn materialize(
         "materialized tables"
     );
     if computed {
-        kept::remove_old_folders(&store, KEPT_FOLDERS).await;
+        kept::remove_old_folders(&queries.lake().object_store(), KEPT_FOLDERS).await;
     }
     cache.push((key, context.clone()));
     if cache.len() > KEPT_MATERIALIZED {
@@ -162,49 +182,7 @@ pub(crate) async fn materialize(
 mod kept {
     use std::sync::Arc;
 
-    use arrow::datatypes::SchemaRef;
-    use arrow::record_batch::{RecordBatch, RecordBatchReader};
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use datafusion::parquet::arrow::ArrowWriter;
-    use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
-
-    /// A kept table; `None` when there is none or it does not read back (it
-    /// is then simply computed again).
-    pub async fn read(
-        store: &Arc<dyn ObjectStore>,
-        location: &Path,
-    ) -> Option<(SchemaRef, Vec<RecordBatch>)> {
-        let bytes = store.get(location).await.ok()?.bytes().await.ok()?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .ok()?
-            .build()
-            .ok()?;
-        let schema = reader.schema();
-        let batches = reader.collect::<Result<Vec<_>, _>>().ok()?;
-        Some((schema, batches))
-    }
-
-    /// Writes a table; the local store writes a temporary file and renames
-    /// it, so a reader never sees half of one.
-    pub async fn write(
-        store: &Arc<dyn ObjectStore>,
-        location: &Path,
-        schema: &SchemaRef,
-        batches: &[RecordBatch],
-    ) -> Result<(), String> {
-        let mut buffer = Vec::new();
-        let mut writer =
-            ArrowWriter::try_new(&mut buffer, schema.clone(), None).map_err(|e| e.to_string())?;
-        for batch in batches {
-            writer.write(batch).map_err(|e| e.to_string())?;
-        }
-        writer.close().map_err(|e| e.to_string())?;
-        store
-            .put(location, PutPayload::from(buffer))
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
+    use object_store::{path::Path, ObjectStore, ObjectStoreExt};
 
     /// Keeps the `keep` most recently written folders, removes the rest:
     /// each new lake content makes a new folder.

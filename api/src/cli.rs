@@ -47,6 +47,9 @@ enum Command {
     Demo(DemoArgs),
     /// Show each table's rows, files and bytes.
     Tables(LakeArg),
+    /// Bring the derived tables up to date now (import, ingest, demo and
+    /// serve do this on their own) and say how long it took.
+    Derive(LakeArg),
     /// Compute a report over the lake.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -247,6 +250,10 @@ struct ImportArgs {
     /// numbers, and naming the team and e-mail columns.
     #[arg(long)]
     mapping: Option<PathBuf>,
+    /// Leave the derive stage to `devex derive` (or the next report): for
+    /// loading many files in a row, then deriving once.
+    #[arg(long)]
+    no_derive: bool,
 }
 
 fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
@@ -507,6 +514,17 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output.trim_end());
             Ok(())
         }
+        Command::Derive(args) => {
+            apply_lake(&mut config, &args);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let started = std::time::Instant::now();
+            derive_after_write(&config, lake).await?;
+            println!(
+                "derived tables are up to date ({:.2} s)",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;
@@ -581,11 +599,19 @@ fn spinner(message: &str) -> ProgressBar {
 
 /// Runs the derive stage after new events arrived, so reports start warm.
 pub(crate) async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Result<()> {
-    let spinner = spinner("deriving deployment changes (commit graph walk)");
+    let spinner = spinner("deriving (commit graph walk, per-deployment and per-run tables)");
     let queries = analytics::LakeQueries::open(lake).await?;
-    let result = analytics::dora::derive(&queries, &config.dora).await;
+    let result = derive(&queries, config).await;
     spinner.finish_and_clear();
-    Ok(result?)
+    result
+}
+
+/// The derive stage: the commit-graph walk and the tables every report
+/// aggregates, kept in the lake's `_derived` folder.
+pub(crate) async fn derive(queries: &analytics::LakeQueries, config: &Config) -> Result<()> {
+    analytics::dora::derive(queries, &config.dora).await?;
+    analytics::devex::derive(queries, &config.devex, &config.dora).await?;
+    Ok(())
 }
 
 fn byte_progress(path: &Path) -> ProgressBar {
@@ -629,7 +655,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
         report.stored.duplicates,
         report.stored.files_written
     );
-    if report.stored.rows_written > 0 && DERIVE_INPUTS.contains(&table.name) {
+    if report.stored.rows_written > 0 && DERIVE_INPUTS.contains(&table.name) && !args.no_derive {
         derive_after_write(config, lake).await?;
     }
     Ok(())
@@ -687,8 +713,19 @@ async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Tables the derive stage reads: new rows in them mean a new walk.
-const DERIVE_INPUTS: [&str; 3] = ["deployments", "commits", "pushes"];
+/// Tables the derive stage reads: new rows in them mean new derived tables.
+const DERIVE_INPUTS: [&str; 10] = [
+    "deployments",
+    "commits",
+    "pushes",
+    "pull_requests",
+    "reviews",
+    "incidents",
+    "services",
+    "ci_runs",
+    "work_activity",
+    "team_members",
+];
 
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let scale = args.scale.unwrap_or(config.demo.scale);

@@ -398,9 +398,10 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
     println!("devex listening on http://{address}");
     tracing::info!(%address, lake = %config.lake.display(), "Serving.");
     let state = AppState::new(lake, config.clone()).await?;
-    // Walk the commit graph now rather than in the first request.
-    if let Err(e) = analytics::dora::derive(&state.queries, &config.dora).await {
-        tracing::warn!(error = %e, "Deriving deployment changes failed; reports will retry.");
+    // Walk the commit graph and build the derived tables now rather than in
+    // the first request.
+    if let Err(e) = crate::cli::derive(&state.queries, &config).await {
+        tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();
     axum::serve(listener, app(state))

@@ -34,7 +34,9 @@ fn demo_into(lake: &std::path::Path, seed: &str) -> std::process::Output {
 fn contents(lake: &tempfile::TempDir) -> Vec<(String, Vec<u8>)> {
     snapshot(lake.path())
         .into_iter()
-        .filter(|(p, _)| !p.starts_with("_devex"))
+        // Materialized tables are caches of parallel queries: the same rows,
+        // not always in the same order (the report tests check their numbers).
+        .filter(|(p, _)| !p.starts_with("_devex") && !p.starts_with("_derived/materialized"))
         .collect()
 }
 

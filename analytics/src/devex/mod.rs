@@ -209,9 +209,31 @@ pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Resul
     Ok(repos)
 }
 
+/// The derive stage's share of the DevEx measures: materializes their
+/// per-row tables for the default time zone (UTC) now, when events arrive,
+/// so the first report after them does not pay for it.
+pub async fn derive(
+    queries: &LakeQueries,
+    settings: &DevexSettings,
+    dora: &DoraSettings,
+) -> Result<()> {
+    materialize_for(queries, chrono_tz::UTC, settings, dora)
+        .await
+        .map(|_| ())
+}
+
 /// The per-row tables, materialized once per lake content and time zone.
 async fn materialize(queries: &LakeQueries, request: &DevexRequest) -> Result<SessionContext> {
-    let dora = crate::dora::materialized_context(queries, &request.dora).await?;
+    materialize_for(queries, request.tz, &request.settings, &request.dora).await
+}
+
+async fn materialize_for(
+    queries: &LakeQueries,
+    tz: Tz,
+    settings: &DevexSettings,
+    dora_settings: &DoraSettings,
+) -> Result<SessionContext> {
+    let dora = crate::dora::materialized_context(queries, dora_settings).await?;
     let change_lead_times = dora
         .table_provider("change_lead_times")
         .await
@@ -233,12 +255,12 @@ async fn materialize(queries: &LakeQueries, request: &DevexRequest) -> Result<Se
     .await?;
     let key = format!(
         "devex:{content}:{}:{}:{}",
-        request.tz.name(),
-        request.dora.production_pattern,
-        request.settings.exclude_weekends
+        tz.name(),
+        dora_settings.production_pattern,
+        settings.exclude_weekends
     );
-    let tz = [("tz", request.tz.name().to_string())];
-    let hours = if request.settings.exclude_weekends {
+    let tz_value = [("tz", tz.name().to_string())];
+    let hours = if settings.exclude_weekends {
         "weekday_hours"
     } else {
         "elapsed_hours"
@@ -252,16 +274,19 @@ async fn materialize(queries: &LakeQueries, request: &DevexRequest) -> Result<Se
             fill(PULL_REQUEST_PHASES, &[("hours", hours.to_string())])?,
         ),
         ("pull_request_handoffs", PULL_REQUEST_HANDOFFS.to_string()),
-        ("developer_days", fill(DEVELOPER_DAYS, &tz)?),
+        ("developer_days", fill(DEVELOPER_DAYS, &tz_value)?),
     ];
+    // Unsorted: sorting ten million CI attempts costs more than the
+    // team filter it would speed up.
     crate::template::materialize(
         queries,
         key,
         &tables,
+        &[],
         &[("change_lead_times", change_lead_times)],
         vec![
             crate::durations::elapsed_hours_udf(),
-            crate::durations::weekday_hours_udf(request.tz),
+            crate::durations::weekday_hours_udf(tz),
         ],
     )
     .await

@@ -515,7 +515,17 @@ async fn materialize(
         .table_provider(changes_table)
         .await
         .map_err(Error::Engine)?;
-    crate::template::materialize(queries, key, &tables, &[(changes_table, changes)], vec![]).await
+    // Sorted by team and service: a team's or a service's drill-down reads
+    // only its own row groups.
+    crate::template::materialize(
+        queries,
+        key,
+        &tables,
+        &["team", "service", "deployed_at"],
+        &[(changes_table, changes)],
+        vec![],
+    )
+    .await
 }
 
 /// The DORA per-deployment tables over the lake's current content, for
@@ -1074,17 +1084,12 @@ pub async fn deployments(
     })
 }
 
-/// Runs the derive stage for these settings now, so that the walk happens when
-/// events arrive rather than in the first report after them. Reports check the
-/// derived result is current and derive on their own when it is not.
+/// Runs the derive stage for these settings now, so that the walk and the
+/// per-deployment tables are computed when events arrive rather than in the
+/// first report after them. Reports check the derived result is current and
+/// derive on their own when it is not.
 pub async fn derive(queries: &LakeQueries, settings: &DoraSettings) -> Result<()> {
-    crate::derive::deployment_changes_table(
-        queries,
-        &settings.production_pattern,
-        &walk_order_sql(settings)?,
-    )
-    .await?;
-    Ok(())
+    materialized_context(queries, settings).await.map(|_| ())
 }
 
 /// production_deployments as the walk reads it (time zone and periods do
