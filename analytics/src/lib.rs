@@ -56,7 +56,24 @@ pub struct LakeQueries {
     /// Materialized per-deployment tables by lake content and settings (see
     /// `dora`), newest last.
     materialized: tokio::sync::Mutex<Vec<(String, SessionContext)>>,
+    /// Answers already given, by materialized context and request (see
+    /// [`LakeQueries::remembered`]).
+    answers: std::sync::Mutex<Answers>,
 }
+
+/// Reports already computed, newest last, within a budget of approximate
+/// bytes. An answer is keyed by the session id of the materialized context it
+/// was computed from, and that context exists for one lake content and
+/// settings only: new data makes a new context, so a remembered answer is
+/// never stale, and old ones age out.
+#[derive(Default)]
+struct Answers {
+    entries: std::collections::VecDeque<(String, usize, Arc<dyn std::any::Any + Send + Sync>)>,
+    bytes: usize,
+}
+
+/// What remembered answers may take, in approximate bytes.
+const ANSWER_BUDGET_BYTES: usize = 64 << 20;
 
 /// The rows of a query and their schema (kept even when there are no rows).
 pub struct QueryResult {
@@ -83,6 +100,7 @@ impl LakeQueries {
             context,
             derived: Default::default(),
             materialized: Default::default(),
+            answers: Default::default(),
         })
     }
 
@@ -92,6 +110,50 @@ impl LakeQueries {
 
     pub fn lake(&self) -> &Arc<Lake> {
         &self.lake
+    }
+
+    /// An answer computed before for `request` over `context` (a
+    /// materialized context: one lake content and settings).
+    pub(crate) fn remembered<T: Clone + Send + Sync + 'static>(
+        &self,
+        context: &SessionContext,
+        request: &str,
+    ) -> Option<T> {
+        let key = format!("{}\n{request}", context.session_id());
+        let answers = self.answers.lock().ok()?;
+        answers
+            .entries
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .and_then(|(_, _, answer)| answer.downcast_ref::<T>().cloned())
+    }
+
+    /// Keeps an answer for [`LakeQueries::remembered`]; `bytes` is its
+    /// approximate size. The oldest answers go first when over budget.
+    pub(crate) fn remember<T: Send + Sync + 'static>(
+        &self,
+        context: &SessionContext,
+        request: &str,
+        answer: T,
+        bytes: usize,
+    ) {
+        if bytes > ANSWER_BUDGET_BYTES / 4 {
+            return;
+        }
+        let key = format!("{}\n{request}", context.session_id());
+        let Ok(mut answers) = self.answers.lock() else {
+            return;
+        };
+        answers.entries.retain(|(k, _, _)| *k != key);
+        answers.bytes = answers.entries.iter().map(|(_, b, _)| b).sum();
+        while answers.bytes + bytes > ANSWER_BUDGET_BYTES {
+            match answers.entries.pop_front() {
+                Some((_, b, _)) => answers.bytes -= b,
+                None => break,
+            }
+        }
+        answers.entries.push_back((key, bytes, Arc::new(answer)));
+        answers.bytes += bytes;
     }
 
     pub(crate) fn materialized(&self) -> &tokio::sync::Mutex<Vec<(String, SessionContext)>> {
@@ -210,7 +272,10 @@ impl LakeQueries {
 fn runtime_env() -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
     use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-    let mut builder = RuntimeEnvBuilder::new();
+    // No cache of file listings: DataFusion's keeps a table's first listing
+    // forever, and a running `devex serve` would never see the files that
+    // webhooks and imports add. Listing a local folder costs microseconds.
+    let mut builder = RuntimeEnvBuilder::new().with_object_list_cache_limit(0);
     if let Ok(value) = std::env::var("DEVEX_QUERY_MEMORY_MIB") {
         let mib = value.trim().parse::<usize>().ok().filter(|m| *m >= 64).ok_or_else(|| {
             Error::InvalidRequest(format!(
@@ -432,11 +497,92 @@ mod tests {
         (dir, queries)
     }
 
+    async fn append_deployment(queries: &LakeQueries, id: &str, sha: &str, at: &str) {
+        let micros = chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap()
+            .timestamp_micros();
+        let mut b = TableBuilder::new(&DEPLOYMENTS);
+        b.push(vec![
+            Value::text(format!("d-{id}")),
+            Value::text("pay"),
+            Value::text("production"),
+            Value::text(sha),
+            Value::text(id),
+            Value::text("success"),
+            Value::Timestamp(micros),
+            Value::Timestamp(micros + 60_000_000),
+            Value::text("import"),
+        ])
+        .unwrap();
+        let summary = queries
+            .lake()
+            .append(&DEPLOYMENTS, &b.finish().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(summary.rows_written, 1);
+    }
+
+    #[tokio::test]
+    async fn a_remembered_report_is_never_older_than_the_lake() {
+        let (_dir, queries) = lake_with_deployments().await;
+        let request = dora::DoraRequest::parse(
+            "2026-01-01",
+            "2026-03-01",
+            None,
+            None,
+            None,
+            Some("service"),
+            dora::DoraSettings::default(),
+        )
+        .unwrap();
+        // Two deployments of one sha: the baseline, then a redeploy.
+        let first = dora::report(&queries, &request).await.unwrap();
+        assert_eq!(first.overall.deployments, 1);
+        assert_eq!(queries.answers.lock().unwrap().entries.len(), 1);
+        assert_eq!(dora::report(&queries, &request).await.unwrap(), first);
+        assert_eq!(queries.answers.lock().unwrap().entries.len(), 1);
+
+        append_deployment(&queries, "9", "def", "2026-02-10T10:00:00Z").await;
+        let after = dora::report(&queries, &request).await.unwrap();
+        assert_eq!(after.overall.deployments, 2, "new data, new answer");
+        assert_eq!(queries.answers.lock().unwrap().entries.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn remembered_answers_stay_within_their_budget() {
+        let (_dir, queries) = lake_with_deployments().await;
+        let context = queries.context().clone();
+        let quarter = ANSWER_BUDGET_BYTES / 4;
+        for i in 0..6 {
+            queries.remember(&context, &format!("q{i}"), i, quarter);
+        }
+        let answers = queries.answers.lock().unwrap();
+        assert_eq!(answers.bytes, ANSWER_BUDGET_BYTES);
+        let kept: Vec<&str> = answers.entries.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(kept.len(), 4, "the two oldest went first");
+        assert!(kept[0].ends_with("\nq2"), "{kept:?}");
+        drop(answers);
+        assert_eq!(queries.remembered::<i32>(&context, "q5"), Some(5));
+        assert_eq!(queries.remembered::<i32>(&context, "q1"), None);
+        // Too large to keep at all.
+        queries.remember(&context, "huge", 7, quarter + 1);
+        assert_eq!(queries.remembered::<i32>(&context, "huge"), None);
+    }
+
     fn single_i64(result: &QueryResult) -> i64 {
         result.batches[0]
             .column(0)
             .as_primitive::<Int64Type>()
             .value(0)
+    }
+
+    #[tokio::test]
+    async fn a_query_sees_files_added_after_the_first_one() {
+        let (_dir, queries) = lake_with_deployments().await;
+        let count = "SELECT count(*) FROM deployments";
+        assert_eq!(single_i64(&queries.read_only_sql(count).await.unwrap()), 2);
+        append_deployment(&queries, "9", "def", "2026-02-10T10:00:00Z").await;
+        assert_eq!(single_i64(&queries.read_only_sql(count).await.unwrap()), 3);
     }
 
     #[tokio::test]

@@ -370,4 +370,52 @@ fn kept_tables_answer_as_computed_ones() {
         .unwrap();
     std::fs::write(outcomes, b"not parquet").unwrap();
     assert_eq!(report(), computed, "computed again past a broken kept file");
+
+    // Rows imported with --no-derive leave the derived tables as they were;
+    // `devex derive` brings them up to date, and the report counts the rows.
+    let folders = || {
+        std::fs::read_dir(lake.join("_derived/materialized"))
+            .unwrap()
+            .count()
+    };
+    let before = folders();
+    let service = query_json(&lake, "SELECT min(service) AS s FROM services")[0]["s"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = dir.path().join("late.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"service":"{service}","environment":"production","sha":"0123456789abcdef0123456789abcdef01234567","deployment_id":"late-1","status":"success","started_at":"2026-10-30T10:00:00Z","finished_at":"2026-10-30T10:05:00Z","source":"import"}}"#
+        ),
+    )
+    .unwrap();
+    let imported = run(&[
+        "import",
+        "deployments",
+        file.to_str().unwrap(),
+        "--lake",
+        lake_arg,
+        "--no-derive",
+    ]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert_eq!(folders(), before, "nothing derived yet");
+    let derived = run(&["derive", "--lake", lake_arg]);
+    assert!(derived.status.success(), "{}", stderr(&derived));
+    assert!(stdout(&derived).contains("derived tables are up to date"));
+    assert!(folders() > before, "new derived tables for the new content");
+    let deployments = |json: &str, service: &str| -> i64 {
+        let report: serde_json::Value = serde_json::from_str(json).unwrap();
+        report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["service"] == service)
+            .map_or(0, |g| g["deployments"].as_i64().unwrap())
+    };
+    assert_eq!(
+        deployments(&report(), &service),
+        deployments(&computed, &service) + 1
+    );
 }

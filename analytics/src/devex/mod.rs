@@ -412,6 +412,10 @@ async fn membership(
 pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<DevexReport> {
     request.validate()?;
     let context = materialize(queries, request).await?;
+    let asked = format!("devex report {request:?}");
+    if let Some(report) = queries.remembered::<DevexReport>(&context, &asked) {
+        return Ok(report);
+    }
     let values = request.values();
     let mut groups: BTreeMap<Option<String>, DevexMetrics> = BTreeMap::new();
 
@@ -544,14 +548,18 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
             metrics,
         })
         .collect();
-    Ok(DevexReport {
+    let report = DevexReport {
         from: request.from,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
         min_group_size: request.settings.min_group_size,
         groups,
-    })
+    };
+    // About a kilobyte per group: some thirty measures and a key.
+    let bytes = (report.groups.len() + 1) * 1024;
+    queries.remember(&context, &asked, report.clone(), bytes);
+    Ok(report)
 }
 
 /// One period of a DevEx series.

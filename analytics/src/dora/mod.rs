@@ -638,26 +638,27 @@ impl ServiceRates {
         })
     }
 
-    /// Median deployments per week over the services of a group.
-    fn median(
-        &self,
-        group_by: GroupBy,
-        key: Option<&str>,
-        period: Option<i64>,
-        days: i64,
-    ) -> Option<f64> {
-        let weeks = days.max(1) as f64 / 7.0;
-        let mut rates: Vec<f64> = self
-            .services
+    /// The services of a group (every service for `GroupBy::None`).
+    fn members(&self, group_by: GroupBy, key: Option<&str>) -> Vec<&str> {
+        self.services
             .iter()
             .filter(|(service, team)| match group_by {
                 GroupBy::Service => Some(service.as_str()) == key,
                 GroupBy::Team => team.as_deref() == key,
                 GroupBy::None => true,
             })
-            .map(|(service, _)| {
+            .map(|(service, _)| service.as_str())
+            .collect()
+    }
+
+    /// Median deployments per week over `services` (a group's members).
+    fn median(&self, services: &[&str], period: Option<i64>, days: i64) -> Option<f64> {
+        let weeks = days.max(1) as f64 / 7.0;
+        let mut rates: Vec<f64> = services
+            .iter()
+            .map(|service| {
                 self.deployments
-                    .get(&(service.clone(), period))
+                    .get(&(service.to_string(), period))
                     .copied()
                     .unwrap_or(0) as f64
                     / weeks
@@ -699,13 +700,19 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         request.settings.levels_year,
     )?;
     let sql = DoraSql::prepare(queries, request, None).await?;
+    // The levels as loaded, not only their file name: an edited file is a new question.
+    let asked = format!("report {request:?} {levels:?}");
+    if let Some(report) = queries.remembered::<DoraReport>(&sql.context, &asked) {
+        return Ok(report);
+    }
     let days = request.days();
     let rates = ServiceRates::load(queries, &sql, NO_PERIOD).await?;
     let mut groups = Vec::new();
     if request.group_by != GroupBy::None {
         let cells = counts(queries, &sql, group_column(request.group_by), NO_PERIOD).await?;
         for ((key, _), cell) in cells {
-            let median = rates.median(request.group_by, key.as_deref(), None, days);
+            let members = rates.members(request.group_by, key.as_deref());
+            let median = rates.median(&members, None, days);
             if let Some(key) = group_key(request.group_by, key) {
                 groups.push(DoraGroup {
                     key,
@@ -719,8 +726,12 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         .into_values()
         .next()
         .unwrap_or_default()
-        .metrics(days, rates.median(GroupBy::None, None, None, days), &levels);
-    Ok(DoraReport {
+        .metrics(
+            days,
+            rates.median(&rates.members(GroupBy::None, None), None, days),
+            &levels,
+        );
+    let report = DoraReport {
         from: request.from,
         to: request.to,
         tz: request.tz.name().to_string(),
@@ -730,8 +741,15 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         levels_source: levels.source.clone(),
         groups,
         overall,
-    })
+    };
+    let bytes = (report.groups.len() + 1) * ANSWER_ENTRY_BYTES;
+    queries.remember(&sql.context, &asked, report.clone(), bytes);
+    Ok(report)
 }
+
+/// Approximate size of one group or point of an answer, for the budget of
+/// remembered answers.
+const ANSWER_ENTRY_BYTES: usize = 512;
 
 /// The periods (weeks from Monday, or calendar months) that cover the
 /// window, each clipped to it: (period start, start in window, end in window).
@@ -795,13 +813,14 @@ pub async fn series(
     }
     let mut points = Vec::new();
     for (key, cells) in by_group {
+        let members = rates.members(request.group_by, key.as_deref());
         for (period, start, end) in periods(request.from, request.to, granularity) {
             let days = (end - start).num_days();
             let (period_micros, cell) = cells
                 .get(&period)
                 .cloned()
                 .unwrap_or_else(|| (local_date_micros(period), Counts::default()));
-            let median = rates.median(request.group_by, key.as_deref(), Some(period_micros), days);
+            let median = rates.median(&members, Some(period_micros), days);
             points.push(SeriesPoint {
                 key: group_key(request.group_by, key.clone()),
                 period_start: start,
