@@ -33,6 +33,7 @@ const DEVELOPER_DAYS: &str = include_str!("developer_days.sql");
 const REPOSITORY_SUMMARY: &str = include_str!("repository_summary.sql");
 const PEOPLE_SUMMARY: &str = include_str!("people_summary.sql");
 const TEAM_MEMBERS_IN_WINDOW: &str = include_str!("team_members_in_window.sql");
+const PULL_REQUEST_LIFETIMES: &str = include_str!("pull_request_lifetimes.sql");
 const SPACE_REVIEWS: &str = include_str!("space_reviews.sql");
 const SPACE_PEOPLE: &str = include_str!("space_people.sql");
 
@@ -274,6 +275,7 @@ async fn materialize_for(
             fill(PULL_REQUEST_PHASES, &[("hours", hours.to_string())])?,
         ),
         ("pull_request_handoffs", PULL_REQUEST_HANDOFFS.to_string()),
+        ("pull_request_lifetimes", PULL_REQUEST_LIFETIMES.to_string()),
         ("developer_days", fill(DEVELOPER_DAYS, &tz_value)?),
     ];
     // Unsorted: sorting ten million CI attempts costs more than the

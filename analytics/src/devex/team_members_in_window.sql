@@ -12,15 +12,9 @@ WITH member AS (
     FROM team_members
     WHERE valid_from < {{to}} AND (valid_to IS NULL OR valid_to > {{from}})
 ),
-pull_request AS (
-    SELECT repo, number, max(author) AS author, min(created_at) AS created_at,
-           max(merged_at) AS merged_at, max(closed_at) AS closed_at
-    FROM pull_requests
-    GROUP BY repo, number
-),
 open_prs AS (
     SELECT author, count(*) AS open_prs
-    FROM pull_request
+    FROM pull_request_lifetimes
     WHERE created_at < {{to}}
       AND (merged_at IS NULL OR merged_at >= {{to}})
       AND (closed_at IS NULL OR closed_at >= {{to}})
