@@ -218,6 +218,24 @@ impl LakeQueries {
         }
     }
 
+    /// [`LakeQueries::read_only_sql_on`] planned for one partition. For
+    /// exact percentiles over millions of rows this is both leaner and
+    /// faster on few cores: DataFusion's `percentile_cont` otherwise keeps
+    /// every value in a partial state per partition and again in the final
+    /// one (at scale 75 the CI summary needs 1.4 GiB in 1.1 s on 8
+    /// partitions, 0.6 GiB in 0.5 s on one).
+    pub(crate) async fn read_only_sql_on_one_partition(
+        &self,
+        context: &SessionContext,
+        sql: &str,
+    ) -> Result<QueryResult> {
+        let mut state = context.state();
+        state.config_mut().options_mut().execution.target_partitions = 1;
+        // The same catalog, functions and runtime; only the plan differs.
+        let single = SessionContext::new_with_state(state);
+        self.read_only_sql_on(&single, sql).await
+    }
+
     /// Runs one read-only SQL statement and streams its rows, sorted by those
     /// of `sort_by` it has, into a Parquet file at `path` (written beside it
     /// and renamed into place, so a reader never sees half a file). Only the

@@ -30,7 +30,9 @@ const CI_FLAKY: &str = include_str!("ci_flaky.sql");
 const PULL_REQUEST_PHASES: &str = include_str!("pull_request_phases.sql");
 const PULL_REQUEST_HANDOFFS: &str = include_str!("pull_request_handoffs.sql");
 const DEVELOPER_DAYS: &str = include_str!("developer_days.sql");
-const REPOSITORY_SUMMARY: &str = include_str!("repository_summary.sql");
+const CI_SUMMARY: &str = include_str!("ci_summary.sql");
+const CI_FLAKY_SUMMARY: &str = include_str!("ci_flaky_summary.sql");
+const PULL_REQUEST_SUMMARY: &str = include_str!("pull_request_summary.sql");
 const PEOPLE_SUMMARY: &str = include_str!("people_summary.sql");
 const TEAM_MEMBERS_IN_WINDOW: &str = include_str!("team_members_in_window.sql");
 const PULL_REQUEST_LIFETIMES: &str = include_str!("pull_request_lifetimes.sql");
@@ -421,27 +423,50 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     let values = request.values();
     let mut groups: BTreeMap<Option<String>, DevexMetrics> = BTreeMap::new();
 
-    let repo = queries
-        .read_only_sql_on(&context, &fill(REPOSITORY_SUMMARY, &values)?)
+    // Three queries one after the other rather than one joining them: each
+    // holds its own percentile states, so the peak is the largest, not the sum.
+    let ci = queries
+        .read_only_sql_on_one_partition(&context, &fill(CI_SUMMARY, &values)?)
         .await?;
-    let c = Columns::new(&repo.batches);
+    let c = Columns::new(&ci.batches);
     let keys = c.text("group_key")?;
-    let ints = |name: &str| c.int(name);
-    let floats = |name: &str| c.float(name);
-    let (ci_runs, ci_queued, ci_shas, flaky, merged, unreviewed, deployed) = (
-        ints("ci_runs")?,
-        ints("ci_queued_runs")?,
-        ints("ci_shas")?,
-        ints("flaky_shas")?,
-        ints("merged_prs")?,
-        ints("unreviewed_prs")?,
-        ints("deployed_prs")?,
-    );
+    let (runs, queued) = (c.int("ci_runs")?, c.int("ci_queued_runs")?);
     let (dur_med, dur_p90, q_med, q_p90) = (
-        floats("ci_duration_median_minutes")?,
-        floats("ci_duration_p90_minutes")?,
-        floats("ci_queue_median_minutes")?,
-        floats("ci_queue_p90_minutes")?,
+        c.float("ci_duration_median_minutes")?,
+        c.float("ci_duration_p90_minutes")?,
+        c.float("ci_queue_median_minutes")?,
+        c.float("ci_queue_p90_minutes")?,
+    );
+    for (i, key) in keys.into_iter().enumerate() {
+        let m = groups.entry(key).or_default();
+        m.ci_runs = runs[i].unwrap_or(0) as u64;
+        m.ci_duration_median_minutes = dur_med[i];
+        m.ci_duration_p90_minutes = dur_p90[i];
+        m.ci_queued_runs = queued[i].unwrap_or(0) as u64;
+        m.ci_queue_median_minutes = q_med[i];
+        m.ci_queue_p90_minutes = q_p90[i];
+    }
+
+    let flaky = queries
+        .read_only_sql_on_one_partition(&context, &fill(CI_FLAKY_SUMMARY, &values)?)
+        .await?;
+    let c = Columns::new(&flaky.batches);
+    let (shas, flaky_shas) = (c.int("ci_shas")?, c.int("flaky_shas")?);
+    for (i, key) in c.text("group_key")?.into_iter().enumerate() {
+        let m = groups.entry(key).or_default();
+        m.ci_shas = shas[i].unwrap_or(0) as u64;
+        m.flaky_rate = ratio(flaky_shas[i], shas[i]);
+    }
+
+    let prs = queries
+        .read_only_sql_on_one_partition(&context, &fill(PULL_REQUEST_SUMMARY, &values)?)
+        .await?;
+    let c = Columns::new(&prs.batches);
+    let floats = |name: &str| c.float(name);
+    let (merged, unreviewed, deployed) = (
+        c.int("merged_prs")?,
+        c.int("unreviewed_prs")?,
+        c.int("deployed_prs")?,
     );
     let (coding, pickup, review, deploy, cycle, cycle_p90, handoffs) = (
         floats("pr_coding_median_hours")?,
@@ -452,16 +477,8 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
         floats("pr_cycle_time_p90_hours")?,
         floats("handoffs_median")?,
     );
-    for i in 0..keys.len() {
-        let m = groups.entry(keys[i].clone()).or_default();
-        m.ci_runs = ci_runs[i].unwrap_or(0) as u64;
-        m.ci_duration_median_minutes = dur_med[i];
-        m.ci_duration_p90_minutes = dur_p90[i];
-        m.ci_queued_runs = ci_queued[i].unwrap_or(0) as u64;
-        m.ci_queue_median_minutes = q_med[i];
-        m.ci_queue_p90_minutes = q_p90[i];
-        m.ci_shas = ci_shas[i].unwrap_or(0) as u64;
-        m.flaky_rate = ratio(flaky[i], ci_shas[i]);
+    for (i, key) in c.text("group_key")?.into_iter().enumerate() {
+        let m = groups.entry(key).or_default();
         m.merged_prs = merged[i].unwrap_or(0) as u64;
         m.pr_coding_median_hours = coding[i];
         m.pr_pickup_median_hours = pickup[i];
@@ -490,7 +507,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
         DevexGroupBy::Team => {
             let members = membership(queries, &context, &values).await?;
             let people = queries
-                .read_only_sql_on(&context, &fill(PEOPLE_SUMMARY, &values)?)
+                .read_only_sql_on_one_partition(&context, &fill(PEOPLE_SUMMARY, &values)?)
                 .await?;
             let c = Columns::new(&people.batches);
             let mut by_team: HashMap<String, usize> = HashMap::new();

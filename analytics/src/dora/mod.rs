@@ -435,7 +435,11 @@ impl DoraSql {
             other => other,
         };
         let sql = fill(&template.replace("{{period_key}}", period_key), &values)?;
-        queries.read_only_sql_on(&self.context, &sql).await
+        // Exact percentiles: one partition holds each value once (see
+        // `read_only_sql_on_one_partition`).
+        queries
+            .read_only_sql_on_one_partition(&self.context, &sql)
+            .await
     }
 
     /// Runs a query over the materialized tables.
