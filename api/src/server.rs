@@ -550,7 +550,7 @@ mod memory {
     /// A server lives long and answers big questions now and then: memory a
     /// finished query freed goes back to the system at once instead of after
     /// a second (this build's default delay). At scale 75 this keeps serve's peak under
-    /// 1 GiB (1.07 GiB otherwise) for a slower first DevEx report (about 4 s
+    /// 1 GiB (1.02 GiB otherwise) for a slower first DevEx report (about 4 s
     /// instead of 2.7 s); remembered answers are not affected. CLI commands
     /// keep the default, since they end anyway.
     pub fn return_freed_memory_at_once() {
