@@ -606,20 +606,38 @@ struct ServiceRates {
 }
 
 impl ServiceRates {
-    async fn load(queries: &LakeQueries, sql: &DoraSql, period_key: &str) -> Result<ServiceRates> {
-        let summary = sql
-            .summary(queries, DORA_SUMMARY, "service", period_key)
-            .await?;
-        let c = Columns::new(&summary.batches);
+    /// `by_service`: the counts by service and period, when the caller has
+    /// them already (a report grouped by service), so they are not run twice.
+    async fn load(
+        queries: &LakeQueries,
+        sql: &DoraSql,
+        period_key: &str,
+        by_service: Option<&BTreeMap<CellKey, Counts>>,
+    ) -> Result<ServiceRates> {
         let mut deployments = HashMap::new();
-        for ((service, period), n) in c
-            .text("group_key")?
-            .into_iter()
-            .zip(c.micros("period_start")?)
-            .zip(c.int("deployments")?)
-        {
-            if let Some(service) = service {
-                deployments.insert((service, period), n.unwrap_or(0) as u64);
+        match by_service {
+            Some(cells) => {
+                for ((service, period), cell) in cells {
+                    if let Some(service) = service {
+                        deployments.insert((service.clone(), *period), cell.deployments);
+                    }
+                }
+            }
+            None => {
+                let summary = sql
+                    .summary(queries, DORA_SUMMARY, "service", period_key)
+                    .await?;
+                let c = Columns::new(&summary.batches);
+                for ((service, period), n) in c
+                    .text("group_key")?
+                    .into_iter()
+                    .zip(c.micros("period_start")?)
+                    .zip(c.int("deployments")?)
+                {
+                    if let Some(service) = service {
+                        deployments.insert((service, period), n.unwrap_or(0) as u64);
+                    }
+                }
             }
         }
         let existing = sql
@@ -710,10 +728,16 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         return Ok(report);
     }
     let days = request.days();
-    let rates = ServiceRates::load(queries, &sql, NO_PERIOD).await?;
+    let cells = match request.group_by {
+        GroupBy::None => None,
+        by => Some(counts(queries, &sql, group_column(by), NO_PERIOD).await?),
+    };
+    let by_service = cells
+        .as_ref()
+        .filter(|_| request.group_by == GroupBy::Service);
+    let rates = ServiceRates::load(queries, &sql, NO_PERIOD, by_service).await?;
     let mut groups = Vec::new();
-    if request.group_by != GroupBy::None {
-        let cells = counts(queries, &sql, group_column(request.group_by), NO_PERIOD).await?;
+    if let Some(cells) = cells {
         for ((key, _), cell) in cells {
             let members = rates.members(request.group_by, key.as_deref());
             let median = rates.median(&members, None, days);
@@ -798,7 +822,8 @@ pub async fn series(
         "period_start",
     )
     .await?;
-    let rates = ServiceRates::load(queries, &sql, "period_start").await?;
+    let by_service = (request.group_by == GroupBy::Service).then_some(&cells);
+    let rates = ServiceRates::load(queries, &sql, "period_start", by_service).await?;
     let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, (i64, Counts)>> = BTreeMap::new();
     for ((key, period), cell) in cells {
         let Some(period_micros) = period else {
