@@ -69,7 +69,13 @@ pub struct LakeQueries {
 #[derive(Default)]
 struct Answers {
     entries: std::collections::VecDeque<(String, usize, Arc<dyn std::any::Any + Send + Sync>)>,
-    bytes: usize,
+}
+
+impl Answers {
+    /// Approximate bytes of every remembered answer.
+    fn bytes(&self) -> usize {
+        self.entries.iter().map(|(_, bytes, _)| bytes).sum()
+    }
 }
 
 /// What remembered answers may take, in approximate bytes.
@@ -145,15 +151,10 @@ impl LakeQueries {
             return;
         };
         answers.entries.retain(|(k, _, _)| *k != key);
-        answers.bytes = answers.entries.iter().map(|(_, b, _)| b).sum();
-        while answers.bytes + bytes > ANSWER_BUDGET_BYTES {
-            match answers.entries.pop_front() {
-                Some((_, b, _)) => answers.bytes -= b,
-                None => break,
-            }
+        while answers.bytes() + bytes > ANSWER_BUDGET_BYTES && !answers.entries.is_empty() {
+            answers.entries.pop_front();
         }
         answers.entries.push_back((key, bytes, Arc::new(answer)));
-        answers.bytes += bytes;
     }
 
     pub(crate) fn materialized(&self) -> &tokio::sync::Mutex<Vec<(String, SessionContext)>> {
@@ -322,18 +323,26 @@ enum Failure {
     Execution(DataFusionError),
 }
 
-async fn run_read_only(
+/// Plans one statement, refusing DDL, DML and other statements.
+async fn plan_read_only(
     context: &SessionContext,
     sql: &str,
-) -> std::result::Result<QueryResult, Failure> {
+) -> std::result::Result<datafusion::dataframe::DataFrame, Failure> {
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    let frame = context
+    context
         .sql_with_options(sql, options)
         .await
-        .map_err(Failure::Planning)?;
+        .map_err(Failure::Planning)
+}
+
+async fn run_read_only(
+    context: &SessionContext,
+    sql: &str,
+) -> std::result::Result<QueryResult, Failure> {
+    let frame = plan_read_only(context, sql).await?;
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Failure::Execution)?;
     Ok(QueryResult { schema, batches })
@@ -350,14 +359,7 @@ async fn write_read_only(
     use datafusion::parquet::file::properties::WriterProperties;
     use futures::StreamExt;
 
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let frame = context
-        .sql_with_options(sql, options)
-        .await
-        .map_err(Failure::Planning)?;
+    let frame = plan_read_only(context, sql).await?;
     let sort: Vec<_> = sort_by
         .iter()
         .filter(|name| frame.schema().fields().iter().any(|f| f.name() == *name))
@@ -575,7 +577,7 @@ mod tests {
             queries.remember(&context, &format!("q{i}"), i, quarter);
         }
         let answers = queries.answers.lock().unwrap();
-        assert_eq!(answers.bytes, ANSWER_BUDGET_BYTES);
+        assert_eq!(answers.bytes(), ANSWER_BUDGET_BYTES);
         let kept: Vec<&str> = answers.entries.iter().map(|(k, _, _)| k.as_str()).collect();
         assert_eq!(kept.len(), 4, "the two oldest went first");
         assert!(kept[0].ends_with("\nq2"), "{kept:?}");

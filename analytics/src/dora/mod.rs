@@ -346,14 +346,7 @@ impl DoraSql {
         request: &DoraRequest,
         granularity: Option<Granularity>,
     ) -> Result<DoraSql> {
-        let settings = &request.settings;
-        let changes_table = crate::derive::deployment_changes_table(
-            queries,
-            &settings.production_pattern,
-            &walk_order_sql(settings)?,
-        )
-        .await?;
-        let context = materialize(queries, settings, &changes_table).await?;
+        let context = materialized_context(queries, &request.settings).await?;
         let period_unit = match granularity {
             Some(Granularity::Month) => "month",
             Some(Granularity::Week) => "week",
