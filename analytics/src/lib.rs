@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod catalog;
 pub mod columns;
 pub mod derive;
 pub mod devex;
@@ -26,6 +27,7 @@ pub mod durations;
 pub mod error;
 pub mod stats;
 pub(crate) mod template;
+pub mod window;
 
 use std::sync::Arc;
 
@@ -40,7 +42,8 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use ingest::lake::Lake;
 use ingest::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
-pub use error::{Error, Result};
+pub use datafusion::error::DataFusionError as EngineError;
+pub use error::{Error, NameKind, Result};
 pub use template::sql_text;
 
 /// Partitions DataFusion plans for. On 2 cores 8 beats the default by 15-20%
@@ -238,27 +241,26 @@ impl LakeQueries {
     }
 
     /// Runs one read-only SQL statement and streams its rows, sorted by those
-    /// of `sort_by` it has, into a Parquet file at `path` (written beside it
-    /// and renamed into place, so a reader never sees half a file). Only the
+    /// of `sort_by` it has, into the derived file `name` of the lake (through
+    /// the lake's commit path, so a reader never sees half a file). Only the
     /// sort, if any, holds every row in memory; the result never does.
     pub(crate) async fn write_parquet(
         &self,
         context: &SessionContext,
         sql: &str,
         sort_by: &[&str],
-        path: &std::path::Path,
+        name: &str,
     ) -> Result<()> {
         let context = context.clone();
         let sql = sql.to_string();
         let sort_by: Vec<String> = sort_by.iter().map(|c| c.to_string()).collect();
-        let target = path.to_path_buf();
+        let file = self.lake.create_derived_file(name)?;
+        let name = name.to_string();
         let task =
-            tokio::spawn(async move { write_read_only(&context, &sql, &sort_by, &target).await });
-        let outcome = task.await;
-        if !matches!(outcome, Ok(Ok(()))) {
-            let _ = std::fs::remove_file(temporary_path(path));
-        }
-        match outcome {
+            tokio::spawn(
+                async move { write_read_only(&context, &sql, &sort_by, file, &name).await },
+            );
+        match task.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Failure::Planning(e))) => Err(classify_planning_error(e)),
             Ok(Err(Failure::Execution(e))) => Err(self.explain_execution_error(e).await),
@@ -297,7 +299,7 @@ fn runtime_env() -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> 
     let mut builder = RuntimeEnvBuilder::new().with_object_list_cache_limit(0);
     if let Ok(value) = std::env::var("DEVEX_QUERY_MEMORY_MIB") {
         let mib = value.trim().parse::<usize>().ok().filter(|m| *m >= 64).ok_or_else(|| {
-            Error::InvalidRequest(format!(
+            Error::InvalidSetting(format!(
                 "DEVEX_QUERY_MEMORY_MIB: `{value}` is not a number of MiB of at least 64; unset it to let queries take what they need"
             ))
         })?;
@@ -352,7 +354,8 @@ async fn write_read_only(
     context: &SessionContext,
     sql: &str,
     sort_by: &[String],
-    path: &std::path::Path,
+    file: ingest::lake::DerivedFile,
+    path: &str,
 ) -> std::result::Result<(), Failure> {
     use datafusion::parquet::arrow::ArrowWriter;
     use datafusion::parquet::basic::{Compression, ZstdLevel};
@@ -373,23 +376,20 @@ async fn write_read_only(
     let plan_schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let mut stream = frame.execute_stream().await.map_err(Failure::Execution)?;
     let failed = |what: String| Failure::Execution(DataFusionError::Execution(what));
-    let temporary = temporary_path(path);
-    let file = std::fs::File::create(&temporary)
-        .map_err(|e| failed(format!("cannot create {}: {e}", temporary.display())))?;
     // Row groups of 64k rows let a filter on the sort columns skip most of a
     // file; zstd level 1 decodes at memory speed.
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(65_536))
         .build();
-    let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+    let mut writer: Option<ArrowWriter<ingest::lake::DerivedFile>> = None;
     let mut file = Some(file);
-    let mut open = |schema: SchemaRef| -> std::result::Result<ArrowWriter<std::fs::File>, Failure> {
+    let mut open = |schema: SchemaRef| -> std::result::Result<ArrowWriter<ingest::lake::DerivedFile>, Failure> {
         let file = file
             .take()
             .ok_or_else(|| failed("writer opened twice".into()))?;
         ArrowWriter::try_new(file, schema, Some(properties.clone()))
-            .map_err(|e| failed(format!("writing {}: {e}", path.display())))
+            .map_err(|e| failed(format!("writing {path}: {e}")))
     };
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(Failure::Execution)?;
@@ -400,23 +400,18 @@ async fn write_read_only(
         };
         writer
             .write(&batch)
-            .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("writing {path}: {e}")))?;
     }
     let writer = match writer {
         Some(writer) => writer,
         None => open(plan_schema)?,
     };
-    writer
-        .close()
-        .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
-    std::fs::rename(&temporary, path)
-        .map_err(|e| failed(format!("cannot rename {}: {e}", temporary.display())))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| failed(format!("writing {path}: {e}")))?;
+    file.commit()
+        .map_err(|e| failed(format!("committing {path}: {e}")))?;
     Ok(())
-}
-
-/// Where `write_read_only` writes before renaming into place.
-fn temporary_path(path: &std::path::Path) -> std::path::PathBuf {
-    path.with_extension(format!("parquet.{}.tmp", std::process::id()))
 }
 
 /// A Parquet file as a table, read where it lies (pruned by its row-group

@@ -18,7 +18,8 @@ const KEPT_MATERIALIZED: usize = 6;
 /// Where materialized tables are kept for the next process, one folder per
 /// key (lake content x settings), so a cold CLI reads them instead of
 /// recomputing them.
-const MATERIALIZED_FOLDER: &str = "_derived/materialized";
+/// Folder of materialized tables, relative to the lake's `_derived/`.
+const MATERIALIZED_FOLDER: &str = "materialized";
 
 /// Folders of kept tables left in the lake; older ones are removed.
 const KEPT_FOLDERS: usize = 8;
@@ -114,26 +115,20 @@ pub(crate) async fn materialize(
     }
     let folder = {
         use sha2::{Digest, Sha256};
-        queries
-            .lake()
-            .root()
-            .join(MATERIALIZED_FOLDER)
-            .join(hex::encode(Sha256::digest(key.as_bytes())))
+        format!(
+            "{MATERIALIZED_FOLDER}/{}",
+            hex::encode(Sha256::digest(key.as_bytes()))
+        )
     };
     let mut computed = false;
     for (name, sql) in tables {
-        let path = folder.join(format!("{name}.parquet"));
+        let file = format!("{folder}/{name}.parquet");
+        let path = queries.lake().derived_path(&file);
         let provider = match crate::parquet_file_table(&path) {
             Some(kept) => kept,
             None => {
                 computed = true;
-                let written = match std::fs::create_dir_all(&folder) {
-                    Ok(()) => queries.write_parquet(&context, sql, sort_by, &path).await,
-                    Err(e) => Err(Error::Internal(format!(
-                        "cannot create {}: {e}",
-                        folder.display()
-                    ))),
-                };
+                let written = queries.write_parquet(&context, sql, sort_by, &file).await;
                 match written.map(|()| crate::parquet_file_table(&path)) {
                     Ok(Some(kept)) => kept,
                     // Keeping is what makes answers cheap, but a lake that
@@ -169,7 +164,7 @@ pub(crate) async fn materialize(
         "materialized tables"
     );
     if computed {
-        kept::remove_old_folders(&queries.lake().object_store(), KEPT_FOLDERS).await;
+        kept::remove_old_folders(queries.lake(), KEPT_FOLDERS).await;
     }
     cache.push((key, context.clone()));
     if cache.len() > KEPT_MATERIALIZED {
@@ -180,38 +175,30 @@ pub(crate) async fn materialize(
 
 /// Materialized tables kept as Parquet files in the lake's `_derived` folder.
 mod kept {
-    use std::sync::Arc;
-
-    use object_store::{path::Path, ObjectStore, ObjectStoreExt};
-
     /// Keeps the `keep` most recently written folders, removes the rest:
     /// each new lake content makes a new folder.
-    pub async fn remove_old_folders(store: &Arc<dyn ObjectStore>, keep: usize) {
-        use futures::TryStreamExt;
-        let root = Path::from(super::MATERIALIZED_FOLDER);
-        let Ok(files) = store.list(Some(&root)).try_collect::<Vec<_>>().await else {
+    pub async fn remove_old_folders(lake: &ingest::lake::Lake, keep: usize) {
+        let Ok(files) = lake.derived_files(super::MATERIALIZED_FOLDER).await else {
             return;
         };
         let mut folders: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
             std::collections::HashMap::new();
-        for meta in &files {
-            if let Some((folder, _)) = meta.location.as_ref().rsplit_once('/') {
-                let newest = folders
-                    .entry(folder.to_string())
-                    .or_insert(meta.last_modified);
-                *newest = (*newest).max(meta.last_modified);
+        for (path, written) in &files {
+            if let Some((folder, _)) = path.split_once('/') {
+                let newest = folders.entry(folder.to_string()).or_insert(*written);
+                *newest = (*newest).max(*written);
             }
         }
         let mut by_age: Vec<(chrono::DateTime<chrono::Utc>, String)> =
             folders.into_iter().map(|(f, t)| (t, f)).collect();
         by_age.sort_by(|a, b| b.cmp(a));
-        for (_, folder) in by_age.into_iter().skip(keep) {
-            for meta in files
-                .iter()
-                .filter(|m| m.location.as_ref().starts_with(&format!("{folder}/")))
-            {
-                let _ = store.delete(&meta.location).await;
-            }
-        }
+        let kept: std::collections::HashSet<String> =
+            by_age.into_iter().take(keep).map(|(_, f)| f).collect();
+        let _ = lake
+            .remove_derived_files(super::MATERIALIZED_FOLDER, |path| {
+                path.split_once('/')
+                    .is_some_and(|(folder, _)| kept.contains(folder))
+            })
+            .await;
     }
 }

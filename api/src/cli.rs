@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use ingest::identity::Pseudonymizer;
 use ingest::import::InputFormat;
 use ingest::lake::Lake;
@@ -551,12 +551,10 @@ fn apply_lake(config: &mut Config, arg: &LakeArg) {
 
 /// The pseudonym key: from configuration, else the lake's own.
 pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
-    match &config.identity_secret {
-        Some(secret) if !secret.is_empty() => Ok(Pseudonymizer::new(secret.as_bytes())),
-        _ => Ok(Pseudonymizer::new(
-            lake.read_or_create_secret("identity.key")?,
-        )),
-    }
+    Ok(Pseudonymizer::for_developers(
+        lake,
+        config.identity_secret.as_deref(),
+    )?)
 }
 
 async fn devex_report(
@@ -609,24 +607,13 @@ pub(crate) async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Resu
 /// The derive stage: the commit-graph walk and the tables every report
 /// aggregates, kept in the lake's `_derived` folder.
 pub(crate) async fn derive(queries: &analytics::LakeQueries, config: &Config) -> Result<()> {
-    analytics::dora::derive(queries, &config.dora).await?;
-    analytics::devex::derive(queries, &config.devex, &config.dora).await?;
-    Ok(())
+    Ok(analytics::derive::run(queries, &config.dora, &config.devex).await?)
 }
 
-fn byte_progress(path: &Path) -> ProgressBar {
+/// Whether a file is large enough for a progress bar, on a terminal.
+fn byte_progress(path: &Path) -> bool {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(size);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(format!("reading {}", path.display()));
-    bar
+    size >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal()
 }
 
 async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
@@ -636,7 +623,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     let table = ingest::schema::table(&args.table)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = pseudonymizer(config, &lake)?;
-    let progress = byte_progress(&args.file);
+    let progress = crate::collect::Bars::new(byte_progress(&args.file));
     let report = ingest::import::import_file(
         &lake,
         table,
@@ -645,7 +632,9 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
         &pseudonymizer,
         &progress,
     )
-    .await?;
+    .await;
+    progress.clear();
+    let report = report?;
     println!(
         "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
         args.file.display(),
@@ -655,7 +644,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
         report.stored.duplicates,
         report.stored.files_written
     );
-    if report.stored.rows_written > 0 && DERIVE_INPUTS.contains(&table.name) && !args.no_derive {
+    if report.stored.rows_written > 0 && analytics::derive::reads(table.name) && !args.no_derive {
         derive_after_write(config, lake).await?;
     }
     Ok(())
@@ -663,8 +652,9 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
 
 async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
     let survey_id = args.survey.clone().ok_or_else(|| {
-        Error::BadRequest(
-            "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3".into(),
+        Error::invalid_parameter(
+            "survey",
+            "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3",
         )
     })?;
     let (definition, _) = crate::surveys::setup(config)?;
@@ -675,18 +665,9 @@ async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let developers = pseudonymizer(config, &lake)?;
     // Respondent ids use their own key, so answers never join to activity.
-    let respondents = Pseudonymizer::new(lake.read_or_create_secret("survey.key")?);
+    let respondents = Pseudonymizer::for_survey_respondents(&lake)?;
     let queries = analytics::LakeQueries::open(lake.clone()).await?;
-    let current = queries
-        .read_only_sql(
-            "SELECT developer, team FROM team_members WHERE valid_to IS NULL ORDER BY valid_from",
-        )
-        .await?;
-    let columns = analytics::columns::Columns::new(&current.batches);
-    let teams = columns
-        .text_pairs("developer", "team")?
-        .into_iter()
-        .collect();
+    let teams = analytics::catalog::current_teams(&queries).await?;
     let identities = surveys::import::Identities {
         respondents,
         developers: &developers,
@@ -713,26 +694,13 @@ async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Tables the derive stage reads: new rows in them mean new derived tables.
-const DERIVE_INPUTS: [&str; 10] = [
-    "deployments",
-    "commits",
-    "pushes",
-    "pull_requests",
-    "reviews",
-    "incidents",
-    "services",
-    "ci_runs",
-    "work_activity",
-    "team_members",
-];
-
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let scale = args.scale.unwrap_or(config.demo.scale);
     if !(scale > 0.0 && scale.is_finite()) {
-        return Err(Error::BadRequest(format!(
-            "--scale {scale} must be a positive number, e.g. 1 or 0.25"
-        )));
+        return Err(Error::invalid_parameter(
+            "scale",
+            format!("--scale {scale} must be a positive number, e.g. 1 or 0.25"),
+        ));
     }
     let mut options =
         ingest::demo::DemoOptions::ending_today(args.seed.unwrap_or(config.demo.seed), scale);
@@ -741,20 +709,11 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         options.end = end;
     }
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(1);
-        if let Ok(style) =
-            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} teams ({elapsed})")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = crate::collect::Bars::new(std::io::stderr().is_terminal());
     let started = std::time::Instant::now();
-    let summaries = ingest::demo::generate(&lake, &options, &progress).await?;
+    let summaries = ingest::demo::generate(&lake, &options, &progress).await;
+    progress.clear();
+    let summaries = summaries?;
     let written: usize = summaries.iter().map(|(_, s)| s.rows_written).sum();
     let duplicates: usize = summaries.iter().map(|(_, s)| s.duplicates).sum();
     println!(

@@ -25,17 +25,6 @@ pub struct IngestRequest {
     pub json: bool,
 }
 
-/// The repository -> service map of the catalog.
-pub async fn repository_services(
-    queries: &analytics::LakeQueries,
-) -> Result<HashMap<String, String>> {
-    let result = queries
-        .read_only_sql("SELECT unnest(repos) AS repo, service FROM services")
-        .await?;
-    let c = analytics::columns::Columns::new(&result.batches);
-    Ok(c.text_pairs("repo", "service")?.into_iter().collect())
-}
-
 /// A source's settings: its configuration section, and the token from the
 /// environment (`GITHUB_TOKEN` for `github`) when the file has none.
 fn settings(config: &Config, request: &IngestRequest) -> Result<serde_json::Value> {
@@ -62,7 +51,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = crate::cli::pseudonymizer(config, &lake)?;
     let services = match analytics::LakeQueries::open(lake.clone()).await {
-        Ok(queries) => repository_services(&queries).await?,
+        Ok(queries) => analytics::catalog::repository_services(&queries).await?,
         Err(_) => HashMap::new(),
     };
     let since = match request.since {
@@ -75,7 +64,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
         since: since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
         resync: request.resync,
     };
-    let progress = Bars::new();
+    let progress = Bars::new(std::io::stderr().is_terminal());
     let context = SyncContext {
         lake: &lake,
         pseudonymizer: &pseudonymizer,
@@ -112,31 +101,36 @@ pub fn summary(report: &SyncReport) -> String {
     out
 }
 
-/// Progress bars per repository and resource on a terminal; plain lines
-/// for waits and finished resources otherwise, so logs show them too.
-struct Bars {
+/// Progress bars per scope and resource on a terminal (bytes of a file,
+/// teams of the demo, pages of a sync); plain lines for waits and finished
+/// resources otherwise, so logs show them too.
+pub struct Bars {
     multi: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Bars {
-    fn new() -> Bars {
+    /// Bars when `draw` (a terminal, work worth a bar), lines otherwise.
+    pub fn new(draw: bool) -> Bars {
         Bars {
-            multi: std::io::stderr().is_terminal().then(MultiProgress::new),
+            multi: draw.then(MultiProgress::new),
             bars: Mutex::new(HashMap::new()),
         }
     }
 
-    fn bar(&self, scope: &str, resource: &str) -> Option<ProgressBar> {
+    fn bar(&self, scope: &str, resource: &str, unit: &str) -> Option<ProgressBar> {
         let multi = self.multi.as_ref()?;
         let mut bars = self.bars.lock().ok()?;
         let bar = bars
             .entry(format!("{scope} {resource}"))
             .or_insert_with(|| {
                 let bar = multi.add(ProgressBar::new(0));
-                if let Ok(style) =
-                    ProgressStyle::with_template("{prefix:<40} [{bar:24}] {pos}/{len} {msg}")
-                {
+                let template = if unit == ingest::progress::BYTES {
+                    "{prefix:<40} [{bar:24}] {bytes}/{total_bytes} ({eta})"
+                } else {
+                    "{prefix:<40} [{bar:24}] {pos}/{len} {msg}"
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
                     bar.set_style(style.progress_chars("=> "));
                 }
                 bar.set_prefix(format!("{scope} {resource}"));
@@ -146,7 +140,7 @@ impl Bars {
         Some(bar)
     }
 
-    fn clear(&self) {
+    pub fn clear(&self) {
         if let Some(multi) = &self.multi {
             let _ = multi.clear();
         }
@@ -157,7 +151,7 @@ impl Progress for Bars {
     fn event(&self, event: ProgressEvent<'_>) {
         match event {
             ProgressEvent::Started { scope, resource } => {
-                if let Some(bar) = self.bar(scope, resource) {
+                if let Some(bar) = self.bar(scope, resource, "") {
                     bar.set_message("listing");
                 }
             }
@@ -168,7 +162,7 @@ impl Progress for Bars {
                 total,
                 unit,
             } => {
-                if let Some(bar) = self.bar(scope, resource) {
+                if let Some(bar) = self.bar(scope, resource, unit) {
                     bar.set_length(total.unwrap_or(done).max(done));
                     bar.set_position(done);
                     bar.set_message(unit.to_string());
@@ -181,7 +175,7 @@ impl Progress for Bars {
                 duplicates,
             } => {
                 let line = format!("{stored} stored, {duplicates} already in the lake");
-                match self.bar(scope, resource) {
+                match self.bar(scope, resource, "") {
                     Some(bar) => {
                         bar.set_length(bar.length().unwrap_or(0).max(1));
                         bar.set_position(bar.length().unwrap_or(1));

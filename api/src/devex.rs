@@ -33,11 +33,10 @@ pub struct DevexParams {
 
 impl DevexParams {
     pub fn request(&self, config: &Config) -> Result<DevexRequest> {
-        let (from, to, tz_name) = crate::dora::window(&self.from, &self.to, &self.tz);
         Ok(DevexRequest::parse(
-            &from,
-            &to,
-            tz_name,
+            self.from.as_deref().unwrap_or(""),
+            self.to.as_deref().unwrap_or(""),
+            self.tz.as_deref(),
             self.team.clone(),
             self.repo.clone(),
             self.group_by.as_deref(),
@@ -66,13 +65,11 @@ pub struct CompareParams {
     pub format: Option<String>,
 }
 
-fn date(name: &str, value: &Option<String>) -> Result<NaiveDate> {
-    let value = value.as_deref().unwrap_or("");
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        Error::BadRequest(format!(
-            "{name}: `{value}` is not a date; give it as YYYY-MM-DD"
-        ))
-    })
+fn date(name: &'static str, value: &Option<String>) -> Result<NaiveDate> {
+    Ok(analytics::window::parse_date(
+        name,
+        value.as_deref().unwrap_or(""),
+    )?)
 }
 
 /// Which report.
@@ -92,17 +89,18 @@ pub async fn run(
     let mut request = params.request(config)?;
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         if let DevexView::Space = view {
-            return Err(Error::BadRequest(
-                "service: SPACE measures are per team; service filters apply to /api/v1/devex"
-                    .into(),
+            return Err(Error::invalid_parameter(
+                "service",
+                "SPACE measures are per team; service filters apply to /api/v1/devex",
             ));
         }
         request.repos = Some(devex::service_repositories(queries, service).await?);
     }
     let granularity = params.granularity.as_deref().filter(|g| !g.is_empty());
     if let (Some(_), DevexView::Space) = (granularity, view) {
-        return Err(Error::BadRequest(
-            "granularity: SPACE measures are per window; series are for the DevEx report (/api/v1/devex)".into(),
+        return Err(Error::invalid_parameter(
+            "granularity",
+            "SPACE measures are per window; series are for the DevEx report (/api/v1/devex)",
         ));
     }
     if let Some(granularity) = granularity {
@@ -154,15 +152,11 @@ pub async fn compare(
     let metric: CompareMetric = params
         .metric
         .as_deref()
-        .ok_or_else(|| Error::BadRequest("metric: missing; e.g. metric=pr_cycle_time".into()))?
+        .ok_or_else(|| Error::invalid_parameter("metric", "missing; e.g. metric=pr_cycle_time"))?
         .parse()?;
     let tz = match params.tz.as_deref().filter(|t| !t.is_empty()) {
         None => chrono_tz::Tz::UTC,
-        Some(name) => name.parse().map_err(|_| {
-            Error::BadRequest(format!(
-                "tz: `{name}` is not an IANA time zone; give one like UTC or Europe/Berlin"
-            ))
-        })?,
+        Some(name) => analytics::window::parse_tz(name)?,
     };
     let comparison = devex::compare(
         queries,
@@ -239,6 +233,9 @@ fn cell(value: &Value, human: bool) -> String {
     }
 }
 
+/// The widest cell of a turned table, in characters.
+const CELL_CHARS: usize = 40;
+
 /// A report with `groups`: JSON as is, or one row per group with a column
 /// per field.
 fn render_groups(title: &str, value: &Value, format: OutputFormat) -> Result<String> {
@@ -267,18 +264,21 @@ fn render_groups(title: &str, value: &Value, format: OutputFormat) -> Result<Str
         cell(&value["tz"], true),
         cell(&value["min_group_size"], true)
     );
-    let width = headers.iter().map(String::len).max().unwrap_or(0);
+    let width = headers.iter().map(|h| h.chars().count()).max().unwrap_or(0);
     let columns: Vec<usize> = (0..rows.len())
-        .map(|i| rows[i].iter().map(String::len).max().unwrap_or(0).min(40))
+        .map(|i| {
+            rows[i]
+                .iter()
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(CELL_CHARS)
+        })
         .collect();
     for (field, header) in headers.iter().enumerate() {
         let mut line = format!("{header:<width$}");
         for (i, row) in rows.iter().enumerate() {
-            let mut text = row[field].clone();
-            if text.len() > 40 {
-                text.truncate(37);
-                text.push_str("...");
-            }
+            let text = crate::render::truncate(&row[field], CELL_CHARS);
             line.push_str(&format!("  {text:>w$}", w = columns[i]));
         }
         out.push_str(line.trim_end());

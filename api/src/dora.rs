@@ -7,15 +7,11 @@ use analytics::dora::{
     Granularity, Level,
 };
 use analytics::LakeQueries;
-use chrono::{Days, Utc};
 use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
-
-/// Days a report covers when `from` is not given.
-const DEFAULT_WINDOW_DAYS: u64 = 90;
 
 /// The parameters, as typed on the command line or in a query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,36 +29,9 @@ pub struct DoraParams {
     pub format: Option<String>,
 }
 
-/// The window as typed, with defaults: `to` is tomorrow in the report's time
-/// zone (so today counts), `from` 90 days before `to`. Returns (from, to, the
-/// time zone name if one was given); the request parsers check them.
-pub fn window<'a>(
-    from: &Option<String>,
-    to: &Option<String>,
-    tz: &'a Option<String>,
-) -> (String, String, Option<&'a str>) {
-    let tz_name = tz.as_deref().filter(|t| !t.is_empty());
-    let zone: chrono_tz::Tz = tz_name
-        .unwrap_or("UTC")
-        .parse()
-        .unwrap_or(chrono_tz::Tz::UTC);
-    let to = match to.as_deref().filter(|t| !t.is_empty()) {
-        Some(to) => to.to_string(),
-        None => (Utc::now().with_timezone(&zone).date_naive() + Days::new(1)).to_string(),
-    };
-    let from = match from.as_deref().filter(|f| !f.is_empty()) {
-        Some(from) => from.to_string(),
-        None => match chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d") {
-            Ok(to) => (to - Days::new(DEFAULT_WINDOW_DAYS)).to_string(),
-            Err(_) => String::new(),
-        },
-    };
-    (from, to, tz_name)
-}
-
 impl DoraParams {
     /// The request, with the configuration's DORA settings and the default
-    /// [`window`].
+    /// window (`analytics::window`).
     pub fn request(&self, config: &Config) -> Result<DoraRequest> {
         let mut settings = config.dora.clone();
         if let Some(pattern) = self.environment_pattern.as_ref().filter(|p| !p.is_empty()) {
@@ -71,11 +40,10 @@ impl DoraParams {
         if let Some(year) = self.levels_year {
             settings.levels_year = year;
         }
-        let (from, to, tz_name) = window(&self.from, &self.to, &self.tz);
         Ok(DoraRequest::parse(
-            &from,
-            &to,
-            tz_name,
+            self.from.as_deref().unwrap_or(""),
+            self.to.as_deref().unwrap_or(""),
+            self.tz.as_deref(),
             self.service.clone(),
             self.team.clone(),
             self.group_by.as_deref(),
@@ -340,11 +308,9 @@ fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
         .map(|d| {
             let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
             lead.sort_by(f64::total_cmp);
-            let median = match lead.len() {
-                0 => String::new(),
-                n if n % 2 == 1 => format!("{:.1}", lead[n / 2]),
-                n => format!("{:.1}", (lead[n / 2 - 1] + lead[n / 2]) / 2.0),
-            };
+            let median = analytics::stats::median(&lead)
+                .map(|m| format!("{m:.1}"))
+                .unwrap_or_default();
             let causes: Vec<String> = d
                 .failure_causes
                 .iter()

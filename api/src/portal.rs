@@ -9,7 +9,9 @@ use analytics::dora::{
 };
 use chrono::{Days, NaiveDate, Utc};
 
-use crate::error::{Error, Result};
+use analytics::NameKind;
+
+use crate::error::Result;
 use crate::server::AppState;
 
 /// Days the portal's pages cover.
@@ -251,17 +253,8 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
         Some(team.to_string()),
         Some("none"),
         state.config.dora.clone(),
-    )
-    .map_err(|e| match e {
-        analytics::Error::InvalidRequest(m) => Error::NotFound(m),
-        other => other.into(),
-    })?;
-    let series = dora::series(&state.queries, &request, Granularity::Week)
-        .await
-        .map_err(|e| match e {
-            analytics::Error::InvalidRequest(m) => Error::NotFound(m),
-            other => other.into(),
-        })?;
+    )?;
+    let series = dora::series(&state.queries, &request, Granularity::Week).await?;
     let devex = DevexRequest::parse(
         &from.to_string(),
         &to.to_string(),
@@ -377,21 +370,15 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
         Some("none"),
         state.config.dora.clone(),
     )?;
-    let report = dora::deployments(&state.queries, &request)
-        .await
-        .map_err(|e| match e {
-            analytics::Error::InvalidRequest(m) => Error::NotFound(m),
-            other => other.into(),
-        })?;
-    let d = report
-        .deployments
-        .iter()
-        .find(|d| d.deployment_id == id)
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "no production deployment {id} of {service} between {from} and {to}"
-            ))
-        })?;
+    let report = dora::deployments(&state.queries, &request).await?;
+    let Some(d) = report.deployments.iter().find(|d| d.deployment_id == id) else {
+        let known: Vec<String> = report
+            .deployments
+            .iter()
+            .map(|d| d.deployment_id.clone())
+            .collect();
+        return Err(analytics::Error::unknown_name(NameKind::Deployment, id, &known).into());
+    };
     let changes: String = d
         .changes
         .iter()

@@ -75,6 +75,16 @@ pub fn to_csv(result: &QueryResult) -> Result<String> {
     String::from_utf8(buffer).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// `text` cut to at most `max_chars` characters (never inside one), with
+/// `...` marking the cut.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max_chars.saturating_sub(3)).collect();
+    format!("{kept}...")
+}
+
 /// Rows of text as CSV with a header line.
 pub fn csv_text(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -124,6 +134,19 @@ mod tests {
             batches: vec![],
         };
         assert_eq!(to_json(&empty).unwrap(), "[]");
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        let name = "Zahlungsverkehr-Überweisungen-Österreich-Ñandú";
+        let cut = truncate(name, 40);
+        assert_eq!(cut.chars().count(), 40);
+        assert!(cut.ends_with("..."), "{cut}");
+        assert_eq!(truncate("Ñandú", 40), "Ñandú");
+        // Cutting at every length never splits a character.
+        for n in 3..name.chars().count() + 2 {
+            assert!(truncate(name, n).chars().count() <= n.max(3));
+        }
     }
 
     #[test]

@@ -272,7 +272,7 @@ impl Scorecard {
             )
         };
         let by_service = analytics::dora::report(queries, &dora("service")?).await?;
-        let owners = owners(queries).await?;
+        let owners = analytics::catalog::service_owners(queries).await?;
         for group in &by_service.groups {
             let service = group.key.label().unwrap_or("");
             let team = owners.get(service).cloned().unwrap_or_default();
@@ -364,15 +364,6 @@ impl Scorecard {
     pub fn ingested(&self) {
         self.stale.notify_one();
     }
-}
-
-/// Service -> owning team, from the catalog.
-async fn owners(queries: &LakeQueries) -> Result<std::collections::HashMap<String, String>> {
-    let result = queries
-        .read_only_sql("SELECT service, max(owner_team) AS team FROM services GROUP BY service")
-        .await?;
-    let c = analytics::columns::Columns::new(&result.batches);
-    Ok(c.text_pairs("service", "team")?.into_iter().collect())
 }
 
 impl Collector for Scorecard {

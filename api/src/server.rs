@@ -109,7 +109,7 @@ async fn entity_scorecard(
     axum::extract::Path((kind, namespace, name)): axum::extract::Path<(String, String, String)>,
     params: std::result::Result<Query<ScorecardParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>> {
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let kind = kind.to_lowercase();
     let entity_ref = format!("{kind}:{namespace}/{name}");
     let (service, team) = match kind.as_str() {
@@ -121,14 +121,6 @@ async fn entity_scorecard(
             )))
         }
     };
-    let not_found = |e: analytics::Error| match e {
-        analytics::Error::InvalidRequest(m)
-            if m.contains("no service") || m.contains("no team") =>
-        {
-            Error::NotFound(m)
-        }
-        other => other.into(),
-    };
     let request = DoraParams {
         from: params.from.clone(),
         to: params.to.clone(),
@@ -138,9 +130,7 @@ async fn entity_scorecard(
         ..DoraParams::default()
     }
     .request(&state.config)?;
-    let report = analytics::dora::report(&state.queries, &request)
-        .await
-        .map_err(not_found)?;
+    let report = analytics::dora::report(&state.queries, &request).await?;
     let mut body = serde_json::json!({
         "entity_ref": entity_ref,
         "from": report.from,
@@ -198,7 +188,7 @@ async fn survey_results(
     axum::extract::Path(id): axum::extract::Path<String>,
     params: std::result::Result<Query<crate::surveys::SurveyParams>, QueryRejection>,
 ) -> Result<Response> {
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let format = output_format(params.format.as_deref())?;
     let body = crate::surveys::results(&state.queries, &state.config, &id, &params, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
@@ -209,7 +199,7 @@ async fn survey_compare(
     State(state): State<AppState>,
     params: std::result::Result<Query<crate::surveys::SurveyCompareParams>, QueryRejection>,
 ) -> Result<Response> {
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let format = output_format(params.format.as_deref())?;
     let body = crate::surveys::compare(&state.queries, &state.config, &params, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
@@ -237,7 +227,7 @@ async fn devex_response(
     params: std::result::Result<Query<DevexParams>, QueryRejection>,
     view: DevexView,
 ) -> Result<Response> {
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let format = output_format(params.format.as_deref())?;
     let body = crate::devex::run(&state.queries, &state.config, &params, view, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
@@ -249,7 +239,7 @@ async fn compare_periods(
     State(state): State<AppState>,
     params: std::result::Result<Query<CompareParams>, QueryRejection>,
 ) -> Result<Response> {
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let format = output_format(params.format.as_deref())?;
     let body = crate::devex::compare(&state.queries, &state.config, &params, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
@@ -260,9 +250,10 @@ fn output_format(format: Option<&str>) -> Result<OutputFormat> {
         None | Some("") | Some("json") => Ok(OutputFormat::Json),
         Some("csv") => Ok(OutputFormat::Csv),
         Some("table") => Ok(OutputFormat::Table),
-        Some(other) => Err(Error::BadRequest(format!(
-            "format: `{other}` is not one of json, csv, table"
-        ))),
+        Some(other) => Err(Error::invalid_parameter(
+            "format",
+            format!("`{other}` is not one of json, csv, table"),
+        )),
     }
 }
 
@@ -306,7 +297,7 @@ async fn dora_response(
     view: DoraView,
 ) -> Result<Response> {
     // An unknown or malformed parameter is our JSON error, not axum's text.
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| Error::InvalidQueryString(e.body_text()))?;
     let format = output_format(params.format.as_deref())?;
     let body = crate::dora::run(&state.queries, &state.config, &params, view, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
@@ -378,7 +369,7 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
             months: config.demo.months,
             ..ingest::demo::DemoOptions::ending_today(config.demo.seed, config.demo.scale)
         };
-        ingest::demo::generate(&lake, &options, &indicatif::ProgressBar::hidden()).await?;
+        ingest::demo::generate(&lake, &options, &ingest::progress::NoProgress).await?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "Demo organisation created."

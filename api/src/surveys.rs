@@ -36,9 +36,10 @@ fn children(group_by: Option<&str>) -> Result<bool> {
     match group_by {
         None | Some("") | Some("none") => Ok(false),
         Some("team") => Ok(true),
-        Some(other) => Err(Error::BadRequest(format!(
-            "group_by: `{other}` is not one of team, none"
-        ))),
+        Some(other) => Err(Error::invalid_parameter(
+            "group_by",
+            format!("`{other}` is not one of team, none"),
+        )),
     }
 }
 
@@ -86,11 +87,12 @@ pub async fn compare(
     format: OutputFormat,
 ) -> Result<String> {
     let (definition, threshold) = setup(config)?;
-    let wave = |name: &str, v: &Option<String>| {
+    let wave = |name: &'static str, v: &Option<String>| {
         v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-            Error::BadRequest(format!(
-                "{name}: missing; give a survey id, e.g. {name}=devex-2026-q2"
-            ))
+            Error::invalid_parameter(
+                name,
+                format!("missing; give a survey id, e.g. {name}=devex-2026-q2"),
+            )
         })
     };
     let comparison = surveys::results::compare(
@@ -151,8 +153,8 @@ fn render(value: &Value, format: OutputFormat, rows_of: &str) -> Result<String> 
             let widths: Vec<usize> = (0..headers.len())
                 .map(|i| {
                     rows.iter()
-                        .map(|r| r[i].len())
-                        .chain([headers[i].len()])
+                        .map(|r| r[i].chars().count())
+                        .chain([headers[i].chars().count()])
                         .max()
                         .unwrap_or(0)
                 })

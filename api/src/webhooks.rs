@@ -18,13 +18,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::compute::concat_batches;
-use arrow::record_batch::RecordBatch;
 use ingest::identity::Pseudonymizer;
 use ingest::lake::Lake;
-use ingest::schema::TableSpec;
-use ingest::sources::RecordBatchOf;
-use tokio::sync::{mpsc, oneshot, Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -110,17 +106,17 @@ pub async fn github(
         ));
     }
     let event = header(&headers, "x-github-event")
-        .ok_or_else(|| Error::BadRequest("X-GitHub-Event header is missing".into()))?
+        .ok_or_else(|| Error::BadBody("X-GitHub-Event header is missing".into()))?
         .to_string();
     let delivery = header(&headers, "x-github-delivery")
-        .ok_or_else(|| Error::BadRequest("X-GitHub-Delivery header is missing".into()))?;
+        .ok_or_else(|| Error::BadBody("X-GitHub-Delivery header is missing".into()))?;
     // Delivery ids are GUIDs; anything else cannot become a path.
     let delivery: String = delivery
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
     if delivery.is_empty() {
-        return Err(Error::BadRequest(
+        return Err(Error::BadBody(
             "X-GitHub-Delivery is not a delivery id".into(),
         ));
     }
@@ -163,7 +159,8 @@ pub async fn github(
         Ok(batches) => batches,
         Err(e) => return dead_letter(&state, &event, &delivery, &headers, &body, &e.to_string()),
     };
-    let Counts { stored, duplicates } = state.webhooks.committer.commit(batches).await?;
+    let ingest::group_commit::CommitCounts { stored, duplicates } =
+        state.webhooks.committer.commit(batches).await?;
     if stored > 0 {
         state.scorecard.ingested();
     }
@@ -177,7 +174,7 @@ pub async fn github(
 /// What the server keeps for webhook deliveries: the writer, and what each
 /// delivery would otherwise look up again.
 pub struct Webhooks {
-    committer: Committer,
+    committer: ingest::group_commit::GroupCommit,
     pseudonymizer: OnceCell<Pseudonymizer>,
     /// The catalog's repo -> service map, read again only when the
     /// `services` files change.
@@ -194,7 +191,7 @@ struct ServicesCache {
 impl Webhooks {
     pub fn start(lake: Arc<Lake>) -> Webhooks {
         Webhooks {
-            committer: Committer::start(lake),
+            committer: ingest::group_commit::GroupCommit::start(lake),
             pseudonymizer: OnceCell::new(),
             services: Mutex::new(ServicesCache::default()),
         }
@@ -210,124 +207,11 @@ impl Webhooks {
         let files = state.lake.data_files(&ingest::schema::SERVICES).await?;
         let mut cache = self.services.lock().await;
         if cache.files.as_ref() != Some(&files) {
-            cache.map = Arc::new(crate::collect::repository_services(&state.queries).await?);
+            cache.map = Arc::new(analytics::catalog::repository_services(&state.queries).await?);
             cache.files = Some(files);
         }
         Ok(cache.map.clone())
     }
-}
-
-/// Stored and skipped rows of one delivery.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Counts {
-    stored: usize,
-    duplicates: usize,
-}
-
-/// Why a group commit failed, for each delivery in it.
-#[derive(Debug, Clone)]
-struct Failure {
-    message: String,
-    lake_not_writable: bool,
-}
-
-struct Job {
-    batches: Vec<RecordBatchOf>,
-    reply: oneshot::Sender<std::result::Result<Counts, Failure>>,
-}
-
-/// At most this many deliveries share one commit.
-const MOST_DELIVERIES_PER_COMMIT: usize = 1024;
-
-/// Group commit of webhook rows. One writer task takes every delivery that
-/// queued while the previous commit ran and appends them together, one
-/// append per table (a file and an fsync per partition, instead of per
-/// delivery), then answers each delivery with its own counts. A delivery
-/// is acknowledged only once the commit holding its rows is durable.
-#[derive(Clone)]
-struct Committer {
-    sender: mpsc::Sender<Job>,
-}
-
-impl Committer {
-    fn start(lake: Arc<Lake>) -> Committer {
-        let (sender, receiver) = mpsc::channel(4 * MOST_DELIVERIES_PER_COMMIT);
-        tokio::spawn(write_commits(lake, receiver));
-        Committer { sender }
-    }
-
-    async fn commit(&self, batches: Vec<RecordBatchOf>) -> Result<Counts> {
-        let stopped = || Error::Internal("the webhook writer has stopped".into());
-        let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Job { batches, reply })
-            .await
-            .map_err(|_| stopped())?;
-        match answer.await.map_err(|_| stopped())? {
-            Ok(counts) => Ok(counts),
-            Err(failure) if failure.lake_not_writable => {
-                Err(Error::LakeUnavailable(failure.message))
-            }
-            Err(failure) => Err(Error::Internal(failure.message)),
-        }
-    }
-}
-
-async fn write_commits(lake: Arc<Lake>, mut receiver: mpsc::Receiver<Job>) {
-    while let Some(first) = receiver.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MOST_DELIVERIES_PER_COMMIT {
-            match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        match commit_jobs(&lake, &jobs).await {
-            Ok(counts) => {
-                for (job, counts) in jobs.into_iter().zip(counts) {
-                    let _ = job.reply.send(Ok(counts));
-                }
-            }
-            Err(e) => {
-                let failure = Failure {
-                    message: e.to_string(),
-                    lake_not_writable: matches!(e, ingest::Error::LakeNotWritable { .. }),
-                };
-                for job in jobs {
-                    let _ = job.reply.send(Err(failure.clone()));
-                }
-            }
-        }
-    }
-}
-
-/// Appends the rows of all `jobs`, one append per table, and counts per job
-/// what was stored and what was already there.
-async fn commit_jobs(lake: &Lake, jobs: &[Job]) -> ingest::Result<Vec<Counts>> {
-    let mut counts = vec![Counts::default(); jobs.len()];
-    // Per table, in first-seen order: each job's batch.
-    let mut tables: Vec<(&'static TableSpec, Vec<(usize, &RecordBatch)>)> = Vec::new();
-    for (j, job) in jobs.iter().enumerate() {
-        for (table, batch) in &job.batches {
-            match tables.iter_mut().find(|(t, _)| t.name == table.name) {
-                Some((_, parts)) => parts.push((j, batch)),
-                None => tables.push((table, vec![(j, batch)])),
-            }
-        }
-    }
-    for (table, parts) in tables {
-        let batch = concat_batches(&table.schema(), parts.iter().map(|(_, b)| *b))?;
-        let (_, stored) = lake.append_reporting(table, &batch).await?;
-        let mut offset = 0;
-        for (j, part) in parts {
-            let rows = part.num_rows();
-            let kept = stored[offset..offset + rows].iter().filter(|s| **s).count();
-            counts[j].stored += kept;
-            counts[j].duplicates += rows - kept;
-            offset += rows;
-        }
-    }
-    Ok(counts)
 }
 
 fn dead_letter(
@@ -342,7 +226,7 @@ fn dead_letter(
         &format!("dead-letter/github/{delivery}.json"),
         &record(event, delivery, headers, body, Some(reason)),
     )?;
-    Err(Error::BadRequest(format!(
+    Err(Error::BadBody(format!(
         "the {event} payload could not be read: {reason}; it was kept in _devex/dead-letter/github/{delivery}.json"
     )))
 }

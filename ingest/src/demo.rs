@@ -15,9 +15,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use crate::progress::{Progress, ProgressEvent};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Tz;
-use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
@@ -208,13 +208,22 @@ struct PullRequestPlan {
 pub async fn generate(
     lake: &Lake,
     options: &DemoOptions,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<Vec<(&'static str, AppendSummary)>> {
     let org = Org::plan(options);
     let mut out = Output::new();
     catalog(&org, &mut out)?;
-    progress.set_length(org.teams.len() as u64 + 1);
-    progress.set_message("planning pull requests");
+    let total = Some(org.teams.len() as u64 + 1);
+    let advanced = |done: u64, unit: &str| {
+        progress.event(ProgressEvent::Advanced {
+            scope: "demo",
+            resource: "teams",
+            done,
+            total,
+            unit,
+        })
+    };
+    advanced(0, "planning pull requests");
 
     // Plan every team's pull requests, then hand them to the repositories.
     let mut per_repo: Vec<Vec<PullRequestPlan>> =
@@ -229,7 +238,7 @@ pub async fn generate(
         .collect();
     let mut repo_plans = per_repo.into_iter().enumerate().collect::<Vec<_>>();
     for (t, team) in org.teams.iter().enumerate() {
-        progress.set_message(format!("team {}", team.name));
+        advanced(t as u64, &format!("team {}", team.name));
         for &s in &team.services {
             let (_, plans) = &mut repo_plans[s];
             let plans = std::mem::take(plans);
@@ -245,13 +254,11 @@ pub async fn generate(
         let mut rng = stream(options.seed, &format!("people/{t}"));
         issue_work_and_platform_usage(&org, t, &mut rng, &mut out)?;
         out.flush_large(lake, &mut summaries).await?;
-        progress.inc(1);
     }
-    progress.set_message("survey waves");
+    advanced(org.teams.len() as u64, "survey waves");
     survey_waves(&org, &mut stream(options.seed, "surveys"), &mut out)?;
     out.flush_all(lake, &mut summaries).await?;
-    progress.inc(1);
-    progress.finish_and_clear();
+    advanced(org.teams.len() as u64 + 1, "done");
     Ok(summaries)
 }
 
@@ -1660,7 +1667,7 @@ mod tests {
     async fn every_table_gets_rows_and_the_org_has_its_shape() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
-        let summaries = generate(&lake, &options(), &ProgressBar::hidden())
+        let summaries = generate(&lake, &options(), &crate::progress::NoProgress)
             .await
             .unwrap();
         for (table, summary) in &summaries {

@@ -45,6 +45,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The lake could not be written by a shared writer (the group commit),
+    /// which tells many callers of one failure.
+    #[error("{message}")]
+    LakeUnavailable { message: String },
+
     #[error("lake file {path} is corrupt ({message}); move it out of the lake folder and re-import or re-sync its source, the rest of the lake is intact")]
     CorruptFile { path: String, message: String },
 
@@ -101,6 +106,7 @@ impl Error {
                 | Error::InvalidFile { .. }
                 | Error::ReadInput { .. }
                 | Error::LakeNotWritable { .. }
+                | Error::LakeUnavailable { .. }
                 | Error::UnknownSource { .. }
                 | Error::SourceAuth { .. }
                 | Error::SourceConfig { .. }

@@ -51,6 +51,38 @@ impl Pseudonymizer {
     }
 }
 
+/// Name of the lake's own pseudonym key in its state folder.
+const DEVELOPER_KEY_FILE: &str = "identity.key";
+/// Name of the survey respondents' key: a separate key, so answers never
+/// join to activity.
+const RESPONDENT_KEY_FILE: &str = "survey.key";
+
+impl Pseudonymizer {
+    /// The developer pseudonyms of `lake`: the configured secret when one is
+    /// set, else the key generated once into the lake's state folder. Every
+    /// writer (import, collectors, webhooks, survey import) takes its key here,
+    /// so one person has one id whatever brought their events.
+    pub fn for_developers(
+        lake: &crate::lake::Lake,
+        configured_secret: Option<&str>,
+    ) -> crate::Result<Pseudonymizer> {
+        match configured_secret {
+            Some(secret) if !secret.is_empty() => Ok(Pseudonymizer::new(secret.as_bytes())),
+            _ => Ok(Pseudonymizer::new(
+                lake.read_or_create_secret(DEVELOPER_KEY_FILE)?,
+            )),
+        }
+    }
+
+    /// The survey respondent ids of `lake`, under their own key (never the
+    /// developer key), so survey answers cannot be joined to activity.
+    pub fn for_survey_respondents(lake: &crate::lake::Lake) -> crate::Result<Pseudonymizer> {
+        Ok(Pseudonymizer::new(
+            lake.read_or_create_secret(RESPONDENT_KEY_FILE)?,
+        ))
+    }
+}
+
 /// True for strings of the form `dev_` + 16 lower-case hex digits.
 pub fn is_pseudonym(value: &str) -> bool {
     value.strip_prefix(PSEUDONYM_PREFIX).is_some_and(|rest| {
@@ -78,5 +110,21 @@ mod tests {
         assert_eq!(p.pseudonym(&a), a);
         assert!(!is_pseudonym("dev_alice"));
         assert!(!is_pseudonym("dev_ABCDEF0123456789"));
+    }
+
+    #[test]
+    fn the_configured_secret_wins_and_respondents_have_their_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = crate::lake::Lake::create_or_open(dir.path()).unwrap();
+        let configured = Pseudonymizer::for_developers(&lake, Some("s3cret")).unwrap();
+        assert_eq!(
+            configured.pseudonym("a@b.c"),
+            Pseudonymizer::new("s3cret").pseudonym("a@b.c")
+        );
+        let generated = Pseudonymizer::for_developers(&lake, None).unwrap();
+        let again = Pseudonymizer::for_developers(&lake, Some("")).unwrap();
+        assert_eq!(generated.pseudonym("a@b.c"), again.pseudonym("a@b.c"));
+        let respondents = Pseudonymizer::for_survey_respondents(&lake).unwrap();
+        assert_ne!(respondents.pseudonym("a@b.c"), generated.pseudonym("a@b.c"));
     }
 }

@@ -10,11 +10,11 @@ use std::path::Path;
 
 use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
-use indicatif::ProgressBar;
 
 use crate::error::{Error, Result, RowError};
 use crate::identity::Pseudonymizer;
 use crate::lake::{AppendSummary, Lake};
+use crate::progress::{Progress, ProgressReader};
 use crate::rows::{content_event_id, TableBuilder, Value};
 use crate::schema::{Column, ColumnKind, TableSpec, MONEY_PRECISION, MONEY_SCALE};
 
@@ -66,7 +66,7 @@ pub async fn import_file(
     path: &Path,
     format: Option<InputFormat>,
     pseudonymizer: &Pseudonymizer,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<ImportReport> {
     let batch = parse_file(table, path, format, pseudonymizer, progress)?;
     let stored = lake.append(table, &batch).await?;
@@ -83,7 +83,7 @@ pub fn parse_file(
     path: &Path,
     format: Option<InputFormat>,
     pseudonymizer: &Pseudonymizer,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<RecordBatch> {
     let display = path.display().to_string();
     let format = match format.or_else(|| InputFormat::from_path(path)) {
@@ -99,13 +99,13 @@ pub fn parse_file(
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = BufReader::new(progress.wrap_read(file));
+    let size = file.metadata().ok().map(|m| m.len());
+    let reader = BufReader::new(ProgressReader::new(file, &display, size, progress));
     let mut parser = RowParser::new(table, display.clone(), pseudonymizer);
     match format {
         InputFormat::Jsonl => parser.read_jsonl(reader)?,
         InputFormat::Csv => parser.read_csv(reader)?,
     }
-    progress.finish_and_clear();
     parser.finish()
 }
 
@@ -436,7 +436,7 @@ mod tests {
             path,
             None,
             &Pseudonymizer::new("k"),
-            &ProgressBar::hidden(),
+            &crate::progress::NoProgress,
         )
     }
 

@@ -44,6 +44,9 @@ use tokio::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
+mod derived;
+pub use derived::{DerivedFile, DERIVED_DIR};
+
 /// Rows per Parquet row group: large enough for good compression, small
 /// enough that min/max statistics still prune.
 const ROW_GROUP_SIZE: usize = 128 * 1024;

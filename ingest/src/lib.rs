@@ -24,9 +24,11 @@
 
 pub mod demo;
 pub mod error;
+pub mod group_commit;
 pub mod identity;
 pub mod import;
 pub mod lake;
+pub mod progress;
 pub mod rows;
 pub mod schema;
 pub mod sources;

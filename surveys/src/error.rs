@@ -21,12 +21,6 @@ pub enum Error {
         message: String,
     },
 
-    #[error("no survey `{0}` in the lake; `devex query \"SELECT DISTINCT survey_id FROM survey_responses\"` lists them")]
-    UnknownSurvey(String),
-
-    #[error("no group `{group}`; groups are the catalog's teams and their parents: {known}")]
-    UnknownGroup { group: String, known: String },
-
     #[error(transparent)]
     Lake(#[from] ingest::Error),
 

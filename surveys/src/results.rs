@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use analytics::columns::Columns;
-use analytics::{sql_text, LakeQueries};
+use analytics::{sql_text, LakeQueries, NameKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -39,6 +39,14 @@ struct Wave {
     answers: BTreeMap<String, BTreeMap<String, Answer>>,
 }
 
+/// A survey nobody imported: the error names the closest waves there are.
+async fn unknown_survey(queries: &LakeQueries, survey_id: &str) -> Error {
+    match analytics::catalog::known_names(queries, NameKind::Survey).await {
+        Ok(known) => analytics::Error::unknown_name(NameKind::Survey, survey_id, &known).into(),
+        Err(e) => e.into(),
+    }
+}
+
 async fn load_wave(queries: &LakeQueries, survey_id: &str) -> Result<Wave> {
     let result = queries
         .read_only_sql(&format!(
@@ -49,7 +57,7 @@ async fn load_wave(queries: &LakeQueries, survey_id: &str) -> Result<Wave> {
         .await?;
     let c = Columns::new(&result.batches);
     if c.is_empty() {
-        return Err(Error::UnknownSurvey(survey_id.to_string()));
+        return Err(unknown_survey(queries, survey_id).await);
     }
     let mut wave = Wave {
         teams: BTreeMap::new(),
@@ -163,10 +171,7 @@ fn reason(v: Visibility, threshold: u32) -> String {
 fn asked(tree: &GroupTree, group: Option<&str>, children: bool) -> Result<Vec<String>> {
     let group = group.unwrap_or(ORGANISATION);
     if !tree.contains(group) {
-        return Err(Error::UnknownGroup {
-            group: group.to_string(),
-            known: tree.groups().join(", "),
-        });
+        return Err(analytics::Error::unknown_name(NameKind::Team, group, &tree.groups()).into());
     }
     let mut out = vec![group.to_string()];
     if children {
@@ -645,17 +650,21 @@ pub async fn perceived_vs_measured(
     devex: analytics::devex::DevexSettings,
     dora: analytics::dora::DoraSettings,
 ) -> Result<PerceivedVsMeasured> {
-    let wave = waves(queries)
+    let Some(wave) = waves(queries)
         .await?
         .into_iter()
         .find(|w| w.survey_id == survey_id)
-        .ok_or_else(|| Error::UnknownSurvey(survey_id.to_string()))?;
-    let last = wave
+    else {
+        return Err(unknown_survey(queries, survey_id).await);
+    };
+    let Some(last) = wave
         .last_submitted_at
         .as_deref()
         .and_then(|t| t.get(..10))
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .ok_or_else(|| Error::UnknownSurvey(survey_id.to_string()))?;
+    else {
+        return Err(unknown_survey(queries, survey_id).await);
+    };
     let to = last + chrono::Days::new(1);
     let from = to - chrono::Days::new(90);
     let request = analytics::devex::DevexRequest::parse(

@@ -118,7 +118,7 @@ async fn http_answers_as_the_cli_does_and_compares_periods() {
     let (status, body) = server
         .get("/api/v1/devex?from=2026-08-01&to=2026-11-01&service=nope")
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 404, "{body}");
     let space = server
         .get_json("/api/v1/space?from=2026-08-01&to=2026-11-01&team=checkout")
         .await;

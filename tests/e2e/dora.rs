@@ -255,6 +255,33 @@ async fn http_answers_as_the_cli_does() {
         .as_str()
         .unwrap()
         .contains("YYYY-MM-DD"));
+    // A bad value names its parameter; an unknown name is not found, with
+    // the closest known names.
+    let (status, body) = server.get("/api/v1/dora?from=yesterday").await;
+    assert_eq!(status, 400, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "invalid_parameter");
+    assert_eq!(body["error"]["parameter"], "from");
+    let (status, body) = server.get("/api/v1/dora?team=nobody").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = server.get("/api/v1/devex?team=checkou").await;
+    assert_eq!(status, 404, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "unknown_team");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("checkout"),
+        "{body}"
+    );
+    for path in [
+        "/api/v1/space?team=nosuch",
+        "/api/v1/devex?repo=acme/nosuch",
+    ] {
+        let (status, body) = server.get(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
     let (status, body) = server.get("/api/v1/dora?form=2026-01-01").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("form"), "{body}");

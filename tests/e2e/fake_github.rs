@@ -1,6 +1,6 @@
 //! A fake GitHub on 127.0.0.1 (wiremock) that serves one small history the
 //! way GitHub's REST API does: objects in the real shapes (each built from a
-//! published example in ../shared/fixtures with this history's ids, shas
+//! published example in tests/fixtures/payloads with this history's ids, shas
 //! and times), pages with `Link` headers, filters (`since`, `created`,
 //! `labels`, `state`, `sort`), rate-limit headers, token checks, and
 //! one-shot faults (a 403 rate limit, a 502). The same history also renders
@@ -14,7 +14,7 @@ use wiremock::{Request, Respond, ResponseTemplate};
 
 pub fn fixture(path: &str) -> Value {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../tests/fixtures/payloads")
         .join(path);
     serde_json::from_str(&std::fs::read_to_string(full).unwrap()).unwrap()
 }

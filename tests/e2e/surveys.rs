@@ -175,7 +175,7 @@ async fn http_lists_waves_and_shows_results_within_the_rules() {
     let (status, body) = server
         .get("/api/v1/surveys/devex-2026-q3/results?team=nope")
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 404, "{body}");
     assert!(body.contains("checkout"), "{body}");
     assert!(server.terminate().success());
 }

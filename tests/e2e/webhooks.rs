@@ -1,5 +1,5 @@
 //! GitHub webhook deliveries into a running `devex serve`, in GitHub's real
-//! payload shapes (from ../shared/fixtures, with this story's ids, shas and
+//! payload shapes (from tests/fixtures/payloads, with this story's ids, shas and
 //! times): pushes to main, a merged pull request, a workflow run, deployments
 //! to staging and production with their statuses, an incident issue opened
 //! and closed, a duplicate delivery and a bad signature. `devex report dora`
@@ -16,7 +16,7 @@ pub const SECRET: &str = "e2e webhook secret";
 
 fn fixture_json(path: &str) -> Value {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
+        .join("../tests/fixtures/payloads")
         .join(path);
     serde_json::from_str(&std::fs::read_to_string(full).unwrap()).unwrap()
 }

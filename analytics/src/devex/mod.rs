@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::columns::Columns;
 use crate::dora::DoraSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, NameKind, Result};
 use crate::stats;
 use crate::template::{fill, local_midnight, sql_instant, sql_text};
+use crate::window::Window;
 use crate::LakeQueries;
 
 const REPOSITORY_TEAMS: &str = include_str!("repository_teams.sql");
@@ -78,9 +79,10 @@ impl FromStr for DevexGroupBy {
         match s {
             "team" => Ok(DevexGroupBy::Team),
             "repo" => Ok(DevexGroupBy::Repo),
-            other => Err(Error::InvalidRequest(format!(
-                "group_by: `{other}` is not one of team, repo"
-            ))),
+            other => Err(Error::invalid_parameter(
+                "group_by",
+                format!("`{other}` is not one of team, repo"),
+            )),
         }
     }
 }
@@ -115,7 +117,7 @@ impl DevexRequest {
         settings: DevexSettings,
         dora: DoraSettings,
     ) -> Result<DevexRequest> {
-        let window = crate::dora::DoraRequest::parse(from, to, tz, None, None, None, dora)?;
+        let window = Window::parse(Some(from), Some(to), tz, crate::window::REPORT_DAYS)?;
         let request = DevexRequest {
             from: window.from,
             to: window.to,
@@ -128,24 +130,35 @@ impl DevexRequest {
                 Some(g) => g.parse()?,
             },
             settings,
-            dora: window.settings,
+            dora,
         };
         request.validate()?;
         Ok(request)
     }
 
     fn validate(&self) -> Result<()> {
-        if self.from >= self.to {
-            return Err(Error::InvalidRequest(format!(
-                "the window is empty: from ({}) must be before to ({})",
-                self.from, self.to
-            )));
+        Window {
+            from: self.from,
+            to: self.to,
+            tz: self.tz,
         }
+        .check()?;
         if self.settings.min_group_size < MIN_GROUP_SIZE_FLOOR {
-            return Err(Error::InvalidRequest(format!(
-                "min_group_size {} is below {MIN_GROUP_SIZE_FLOOR}: groups that small identify people",
+            return Err(Error::InvalidSetting(format!(
+                "devex.min_group_size {} is below {MIN_GROUP_SIZE_FLOOR}: groups that small identify people",
                 self.settings.min_group_size
             )));
+        }
+        Ok(())
+    }
+
+    /// A team or repository nobody knows is a typo, not an empty report.
+    async fn check_filters(&self, queries: &LakeQueries) -> Result<()> {
+        if let Some(team) = &self.team {
+            crate::catalog::check_known(queries, NameKind::Team, team).await?;
+        }
+        if let Some(repo) = &self.repo {
+            crate::catalog::check_known(queries, NameKind::Repository, repo).await?;
         }
         Ok(())
     }
@@ -193,23 +206,7 @@ impl DevexRequest {
 /// The repositories of a service in the catalog (`services.repos`): how a
 /// `service` filter reaches repository measures.
 pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
-    let result = queries
-        .read_only_sql(&format!(
-            "SELECT DISTINCT unnest(repos) AS repo FROM services WHERE service = {} ORDER BY repo",
-            sql_text(service)
-        ))
-        .await?;
-    let repos: Vec<String> = Columns::new(&result.batches)
-        .text("repo")?
-        .into_iter()
-        .flatten()
-        .collect();
-    if repos.is_empty() {
-        return Err(Error::InvalidRequest(format!(
-            "service: no service `{service}` with repositories in the catalog; filter by repo instead"
-        )));
-    }
-    Ok(repos)
+    crate::catalog::service_repositories(queries, service).await
 }
 
 /// The derive stage's share of the DevEx measures: materializes their
@@ -241,21 +238,7 @@ async fn materialize_for(
         .table_provider("change_lead_times")
         .await
         .map_err(Error::Engine)?;
-    let content = crate::template::content_key(
-        queries,
-        &[
-            &ingest::schema::CI_RUNS,
-            &ingest::schema::PULL_REQUESTS,
-            &ingest::schema::REVIEWS,
-            &ingest::schema::SERVICES,
-            &ingest::schema::WORK_ACTIVITY,
-            &ingest::schema::TEAM_MEMBERS,
-            &ingest::schema::DEPLOYMENTS,
-            &ingest::schema::COMMITS,
-            &ingest::schema::PUSHES,
-        ],
-    )
-    .await?;
+    let content = crate::template::content_key(queries, &crate::derive::DEVEX_INPUTS).await?;
     let key = format!(
         "devex:{content}:{}:{}:{}",
         tz.name(),
@@ -420,6 +403,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     if let Some(report) = queries.remembered::<DevexReport>(&context, &asked) {
         return Ok(report);
     }
+    request.check_filters(queries).await?;
     let values = request.values();
     let mut groups: BTreeMap<Option<String>, DevexMetrics> = BTreeMap::new();
 
@@ -610,6 +594,7 @@ pub async fn series(
     granularity: crate::dora::Granularity,
 ) -> Result<DevexSeries> {
     request.validate()?;
+    request.check_filters(queries).await?;
     let mut periods = Vec::new();
     for (_, start, end) in crate::dora::periods(request.from, request.to, granularity) {
         let period = DevexRequest {
@@ -669,6 +654,7 @@ pub struct SpaceReport {
 /// SPACE activity and collaboration per team.
 pub async fn space(queries: &LakeQueries, request: &DevexRequest) -> Result<SpaceReport> {
     request.validate()?;
+    request.check_filters(queries).await?;
     let context = materialize(queries, request).await?;
     let values = request.values();
     let members = membership(queries, &context, &values).await?;
@@ -779,9 +765,10 @@ impl FromStr for CompareMetric {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-            Error::InvalidRequest(format!(
-                "metric: `{s}` is not one of ci_duration, ci_queue, pr_coding, pr_pickup, pr_review, pr_deploy, pr_cycle_time, lead_time, context_switches"
-            ))
+            Error::invalid_parameter(
+                "metric",
+                format!("`{s}` is not one of ci_duration, ci_queue, pr_coding, pr_pickup, pr_review, pr_deploy, pr_cycle_time, lead_time, context_switches"),
+            )
         })
     }
 }
@@ -906,9 +893,12 @@ pub async fn compare(
 ) -> Result<Comparison> {
     for (name, (from, to)) in [("a", a), ("b", b)] {
         if from >= to {
-            return Err(Error::InvalidRequest(format!(
-                "period {name} is empty: {name}_from ({from}) must be before {name}_to ({to})"
-            )));
+            return Err(Error::invalid_parameter(
+                if name == "a" { "a_from" } else { "b_from" },
+                format!(
+                    "period {name} is empty: {name}_from ({from}) must be before {name}_to ({to})"
+                ),
+            ));
         }
     }
     let request = DevexRequest {
@@ -923,16 +913,18 @@ pub async fn compare(
         dora,
     };
     request.validate()?;
+    request.check_filters(queries).await?;
     let context = materialize(queries, &request).await?;
     let (table, column, time, unit, more) = metric.source();
     if let (CompareMetric::ContextSwitches, Some(team)) = (metric, &team) {
         let members = membership(queries, &context, &request.values()).await?;
         let developers = members.developers.get(team).copied().unwrap_or(0) as usize;
         if developers < request.settings.min_group_size {
-            return Err(Error::InvalidRequest(format!(
-                "team `{team}` had {developers} developers; people measures need at least {}",
-                request.settings.min_group_size
-            )));
+            return Err(Error::GroupTooSmall {
+                team: team.clone(),
+                developers,
+                minimum: request.settings.min_group_size,
+            });
         }
     }
     let mut samples = Vec::new();

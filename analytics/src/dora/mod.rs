@@ -19,9 +19,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::Columns;
-use crate::error::{Error, Result};
+use crate::error::{Error, NameKind, Result};
 pub use crate::template::local_midnight;
 use crate::template::{fill, sql_instant, sql_text};
+use crate::window::Window;
 use crate::LakeQueries;
 pub use levels::{Level, Levels, ReportLevels};
 
@@ -77,9 +78,10 @@ impl FromStr for GroupBy {
             "service" => Ok(GroupBy::Service),
             "team" => Ok(GroupBy::Team),
             "none" => Ok(GroupBy::None),
-            other => Err(Error::InvalidRequest(format!(
-                "group_by: `{other}` is not one of service, team, none"
-            ))),
+            other => Err(Error::invalid_parameter(
+                "group_by",
+                format!("`{other}` is not one of service, team, none"),
+            )),
         }
     }
 }
@@ -97,9 +99,10 @@ impl FromStr for Granularity {
         match s {
             "week" => Ok(Granularity::Week),
             "month" => Ok(Granularity::Month),
-            other => Err(Error::InvalidRequest(format!(
-                "granularity: `{other}` is not one of week, month"
-            ))),
+            other => Err(Error::invalid_parameter(
+                "granularity",
+                format!("`{other}` is not one of week, month"),
+            )),
         }
     }
 }
@@ -130,31 +133,26 @@ impl DoraRequest {
         group_by: Option<&str>,
         settings: DoraSettings,
     ) -> Result<DoraRequest> {
-        let date = |name: &str, value: &str| {
-            NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                Error::InvalidRequest(format!(
-                    "{name}: `{value}` is not a date; give it as YYYY-MM-DD"
-                ))
-            })
-        };
-        let from = date("from", from)?;
-        let to = date("to", to)?;
-        let tz = match tz {
-            None | Some("") => Tz::UTC,
-            Some(name) => Tz::from_str(name).map_err(|_| {
-                Error::InvalidRequest(format!(
-                    "tz: `{name}` is not an IANA time zone; give one like UTC or Europe/Berlin"
-                ))
-            })?,
-        };
+        let window = Window::parse(Some(from), Some(to), tz, crate::window::REPORT_DAYS)?;
+        DoraRequest::new(window, service, team, group_by, settings)
+    }
+
+    /// A request over a window already decided.
+    pub fn new(
+        window: Window,
+        service: Option<String>,
+        team: Option<String>,
+        group_by: Option<&str>,
+        settings: DoraSettings,
+    ) -> Result<DoraRequest> {
         let group_by = match group_by {
             None | Some("") => GroupBy::Service,
             Some(g) => g.parse()?,
         };
         let request = DoraRequest {
-            from,
-            to,
-            tz,
+            from: window.from,
+            to: window.to,
+            tz: window.tz,
             service: service.filter(|s| !s.is_empty()),
             team: team.filter(|s| !s.is_empty()),
             group_by,
@@ -165,26 +163,36 @@ impl DoraRequest {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.from >= self.to {
-            return Err(Error::InvalidRequest(format!(
-                "the window is empty: from ({}) must be before to ({}); to is the day after the last day counted",
-                self.from, self.to
-            )));
-        }
-        for (name, pattern) in [
-            ("production pattern", &self.settings.production_pattern),
+        self.window().check()?;
+        for (parameter, name, pattern) in [
             (
+                "environment_pattern",
+                "production pattern",
+                &self.settings.production_pattern,
+            ),
+            (
+                "rework_message_pattern",
                 "rework message pattern",
                 &self.settings.rework_message_pattern,
             ),
         ] {
             regex::Regex::new(pattern).map_err(|e| {
-                Error::InvalidRequest(format!(
-                    "{name} `{pattern}` is not a valid regular expression: {e}"
-                ))
+                Error::invalid_parameter(
+                    parameter,
+                    format!("{name} `{pattern}` is not a valid regular expression: {e}"),
+                )
             })?;
         }
         Ok(())
+    }
+
+    /// The request's window.
+    pub fn window(&self) -> Window {
+        Window {
+            from: self.from,
+            to: self.to,
+            tz: self.tz,
+        }
     }
 
     /// Calendar days in the window.
@@ -373,17 +381,17 @@ impl DoraSql {
     }
 
     /// A filter on a service or team nobody has heard of is a typo, not an
-    /// empty report: say so, with the names that exist.
+    /// empty report: say so, with the closest names that exist.
     async fn check_filter(&self, queries: &LakeQueries, request: &DoraRequest) -> Result<()> {
-        for (what, value, sql) in [
+        for (kind, value, sql) in [
             (
-                "service",
+                NameKind::Service,
                 &request.service,
                 "SELECT service AS name FROM production_deployments \
                  UNION SELECT service AS name FROM services ORDER BY name",
             ),
             (
-                "team",
+                NameKind::Team,
                 &request.team,
                 "SELECT team AS name FROM production_deployments WHERE team IS NOT NULL \
                  UNION SELECT owner_team AS name FROM services \
@@ -398,14 +406,7 @@ impl DoraSql {
                 .flatten()
                 .collect();
             if !known.contains(value) {
-                let mut listed: Vec<&str> = known.iter().map(String::as_str).take(20).collect();
-                if known.len() > listed.len() {
-                    listed.push("...");
-                }
-                return Err(Error::InvalidRequest(format!(
-                    "{what}: no {what} `{value}` in the catalog or in production deployments; known: {}",
-                    if listed.is_empty() { "none yet".to_string() } else { listed.join(", ") }
-                )));
+                return Err(Error::unknown_name(kind, value, &known));
             }
         }
         Ok(())
@@ -450,18 +451,7 @@ async fn materialize(
     settings: &DoraSettings,
     changes_table: &str,
 ) -> Result<datafusion::prelude::SessionContext> {
-    let content = crate::template::content_key(
-        queries,
-        &[
-            &ingest::schema::DEPLOYMENTS,
-            &ingest::schema::COMMITS,
-            &ingest::schema::PUSHES,
-            &ingest::schema::PULL_REQUESTS,
-            &ingest::schema::INCIDENTS,
-            &ingest::schema::SERVICES,
-        ],
-    )
-    .await?;
+    let content = crate::template::content_key(queries, &crate::derive::DORA_INPUTS).await?;
     let settings_key = serde_json::to_string(&(
         &settings.production_pattern,
         &settings.rework_message_pattern,
@@ -680,11 +670,7 @@ impl ServiceRates {
             })
             .collect();
         rates.sort_by(f64::total_cmp);
-        match rates.len() {
-            0 => None,
-            n if n % 2 == 1 => Some(rates[n / 2]),
-            n => Some((rates[n / 2 - 1] + rates[n / 2]) / 2.0),
-        }
+        crate::stats::median(&rates)
     }
 }
 

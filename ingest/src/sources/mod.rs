@@ -16,7 +16,6 @@ pub mod github;
 
 use std::collections::{BTreeMap, HashMap};
 
-use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
@@ -50,41 +49,7 @@ pub struct SyncContext<'a> {
     pub progress: &'a dyn Progress,
 }
 
-/// One step of a sync, for progress bars and logs.
-#[derive(Debug, Clone)]
-pub enum ProgressEvent<'a> {
-    /// Work on `resource` of `scope` (a repository) began.
-    Started { scope: &'a str, resource: &'a str },
-    /// `done` of `total` units (pages, pull requests, ...) are fetched.
-    Advanced {
-        scope: &'a str,
-        resource: &'a str,
-        done: u64,
-        total: Option<u64>,
-        unit: &'a str,
-    },
-    /// The resource is synced: rows stored and duplicates skipped.
-    Finished {
-        scope: &'a str,
-        resource: &'a str,
-        stored: usize,
-        duplicates: usize,
-    },
-    /// The source asked us to wait (a rate limit) or a retry is pending.
-    Waiting { message: String, seconds: u64 },
-}
-
-/// Receives progress; the CLI draws bars, tests record.
-pub trait Progress: Send + Sync {
-    fn event(&self, event: ProgressEvent<'_>);
-}
-
-/// Progress that goes nowhere (servers, scripts).
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn event(&self, _event: ProgressEvent<'_>) {}
-}
+pub use crate::progress::{NoProgress, Progress, ProgressEvent};
 
 /// What one resource of one scope brought.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -180,8 +145,7 @@ pub fn batches(rows: Vec<(&'static TableSpec, Vec<Value>)>) -> Result<Vec<Record
         .collect()
 }
 
-/// A batch and the table it belongs to.
-pub type RecordBatchOf = (&'static TableSpec, RecordBatch);
+pub use crate::group_commit::RecordBatchOf;
 
 /// Appends canonical rows of any tables; returns what was stored.
 pub async fn append_rows(

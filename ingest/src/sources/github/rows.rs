@@ -514,7 +514,7 @@ mod tests {
 
     fn fixture(path: &str) -> Json {
         let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures")
+            .join("../tests/fixtures/payloads")
             .join(path);
         serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap()
     }

@@ -1,4 +1,4 @@
-//! The derive stage: the commit-graph walk, done once per change of its inputs
+//! The commit-graph walk of the derive stage, done once per change of its inputs
 //! instead of on every query (the reason DevLake's refdiff is slow and its
 //! first-deployment numbers wrong).
 //!
@@ -26,8 +26,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::parquet::arrow::ArrowWriter;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
 use crate::columns::Columns;
@@ -37,7 +35,8 @@ use crate::LakeQueries;
 /// Bumped whenever the walk's rule changes, so stored results are redone.
 const DERIVE_VERSION: &str = "deployment_changes/1";
 
-const DERIVED_FOLDER: &str = "_derived/deployment_changes";
+/// Folder of the walk's results, relative to the lake's `_derived/`.
+const DERIVED_FOLDER: &str = "deployment_changes";
 
 /// Results kept registered per pattern in one process.
 const KEPT_GENERATIONS: usize = 2;
@@ -193,11 +192,10 @@ pub async fn deployment_changes_table(
     if registered.get(&pattern_hash).and_then(|names| names.last()) == Some(&table_name) {
         return Ok(table_name);
     }
-    let store = queries.lake().object_store();
-    let location = StorePath::from(format!(
-        "{DERIVED_FOLDER}/{pattern_hash}-{input_hash}.parquet"
-    ));
-    let path = queries.lake().root().join(location.as_ref());
+    let file_name = format!("{pattern_hash}-{input_hash}.parquet");
+    let path = queries
+        .lake()
+        .derived_path(&format!("{DERIVED_FOLDER}/{file_name}"));
     // Read where it lies: a report decodes the few columns it needs.
     let table: Arc<dyn TableProvider> = match crate::parquet_file_table(&path) {
         Some(table) => table,
@@ -207,7 +205,7 @@ pub async fn deployment_changes_table(
             let graph = load_graph(queries).await?;
             let changes = walk(&deployments, &graph);
             let batch = changes_batch(&changes)?;
-            store_result(&store, &location, &batch, &pattern_hash).await?;
+            store_result(queries.lake(), &file_name, &batch, &pattern_hash).await?;
             tracing::info!(
                 deployments = deployments.len(),
                 changes = changes.len(),
@@ -239,8 +237,8 @@ pub async fn deployment_changes_table(
 }
 
 async fn store_result(
-    store: &Arc<dyn ObjectStore>,
-    location: &StorePath,
+    lake: &ingest::lake::Lake,
+    file_name: &str,
     batch: &RecordBatch,
     pattern_hash: &str,
 ) -> Result<()> {
@@ -251,27 +249,12 @@ async fn store_result(
         .write(batch)
         .and_then(|_| writer.close().map(|_| ()))
         .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
-    // The local store writes to a temporary file and renames it: a reader
-    // never sees half a result.
-    store
-        .put(location, PutPayload::from(buffer))
-        .await
-        .map_err(|source| {
-            Error::Lake(ingest::Error::Storage {
-                path: location.to_string(),
-                source,
-            })
-        })?;
+    lake.write_derived_file(&format!("{DERIVED_FOLDER}/{file_name}"), &buffer)?;
     // Older results for this pattern are outdated now.
-    let folder = StorePath::from(DERIVED_FOLDER);
-    if let Ok(listing) = store.list_with_delimiter(Some(&folder)).await {
-        for meta in listing.objects {
-            let name = meta.location.filename().unwrap_or_default();
-            if name.starts_with(&format!("{pattern_hash}-")) && meta.location != *location {
-                let _ = store.delete(&meta.location).await;
-            }
-        }
-    }
+    lake.remove_derived_files(DERIVED_FOLDER, |name| {
+        !name.starts_with(&format!("{pattern_hash}-")) || name == file_name
+    })
+    .await?;
     Ok(())
 }
 

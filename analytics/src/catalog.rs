@@ -1,0 +1,168 @@
+//! The catalog as the rest of devex looks it up: which service a repository
+//! belongs to, which team owns a service, a developer's current team, and
+//! which names (teams, services, repositories) exist at all, so that a typo
+//! in a filter is an error naming the closest known names, never an empty
+//! report.
+
+use std::collections::HashMap;
+
+use crate::columns::Columns;
+use crate::error::{Error, NameKind, Result};
+use crate::LakeQueries;
+
+/// Repository (`owner/name`) -> service, from `services.repos`.
+pub async fn repository_services(queries: &LakeQueries) -> Result<HashMap<String, String>> {
+    pairs(
+        queries,
+        "SELECT unnest(repos) AS repo, service FROM services",
+        "repo",
+        "service",
+    )
+    .await
+}
+
+/// Service -> owning team.
+pub async fn service_owners(queries: &LakeQueries) -> Result<HashMap<String, String>> {
+    pairs(
+        queries,
+        "SELECT service, max(owner_team) AS team FROM services GROUP BY service",
+        "service",
+        "team",
+    )
+    .await
+}
+
+/// Developer -> their current team (the latest membership still open).
+pub async fn current_teams(queries: &LakeQueries) -> Result<HashMap<String, String>> {
+    pairs(
+        queries,
+        "SELECT developer, team FROM team_members WHERE valid_to IS NULL ORDER BY valid_from",
+        "developer",
+        "team",
+    )
+    .await
+}
+
+/// The repositories of a service in the catalog; an unknown service, or
+/// one without repositories, is an error naming the known ones.
+pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
+    let result = queries
+        .read_only_sql(&format!(
+            "SELECT DISTINCT unnest(repos) AS repo FROM services WHERE service = {} ORDER BY repo",
+            crate::sql_text(service)
+        ))
+        .await?;
+    let repos: Vec<String> = Columns::new(&result.batches)
+        .text("repo")?
+        .into_iter()
+        .flatten()
+        .collect();
+    if repos.is_empty() {
+        let known = known_names(queries, NameKind::Service).await?;
+        return Err(Error::unknown_name(NameKind::Service, service, &known));
+    }
+    Ok(repos)
+}
+
+/// Every known name of a kind: from the catalog and from the events that
+/// name it.
+pub async fn known_names(queries: &LakeQueries, kind: NameKind) -> Result<Vec<String>> {
+    let sql = match kind {
+        NameKind::Team => {
+            "SELECT team AS name FROM teams UNION SELECT owner_team AS name FROM services \
+             UNION SELECT team AS name FROM team_members"
+        }
+        NameKind::Service => {
+            "SELECT service AS name FROM services UNION SELECT service AS name FROM deployments"
+        }
+        NameKind::Repository => {
+            "SELECT unnest(repos) AS name FROM services \
+             UNION SELECT repo AS name FROM pull_requests UNION SELECT repo AS name FROM ci_runs"
+        }
+        NameKind::Survey => "SELECT DISTINCT survey_id AS name FROM survey_responses",
+        NameKind::Deployment => "SELECT DISTINCT deployment_id AS name FROM deployments",
+    };
+    let result = queries.read_only_sql(sql).await?;
+    let mut names: Vec<String> = Columns::new(&result.batches)
+        .text("name")?
+        .into_iter()
+        .flatten()
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Refuses a name nobody knows, naming the closest known ones.
+pub async fn check_known(queries: &LakeQueries, kind: NameKind, name: &str) -> Result<()> {
+    let known = known_names(queries, kind).await?;
+    if known.iter().any(|k| k == name) {
+        return Ok(());
+    }
+    Err(Error::unknown_name(kind, name, &known))
+}
+
+/// At most this many close suggestions.
+pub(crate) const MOST_SUGGESTIONS: usize = 5;
+/// At most this many names listed when none is close.
+const MOST_LISTED: usize = 20;
+
+/// The known names closest to `name`: those it is a prefix or part of, and
+/// those within a few edits, nearest first; when none is close, the first
+/// twenty known names.
+pub fn closest(name: &str, known: &[String]) -> Vec<String> {
+    let wanted = name.to_lowercase();
+    let mut scored: Vec<(usize, &String)> = known
+        .iter()
+        .filter_map(|k| {
+            let candidate = k.to_lowercase();
+            let distance = strsim::levenshtein(&wanted, &candidate);
+            let related = candidate.contains(&wanted) || wanted.contains(&candidate);
+            let limit = (wanted.chars().count() / 3).max(2);
+            (related || distance <= limit).then_some((if related { 0 } else { distance }, k))
+        })
+        .collect();
+    scored.sort();
+    let close: Vec<String> = scored
+        .into_iter()
+        .take(MOST_SUGGESTIONS)
+        .map(|(_, k)| k.clone())
+        .collect();
+    if close.is_empty() {
+        return known.iter().take(MOST_LISTED).cloned().collect();
+    }
+    close
+}
+
+async fn pairs(
+    queries: &LakeQueries,
+    sql: &str,
+    key: &str,
+    value: &str,
+) -> Result<HashMap<String, String>> {
+    let result = queries.read_only_sql(sql).await?;
+    let columns = Columns::new(&result.batches);
+    Ok(columns.text_pairs(key, value)?.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn closest_names_come_first() {
+        let known = names(&["checkout", "payments", "payments-risk", "search"]);
+        assert_eq!(
+            closest("payment", &known),
+            names(&["payments", "payments-risk"])
+        );
+        assert_eq!(closest("serch", &known), names(&["search"]));
+        // Nothing close: the first known names, so the user sees some.
+        assert_eq!(closest("zzzzzzzz", &known).len(), 4);
+        assert!(closest("x", &[]).is_empty());
+    }
+}
