@@ -447,6 +447,11 @@ impl Lake {
             for entry in std::fs::read_dir(dir)? {
                 let entry = entry?;
                 let path = entry.path();
+                // The derive stage writes without the writer lock, for
+                // minutes on a large lake: its temporaries may be in use.
+                if entry.file_type()?.is_dir() && entry.file_name() == DERIVED_DIR {
+                    continue;
+                }
                 if entry.file_type()?.is_dir() {
                     walk(&path)?;
                 } else if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
