@@ -392,7 +392,7 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
     let state = AppState::new(lake, config.clone()).await?;
     // Walk the commit graph and build the derived tables now rather than in
     // the first request.
-    if let Err(e) = crate::cli::derive(&state.queries, config).await {
+    if let Err(e) = analytics::derive::run(&state.queries, &config.dora, &config.devex).await {
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();

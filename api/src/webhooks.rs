@@ -199,7 +199,10 @@ impl Webhooks {
 
     async fn pseudonymizer(&self, state: &AppState) -> Result<&Pseudonymizer> {
         self.pseudonymizer
-            .get_or_try_init(|| async { crate::cli::pseudonymizer(&state.config, &state.lake) })
+            .get_or_try_init(|| async {
+                Pseudonymizer::for_developers(&state.lake, state.config.identity_secret.as_deref())
+                    .map_err(Error::from)
+            })
             .await
     }
 
