@@ -122,26 +122,10 @@ impl Lake {
         folder: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Result<usize> {
-        let prefix = StorePath::from(format!("{DERIVED_DIR}/{folder}"));
-        let storage = |source| Error::Storage {
-            path: prefix.to_string(),
-            source,
-        };
-        let files: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(storage)?;
         let mut removed = 0;
-        for meta in files {
-            let relative = meta
-                .location
-                .as_ref()
-                .strip_prefix(&format!("{prefix}/"))
-                .unwrap_or(meta.location.as_ref())
-                .to_string();
-            if !keep(&relative) && self.store.delete(&meta.location).await.is_ok() {
+        for (relative, _) in self.derived_files(folder).await? {
+            let location = StorePath::from(format!("{DERIVED_DIR}/{folder}/{relative}"));
+            if !keep(&relative) && self.store.delete(&location).await.is_ok() {
                 removed += 1;
             }
         }
