@@ -2,11 +2,14 @@
 //! (or the file `--config` names), then `DEVEX_*` environment variables
 //! (nested keys with `__`, e.g. `DEVEX_DEMO__SEED=7`), then command-line flags.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ingest::sources::Registry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -30,48 +33,31 @@ pub struct Config {
     pub devex: analytics::devex::DevexSettings,
     pub surveys: SurveysConfig,
     /// The rolling window and refresh schedule of the /metrics gauges.
-    pub metrics: crate::scorecard::MetricsConfig,
-    pub github: GithubConfig,
+    pub metrics: MetricsConfig,
+    /// Each source's section (`[github]`, ...), read by the source itself
+    /// (`ingest::sources`); see [`Config::sources`].
+    #[serde(flatten)]
+    pub sources: BTreeMap<String, serde_json::Value>,
 }
 
+/// `[metrics]` in the configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
-pub struct GithubConfig {
-    /// Secret of `POST /webhooks/github` (also DEVEX_GITHUB_WEBHOOK_SECRET).
-    pub webhook_secret: Option<String>,
-    /// The label that makes an issue an incident.
-    pub incident_label: String,
-    /// Token of `devex ingest github` (else GITHUB_TOKEN).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// API root; https://HOST/api/v3 for GitHub Enterprise Server.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
-    /// Items per page (1 to 100).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<u32>,
-    /// First backoff after a 5xx, doubled per attempt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_backoff_ms: Option<u64>,
-    /// Attempts per request before the sync stops.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_attempts: Option<u32>,
-    /// The longest rate-limit wait sat out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_wait_seconds: Option<u64>,
+pub struct MetricsConfig {
+    /// Days of the rolling window the gauges cover.
+    pub window_days: u32,
+    /// Seconds between refreshes.
+    pub refresh_seconds: u64,
+    /// A fixed last day of the window (for demos and tests); default today.
+    pub end: Option<NaiveDate>,
 }
 
-impl Default for GithubConfig {
+impl Default for MetricsConfig {
     fn default() -> Self {
-        GithubConfig {
-            webhook_secret: None,
-            incident_label: "incident".into(),
-            token: None,
-            base_url: None,
-            per_page: None,
-            retry_backoff_ms: None,
-            retry_attempts: None,
-            max_wait_seconds: None,
+        MetricsConfig {
+            window_days: 28,
+            refresh_seconds: 60,
+            end: None,
         }
     }
 }
@@ -112,8 +98,8 @@ impl Default for Config {
             dora: analytics::dora::DoraSettings::default(),
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
-            metrics: crate::scorecard::MetricsConfig::default(),
-            github: GithubConfig::default(),
+            metrics: MetricsConfig::default(),
+            sources: BTreeMap::new(),
         }
     }
 }
@@ -143,10 +129,14 @@ impl Config {
             Some(path) => figment = figment.merge(Toml::file(path)),
             None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
         }
-        figment
+        let config: Config = figment
             .merge(Env::prefixed("DEVEX_").split("__"))
             .extract()
-            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))
+            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
+        Registry::builtin()
+            .check(&config.sources)
+            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
+        Ok(config)
     }
 }
 
@@ -168,6 +158,17 @@ mod tests {
             let config = Config::load(None).unwrap();
             assert_eq!(config.addr.port(), 9999);
             assert_eq!(config.demo.scale, 0.5);
+            // A source's section is checked by the source: a misspelt key is named.
+            jail.create_file("devex.toml", "[github]\nincident_lable = \"sev\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("incident_lable"), "{err}");
+            jail.create_file("devex.toml", "[gitlub]\ntoken = \"x\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("[gitlub]") && err.contains("github"), "{err}");
+            jail.create_file("devex.toml", "[github]\nincident_label = \"sev\"\n")?;
+            jail.set_env("DEVEX_GITHUB__PER_PAGE", "50");
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.sources["github"]["incident_label"], "sev");
             jail.set_env("DEVEX_ADDR", "not an address");
             assert!(Config::load(None).unwrap_err().to_string().contains("addr"));
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());

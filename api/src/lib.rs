@@ -1,25 +1,20 @@
-//! The outside of devex: the axum HTTP server (REST API, portal, Prometheus
-//! `/metrics`, and later the webhook receivers) and the `devex` command line.
+//! The outside of devex, and nothing else: the `devex` command line
+//! ([`cli`]) and the axum HTTP server ([`http`]: REST API, portal,
+//! Prometheus `/metrics`, webhook receivers).
 //!
-//! This crate owns how results leave devex: [`server::app`] builds the router
-//! from an [`server::AppState`], [`error::Error`] maps every failure to an HTTP
-//! status and a JSON body (or a CLI message with a hint), [`render`] turns
-//! query results into tables, JSON or CSV, and [`config::Config`] reads
-//! `devex.toml` and `DEVEX_*` variables. It computes nothing itself: the CLI
-//! and the API call the same functions of `ingest`, `analytics` and `surveys`.
+//! Both are thin: they parse a request, call the same functions of `ingest`,
+//! `analytics` and `surveys`, and render the answer. [`reports`] holds what
+//! they share (a report's parameters and its JSON, CSV and table forms,
+//! through [`render`]), [`config::Config`] reads `devex.toml` and `DEVEX_*`
+//! variables, and [`error::Error`] is the one error type (its HTTP status and
+//! stable code are mapped in `http::status`). Nothing under `http` imports
+//! `cli`; domain rules live in the libraries.
 
 pub mod cli;
-pub mod collect;
 pub mod config;
-pub mod devex;
-pub mod dora;
 pub mod error;
-pub mod metrics;
-pub mod portal;
+pub mod http;
 pub mod render;
-pub mod scorecard;
-pub mod server;
-pub mod surveys;
-pub mod webhooks;
+pub mod reports;
 
 pub use error::{Error, Result};

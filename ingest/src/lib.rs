@@ -8,6 +8,7 @@
 //! - [`import`]: JSON Lines and CSV rows of any canonical table, validated whole;
 //! - [`sources`]: collectors behind one [`sources::Source`] trait and a
 //!   registry (GitHub first), and the payload mapping webhooks share;
+//! - [`canonical`]: one typed row struct per table, checked against [`schema`];
 //! - [`identity`]: pseudonymous developer ids;
 //! - [`demo`]: a seeded synthetic organisation for trying devex and for tests.
 //!
@@ -22,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod canonical;
 pub mod demo;
 pub mod error;
 pub mod group_commit;

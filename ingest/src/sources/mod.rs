@@ -13,6 +13,10 @@
 //! rows no-ops.
 
 pub mod github;
+pub mod webhook;
+
+pub use crate::canonical::{Row, Rows};
+pub use webhook::{DeliveryId, PayloadError, WebhookContext, WebhookReceiver};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,8 +26,7 @@ use futures::future::BoxFuture;
 use crate::error::{Error, Result};
 use crate::identity::Pseudonymizer;
 use crate::lake::{AppendSummary, Lake};
-use crate::rows::{TableBuilder, Value};
-use crate::schema::TableSpec;
+use crate::rows::TableBuilder;
 
 /// What to sync, in the terms every source shares.
 #[derive(Debug, Clone, Default)]
@@ -96,38 +99,162 @@ pub trait Source: Send + Sync {
     ) -> BoxFuture<'a, Result<SyncReport>>;
 }
 
-/// A source's settings: its section of the configuration file, plus what the
-/// environment gives (tokens), as JSON.
-pub type SourceSettings = serde_json::Value;
+/// A source's section of the configuration (`[github]`), with what the
+/// environment adds; the source's own module deserialises it into its typed
+/// config, so a misspelt key is an error naming it.
+pub type SourceSection = serde_json::Value;
 
-/// One collector the CLI can run.
+/// Builds a source's pull collector from its section.
+pub type BuildCollector = fn(&SourceSection) -> Result<Box<dyn Source>>;
+
+/// Builds a source's webhook receiver from its section.
+pub type BuildReceiver = fn(&SourceSection) -> Result<Box<dyn WebhookReceiver>>;
+
+/// One source: its name, its typed settings, and what it can do. Adding a
+/// source is a module and one line in [`Registry::builtin`].
+#[derive(Clone, Copy)]
 pub struct SourceEntry {
+    /// The registry name: `devex ingest <name>`, `[<name>]`, `/webhooks/<name>`.
     pub name: &'static str,
-    /// One line for `devex ingest --help`.
+    /// One line for `devex ingest --help` and `devex sources`.
     pub about: &'static str,
-    pub build: fn(&SourceSettings) -> Result<Box<dyn Source>>,
+    /// Environment variables that fill a key the section leaves out, e.g.
+    /// `GITHUB_TOKEN` for `token` (`DEVEX_<NAME>__<KEY>` works for every key).
+    pub environment: &'static [(&'static str, &'static str)],
+    /// Deserialises and checks the section: `Err` names the bad key.
+    pub check: fn(&SourceSection) -> Result<()>,
+    /// The pull collector, when the source has an API to pull from.
+    pub collector: Option<BuildCollector>,
+    /// The webhook receiver, when the source pushes events.
+    pub webhook: Option<BuildReceiver>,
 }
 
-/// Every collector, by name.
-pub static REGISTRY: &[SourceEntry] = &[github::ENTRY];
+/// Every source devex knows, by name.
+#[derive(Clone)]
+pub struct Registry {
+    entries: Vec<SourceEntry>,
+}
 
-/// The collector called `name`, built from its settings.
-pub fn build(name: &str, settings: &SourceSettings) -> Result<Box<dyn Source>> {
-    match REGISTRY.iter().find(|entry| entry.name == name) {
-        Some(entry) => (entry.build)(settings),
-        None => Err(Error::UnknownSource {
-            name: name.to_string(),
-            known: REGISTRY
+impl Registry {
+    /// The sources devex ships.
+    pub fn builtin() -> Registry {
+        Registry {
+            entries: vec![github::ENTRY],
+        }
+    }
+
+    /// This registry with one more source (or one replaced by name).
+    pub fn with(mut self, entry: SourceEntry) -> Registry {
+        self.entries.retain(|e| e.name != entry.name);
+        self.entries.push(entry);
+        self
+    }
+
+    pub fn entries(&self) -> &[SourceEntry] {
+        &self.entries
+    }
+
+    /// The known names, comma-separated, for error messages.
+    pub fn names(&self) -> String {
+        self.entries
+            .iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The source called `name`.
+    pub fn entry(&self, name: &str) -> Result<&SourceEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| Error::UnknownSource {
+                name: name.to_string(),
+                known: self.names(),
+            })
+    }
+
+    /// The section of `name` from the configuration's sections, with the
+    /// entry's environment variables filling keys the file leaves out or empty.
+    pub fn section(
+        &self,
+        name: &str,
+        sections: &BTreeMap<String, SourceSection>,
+    ) -> Result<SourceSection> {
+        let entry = self.entry(name)?;
+        let mut section = match sections.get(name) {
+            Some(section @ serde_json::Value::Object(_)) => section.clone(),
+            _ => serde_json::json!({}),
+        };
+        for (variable, key) in entry.environment {
+            if section[*key].as_str().is_none_or(str::is_empty) {
+                if let Ok(value) = std::env::var(variable) {
+                    section[*key] = serde_json::Value::String(value);
+                }
+            }
+        }
+        Ok(section)
+    }
+
+    /// Checks every section of the configuration: each object section must
+    /// name a known source and deserialise into its typed settings. (Other
+    /// values are not sections: `DEVEX_LOG` lands here as a string.)
+    pub fn check(&self, sections: &BTreeMap<String, SourceSection>) -> Result<()> {
+        for (name, value) in sections {
+            if value.is_object() {
+                let entry = self.entry(name).map_err(|_| Error::SourceConfig {
+                    message: format!(
+                        "[{name}] is not a section devex knows; sources: {}",
+                        self.names()
+                    ),
+                })?;
+                (entry.check)(&self.section(name, sections)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pull collector of `name`, built from its section.
+    pub fn collector(
+        &self,
+        name: &str,
+        sections: &BTreeMap<String, SourceSection>,
+    ) -> Result<Box<dyn Source>> {
+        let entry = self.entry(name)?;
+        let Some(build) = entry.collector else {
+            let pulling: Vec<&str> = self
+                .entries
                 .iter()
+                .filter(|e| e.collector.is_some())
                 .map(|e| e.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+                .collect();
+            return Err(Error::SourceConfig {
+                message: format!(
+                    "{name} has no pull collector: it sends its events to POST /webhooks/{name}; sources that pull: {}",
+                    pulling.join(", ")
+                ),
+            });
+        };
+        build(&self.section(name, sections)?)
+    }
+
+    /// Every webhook receiver, by source name, built from its section.
+    pub fn receivers(
+        &self,
+        sections: &BTreeMap<String, SourceSection>,
+    ) -> Result<BTreeMap<&'static str, Box<dyn WebhookReceiver>>> {
+        let mut receivers = BTreeMap::new();
+        for entry in &self.entries {
+            if let Some(build) = entry.webhook {
+                receivers.insert(entry.name, build(&self.section(entry.name, sections)?)?);
+            }
+        }
+        Ok(receivers)
     }
 }
 
 /// Canonical rows grouped into one batch per table.
-pub fn batches(rows: Vec<(&'static TableSpec, Vec<Value>)>) -> Result<Vec<RecordBatchOf>> {
+pub fn batches(rows: Rows) -> Result<Vec<RecordBatchOf>> {
     let mut builders: Vec<TableBuilder> = Vec::new();
     for (table, values) in rows {
         let index = match builders.iter().position(|b| b.spec().name == table.name) {
@@ -148,10 +275,7 @@ pub fn batches(rows: Vec<(&'static TableSpec, Vec<Value>)>) -> Result<Vec<Record
 pub use crate::group_commit::RecordBatchOf;
 
 /// Appends canonical rows of any tables; returns what was stored.
-pub async fn append_rows(
-    lake: &Lake,
-    rows: Vec<(&'static TableSpec, Vec<Value>)>,
-) -> Result<AppendSummary> {
+pub async fn append_rows(lake: &Lake, rows: Rows) -> Result<AppendSummary> {
     let mut summary = AppendSummary::default();
     for (table, batch) in batches(rows)? {
         summary.add(&lake.append(table, &batch).await?);
@@ -260,11 +384,27 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sources_list_the_known_ones() {
-        let err = build("gitlab", &serde_json::json!({}))
+    fn unknown_sources_and_sections_list_the_known_ones() {
+        let registry = Registry::builtin();
+        let err = registry
+            .collector("nosuch", &BTreeMap::new())
             .err()
             .expect("no such source");
         assert!(err.to_string().contains("github"), "{err}");
+        let sections = BTreeMap::from([
+            ("nosuch".to_string(), serde_json::json!({"a": 1})),
+            // Not a section: an environment variable such as DEVEX_LOG.
+            ("log".to_string(), serde_json::json!("debug")),
+        ]);
+        let err = registry.check(&sections).unwrap_err().to_string();
+        assert!(err.contains("[nosuch]") && err.contains("github"), "{err}");
+        let sections = BTreeMap::from([(
+            "github".to_string(),
+            serde_json::json!({"incident_lable": "x"}),
+        )]);
+        let err = registry.check(&sections).unwrap_err().to_string();
+        assert!(err.contains("incident_lable"), "{err}");
+        assert!(registry.check(&BTreeMap::new()).is_ok());
     }
 
     #[tokio::test]

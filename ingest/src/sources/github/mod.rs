@@ -2,7 +2,7 @@
 //! (`devex ingest github`) and the payload mapping the webhook receiver
 //! shares with it ([`rows`]).
 //!
-//! Per repository, five resources, each with its own cursor:
+//! Per repository, six resources ([`Resource`]), each with its own cursor:
 //! * `commits`: `GET /repos/{repo}/commits?since=`, with real parents; the
 //!   cursor is the newest committer time, re-read with a day's overlap since
 //!   a push can bring commits dated before the last sync. Commits of merged
@@ -22,9 +22,9 @@
 //! * `releases`: releases newer than the cursor (`releases`).
 
 pub mod client;
+pub mod config;
 pub mod rows;
-
-use std::time::Duration;
+pub mod webhook;
 
 use chrono::{DateTime, SecondsFormat};
 use futures::future::BoxFuture;
@@ -35,25 +35,59 @@ pub use rows::{parse, Context, PayloadError, Row, Rows};
 use crate::error::{Error, Result};
 use crate::sources::{
     append_rows, Cursor, Cursors, Progress, ProgressEvent, ResourceReport, Source, SourceEntry,
-    SourceSettings, SyncContext, SyncReport, SyncRequest,
+    SourceSection, SyncContext, SyncReport, SyncRequest, WebhookReceiver,
 };
-use client::{encode, Client, Page, Patience};
+use client::{encode, Client, Page};
+pub use config::GithubConfig;
+pub use webhook::GithubWebhook;
 
 pub const ENTRY: SourceEntry = SourceEntry {
     name: "github",
     about: "GitHub or GitHub Enterprise Server: commits, pull requests and reviews, Actions runs, deployments, incident issues",
-    build: GitHub::build,
+    environment: &[
+        ("GITHUB_TOKEN", "token"),
+        ("DEVEX_GITHUB_WEBHOOK_SECRET", "webhook_secret"),
+    ],
+    check: |section| GithubConfig::from_section(section).map(drop),
+    collector: Some(GitHub::build),
+    webhook: Some(|section| {
+        Ok(Box::new(GithubWebhook::new(&GithubConfig::from_section(section)?)) as Box<dyn WebhookReceiver>)
+    }),
 };
 
 /// The resources of a repository, in sync order.
-pub const RESOURCES: [&str; 6] = [
-    "commits",
-    "pulls",
-    "runs",
-    "deployments",
-    "incidents",
-    "releases",
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Commits,
+    Pulls,
+    Runs,
+    Deployments,
+    Incidents,
+    Releases,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 6] = [
+        Resource::Commits,
+        Resource::Pulls,
+        Resource::Runs,
+        Resource::Deployments,
+        Resource::Incidents,
+        Resource::Releases,
+    ];
+
+    /// The name of its cursor and of its line in the sync summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Commits => "commits",
+            Resource::Pulls => "pulls",
+            Resource::Runs => "runs",
+            Resource::Deployments => "deployments",
+            Resource::Incidents => "incidents",
+            Resource::Releases => "releases",
+        }
+    }
+}
 
 /// How far back the commits cursor re-reads: a push may bring commits
 /// whose committer time is older than the last sync.
@@ -70,31 +104,21 @@ pub struct GitHub {
 }
 
 impl GitHub {
-    /// Settings (all optional): `base_url`, `token`, `incident_label`,
-    /// `per_page`, `retry_backoff_ms`, `retry_attempts`, `max_wait_seconds`.
-    pub fn build(settings: &SourceSettings) -> Result<Box<dyn Source>> {
-        let text = |key: &str| settings[key].as_str().filter(|s| !s.is_empty());
-        let number = |key: &str| settings[key].as_u64();
-        let defaults = Patience::default();
-        let patience = Patience {
-            attempts: number("retry_attempts").map_or(defaults.attempts, |n| n.max(1) as u32),
-            backoff: number("retry_backoff_ms").map_or(defaults.backoff, Duration::from_millis),
-            max_wait: number("max_wait_seconds").map_or(defaults.max_wait, Duration::from_secs),
-        };
-        let per_page = number("per_page").unwrap_or(100);
-        if !(1..=100).contains(&per_page) {
-            return Err(Error::SourceConfig {
-                message: format!("github per_page = {per_page}: GitHub pages hold 1 to 100 items"),
-            });
-        }
+    /// The collector of the `[github]` section ([`GithubConfig`]).
+    pub fn build(section: &SourceSection) -> Result<Box<dyn Source>> {
+        let config = GithubConfig::from_section(section)?;
         Ok(Box::new(GitHub {
             client: Client::new(
-                text("base_url").unwrap_or("https://api.github.com"),
-                text("token"),
-                patience,
+                config
+                    .base_url
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("https://api.github.com"),
+                config.token.as_deref().filter(|s| !s.is_empty()),
+                config.patience(),
             )?,
-            incident_label: text("incident_label").unwrap_or("incident").to_string(),
-            per_page: per_page as u32,
+            incident_label: config.incident_label,
+            per_page: config.per_page,
         }))
     }
 
@@ -113,7 +137,8 @@ impl GitHub {
         };
         let since = request.since.timestamp_micros();
         for repo in &repos {
-            for resource in RESOURCES {
+            for kind in Resource::ALL {
+                let resource = kind.name();
                 progress.event(ProgressEvent::Started {
                     scope: repo,
                     resource,
@@ -130,13 +155,13 @@ impl GitHub {
                     rows: &rows_context,
                     progress,
                 };
-                let (rows, cursor) = match resource {
-                    "commits" => self.commits(&fetch, cursor, since).await?,
-                    "pulls" => self.pulls(&fetch, cursor, since).await?,
-                    "runs" => self.runs(&fetch, cursor, since).await?,
-                    "deployments" => self.deployments(&fetch, cursor, since).await?,
-                    "incidents" => self.incidents(&fetch, cursor, since).await?,
-                    _ => self.releases(&fetch, cursor, since).await?,
+                let (rows, cursor) = match kind {
+                    Resource::Commits => self.commits(&fetch, cursor, since).await?,
+                    Resource::Pulls => self.pulls(&fetch, cursor, since).await?,
+                    Resource::Runs => self.runs(&fetch, cursor, since).await?,
+                    Resource::Deployments => self.deployments(&fetch, cursor, since).await?,
+                    Resource::Incidents => self.incidents(&fetch, cursor, since).await?,
+                    Resource::Releases => self.releases(&fetch, cursor, since).await?,
                 };
                 let summary = append_rows(context.lake, rows).await?;
                 // Only now that the rows are stored may the cursor move on.

@@ -31,15 +31,12 @@ use std::collections::HashMap;
 use chrono::DateTime;
 use serde_json::Value as Json;
 
+use crate::canonical::{
+    CiJob, CiRun, Commit, Deployment, Incident, Micros, PullRequest, Push, Release, Review,
+};
+pub use crate::canonical::{Row, Rows};
 use crate::identity::Pseudonymizer;
-use crate::rows::Value;
-use crate::schema::{self, TableSpec};
-
-/// One canonical row and its table.
-pub type Row = (&'static TableSpec, Vec<Value>);
-
-/// Canonical rows of one delivery or page, by table.
-pub type Rows = Vec<Row>;
+pub use crate::sources::webhook::PayloadError;
 
 /// What the parser needs beyond the payload.
 pub struct Context<'a> {
@@ -57,16 +54,6 @@ impl Context<'_> {
             .get(repo)
             .cloned()
             .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_string())
-    }
-}
-
-/// Why a payload could not be mapped: the field and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayloadError(pub String);
-
-impl std::fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -145,8 +132,8 @@ fn state_key(value: &Json, path: &str) -> Result<String, PayloadError> {
     Ok(optional_time(value, path)?.unwrap_or(0).to_string())
 }
 
-fn person(context: &Context<'_>, identity: &str) -> Value {
-    Value::text(context.pseudonymizer.pseudonym(identity))
+fn person(context: &Context<'_>, identity: &str) -> String {
+    context.pseudonymizer.pseudonym(identity)
 }
 
 fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
@@ -163,27 +150,24 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
         },
     };
     let actor = optional_text(payload, "pusher.name").map(|p| context.pseudonymizer.pseudonym(&p));
-    let mut rows: Rows = Vec::new();
-    let shas: Vec<String> = commits
+    let commit_shas: Vec<String> = commits
         .iter()
         .map(|c| text(c, "id"))
         .collect::<Result<_, _>>()?;
-    rows.push((
-        &schema::PUSHES,
-        vec![
-            Value::text(format!(
-                "github:push:{repo}:{git_ref}:{}",
-                after.clone().unwrap_or_default()
-            )),
-            Value::text(&repo),
-            Value::text(&git_ref),
-            Value::opt_text(before),
-            Value::opt_text(after),
-            Value::TextList(shas),
-            Value::Timestamp(pushed_at),
-            Value::opt_text(actor),
-        ],
-    ));
+    let mut rows: Rows = vec![Push {
+        event_id: format!(
+            "github:push:{repo}:{git_ref}:{}",
+            after.clone().unwrap_or_default()
+        ),
+        repo: repo.clone(),
+        r#ref: git_ref,
+        before_sha: before,
+        after_sha: after,
+        commit_shas,
+        pushed_at: Micros(pushed_at),
+        actor,
+    }
+    .into()];
     for commit in &commits {
         let sha = text(commit, "id")?;
         // The author's e-mail or login identifies the person; only its
@@ -192,25 +176,30 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
             .or_else(|| optional_text(commit, "author.username"))
             .or_else(|| optional_text(commit, "author.name"))
             .unwrap_or_default();
-        rows.push((
-            &schema::COMMITS,
-            vec![
-                Value::text(format!("github:push-commit:{repo}:{sha}")),
-                Value::text(&repo),
-                Value::text(&sha),
-                Value::Null,
-                person(context, &author),
-                Value::Timestamp(time(commit, "timestamp")?),
-                Value::Null,
-                summary(commit, "message"),
-            ],
-        ));
+        rows.push(
+            Commit {
+                event_id: format!("github:push-commit:{repo}:{sha}"),
+                repo: repo.clone(),
+                sha,
+                // A push does not list parents: unknown, not none.
+                parents: None,
+                author: person(context, &author),
+                authored_at: Micros(time(commit, "timestamp")?),
+                committed_at: None,
+                message_summary: summary(commit, "message"),
+            }
+            .into(),
+        );
     }
     Ok(rows)
 }
 
-fn summary(value: &Json, path: &str) -> Value {
-    Value::opt_text(optional_text(value, path).map(|m| m.lines().next().unwrap_or("").to_string()))
+fn summary(value: &Json, path: &str) -> Option<String> {
+    optional_text(value, path).map(|m| m.lines().next().unwrap_or("").to_string())
+}
+
+fn optional_micros(value: &Json, path: &str) -> Result<Option<Micros>, PayloadError> {
+    Ok(optional_time(value, path)?.map(Micros))
 }
 
 /// A commit from the REST API (`GET /repos/{repo}/commits`, or a pull
@@ -229,19 +218,17 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
             .collect::<Result<_, _>>()?,
         None => return Err(PayloadError("`parents` is missing".into())),
     };
-    Ok((
-        &schema::COMMITS,
-        vec![
-            Value::text(format!("github:commit:{repo}:{sha}")),
-            Value::text(repo),
-            Value::text(&sha),
-            Value::TextList(parents),
-            person(context, &author),
-            Value::Timestamp(time(commit, "commit.author.date")?),
-            Value::opt_timestamp(optional_time(commit, "commit.committer.date")?),
-            summary(commit, "commit.message"),
-        ],
-    ))
+    Ok(Commit {
+        event_id: format!("github:commit:{repo}:{sha}"),
+        repo: repo.to_string(),
+        sha,
+        parents: Some(parents),
+        author: person(context, &author),
+        authored_at: Micros(time(commit, "commit.author.date")?),
+        committed_at: optional_micros(commit, "commit.committer.date")?,
+        message_summary: summary(commit, "commit.message"),
+    }
+    .into())
 }
 
 /// One observed state of a pull request. The webhook's `pull_request` and
@@ -268,39 +255,37 @@ pub fn pull_request(
         .flatten()
         .filter_map(|l| l["name"].as_str().map(str::to_string))
         .collect();
-    let integer = |v: &Json| v.as_i64().map_or(Value::Null, Value::Integer);
-    Ok((
-        &schema::PULL_REQUESTS,
-        vec![
-            Value::text(format!(
-                "github:pull_request:{repo}#{number}:{}",
-                state_key(pr, "updated_at")?
-            )),
-            Value::text(repo),
-            Value::Integer(number),
-            person(context, &text(pr, "user.login")?),
-            Value::Timestamp(time(pr, "created_at")?),
-            Value::opt_timestamp(first_commit_at),
-            Value::Null,
-            Value::Null,
-            Value::opt_timestamp(if merged {
-                optional_time(pr, "merged_at")?
-            } else {
-                None
-            }),
-            Value::opt_timestamp(optional_time(pr, "closed_at")?),
-            Value::opt_text(if merged {
-                optional_text(pr, "merge_commit_sha")
-            } else {
-                None
-            }),
-            Value::opt_text(optional_text(pr, "base.ref")),
-            integer(&pr["additions"]),
-            integer(&pr["deletions"]),
-            integer(&pr["commits"]),
-            Value::TextList(labels),
-        ],
-    ))
+    Ok(PullRequest {
+        event_id: format!(
+            "github:pull_request:{repo}#{number}:{}",
+            state_key(pr, "updated_at")?
+        ),
+        repo: repo.to_string(),
+        number,
+        author: person(context, &text(pr, "user.login")?),
+        created_at: Micros(time(pr, "created_at")?),
+        first_commit_at: first_commit_at.map(Micros),
+        // Reviews are rows of their own; the derive stage dates them.
+        first_review_at: None,
+        approved_at: None,
+        merged_at: if merged {
+            optional_micros(pr, "merged_at")?
+        } else {
+            None
+        },
+        closed_at: optional_micros(pr, "closed_at")?,
+        merge_sha: if merged {
+            optional_text(pr, "merge_commit_sha")
+        } else {
+            None
+        },
+        base_ref: optional_text(pr, "base.ref"),
+        additions: pr["additions"].as_i64(),
+        deletions: pr["deletions"].as_i64(),
+        commits_count: pr["commits"].as_i64(),
+        labels,
+    }
+    .into())
 }
 
 /// A review; its state is lower-cased (webhooks say `approved`, the REST
@@ -311,17 +296,15 @@ pub fn review(
     review: &Json,
     context: &Context<'_>,
 ) -> Result<Row, PayloadError> {
-    Ok((
-        &schema::REVIEWS,
-        vec![
-            Value::text(format!("github:review:{}", text(review, "id")?)),
-            Value::text(repo),
-            Value::Integer(number),
-            person(context, &text(review, "user.login")?),
-            Value::text(text(review, "state")?.to_lowercase()),
-            Value::Timestamp(time(review, "submitted_at")?),
-        ],
-    ))
+    Ok(Review {
+        event_id: format!("github:review:{}", text(review, "id")?),
+        repo: repo.to_string(),
+        pr_number: number,
+        reviewer: person(context, &text(review, "user.login")?),
+        state: text(review, "state")?.to_lowercase(),
+        submitted_at: Micros(time(review, "submitted_at")?),
+    }
+    .into())
 }
 
 /// One attempt of a workflow run at one status.
@@ -332,66 +315,61 @@ pub fn workflow_run(repo: &str, run: &Json) -> Result<Row, PayloadError> {
     let pipeline = optional_text(run, "name")
         .or_else(|| optional_text(run, "path"))
         .unwrap_or_else(|| format!("workflow {}", run["workflow_id"]));
-    Ok((
-        &schema::CI_RUNS,
-        vec![
-            Value::text(format!(
-                "github:workflow_run:{}:{attempt}:{status}",
-                text(run, "id")?
-            )),
-            Value::text(repo),
-            Value::text(pipeline),
-            Value::text(text(run, "id")?),
-            Value::Integer(attempt),
-            Value::text(text(run, "head_sha")?),
-            Value::opt_text(optional_text(run, "head_branch")),
-            Value::opt_text(optional_text(run, "event")),
-            Value::Timestamp(time(run, "created_at")?),
-            Value::opt_timestamp(optional_time(run, "run_started_at")?),
-            Value::opt_timestamp(if completed {
-                optional_time(run, "updated_at")?
-            } else {
-                None
-            }),
-            Value::opt_text(if completed {
-                optional_text(run, "conclusion")
-            } else {
-                None
-            }),
-            Value::Null,
-            Value::Null,
-        ],
-    ))
+    let run_id = text(run, "id")?;
+    Ok(CiRun {
+        event_id: format!("github:workflow_run:{run_id}:{attempt}:{status}"),
+        repo: repo.to_string(),
+        pipeline,
+        run_id,
+        attempt,
+        sha: text(run, "head_sha")?,
+        r#ref: optional_text(run, "head_branch"),
+        trigger: optional_text(run, "event"),
+        queued_at: Micros(time(run, "created_at")?),
+        started_at: optional_micros(run, "run_started_at")?,
+        finished_at: if completed {
+            optional_micros(run, "updated_at")?
+        } else {
+            None
+        },
+        conclusion: if completed {
+            optional_text(run, "conclusion")
+        } else {
+            None
+        },
+        runner_os: None,
+        billable_minutes: None,
+    }
+    .into())
 }
 
 /// One job of a workflow run at one status. Webhooks and
 /// `GET .../runs/{id}/attempts/{n}/jobs` share the shape.
 pub fn workflow_job(repo: &str, job: &Json) -> Result<Row, PayloadError> {
     let status = text(job, "status")?;
-    let labels: Vec<String> = job["labels"]
+    let runner_labels: Vec<String> = job["labels"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|l| l.as_str().map(str::to_string))
         .collect();
-    Ok((
-        &schema::CI_JOBS,
-        vec![
-            Value::text(format!("github:workflow_job:{}:{status}", text(job, "id")?)),
-            Value::text(repo),
-            Value::text(text(job, "run_id")?),
-            Value::Integer(job["run_attempt"].as_i64().unwrap_or(1)),
-            Value::text(text(job, "id")?),
-            Value::text(text(job, "name")?),
-            Value::text(&status),
-            Value::opt_timestamp(optional_time(job, "created_at")?),
-            Value::Timestamp(time(job, "started_at")?),
-            Value::opt_timestamp(optional_time(job, "completed_at")?),
-            Value::opt_text(optional_text(job, "conclusion")),
-            Value::opt_text(optional_text(job, "runner_name")),
-            Value::TextList(labels),
-        ],
-    ))
+    let job_id = text(job, "id")?;
+    Ok(CiJob {
+        event_id: format!("github:workflow_job:{job_id}:{status}"),
+        repo: repo.to_string(),
+        run_id: text(job, "run_id")?,
+        attempt: job["run_attempt"].as_i64().unwrap_or(1),
+        job_id,
+        name: text(job, "name")?,
+        status,
+        queued_at: optional_micros(job, "created_at")?,
+        started_at: Micros(time(job, "started_at")?),
+        finished_at: optional_micros(job, "completed_at")?,
+        conclusion: optional_text(job, "conclusion"),
+        runner_name: optional_text(job, "runner_name"),
+        runner_labels,
+    }
+    .into())
 }
 
 /// A release at one state (a draft, then published, is two rows).
@@ -404,23 +382,21 @@ pub fn release(repo: &str, release: &Json) -> Result<Row, PayloadError> {
         "release"
     };
     let published = optional_time(release, "published_at")?;
-    Ok((
-        &schema::RELEASES,
-        vec![
-            Value::text(format!(
-                "github:release:{}:{kind}:{}",
-                text(release, "id")?,
-                published.unwrap_or(0)
-            )),
-            Value::text(repo),
-            Value::text(text(release, "id")?),
-            Value::text(text(release, "tag_name")?),
-            Value::opt_text(optional_text(release, "target_commitish")),
-            Value::text(kind),
-            Value::Timestamp(time(release, "created_at")?),
-            Value::opt_timestamp(published),
-        ],
-    ))
+    let release_id = text(release, "id")?;
+    Ok(Release {
+        event_id: format!(
+            "github:release:{release_id}:{kind}:{}",
+            published.unwrap_or(0)
+        ),
+        repo: repo.to_string(),
+        release_id,
+        tag: text(release, "tag_name")?,
+        target: optional_text(release, "target_commitish"),
+        kind: kind.to_string(),
+        created_at: Micros(time(release, "created_at")?),
+        published_at: published.map(Micros),
+    }
+    .into())
 }
 
 /// Whether a deployment status is an outcome: queued, pending and
@@ -447,20 +423,20 @@ pub fn deployment(
     let environment = optional_text(status, "environment")
         .or_else(|| optional_text(deployment, "environment"))
         .ok_or_else(|| PayloadError("`deployment.environment` is missing".into()))?;
-    Ok(Some((
-        &schema::DEPLOYMENTS,
-        vec![
-            Value::text(format!("github:deployment_status:{}", text(status, "id")?)),
-            Value::text(context.service(repo)),
-            Value::text(environment),
-            Value::text(text(deployment, "sha")?),
-            Value::text(text(deployment, "id")?),
-            Value::text(state),
-            Value::Timestamp(time(deployment, "created_at")?),
-            Value::Timestamp(time(status, "created_at")?),
-            Value::text("github"),
-        ],
-    )))
+    Ok(Some(
+        Deployment {
+            event_id: format!("github:deployment_status:{}", text(status, "id")?),
+            service: context.service(repo),
+            environment,
+            sha: text(deployment, "sha")?,
+            deployment_id: text(deployment, "id")?,
+            status: state,
+            started_at: Micros(time(deployment, "created_at")?),
+            finished_at: Some(Micros(time(status, "created_at")?)),
+            source: "github".into(),
+        }
+        .into(),
+    ))
 }
 
 /// Whether an issue carries the incident label (pull requests never do:
@@ -485,32 +461,33 @@ pub fn incident(
     }
     let number = text(issue, "number")?;
     let closed = optional_text(issue, "state").as_deref() == Some("closed");
-    Ok(Some((
-        &schema::INCIDENTS,
-        vec![
-            Value::text(format!(
+    Ok(Some(
+        Incident {
+            event_id: format!(
                 "github:issue:{repo}#{number}:{}",
                 state_key(issue, "updated_at")?
-            )),
-            Value::text(context.service(repo)),
-            Value::text(format!("{repo}#{number}")),
-            Value::Null,
-            Value::Timestamp(time(issue, "created_at")?),
-            Value::Null,
-            Value::opt_timestamp(if closed {
-                optional_time(issue, "closed_at")?
+            ),
+            service: context.service(repo),
+            incident_id: format!("{repo}#{number}"),
+            severity: None,
+            opened_at: Micros(time(issue, "created_at")?),
+            acknowledged_at: None,
+            resolved_at: if closed {
+                optional_micros(issue, "closed_at")?
             } else {
                 None
-            }),
-            Value::Null,
-            Value::Null,
-        ],
-    )))
+            },
+            deployment_id: None,
+            sha: None,
+        }
+        .into(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::Value;
 
     fn fixture(path: &str) -> Json {
         let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

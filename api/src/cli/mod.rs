@@ -1,6 +1,8 @@
 //! The `devex` command line. Each subcommand calls the same library functions
 //! as the HTTP API; this module only parses flags, shows progress and prints.
 
+pub mod sync;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -273,7 +275,7 @@ struct QueryArgs {
 #[derive(Debug, Args)]
 struct IngestArgs {
     /// The source to pull from.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(ingest::sources::REGISTRY.iter().map(|s| s.name)))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(ingest::sources::Registry::builtin().entries().iter().map(|s| s.name)))]
     source: String,
     /// An organisation (or user) to sync every repository of; repeatable.
     #[arg(long = "org", value_name = "ORG")]
@@ -382,7 +384,7 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(addr) = args.addr {
                 config.addr = addr;
             }
-            crate::server::serve(&config, args.demo).await
+            crate::http::serve(&config, args.demo).await
         }
         Command::Import(args) => {
             apply_lake(&mut config, &args.lake);
@@ -390,7 +392,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Ingest(args) => {
             apply_lake(&mut config, &args.lake);
-            let request = crate::collect::IngestRequest {
+            let request = crate::cli::sync::IngestRequest {
                 source: args.source,
                 owners: args.owners,
                 repos: args.repos,
@@ -399,13 +401,13 @@ async fn run(cli: Cli) -> Result<()> {
                 base_url: args.base_url,
                 json: args.json,
             };
-            let report = crate::collect::ingest(&config, &request).await?;
+            let report = crate::cli::sync::ingest(&config, &request).await?;
             if request.json {
                 let json = serde_json::to_string_pretty(&report)
                     .map_err(|e| Error::Internal(format!("report does not serialise: {e}")))?;
                 println!("{json}");
             } else {
-                println!("{}", crate::collect::summary(&report));
+                println!("{}", crate::cli::sync::summary(&report));
             }
             Ok(())
         }
@@ -430,7 +432,7 @@ async fn run(cli: Cli) -> Result<()> {
             apply_lake(&mut config, &args.lake);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
             let queries = analytics::LakeQueries::open(lake).await?;
-            let params = crate::dora::DoraParams {
+            let params = crate::reports::dora::DoraParams {
                 from: args.from,
                 to: args.to,
                 tz: args.tz,
@@ -443,27 +445,28 @@ async fn run(cli: Cli) -> Result<()> {
                 format: None,
             };
             let view = match (args.deployments, args.series.is_some()) {
-                (true, _) => crate::dora::DoraView::Deployments,
-                (false, true) => crate::dora::DoraView::Series,
-                (false, false) => crate::dora::DoraView::Report,
+                (true, _) => crate::reports::dora::DoraView::Deployments,
+                (false, true) => crate::reports::dora::DoraView::Series,
+                (false, false) => crate::reports::dora::DoraView::Report,
             };
             let spinner = spinner("computing DORA metrics");
-            let output = crate::dora::run(&queries, &config, &params, view, args.format).await;
+            let output =
+                crate::reports::dora::run(&queries, &config, &params, view, args.format).await;
             spinner.finish_and_clear();
             println!("{}", output?.trim_end());
             Ok(())
         }
         Command::Report(ReportCommand::Devex(args)) => {
-            devex_report(&mut config, args, crate::devex::DevexView::Devex).await
+            devex_report(&mut config, args, crate::reports::devex::DevexView::Devex).await
         }
         Command::Report(ReportCommand::Space(args)) => {
-            devex_report(&mut config, args, crate::devex::DevexView::Space).await
+            devex_report(&mut config, args, crate::reports::devex::DevexView::Space).await
         }
         Command::Report(ReportCommand::Compare(args)) => {
             apply_lake(&mut config, &args.lake);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
             let queries = analytics::LakeQueries::open(lake).await?;
-            let params = crate::devex::CompareParams {
+            let params = crate::reports::devex::CompareParams {
                 metric: Some(args.metric),
                 team: args.team,
                 tz: args.tz,
@@ -474,7 +477,8 @@ async fn run(cli: Cli) -> Result<()> {
                 format: None,
             };
             let spinner = spinner("comparing periods");
-            let output = crate::devex::compare(&queries, &config, &params, args.format).await;
+            let output =
+                crate::reports::devex::compare(&queries, &config, &params, args.format).await;
             spinner.finish_and_clear();
             println!("{}", output?.trim_end());
             Ok(())
@@ -489,26 +493,34 @@ async fn run(cli: Cli) -> Result<()> {
             let queries = analytics::LakeQueries::open(lake).await?;
             let output = match &args.compare {
                 None if args.perceived_vs_measured => {
-                    crate::surveys::perceived_vs_measured(&queries, &config, &args.survey).await?
+                    crate::reports::surveys::perceived_vs_measured(&queries, &config, &args.survey)
+                        .await?
                 }
                 Some(earlier) => {
-                    let params = crate::surveys::SurveyCompareParams {
+                    let params = crate::reports::surveys::SurveyCompareParams {
                         a: Some(earlier.clone()),
                         b: Some(args.survey.clone()),
                         team: args.team.clone(),
                         group_by: Some(args.group_by.clone()),
                         format: None,
                     };
-                    crate::surveys::compare(&queries, &config, &params, args.format).await?
+                    crate::reports::surveys::compare(&queries, &config, &params, args.format)
+                        .await?
                 }
                 None => {
-                    let params = crate::surveys::SurveyParams {
+                    let params = crate::reports::surveys::SurveyParams {
                         team: args.team.clone(),
                         group_by: Some(args.group_by.clone()),
                         format: None,
                     };
-                    crate::surveys::results(&queries, &config, &args.survey, &params, args.format)
-                        .await?
+                    crate::reports::surveys::results(
+                        &queries,
+                        &config,
+                        &args.survey,
+                        &params,
+                        args.format,
+                    )
+                    .await?
                 }
             };
             println!("{}", output.trim_end());
@@ -560,12 +572,12 @@ pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
 async fn devex_report(
     config: &mut Config,
     args: DevexArgs,
-    view: crate::devex::DevexView,
+    view: crate::reports::devex::DevexView,
 ) -> Result<()> {
     apply_lake(config, &args.lake);
     let lake = Arc::new(Lake::open_existing(&config.lake)?);
     let queries = analytics::LakeQueries::open(lake).await?;
-    let params = crate::devex::DevexParams {
+    let params = crate::reports::devex::DevexParams {
         from: args.from,
         to: args.to,
         tz: args.tz,
@@ -578,7 +590,7 @@ async fn devex_report(
         format: None,
     };
     let spinner = spinner("computing measures");
-    let output = crate::devex::run(&queries, config, &params, view, args.format).await;
+    let output = crate::reports::devex::run(&queries, config, &params, view, args.format).await;
     spinner.finish_and_clear();
     println!("{}", output?.trim_end());
     Ok(())
@@ -623,7 +635,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     let table = ingest::schema::table(&args.table)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = pseudonymizer(config, &lake)?;
-    let progress = crate::collect::Bars::new(byte_progress(&args.file));
+    let progress = crate::cli::sync::Bars::new(byte_progress(&args.file));
     let report = ingest::import::import_file(
         &lake,
         table,
@@ -657,7 +669,7 @@ async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
             "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3",
         )
     })?;
-    let (definition, _) = crate::surveys::setup(config)?;
+    let (definition, _) = crate::reports::surveys::setup(config)?;
     let mapping = match &args.mapping {
         Some(path) => surveys::import::Mapping::read(path)?,
         None => surveys::import::Mapping::default(),
@@ -709,7 +721,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         options.end = end;
     }
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let progress = crate::collect::Bars::new(std::io::stderr().is_terminal());
+    let progress = crate::cli::sync::Bars::new(std::io::stderr().is_terminal());
     let started = std::time::Instant::now();
     let summaries = ingest::demo::generate(&lake, &options, &progress).await;
     progress.clear();

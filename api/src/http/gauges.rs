@@ -9,37 +9,14 @@ use std::time::{Duration, Instant};
 use analytics::devex::{DevexMetrics, DevexRequest};
 use analytics::dora::{DoraMetrics, DoraRequest, Level};
 use analytics::LakeQueries;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, Utc};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
-use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::Result;
-
-/// `[metrics]` in the configuration.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct MetricsConfig {
-    /// Days of the rolling window the gauges cover.
-    pub window_days: u32,
-    /// Seconds between refreshes.
-    pub refresh_seconds: u64,
-    /// A fixed last day of the window (for demos and tests); default today.
-    pub end: Option<NaiveDate>,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            window_days: 28,
-            refresh_seconds: 60,
-            end: None,
-        }
-    }
-}
 
 type Labels = Vec<(String, String)>;
 

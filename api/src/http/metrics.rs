@@ -23,7 +23,7 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// Process metrics, build info and the scorecard's gauges.
-    pub fn with_scorecard(scorecard: crate::scorecard::Scorecard) -> Metrics {
+    pub fn with_scorecard(scorecard: crate::http::gauges::Scorecard) -> Metrics {
         let mut metrics = Metrics::new();
         metrics.registry.register_collector(Box::new(scorecard));
         metrics

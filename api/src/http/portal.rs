@@ -11,8 +11,13 @@ use chrono::{Days, NaiveDate, Utc};
 
 use analytics::NameKind;
 
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::state::AppState;
 use crate::error::Result;
-use crate::server::AppState;
 
 /// Days the portal's pages cover.
 const WINDOW_DAYS: u64 = 91;
@@ -449,4 +454,47 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
         team_link = segment(d.team.as_deref().unwrap_or("")),
     );
     Ok(page(&format!("Deployment {id}"), &body))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview_page))
+        .route("/teams/{team}", get(team_page))
+        .route("/deployments/{service}/{id}", get(deployment_page))
+}
+
+/// Portal pages: HTML, or the error as a small HTML page with its status.
+fn html(result: Result<String>) -> Response {
+    match result {
+        Ok(body) => Html(body).into_response(),
+        Err(error) => {
+            let status = error.status();
+            let message = if status.is_client_error() {
+                error.to_string()
+            } else {
+                tracing::error!(error = %error, "Portal page failed.");
+                "internal error; the server log has the details".to_string()
+            };
+            let body = format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>devex</title></head><body><p><a href=\"/\">Overview</a></p><p>{}</p></body></html>",
+                message.replace('&', "&amp;").replace('<', "&lt;")
+            );
+            (status, Html(body)).into_response()
+        }
+    }
+}
+
+async fn overview_page(State(state): State<AppState>) -> Response {
+    html(overview(&state).await)
+}
+
+async fn team_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    html(team(&state, &name).await)
+}
+
+async fn deployment_page(
+    State(state): State<AppState>,
+    Path((service, id)): Path<(String, String)>,
+) -> Response {
+    html(deployment(&state, &service, &id).await)
 }

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ingest::lake::Lake;
-use ingest::sources::{Progress, ProgressEvent, SyncContext, SyncReport, SyncRequest};
+use ingest::sources::{Progress, ProgressEvent, Registry, SyncContext, SyncReport, SyncRequest};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What `devex ingest` was asked.
 pub struct IngestRequest {
@@ -25,29 +25,18 @@ pub struct IngestRequest {
     pub json: bool,
 }
 
-/// A source's settings: its configuration section, and the token from the
-/// environment (`GITHUB_TOKEN` for `github`) when the file has none.
-fn settings(config: &Config, request: &IngestRequest) -> Result<serde_json::Value> {
-    let whole = serde_json::to_value(config)
-        .map_err(|e| Error::Internal(format!("configuration does not serialise: {e}")))?;
-    let mut settings = match whole.get(&request.source) {
-        Some(section @ serde_json::Value::Object(_)) => section.clone(),
-        _ => serde_json::json!({}),
-    };
-    let token_variable = format!("{}_TOKEN", request.source.to_uppercase());
-    if settings["token"].as_str().is_none_or(str::is_empty) {
-        if let Ok(token) = std::env::var(&token_variable) {
-            settings["token"] = serde_json::Value::String(token);
-        }
-    }
-    if let Some(url) = &request.base_url {
-        settings["base_url"] = serde_json::Value::String(url.clone());
-    }
-    Ok(settings)
-}
-
 pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncReport> {
-    let source = ingest::sources::build(&request.source, &settings(config, request)?)?;
+    let mut sections = config.sources.clone();
+    if let Some(url) = &request.base_url {
+        let section = sections
+            .entry(request.source.clone())
+            .or_insert_with(|| serde_json::json!({}));
+        if !section.is_object() {
+            *section = serde_json::json!({});
+        }
+        section["base_url"] = serde_json::Value::String(url.clone());
+    }
+    let source = Registry::builtin().collector(&request.source, &sections)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = crate::cli::pseudonymizer(config, &lake)?;
     let services = match analytics::LakeQueries::open(lake.clone()).await {

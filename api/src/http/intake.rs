@@ -1,0 +1,84 @@
+//! What the server keeps for webhook deliveries: each source's receiver
+//! (built once from its section), the group-commit writer, and what each
+//! delivery would otherwise look up again (the pseudonym key, the catalog's
+//! repository -> service map).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use analytics::LakeQueries;
+use ingest::group_commit::GroupCommit;
+use ingest::identity::Pseudonymizer;
+use ingest::lake::Lake;
+use ingest::sources::{Registry, WebhookReceiver};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+pub struct Intake {
+    receivers: BTreeMap<&'static str, Box<dyn WebhookReceiver>>,
+    pub committer: GroupCommit,
+    pseudonymizer: OnceCell<Pseudonymizer>,
+    /// The catalog's repo -> service map, read again only when the
+    /// `services` files change.
+    services: Mutex<ServicesCache>,
+}
+
+#[derive(Default)]
+struct ServicesCache {
+    /// The `services` data files the map was read from; `None` before the first read.
+    files: Option<Vec<(String, u64)>>,
+    map: Arc<HashMap<String, String>>,
+}
+
+impl Intake {
+    /// Builds every receiver of `registry` from the configuration's sections
+    /// and starts the writer.
+    pub fn start(lake: Arc<Lake>, config: &Config, registry: &Registry) -> Result<Intake> {
+        Ok(Intake {
+            receivers: registry.receivers(&config.sources)?,
+            committer: GroupCommit::start(lake),
+            pseudonymizer: OnceCell::new(),
+            services: Mutex::new(ServicesCache::default()),
+        })
+    }
+
+    /// The receiver of `source`; an unknown one is a 404 naming the known.
+    pub fn receiver(&self, source: &str) -> Result<&dyn WebhookReceiver> {
+        match self.receivers.get(source) {
+            Some(receiver) => Ok(receiver.as_ref()),
+            None => Err(Error::NotFound(format!(
+                "no webhook source `{source}`; devex receives webhooks from: {}",
+                self.receivers
+                    .keys()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    pub async fn pseudonymizer(&self, lake: &Lake, config: &Config) -> Result<&Pseudonymizer> {
+        self.pseudonymizer
+            .get_or_try_init(|| async {
+                Pseudonymizer::for_developers(lake, config.identity_secret.as_deref())
+                    .map_err(Error::from)
+            })
+            .await
+    }
+
+    pub async fn services(
+        &self,
+        lake: &Lake,
+        queries: &LakeQueries,
+    ) -> Result<Arc<HashMap<String, String>>> {
+        let files = lake.data_files(&ingest::schema::SERVICES).await?;
+        let mut cache = self.services.lock().await;
+        if cache.files.as_ref() != Some(&files) {
+            cache.map = Arc::new(analytics::catalog::repository_services(queries).await?);
+            cache.files = Some(files);
+        }
+        Ok(cache.map.clone())
+    }
+}

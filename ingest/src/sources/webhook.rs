@@ -1,0 +1,103 @@
+//! Webhook receivers: how a source turns a delivery into canonical rows.
+//!
+//! The server serves every receiver at one route, `POST /webhooks/{source}`,
+//! and applies the same rules to all of them:
+//!
+//! 1. [`WebhookReceiver::verify`] checks the delivery is the source's (a
+//!    signature of the body or a token, compared in constant time);
+//!    otherwise 401 and nothing is kept.
+//! 2. [`WebhookReceiver::identify`] names the delivery and its event type;
+//!    a delivery without them gets 400.
+//! 3. [`WebhookReceiver::parse`] maps it to canonical rows, which are stored
+//!    durably before the delivery is acknowledged. Rows carry the source's own
+//!    ids, so a redelivery stores nothing new. A payload that cannot be read
+//!    gets 400 and is kept in the dead-letter folder; one that maps to no
+//!    rows (an event the receiver does not handle) is kept raw.
+
+use std::collections::HashMap;
+
+use http::HeaderMap;
+
+use crate::canonical::Rows;
+use crate::identity::Pseudonymizer;
+
+/// Why a payload could not be mapped: the field and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadError(pub String);
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A delivery's id (unique per delivery, safe as a file name) and event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryId {
+    pub id: String,
+    pub event: String,
+}
+
+/// What a receiver needs beyond the delivery.
+pub struct WebhookContext<'a> {
+    pub pseudonymizer: &'a Pseudonymizer,
+    /// Repository (`owner/name`) -> service, from the catalog.
+    pub services: &'a HashMap<String, String>,
+}
+
+/// A source's webhook receiver.
+pub trait WebhookReceiver: Send + Sync {
+    /// Whether the delivery is the source's: `Err` says why not (401).
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), String>;
+
+    /// The delivery's id and event type: `Err` says what is missing (400).
+    fn identify(&self, headers: &HeaderMap, body: &[u8]) -> Result<DeliveryId, String>;
+
+    /// The canonical rows of a verified delivery; none means it is kept raw.
+    fn parse(
+        &self,
+        delivery: &DeliveryId,
+        body: &[u8],
+        context: &WebhookContext<'_>,
+    ) -> Result<Rows, PayloadError>;
+
+    /// Whether a header is kept with a raw or dead-lettered delivery. Never
+    /// a secret: signatures and tokens stay out.
+    fn keeps_header(&self, name: &str) -> bool;
+}
+
+/// Keeps only the characters of a delivery id that are safe in a file name.
+pub fn file_safe_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Whether `secret` and `given` are equal, in time that does not depend on
+/// where they differ.
+pub fn constant_time_eq(secret: &[u8], given: &[u8]) -> bool {
+    use hmac::Mac;
+    // Comparing HMACs of both under a fixed key: equal-length digests,
+    // compared by `verify_slice` in constant time.
+    let digest = |value: &[u8]| {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(b"devex compare")
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(value);
+        mac
+    };
+    let expected = digest(secret).finalize().into_bytes();
+    digest(given).verify_slice(&expected).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_file_safe_and_tokens_compare_exactly() {
+        assert_eq!(file_safe_id("../a-b_c/7"), "a-b_c7");
+        assert!(constant_time_eq(b"token", b"token"));
+        assert!(!constant_time_eq(b"token", b"tokem"));
+        assert!(!constant_time_eq(b"token", b"token2"));
+    }
+}
