@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ingest::lake::Lake;
-use ingest::sources::{Progress, ProgressEvent, Registry, SyncContext, SyncReport, SyncRequest};
+use ingest::sources::{Registry, SyncContext, SyncReport, SyncRequest};
 
+use super::progress::Bars;
 use crate::config::Config;
 use crate::error::Result;
 
@@ -38,7 +38,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
     }
     let source = Registry::builtin().collector(&request.source, &sections)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let pseudonymizer = crate::cli::pseudonymizer(config, &lake)?;
+    let pseudonymizer = super::commands::pseudonymizer(config, &lake)?;
     let services = match analytics::LakeQueries::open(lake.clone()).await {
         Ok(queries) => analytics::catalog::repository_services(&queries).await?,
         Err(_) => HashMap::new(),
@@ -64,7 +64,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
     progress.clear();
     let report = report?;
     if report.stored() > 0 {
-        crate::cli::derive_after_write(config, lake).await?;
+        super::commands::derive_after_write(config, lake).await?;
     }
     Ok(report)
 }
@@ -88,97 +88,4 @@ pub fn summary(report: &SyncReport) -> String {
         report.retried
     ));
     out
-}
-
-/// Progress bars per scope and resource on a terminal (bytes of a file,
-/// teams of the demo, pages of a sync); plain lines for waits and finished
-/// resources otherwise, so logs show them too.
-pub struct Bars {
-    multi: Option<MultiProgress>,
-    bars: Mutex<HashMap<String, ProgressBar>>,
-}
-
-impl Bars {
-    /// Bars when `draw` (a terminal, work worth a bar), lines otherwise.
-    pub fn new(draw: bool) -> Bars {
-        Bars {
-            multi: draw.then(MultiProgress::new),
-            bars: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn bar(&self, scope: &str, resource: &str, unit: &str) -> Option<ProgressBar> {
-        let multi = self.multi.as_ref()?;
-        let mut bars = self.bars.lock().ok()?;
-        let bar = bars
-            .entry(format!("{scope} {resource}"))
-            .or_insert_with(|| {
-                let bar = multi.add(ProgressBar::new(0));
-                let template = if unit == ingest::progress::BYTES {
-                    "{prefix:<40} [{bar:24}] {bytes}/{total_bytes} ({eta})"
-                } else {
-                    "{prefix:<40} [{bar:24}] {pos}/{len} {msg}"
-                };
-                if let Ok(style) = ProgressStyle::with_template(template) {
-                    bar.set_style(style.progress_chars("=> "));
-                }
-                bar.set_prefix(format!("{scope} {resource}"));
-                bar
-            })
-            .clone();
-        Some(bar)
-    }
-
-    pub fn clear(&self) {
-        if let Some(multi) = &self.multi {
-            let _ = multi.clear();
-        }
-    }
-}
-
-impl Progress for Bars {
-    fn event(&self, event: ProgressEvent<'_>) {
-        match event {
-            ProgressEvent::Started { scope, resource } => {
-                if let Some(bar) = self.bar(scope, resource, "") {
-                    bar.set_message("listing");
-                }
-            }
-            ProgressEvent::Advanced {
-                scope,
-                resource,
-                done,
-                total,
-                unit,
-            } => {
-                if let Some(bar) = self.bar(scope, resource, unit) {
-                    bar.set_length(total.unwrap_or(done).max(done));
-                    bar.set_position(done);
-                    bar.set_message(unit.to_string());
-                }
-            }
-            ProgressEvent::Finished {
-                scope,
-                resource,
-                stored,
-                duplicates,
-            } => {
-                let line = format!("{stored} stored, {duplicates} already in the lake");
-                match self.bar(scope, resource, "") {
-                    Some(bar) => {
-                        bar.set_length(bar.length().unwrap_or(0).max(1));
-                        bar.set_position(bar.length().unwrap_or(1));
-                        bar.finish_with_message(line);
-                    }
-                    None => eprintln!("{scope} {resource}: {line}"),
-                }
-            }
-            ProgressEvent::Waiting { message, .. } => match &self.multi {
-                Some(multi) => {
-                    let _ = multi.println(&message);
-                }
-                None => eprintln!("{message}"),
-            },
-        }
-    }
 }

@@ -1,5 +1,5 @@
 //! The Prometheus `/metrics` endpoint: process metrics, build info and the
-//! headline measures of [`crate::scorecard`]. Labels are team, service,
+//! headline measures of [`crate::http::gauges`]. Labels are team, service,
 //! environment (and quantile, metric, level, phase), never a person.
 
 use prometheus_client::collector::Collector;

@@ -1,0 +1,311 @@
+//! The command line's flags and subcommands (clap): what each command
+//! takes, with its help text. The commands themselves are in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ingest::import::InputFormat;
+
+use crate::render::OutputFormat;
+
+/// Files larger than this get a progress bar on a terminal.
+pub const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devex",
+    version,
+    about = "DevEx metrics and feedback analytics: DORA, SPACE and DevEx measures, platform adoption, surveys and cost, from one binary."
+)]
+pub struct Cli {
+    /// Configuration file (default: ./devex.toml when present).
+    #[arg(long, global = true, env = "DEVEX_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API, the portal and /metrics.
+    Serve(ServeArgs),
+    /// Import JSON Lines or CSV rows of a canonical table into the lake.
+    Import(ImportArgs),
+    /// Pull a tool's history into the lake; later runs fetch only what changed.
+    Ingest(IngestArgs),
+    /// Run read-only SQL over the lake.
+    Query(QueryArgs),
+    /// Generate the demo organisation into the lake.
+    Demo(DemoArgs),
+    /// Show each table's rows, files and bytes.
+    Tables(LakeArg),
+    /// Bring the derived tables up to date now (import, ingest, demo and
+    /// serve do this on their own) and say how long it took.
+    Derive(LakeArg),
+    /// Compute a report over the lake.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Survey definitions.
+    #[command(subcommand)]
+    Survey(SurveyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyCommand {
+    /// Print the shipped DevEx quarterly survey definition (TOML).
+    Template,
+}
+
+#[derive(Debug, Args)]
+pub struct SurveyReportArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// The survey wave, e.g. devex-2026-q3.
+    #[arg(long)]
+    pub survey: String,
+    /// Compare with this earlier wave (Welch's t-test per dimension and question).
+    #[arg(long)]
+    pub compare: Option<String>,
+    /// A group of the catalog hierarchy (default: the whole organisation).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Also show the group's subgroups.
+    #[arg(long, value_parser = ["team", "none"], default_value = "none")]
+    pub group_by: String,
+    /// Each team's dimension scores beside its DevEx workflow measures of
+    /// the 90 days before the wave closed (JSON).
+    #[arg(long, conflicts_with = "compare")]
+    pub perceived_vs_measured: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// DORA metrics per service, team or overall: deployment frequency, lead
+    /// time for changes, change failure rate, failed deployment recovery time,
+    /// rework rate, with performance levels.
+    Dora(DoraArgs),
+    /// DevEx measures per team (or repository): CI and pull request feedback
+    /// loops, context switches, flow and work in progress, each with its n.
+    Devex(DevexArgs),
+    /// SPACE activity and collaboration per team: merged pull requests per
+    /// developer-week, review participation, reviewer concentration,
+    /// cross-team reviews.
+    Space(DevexArgs),
+    /// Compare a measure between two periods: medians, their difference with
+    /// a 95% interval, and a Mann-Whitney U test.
+    Compare(CompareArgs),
+    /// Survey results of a wave (or its change from another wave), only for
+    /// groups the anonymity rules allow.
+    Survey(SurveyReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevexArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the window's days (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Only this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only this repository (owner/name).
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Only the repositories of this service (from the catalog).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// A column per team, or per repository (repository measures only).
+    #[arg(long, value_parser = ["team", "repo"], default_value = "team")]
+    pub group_by: String,
+    /// Leave Saturdays and Sundays out of pull request phase durations.
+    #[arg(long)]
+    pub exclude_weekends: bool,
+    /// The report per week or month (CSV rows in table and CSV formats).
+    #[arg(long, value_parser = ["week", "month"])]
+    pub series: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// ci_duration, ci_queue, pr_coding, pr_pickup, pr_review, pr_deploy,
+    /// pr_cycle_time, lead_time or context_switches.
+    #[arg(long)]
+    pub metric: String,
+    /// Only this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// First period, YYYY-MM-DD: its first day and the day after its last.
+    #[arg(long)]
+    pub a_from: String,
+    #[arg(long)]
+    pub a_to: String,
+    /// Second period.
+    #[arg(long)]
+    pub b_from: String,
+    #[arg(long)]
+    pub b_to: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DoraArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow, so today counts).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the window's days, e.g. Europe/Berlin (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Only this service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only the services this team owns.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Regular expression (case-insensitive) of production environment names
+    /// (default from the configuration: ^(prod|production)$).
+    #[arg(long)]
+    pub environment_pattern: Option<String>,
+    /// Rows per service, per team, or none (overall only).
+    #[arg(long, value_parser = ["service", "team", "none"], default_value = "service")]
+    pub group_by: String,
+    /// Which DORA report's performance levels to grade with (2023 or 2024).
+    #[arg(long)]
+    pub levels_year: Option<u16>,
+    /// List every production deployment with its class, changes, failure
+    /// causes and recovery: the rows behind the numbers.
+    #[arg(long, conflicts_with = "series")]
+    pub deployments: bool,
+    /// A row per week or month instead of one for the whole window.
+    #[arg(long, value_parser = ["week", "month"])]
+    pub series: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeArg {
+    /// The lake folder (default from the configuration: ./devex-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub addr: Option<std::net::SocketAddr>,
+    /// Create the demo organisation first when the lake is empty.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Canonical table, e.g. deployments, incidents, commits; or `survey`
+    /// for a survey tool's export (Google Forms, Typeform, Qualtrics CSV,
+    /// Microsoft Forms xlsx).
+    pub table: String,
+    /// JSON Lines (.jsonl) or CSV (.csv) file; for `survey`, the export.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Input format, when the extension does not tell.
+    #[arg(long, value_parser = parse_input_format)]
+    pub format: Option<InputFormat>,
+    /// For `survey`: the wave the export belongs to, e.g. devex-2026-q3.
+    #[arg(long)]
+    pub survey: Option<String>,
+    /// For `survey`: a TOML file mapping columns to question ids, labels to
+    /// numbers, and naming the team and e-mail columns.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Leave the derive stage to `devex derive` (or the next report): for
+    /// loading many files in a row, then deriving once.
+    #[arg(long)]
+    pub no_derive: bool,
+}
+
+fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// A read-only SQL statement, e.g. "SELECT count(*) AS n FROM deployments".
+    pub sql: String,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The source to pull from.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(ingest::sources::Registry::builtin().entries().iter().map(|s| s.name)))]
+    pub source: String,
+    /// An organisation (or user) to sync every repository of; repeatable.
+    #[arg(long = "org", value_name = "ORG")]
+    pub owners: Vec<String>,
+    /// A repository as OWNER/NAME; repeatable.
+    #[arg(long = "repo", value_name = "OWNER/NAME")]
+    pub repos: Vec<String>,
+    /// Where a repository's first sync starts, YYYY-MM-DD (default: a year
+    /// ago); later runs continue from where the last one stopped.
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Forget where earlier syncs stopped and start again from --since
+    /// (rows already stored are skipped, never doubled).
+    #[arg(long)]
+    pub resync: bool,
+    /// API root, e.g. https://ghe.example.com/api/v3 for GitHub Enterprise
+    /// Server (default: [github] base_url, else https://api.github.com).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Print the sync report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub lake: LakeArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Random seed: the same seed (and end date) gives the same lake.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Multiplies the organisation (teams, services, developers).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Months of history.
+    #[arg(long)]
+    pub months: Option<u32>,
+    /// First day after the history, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    pub end: Option<chrono::NaiveDate>,
+}

@@ -1,0 +1,189 @@
+//! What the commands do beyond printing: imports, the demo, DevEx reports,
+//! the derive stage after a write, each calling the libraries.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use ingest::identity::Pseudonymizer;
+use ingest::lake::Lake;
+
+use super::args::{DemoArgs, DevexArgs, ImportArgs, LakeArg, PROGRESS_MIN_BYTES};
+use super::progress::{spinner, Bars};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The pseudonym key: from configuration, else the lake's own.
+pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
+    Ok(Pseudonymizer::for_developers(
+        lake,
+        config.identity_secret.as_deref(),
+    )?)
+}
+
+pub async fn devex_report(
+    config: &mut Config,
+    args: DevexArgs,
+    view: crate::reports::devex::DevexView,
+) -> Result<()> {
+    apply_lake(config, &args.lake);
+    let lake = Arc::new(Lake::open_existing(&config.lake)?);
+    let queries = analytics::LakeQueries::open(lake).await?;
+    let params = crate::reports::devex::DevexParams {
+        from: args.from,
+        to: args.to,
+        tz: args.tz,
+        team: args.team,
+        repo: args.repo,
+        service: args.service,
+        group_by: Some(args.group_by),
+        exclude_weekends: args.exclude_weekends.then_some(true),
+        granularity: args.series,
+        format: None,
+    };
+    let spinner = spinner("computing measures");
+    let output = crate::reports::devex::run(&queries, config, &params, view, args.format).await;
+    spinner.finish_and_clear();
+    println!("{}", output?.trim_end());
+    Ok(())
+}
+
+/// Runs the derive stage after new events arrived, so reports start warm.
+pub async fn derive_after_write(config: &Config, lake: Arc<Lake>) -> Result<()> {
+    let spinner = spinner("deriving (commit graph walk, per-deployment and per-run tables)");
+    let queries = analytics::LakeQueries::open(lake).await?;
+    let result = derive(&queries, config).await;
+    spinner.finish_and_clear();
+    result
+}
+
+/// The derive stage: the commit-graph walk and the tables every report
+/// aggregates, kept in the lake's `_derived` folder.
+pub async fn derive(queries: &analytics::LakeQueries, config: &Config) -> Result<()> {
+    Ok(analytics::derive::run(queries, &config.dora, &config.devex).await?)
+}
+
+/// Whether a file is large enough for a progress bar, on a terminal.
+pub fn byte_progress(path: &Path) -> bool {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    size >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal()
+}
+
+pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
+    if args.table == "survey" {
+        return import_survey(config, args).await;
+    }
+    let table = ingest::schema::table(&args.table)?;
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    let pseudonymizer = pseudonymizer(config, &lake)?;
+    let progress = Bars::new(byte_progress(&args.file));
+    let report = ingest::import::import_file(
+        &lake,
+        table,
+        &args.file,
+        args.format,
+        &pseudonymizer,
+        &progress,
+    )
+    .await;
+    progress.clear();
+    let report = report?;
+    println!(
+        "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
+        args.file.display(),
+        report.table,
+        report.rows_read,
+        report.stored.rows_written,
+        report.stored.duplicates,
+        report.stored.files_written
+    );
+    if report.stored.rows_written > 0 && analytics::derive::reads(table.name) && !args.no_derive {
+        derive_after_write(config, lake).await?;
+    }
+    Ok(())
+}
+
+pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
+    let survey_id = args.survey.clone().ok_or_else(|| {
+        Error::invalid_parameter(
+            "survey",
+            "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3",
+        )
+    })?;
+    let (definition, _) = crate::reports::surveys::setup(config)?;
+    let mapping = match &args.mapping {
+        Some(path) => surveys::import::Mapping::read(path)?,
+        None => surveys::import::Mapping::default(),
+    };
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    let developers = pseudonymizer(config, &lake)?;
+    // Respondent ids use their own key, so answers never join to activity.
+    let respondents = Pseudonymizer::for_survey_respondents(&lake)?;
+    let queries = analytics::LakeQueries::open(lake.clone()).await?;
+    let teams = analytics::catalog::current_teams(&queries).await?;
+    let identities = surveys::import::Identities {
+        respondents,
+        developers: &developers,
+        teams,
+    };
+    let report = surveys::import::import_export(
+        &lake,
+        &definition,
+        &survey_id,
+        &args.file,
+        &mapping,
+        &identities,
+    )
+    .await?;
+    println!(
+        "Imported {} ({} export) into survey {survey_id}: {} responses, {} answers, {} stored, {} already in the lake.",
+        args.file.display(),
+        report.tool.name(),
+        report.responses,
+        report.answers,
+        report.stored.rows_written,
+        report.stored.duplicates
+    );
+    Ok(())
+}
+
+pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
+    let scale = args.scale.unwrap_or(config.demo.scale);
+    if !(scale > 0.0 && scale.is_finite()) {
+        return Err(Error::invalid_parameter(
+            "scale",
+            format!("--scale {scale} must be a positive number, e.g. 1 or 0.25"),
+        ));
+    }
+    let mut options =
+        ingest::demo::DemoOptions::ending_today(args.seed.unwrap_or(config.demo.seed), scale);
+    options.months = args.months.unwrap_or(config.demo.months);
+    if let Some(end) = args.end {
+        options.end = end;
+    }
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    let progress = Bars::new(std::io::stderr().is_terminal());
+    let started = std::time::Instant::now();
+    let summaries = ingest::demo::generate(&lake, &options, &progress).await;
+    progress.clear();
+    let summaries = summaries?;
+    let written: usize = summaries.iter().map(|(_, s)| s.rows_written).sum();
+    let duplicates: usize = summaries.iter().map(|(_, s)| s.duplicates).sum();
+    println!(
+        "Demo organisation (seed {}, scale {}, {} months to {}) in {}: {written} rows stored, {duplicates} already there, in {:.1}s.",
+        options.seed,
+        options.scale,
+        options.months,
+        options.end,
+        config.lake.display(),
+        started.elapsed().as_secs_f64()
+    );
+    derive_after_write(config, lake).await
+}
+
+/// `--lake` wins over the configuration.
+pub fn apply_lake(config: &mut Config, arg: &LakeArg) {
+    if let Some(lake) = &arg.lake {
+        config.lake = lake.clone();
+    }
+}
