@@ -17,6 +17,7 @@ use crate::lake::{AppendSummary, Lake};
 use crate::progress::{Progress, ProgressReader};
 use crate::rows::{content_event_id, TableBuilder, Value};
 use crate::schema::{Column, ColumnKind, TableSpec, MONEY_PRECISION, MONEY_SCALE};
+use crate::vocabulary::{self, Vocabulary};
 
 /// At most this many errors are listed; the rest are counted.
 const MAX_LISTED_ERRORS: usize = 20;
@@ -114,6 +115,8 @@ struct RowParser<'a> {
     file: String,
     pseudonymizer: &'a Pseudonymizer,
     builder: TableBuilder,
+    /// Each column's closed set, when it has one.
+    vocabularies: Vec<Option<&'static Vocabulary>>,
     chunks: Vec<RecordBatch>,
     errors: Vec<RowError>,
     more_errors: usize,
@@ -126,6 +129,11 @@ impl<'a> RowParser<'a> {
             file,
             pseudonymizer,
             builder: TableBuilder::new(table),
+            vocabularies: table
+                .columns
+                .iter()
+                .map(|c| vocabulary::of(table.name, c.name))
+                .collect(),
             chunks: Vec::new(),
             errors: Vec::new(),
             more_errors: 0,
@@ -281,8 +289,20 @@ impl<'a> RowParser<'a> {
         mut row_ok: bool,
     ) -> Result<()> {
         let mut values = Vec::with_capacity(cells.len());
-        for (cell, column) in cells.into_iter().zip(self.table.columns) {
+        for (index, (cell, column)) in cells.into_iter().zip(self.table.columns).enumerate() {
             let value = match cell {
+                Some(Ok(Value::Text(word))) if self.vocabularies[index].is_some() => {
+                    match self.vocabularies[index].map(|v| v.normalise(&word)) {
+                        Some(Ok(word)) => Value::text(word),
+                        Some(Err(message)) => {
+                            self.error(line, column.name, message);
+                            row_ok = false;
+                            // Not also "missing": the row is refused anyway.
+                            Value::Text(word)
+                        }
+                        None => Value::Text(word),
+                    }
+                }
                 Some(Ok(v)) => v,
                 Some(Err(message)) => {
                     self.error(line, column.name, message);
@@ -420,7 +440,7 @@ fn parse_money(raw: &str) -> Result<Value, String> {
 mod tests {
     use super::*;
     use crate::identity::is_pseudonym;
-    use crate::schema::{COMMITS, COSTS, INCIDENTS};
+    use crate::schema::{COMMITS, COSTS, DEPLOYMENTS, INCIDENTS};
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::TimestampMicrosecondType;
 
@@ -462,6 +482,44 @@ mod tests {
         // The same content gives the same derived id.
         let again = parse(&INCIDENTS, &path).unwrap();
         assert_eq!(again.column(0).as_string::<i32>().value(0), id);
+    }
+
+    #[test]
+    fn closed_sets_are_normalised_where_certain_and_refused_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = |status: &str| {
+            format!("{{\"service\":\"pay\",\"environment\":\"production\",\"sha\":\"a\",\"deployment_id\":\"{status}\",\"status\":\"{status}\",\"started_at\":\"2026-01-01T00:00:00Z\",\"source\":\"ci\"}}\n")
+        };
+        let good = write(
+            dir.path(),
+            "good.jsonl",
+            &[
+                row("succeeded"),
+                row("SUCCESS"),
+                row("failed"),
+                row("Canceled"),
+            ]
+            .concat(),
+        );
+        let batch = parse(&DEPLOYMENTS, &good).unwrap();
+        let (index, _) = DEPLOYMENTS.column("status").unwrap();
+        let statuses = batch.column(index).as_string::<i32>();
+        let statuses: Vec<&str> = (0..statuses.len()).map(|i| statuses.value(i)).collect();
+        assert_eq!(statuses, ["success", "success", "failure", "cancelled"]);
+        let bad = write(
+            dir.path(),
+            "bad.jsonl",
+            &[row("success"), row("succeded")].concat(),
+        );
+        let err = parse(&DEPLOYMENTS, &bad).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "{}:2: status: `succeded` is not a deployment status; accepted: success, failure, error, cancelled",
+                bad.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("required but missing"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   registry (GitHub first), and the payload mapping webhooks share;
 //! - [`canonical`]: one typed row struct per table, checked against [`schema`];
 //! - [`identity`]: pseudonymous developer ids;
+//! - [`vocabulary`]: the closed sets (statuses, conclusions, severities,
+//!   outcomes) checked on the way in;
 //! - [`demo`]: a seeded synthetic organisation for trying devex and for tests.
 //!
 //! It does not compute metrics (that is `analytics`), analyse surveys
@@ -34,5 +36,6 @@ pub mod progress;
 pub mod rows;
 pub mod schema;
 pub mod sources;
+pub mod vocabulary;
 
 pub use error::{Error, Result};

@@ -330,7 +330,7 @@ pub static CI_RUNS: TableSpec = TableSpec {
             "conclusion",
             Text,
             optional,
-            "`success`, `failure`, `cancelled`, `timed_out`, `skipped`; null while running."
+            "`success`, `failure`, `cancelled`, `timed_out`, `skipped`, `neutral`, `action_required`, `stale` or `startup_failure` (a closed set); null while running."
         ),
         col!("runner_os", Text, optional, "Runner operating system."),
         col!(
@@ -354,11 +354,11 @@ pub static CI_JOBS: TableSpec = TableSpec {
         col!("attempt", Integer, required, "Attempt of the run, starting at 1."),
         col!("job_id", Text, required, "Job id at the CI system."),
         col!("name", Text, required, "Job name."),
-        col!("status", Text, required, "`queued`, `in_progress`, `completed`, ..."),
+        col!("status", Text, required, "`queued`, `in_progress`, `completed`, `waiting`, `requested` or `pending` (a closed set)."),
         col!("queued_at", Timestamp, optional, "When the job was queued."),
         col!("started_at", Timestamp, required, "When a runner picked it up (GitHub sets it on queued jobs too)."),
         col!("finished_at", Timestamp, optional, "When it finished; null until then."),
-        col!("conclusion", Text, optional, "`success`, `failure`, `cancelled`, `skipped`, ...; null until finished."),
+        col!("conclusion", Text, optional, "As `ci_runs.conclusion` (a closed set); null until finished."),
         col!("runner_name", Text, optional, "The runner that ran it."),
         col!("runner_labels", TextList, optional, "Labels the job asked its runner for (e.g. `ubuntu-latest`)."),
     ],
@@ -426,7 +426,7 @@ pub static DEPLOYMENTS: TableSpec = TableSpec {
             "status",
             Text,
             required,
-            "`success`, `failure`, `error` or `cancelled`."
+            "`success`, `failure`, `error` or `cancelled` (a closed set: `succeeded` is read as `success`, `failed` as `failure`)."
         ),
         col!(
             "started_at",
@@ -457,7 +457,7 @@ pub static INCIDENTS: TableSpec = TableSpec {
             "severity",
             Text,
             optional,
-            "Severity as the tool names it, e.g. `sev1`."
+            "`sev1` (worst) to `sev5` (a closed set: `SEV-1` and `S1` are read as `sev1`)."
         ),
         col!(
             "opened_at",
@@ -538,7 +538,7 @@ pub static PLATFORM_USAGE: TableSpec = TableSpec {
             "outcome",
             Text,
             optional,
-            "`success`, `failure` or `abandoned`."
+            "`success`, `failure` or `abandoned` (a closed set)."
         ),
     ],
     partition_by: Some("at"),
