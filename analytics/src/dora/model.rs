@@ -1,0 +1,86 @@
+//! The answers: metrics per group, the report, the series.
+
+use super::*;
+
+/// The metrics of one group (or of everything).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraMetrics {
+    pub deployments: u64,
+    pub deployments_per_week: f64,
+    /// Median over the group's services of each one's deployments per week
+    /// (services deployed to production before the window's end, zero for
+    /// those idle in it). DORA asks how often *a service* deploys, so the
+    /// deployment frequency level grades this, not the group's sum.
+    pub service_deployments_per_week_median: Option<f64>,
+    pub deployment_days_share: f64,
+    pub changes: u64,
+    pub lead_time_median_hours: Option<f64>,
+    pub lead_time_p90_hours: Option<f64>,
+    pub failed_deployments: u64,
+    pub unrecovered: u64,
+    pub change_failure_rate: Option<f64>,
+    pub recovery_time_median_hours: Option<f64>,
+    pub recovery_time_p90_hours: Option<f64>,
+    pub rework_rate: Option<f64>,
+    pub levels: Levels,
+}
+
+/// A group's key: `"service": ...` or `"team": ...` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum GroupKey {
+    #[serde(rename = "service")]
+    Service(Option<String>),
+    #[serde(rename = "team")]
+    Team(Option<String>),
+}
+
+impl GroupKey {
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            GroupKey::Service(s) | GroupKey::Team(s) => s.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraGroup {
+    #[serde(flatten)]
+    pub key: GroupKey,
+    #[serde(flatten)]
+    pub metrics: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub group_by: GroupBy,
+    pub days: i64,
+    pub production_pattern: String,
+    pub levels_source: String,
+    pub groups: Vec<DoraGroup>,
+    pub overall: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub key: Option<GroupKey>,
+    pub period_start: NaiveDate,
+    /// Day after the period's last day in the window.
+    pub period_end: NaiveDate,
+    #[serde(flatten)]
+    pub metrics: DoraMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoraSeries {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub granularity: Granularity,
+    pub group_by: GroupBy,
+    pub levels_source: String,
+    pub points: Vec<SeriesPoint>,
+}
