@@ -13,4 +13,5 @@ mod prometheus;
 mod serve;
 mod support;
 mod surveys;
+mod unicode;
 mod webhooks;
