@@ -21,6 +21,26 @@ pub async fn repository_services(queries: &LakeQueries) -> Result<HashMap<String
     .await
 }
 
+/// What sources look up while mapping events: repository -> service, the
+/// catalog's service names and its entities' annotations.
+pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView> {
+    let repository_services = repository_services(queries).await?;
+    let result = queries
+        .read_only_sql("SELECT DISTINCT service FROM services")
+        .await?;
+    let mut services: std::collections::BTreeSet<String> = Columns::new(&result.batches)
+        .text("service")?
+        .into_iter()
+        .flatten()
+        .collect();
+    services.extend(repository_services.values().cloned());
+    Ok(ingest::sources::CatalogView {
+        repository_services,
+        services,
+        annotations: HashMap::new(),
+    })
+}
+
 /// Service -> owning team.
 pub async fn service_owners(queries: &LakeQueries) -> Result<HashMap<String, String>> {
     pairs(

@@ -11,6 +11,7 @@ mod import;
 mod portal;
 mod prometheus;
 mod serve;
+mod sources;
 mod support;
 mod surveys;
 mod unicode;

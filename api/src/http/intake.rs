@@ -1,16 +1,16 @@
 //! What the server keeps for webhook deliveries: each source's receiver
 //! (built once from its section), the group-commit writer, and what each
-//! delivery would otherwise look up again (the pseudonym key, the catalog's
-//! repository -> service map).
+//! delivery would otherwise look up again (the pseudonym key, the catalog as
+//! sources see it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use analytics::LakeQueries;
 use ingest::group_commit::GroupCommit;
 use ingest::identity::Pseudonymizer;
 use ingest::lake::Lake;
-use ingest::sources::{Registry, WebhookReceiver};
+use ingest::sources::{CatalogView, Registry, WebhookReceiver};
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::config::Config;
@@ -20,16 +20,16 @@ pub struct Intake {
     receivers: BTreeMap<&'static str, Box<dyn WebhookReceiver>>,
     pub committer: GroupCommit,
     pseudonymizer: OnceCell<Pseudonymizer>,
-    /// The catalog's repo -> service map, read again only when the
-    /// `services` files change.
-    services: Mutex<ServicesCache>,
+    /// The catalog as sources see it, read again only when the `services`
+    /// files change.
+    catalog: Mutex<CatalogCache>,
 }
 
 #[derive(Default)]
-struct ServicesCache {
-    /// The `services` data files the map was read from; `None` before the first read.
+struct CatalogCache {
+    /// The `services` data files the view was read from; `None` before the first read.
     files: Option<Vec<(String, u64)>>,
-    map: Arc<HashMap<String, String>>,
+    view: Arc<CatalogView>,
 }
 
 impl Intake {
@@ -40,7 +40,7 @@ impl Intake {
             receivers: registry.receivers(&config.sources)?,
             committer: GroupCommit::start(lake),
             pseudonymizer: OnceCell::new(),
-            services: Mutex::new(ServicesCache::default()),
+            catalog: Mutex::new(CatalogCache::default()),
         })
     }
 
@@ -68,17 +68,13 @@ impl Intake {
             .await
     }
 
-    pub async fn services(
-        &self,
-        lake: &Lake,
-        queries: &LakeQueries,
-    ) -> Result<Arc<HashMap<String, String>>> {
+    pub async fn catalog(&self, lake: &Lake, queries: &LakeQueries) -> Result<Arc<CatalogView>> {
         let files = lake.data_files(&ingest::schema::SERVICES).await?;
-        let mut cache = self.services.lock().await;
+        let mut cache = self.catalog.lock().await;
         if cache.files.as_ref() != Some(&files) {
-            cache.map = Arc::new(analytics::catalog::repository_services(queries).await?);
+            cache.view = Arc::new(analytics::catalog::view(queries).await?);
             cache.files = Some(files);
         }
-        Ok(cache.map.clone())
+        Ok(cache.view.clone())
     }
 }

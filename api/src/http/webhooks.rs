@@ -25,7 +25,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
 use ingest::group_commit::CommitCounts;
-use ingest::sources::{DeliveryId, WebhookContext, WebhookReceiver};
+use ingest::sources::{DeliveryId, Parsed, WebhookContext, WebhookReceiver};
+use sha2::{Digest, Sha256};
 
 use super::state::AppState;
 use crate::error::{Error, Result};
@@ -59,6 +60,43 @@ fn record(
     value.to_string().into_bytes()
 }
 
+/// Where a delivery that is not stored as rows is kept.
+struct Kept<'a> {
+    state: &'a AppState,
+    source: &'a str,
+    receiver: &'a dyn WebhookReceiver,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
+impl Kept<'_> {
+    /// Writes the delivery under `_devex/<folder>/<source>/<id>.json`,
+    /// durably; returns the path below `_devex/`.
+    fn write(&self, folder: &str, delivery: &DeliveryId, reason: &str) -> Result<String> {
+        let file = format!("{folder}/{}/{}.json", self.source, delivery.id);
+        self.state.lake.write_state_file(
+            &file,
+            &record(
+                self.receiver,
+                delivery,
+                self.headers,
+                self.body,
+                Some(reason),
+            ),
+        )?;
+        Ok(file)
+    }
+
+    /// Keeps an unreadable delivery in the dead-letter folder and answers 400.
+    fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<Response> {
+        let file = self.write("dead-letter", delivery, reason)?;
+        Err(Error::BadBody(format!(
+            "the {} payload could not be read: {reason}; it was kept in _devex/{file}",
+            delivery.event
+        )))
+    }
+}
+
 async fn receive(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -69,42 +107,47 @@ async fn receive(
     receiver
         .verify(&headers, &body)
         .map_err(Error::Unauthorized)?;
-    let delivery = receiver.identify(&headers, &body).map_err(Error::BadBody)?;
-    let services = state.intake.services(&state.lake, &state.queries).await?;
+    let kept = Kept {
+        state: &state,
+        source: &source,
+        receiver,
+        headers: &headers,
+        body: &body,
+    };
+    let delivery = match receiver.identify(&headers, &body) {
+        Ok(delivery) => delivery,
+        Err(reason) => {
+            // Named after its content, so a repeat overwrites, not piles up.
+            let digest = hex::encode(&Sha256::digest(&body)[..8]);
+            let delivery = DeliveryId {
+                id: format!("unidentified-{digest}"),
+                event: "unknown".into(),
+            };
+            return kept.dead_letter(&delivery, &reason);
+        }
+    };
+    let catalog = state.intake.catalog(&state.lake, &state.queries).await?;
     let context = WebhookContext {
         pseudonymizer: state
             .intake
             .pseudonymizer(&state.lake, &state.config)
             .await?,
-        services: &services,
+        catalog: &catalog,
     };
-    let dead_letter = |reason: &str| -> Result<Response> {
-        let file = format!("dead-letter/{source}/{}.json", delivery.id);
-        state.lake.write_state_file(
-            &file,
-            &record(receiver, &delivery, &headers, &body, Some(reason)),
-        )?;
-        Err(Error::BadBody(format!(
-            "the {} payload could not be read: {reason}; it was kept in _devex/{file}",
-            delivery.event
-        )))
-    };
+    let dead_letter = |reason: &str| kept.dead_letter(&delivery, reason);
     let rows = match receiver.parse(&delivery, &body, &context) {
-        Ok(rows) => rows,
+        Ok(Parsed::Rows(rows)) => rows,
+        Ok(Parsed::Kept(reason)) => {
+            // Kept raw for later reprocessing, durably, before the answer.
+            kept.write("webhooks", &delivery, &reason)?;
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"delivery": delivery.id, "event": delivery.event, "stored": 0, "kept": "raw", "reason": reason})),
+            )
+                .into_response());
+        }
         Err(e) => return dead_letter(&e.0),
     };
-    if rows.is_empty() {
-        // Kept raw for later reprocessing, durably, before the answer.
-        state.lake.write_state_file(
-            &format!("webhooks/{source}/{}.json", delivery.id),
-            &record(receiver, &delivery, &headers, &body, None),
-        )?;
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({"delivery": delivery.id, "event": delivery.event, "stored": 0, "kept": "raw"})),
-        )
-            .into_response());
-    }
     let batches = match ingest::sources::batches(rows) {
         Ok(batches) => batches,
         Err(e) => return dead_letter(&e.to_string()),
@@ -133,7 +176,7 @@ mod tests {
     use ingest::canonical::{Incident, Micros};
     use ingest::lake::Lake;
     use ingest::sources::{
-        webhook::constant_time_eq, PayloadError, Registry, Rows, SourceEntry, SourceSection,
+        webhook::constant_time_eq, PayloadError, Registry, SourceEntry, SourceSection,
     };
     use tower::ServiceExt;
 
@@ -169,7 +212,9 @@ mod tests {
                     .map(str::to_string)
             };
             Ok(DeliveryId {
-                id: header("x-toy-id").ok_or("X-Toy-Id is missing")?,
+                id: header("x-toy-id")
+                    .filter(|id| !id.is_empty())
+                    .ok_or("X-Toy-Id is missing")?,
                 event: header("x-toy-event").ok_or("X-Toy-Event is missing")?,
             })
         }
@@ -179,16 +224,19 @@ mod tests {
             delivery: &DeliveryId,
             body: &[u8],
             _context: &WebhookContext<'_>,
-        ) -> std::result::Result<Rows, PayloadError> {
+        ) -> std::result::Result<Parsed, PayloadError> {
             if delivery.event != "outage" {
-                return Ok(Vec::new());
+                return Ok(Parsed::Kept(format!(
+                    "`{}` is not an outage",
+                    delivery.event
+                )));
             }
             let payload: serde_json::Value =
                 serde_json::from_slice(body).map_err(|e| PayloadError(format!("not JSON: {e}")))?;
             let id = payload["id"]
                 .as_str()
                 .ok_or(PayloadError("`id` is missing".into()))?;
-            Ok(vec![Incident {
+            Ok(Parsed::Rows(vec![Incident {
                 event_id: format!("toy:outage:{id}"),
                 service: payload["service"].as_str().unwrap_or("unknown").to_string(),
                 incident_id: id.to_string(),
@@ -199,7 +247,7 @@ mod tests {
                 deployment_id: None,
                 sha: None,
             }
-            .into()])
+            .into()]))
         }
 
         fn keeps_header(&self, name: &str) -> bool {
@@ -296,6 +344,16 @@ mod tests {
             (StatusCode::BAD_REQUEST, Some("invalid_body"))
         );
         assert!(dir.path().join("_devex/dead-letter/toy/d4.json").exists());
+
+        // A delivery the receiver cannot name: 400, dead-lettered by content.
+        let (status, _) = post(&app, "/webhooks/toy", "s3cret", "", "outage", outage).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let unnamed: Vec<_> = std::fs::read_dir(dir.path().join("_devex/dead-letter/toy"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.starts_with("unidentified-"))
+            .collect();
+        assert_eq!(unnamed.len(), 1, "{unnamed:?}");
 
         // An unknown source: 404 naming the known ones.
         let (status, body) = post(&app, "/webhooks/nosuch", "s3cret", "d5", "outage", outage).await;

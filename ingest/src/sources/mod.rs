@@ -12,11 +12,15 @@
 //! never skips it, and the lake's `event_id` deduplication makes repeated
 //! rows no-ops.
 
+pub mod catalog;
 pub mod github;
+pub mod json;
+pub mod pagerduty;
 pub mod webhook;
 
 pub use crate::canonical::{Row, Rows};
-pub use webhook::{DeliveryId, PayloadError, WebhookContext, WebhookReceiver};
+pub use catalog::CatalogView;
+pub use webhook::{DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -139,7 +143,7 @@ impl Registry {
     /// The sources devex ships.
     pub fn builtin() -> Registry {
         Registry {
-            entries: vec![github::ENTRY],
+            entries: vec![github::ENTRY, pagerduty::ENTRY],
         }
     }
 

@@ -12,14 +12,14 @@
 //!    durably before the delivery is acknowledged. Rows carry the source's own
 //!    ids, so a redelivery stores nothing new. A payload that cannot be read
 //!    gets 400 and is kept in the dead-letter folder; one that maps to no
-//!    rows (an event the receiver does not handle) is kept raw.
-
-use std::collections::HashMap;
+//!    rows (an event the receiver does not handle, or one about something
+//!    the catalog does not know) is kept raw with the reason.
 
 use http::HeaderMap;
 
 use crate::canonical::Rows;
 use crate::identity::Pseudonymizer;
+use crate::sources::catalog::CatalogView;
 
 /// Why a payload could not be mapped: the field and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +41,28 @@ pub struct DeliveryId {
 /// What a receiver needs beyond the delivery.
 pub struct WebhookContext<'a> {
     pub pseudonymizer: &'a Pseudonymizer,
-    /// Repository (`owner/name`) -> service, from the catalog.
-    pub services: &'a HashMap<String, String>,
+    pub catalog: &'a CatalogView,
+}
+
+/// What a verified delivery maps to.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// Canonical rows to store.
+    Rows(Rows),
+    /// Nothing to store: the delivery is kept raw, with why (an event the
+    /// receiver does not map, a service the catalog does not know).
+    Kept(String),
+}
+
+impl Parsed {
+    /// Rows, or the delivery kept raw with `reason` when there are none.
+    pub fn rows_or(rows: Rows, reason: impl FnOnce() -> String) -> Parsed {
+        if rows.is_empty() {
+            Parsed::Kept(reason())
+        } else {
+            Parsed::Rows(rows)
+        }
+    }
 }
 
 /// A source's webhook receiver.
@@ -53,13 +73,13 @@ pub trait WebhookReceiver: Send + Sync {
     /// The delivery's id and event type: `Err` says what is missing (400).
     fn identify(&self, headers: &HeaderMap, body: &[u8]) -> Result<DeliveryId, String>;
 
-    /// The canonical rows of a verified delivery; none means it is kept raw.
+    /// The canonical rows of a verified delivery, or why it is kept raw.
     fn parse(
         &self,
         delivery: &DeliveryId,
         body: &[u8],
         context: &WebhookContext<'_>,
-    ) -> Result<Rows, PayloadError>;
+    ) -> Result<Parsed, PayloadError>;
 
     /// Whether a header is kept with a raw or dead-lettered delivery. Never
     /// a secret: signatures and tokens stay out.

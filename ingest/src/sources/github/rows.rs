@@ -28,7 +28,6 @@
 
 use std::collections::HashMap;
 
-use chrono::DateTime;
 use serde_json::Value as Json;
 
 use crate::canonical::{
@@ -36,6 +35,7 @@ use crate::canonical::{
 };
 pub use crate::canonical::{Row, Rows};
 use crate::identity::Pseudonymizer;
+pub(crate) use crate::sources::json::{optional_text, optional_time, text, time};
 pub use crate::sources::webhook::PayloadError;
 
 /// What the parser needs beyond the payload.
@@ -54,36 +54,6 @@ impl Context<'_> {
             .get(repo)
             .cloned()
             .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_string())
-    }
-}
-
-pub(crate) fn text(value: &Json, path: &str) -> Result<String, PayloadError> {
-    let mut at = value;
-    for key in path.split('.') {
-        at = &at[key];
-    }
-    match at {
-        Json::String(s) => Ok(s.clone()),
-        Json::Number(n) => Ok(n.to_string()),
-        _ => Err(PayloadError(format!("`{path}` is missing or not text"))),
-    }
-}
-
-pub(crate) fn optional_text(value: &Json, path: &str) -> Option<String> {
-    text(value, path).ok().filter(|s| !s.is_empty())
-}
-
-pub(crate) fn time(value: &Json, path: &str) -> Result<i64, PayloadError> {
-    let raw = text(value, path)?;
-    DateTime::parse_from_rfc3339(&raw)
-        .map(|t| t.timestamp_micros())
-        .map_err(|_| PayloadError(format!("`{path}`: `{raw}` is not an RFC 3339 time")))
-}
-
-pub(crate) fn optional_time(value: &Json, path: &str) -> Result<Option<i64>, PayloadError> {
-    match optional_text(value, path) {
-        None => Ok(None),
-        Some(_) => time(value, path).map(Some),
     }
 }
 
@@ -488,6 +458,7 @@ pub fn incident(
 mod tests {
     use super::*;
     use crate::rows::Value;
+    use chrono::DateTime;
 
     fn fixture(path: &str) -> Json {
         let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -8,9 +8,8 @@ use sha2::Sha256;
 
 use super::config::GithubConfig;
 use super::rows::{parse, Context};
-use crate::canonical::Rows;
 use crate::sources::webhook::{
-    file_safe_id, DeliveryId, PayloadError, WebhookContext, WebhookReceiver,
+    file_safe_id, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
 };
 
 pub struct GithubWebhook {
@@ -81,15 +80,21 @@ impl WebhookReceiver for GithubWebhook {
         delivery: &DeliveryId,
         body: &[u8],
         context: &WebhookContext<'_>,
-    ) -> Result<Rows, PayloadError> {
+    ) -> Result<Parsed, PayloadError> {
         let payload: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| PayloadError(format!("not JSON: {e}")))?;
         let context = Context {
             pseudonymizer: context.pseudonymizer,
-            services: context.services,
+            services: &context.catalog.repository_services,
             incident_label: &self.incident_label,
         };
-        parse(&delivery.event, &payload, &context)
+        let rows = parse(&delivery.event, &payload, &context)?;
+        Ok(Parsed::rows_or(rows, || {
+            format!(
+                "GitHub `{}` events map to no rows (or this one is not an incident, a terminal deployment status, ...)",
+                delivery.event
+            )
+        }))
     }
 
     fn keeps_header(&self, name: &str) -> bool {

@@ -1,0 +1,129 @@
+//! The receivers of the other sources through a running `devex serve`, in
+//! their tools' real payload shapes (tests/fixtures/payloads): signed and
+//! stored before the answer, redeliveries stored once, bad signatures
+//! refused, events devex does not map kept raw with the reason, unreadable
+//! bodies dead-lettered.
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::serve::Server;
+use crate::support::*;
+
+fn payload(path: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/payloads")
+            .join(path),
+    )
+    .unwrap()
+}
+
+fn catalog(lake: &std::path::Path, lines: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("services.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let output = import("services", &file, lake);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+async fn post(
+    server: &Server,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(format!("{}{path}", server.base));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+const PAGERDUTY_SECRET: &str = "e2e pagerduty secret";
+
+fn pagerduty_signature(body: &[u8], secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn pagerduty(server: &Server, body: Vec<u8>, secret: &str) -> (u16, Value) {
+    let signature = pagerduty_signature(&body, secret);
+    post(
+        server,
+        "/webhooks/pagerduty",
+        &[
+            ("X-PagerDuty-Signature", signature),
+            ("Content-Type", "application/json".into()),
+        ],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn pagerduty_incidents_are_stored_once_for_the_catalog_service() {
+    let lake = tempfile::tempdir().unwrap();
+    catalog(
+        lake.path(),
+        r#"{"service":"pig208","owner_team":"ops","repos":["acme/pig"]}"#,
+    );
+    let server = Server::start_with_env(
+        lake.path(),
+        &[("DEVEX_PAGERDUTY__WEBHOOK_SECRET", PAGERDUTY_SECRET)],
+    );
+    let triggered = payload("zulip-pagerduty/triggered_v3.json");
+    let resolved = payload("zulip-pagerduty/resolved_v3.json");
+
+    let (status, body) = pagerduty(&server, triggered.clone(), "another secret").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert!(!lake.path().join("_devex/dead-letter/pagerduty").exists());
+
+    let (status, body) = pagerduty(&server, triggered.clone(), PAGERDUTY_SECRET).await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+    let (status, body) = pagerduty(&server, triggered, PAGERDUTY_SECRET).await;
+    assert_eq!(
+        (status, body["stored"].as_u64(), body["duplicates"].as_u64()),
+        (200, Some(0), Some(1))
+    );
+    let (status, body) = pagerduty(&server, resolved, PAGERDUTY_SECRET).await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)));
+    let rows = query_json(
+        lake.path(),
+        "SELECT service, incident_id, resolved_at IS NOT NULL AS resolved FROM incidents ORDER BY incident_id",
+    );
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"service": "pig208", "incident_id": "PCPZE64", "resolved": true},
+            {"service": "pig208", "incident_id": "PFQZPSY", "resolved": false},
+        ])
+    );
+
+    // An event devex does not map is kept raw, with the reason.
+    let other = payload("pagerduty-go-pagerduty/webhookv3_test.defaultBody.json");
+    let (status, body) = pagerduty(&server, other, PAGERDUTY_SECRET).await;
+    assert_eq!(
+        (status, body["kept"].as_str()),
+        (202, Some("raw")),
+        "{body}"
+    );
+    assert!(lake
+        .path()
+        .join("_devex/webhooks/pagerduty/01BWDWL3NYY7LUFPZCC28QUCMK.json")
+        .exists());
+    // A body that is not JSON: 400 and dead-lettered.
+    let (status, body) = pagerduty(&server, b"{not json".to_vec(), PAGERDUTY_SECRET).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    assert!(lake.path().join("_devex/dead-letter/pagerduty").is_dir());
+}
