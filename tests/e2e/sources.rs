@@ -127,3 +127,70 @@ async fn pagerduty_incidents_are_stored_once_for_the_catalog_service() {
     );
     assert!(lake.path().join("_devex/dead-letter/pagerduty").is_dir());
 }
+
+async fn cdevent(server: &Server, body: Vec<u8>, token: &str) -> (u16, Value) {
+    post(
+        server,
+        "/webhooks/cdevents",
+        &[
+            ("Authorization", format!("Bearer {token}")),
+            ("Content-Type", "application/json".into()),
+        ],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cdevents_deployments_and_incidents_are_stored_once() {
+    let lake = tempfile::tempdir().unwrap();
+    catalog(
+        lake.path(),
+        r#"{"service":"mySubject123","owner_team":"ops","repos":["acme/app"]}
+{"service":"myapp","owner_team":"ops","repos":["acme/myapp"]}"#,
+    );
+    let server = Server::start_with_env(lake.path(), &[("DEVEX_CDEVENTS__TOKEN", "cd-token")]);
+    let deployed = payload("cdevents-spec-v0.5.1/conformance/service_deployed.json");
+    let (status, _) = cdevent(&server, deployed.clone(), "wrong").await;
+    assert_eq!(status, 401);
+    let (status, body) = cdevent(&server, deployed.clone(), "cd-token").await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+    let (_, body) = cdevent(&server, deployed, "cd-token").await;
+    assert_eq!(body["duplicates"].as_u64(), Some(1));
+    for name in [
+        "incident_detected",
+        "incident_resolved",
+        "pipelinerun_finished",
+    ] {
+        let mut body = payload(&format!("cdevents-spec-v0.5.1/conformance/{name}.json"));
+        if name == "incident_resolved" {
+            // The spec's two incident examples share one event id; a real
+            // sender gives every event its own.
+            body = String::from_utf8(body)
+                .unwrap()
+                .replace("F4BD2B55-B6F6-4F44-AF72-BD2D0E7A8708", "F4BD2B55-resolved")
+                .into_bytes();
+        }
+        let (status, answer) = cdevent(&server, body, "cd-token").await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let rows = query_json(
+        lake.path(),
+        "SELECT (SELECT count(*) FROM deployments WHERE source = 'cdevents') AS deployments, \
+         (SELECT count(*) FROM incidents WHERE service = 'myapp') AS incidents, \
+         (SELECT count(*) FROM ci_runs WHERE conclusion = 'failure') AS failed_runs",
+    );
+    assert_eq!(
+        rows,
+        serde_json::json!([{"deployments": 1, "incidents": 2, "failed_runs": 1}])
+    );
+    let ticket = payload("cdevents-spec-v0.5.1/conformance/ticket_created.json");
+    let (status, body) = cdevent(&server, ticket, "cd-token").await;
+    assert_eq!(
+        (status, body["kept"].as_str()),
+        (202, Some("raw")),
+        "{body}"
+    );
+    let (status, _) = cdevent(&server, b"[]".to_vec(), "cd-token").await;
+    assert_eq!(status, 400);
+}

@@ -43,7 +43,11 @@ impl CatalogView {
         {
             return Some(service.clone());
         }
-        let name = name?;
+        self.service_named(name?)
+    }
+
+    /// The catalog's service of this name, exactly, else ignoring case.
+    pub fn service_named(&self, name: &str) -> Option<String> {
         if self.services.contains(name) {
             return Some(name.to_string());
         }

@@ -13,6 +13,7 @@
 //! rows no-ops.
 
 pub mod catalog;
+pub mod cdevents;
 pub mod github;
 pub mod json;
 pub mod pagerduty;
@@ -143,7 +144,7 @@ impl Registry {
     /// The sources devex ships.
     pub fn builtin() -> Registry {
         Registry {
-            entries: vec![github::ENTRY, pagerduty::ENTRY],
+            entries: vec![github::ENTRY, pagerduty::ENTRY, cdevents::ENTRY],
         }
     }
 
