@@ -194,3 +194,121 @@ async fn cdevents_deployments_and_incidents_are_stored_once() {
     let (status, _) = cdevent(&server, b"[]".to_vec(), "cd-token").await;
     assert_eq!(status, 400);
 }
+
+/// The body Argo CD renders from `devex argocd template` for one sync.
+fn argocd_body(app: &str, revision: &str, phase: &str, health: &str, started: &str) -> Vec<u8> {
+    let template = stdout(&run(&["argocd", "template", "--url", "http://devex.test"]));
+    let body = template
+        .split("body: |\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    // Argo CD's rendering of each action the template uses.
+    let rendered = body
+        .replace("{{.app.metadata.name}}", app)
+        .replace("{{.app.spec.project}}", "default")
+        .replace(
+            "{{.app.status.operationState.syncResult.revision}}",
+            revision,
+        )
+        .replace("{{.app.status.operationState.phase}}", phase)
+        .replace("{{.app.status.operationState.startedAt}}", started)
+        .replace(
+            "{{.app.status.operationState.finishedAt}}",
+            "2026-10-05T09:03:30Z",
+        )
+        .replace("{{.app.status.health.status}}", health)
+        .replace(
+            "{{.app.spec.destination.server}}",
+            "https://kubernetes.default.svc",
+        )
+        .replace("{{.app.spec.destination.name}}", "in-cluster")
+        .replace("{{.app.spec.destination.namespace}}", "prod")
+        .replace(
+            "{{index .app.metadata.labels \"devex.io/environment\"}}",
+            "",
+        );
+    assert!(
+        !rendered.contains("{{"),
+        "an action is not rendered: {rendered}"
+    );
+    rendered.into_bytes()
+}
+
+#[tokio::test]
+async fn argocd_syncs_become_deployments_through_the_printed_template() {
+    let lake = tempfile::tempdir().unwrap();
+    catalog(
+        lake.path(),
+        r#"{"service":"checkout","owner_team":"shop","repos":["acme/checkout"]}"#,
+    );
+    let server = Server::start_with_env(
+        lake.path(),
+        &[
+            ("DEVEX_ARGOCD__TOKEN", "argo-token"),
+            ("DEVEX_ARGOCD__ENVIRONMENTS__PROD", "production"),
+        ],
+    );
+    let send = |body: Vec<u8>, token: &'static str| {
+        let server = &server;
+        async move {
+            post(
+                server,
+                "/webhooks/argocd",
+                &[
+                    ("Authorization", format!("Bearer {token}")),
+                    ("Content-Type", "application/json".into()),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let healthy = argocd_body(
+        "checkout",
+        "c0ffee",
+        "Succeeded",
+        "Healthy",
+        "2026-10-05T09:00:00Z",
+    );
+    assert_eq!(send(healthy.clone(), "nope").await.0, 401);
+    let (status, body) = send(healthy.clone(), "argo-token").await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+    let (_, body) = send(healthy, "argo-token").await;
+    assert_eq!(body["duplicates"].as_u64(), Some(1));
+    let failed = argocd_body(
+        "checkout",
+        "bad0",
+        "Failed",
+        "Healthy",
+        "2026-10-06T09:00:00Z",
+    );
+    assert_eq!(send(failed, "argo-token").await.0, 200);
+    let running = argocd_body(
+        "checkout",
+        "c0ffee",
+        "Running",
+        "Progressing",
+        "2026-10-07T09:00:00Z",
+    );
+    assert_eq!(send(running, "argo-token").await.0, 202);
+    let (status, body) = send(br#"{"state": "success"}"#.to_vec(), "argo-token").await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("devex argocd template"));
+    let rows = query_json(
+        lake.path(),
+        "SELECT service, environment, sha, status FROM deployments ORDER BY started_at",
+    );
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"service": "checkout", "environment": "production", "sha": "c0ffee", "status": "success"},
+            {"service": "checkout", "environment": "production", "sha": "bad0", "status": "failure"},
+        ])
+    );
+}

@@ -48,6 +48,20 @@ pub enum Command {
     /// Survey definitions.
     #[command(subcommand)]
     Survey(SurveyCommand),
+    /// Argo CD: the notifications set-up that sends devex deployments.
+    #[command(subcommand)]
+    Argocd(ArgocdCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArgocdCommand {
+    /// Print the argocd-notifications-cm service, template and trigger to
+    /// paste (the receiver reads exactly this body).
+    Template {
+        /// Where Argo CD reaches devex (default: http://ADDR of the configuration).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

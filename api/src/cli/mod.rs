@@ -183,6 +183,11 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
+        Command::Argocd(ArgocdCommand::Template { url }) => {
+            let url = url.unwrap_or_else(|| format!("http://{}", config.addr));
+            print!("{}", ingest::sources::argocd::template::config_map(&url));
+            Ok(())
+        }
         Command::Survey(SurveyCommand::Template) => {
             print!("{}", surveys::definition::DEVEX_QUARTERLY);
             Ok(())

@@ -12,6 +12,7 @@
 //! never skips it, and the lake's `event_id` deduplication makes repeated
 //! rows no-ops.
 
+pub mod argocd;
 pub mod catalog;
 pub mod cdevents;
 pub mod github;
@@ -144,7 +145,12 @@ impl Registry {
     /// The sources devex ships.
     pub fn builtin() -> Registry {
         Registry {
-            entries: vec![github::ENTRY, pagerduty::ENTRY, cdevents::ENTRY],
+            entries: vec![
+                github::ENTRY,
+                pagerduty::ENTRY,
+                cdevents::ENTRY,
+                argocd::ENTRY,
+            ],
         }
     }
 
