@@ -312,3 +312,84 @@ async fn argocd_syncs_become_deployments_through_the_printed_template() {
         ])
     );
 }
+
+async fn gitlab(
+    server: &Server,
+    event: &str,
+    uuid: &str,
+    body: Vec<u8>,
+    token: &str,
+) -> (u16, Value) {
+    post(
+        server,
+        "/webhooks/gitlab",
+        &[
+            ("X-Gitlab-Token", token.to_string()),
+            ("X-Gitlab-Event", event.to_string()),
+            ("X-Gitlab-Event-UUID", uuid.to_string()),
+            ("Content-Type", "application/json".into()),
+        ],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn gitlab_hooks_are_stored_once_and_the_token_is_required() {
+    let lake = tempfile::tempdir().unwrap();
+    let server =
+        Server::start_with_env(lake.path(), &[("DEVEX_GITLAB__WEBHOOK_TOKEN", "gl-token")]);
+    let push = payload("xanzy-go-gitlab/webhooks/push.json");
+    let (status, _) = gitlab(&server, "Push Hook", "u-1", push.clone(), "wrong").await;
+    assert_eq!(status, 401);
+    let (status, body) = gitlab(&server, "Push Hook", "u-1", push.clone(), "gl-token").await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(3)), "{body}");
+    let (_, body) = gitlab(&server, "Push Hook", "u-2", push, "gl-token").await;
+    assert_eq!(body["duplicates"].as_u64(), Some(3));
+    for (event, file) in [
+        (
+            "Merge Request Hook",
+            "drone-go-scm/gitlab/pull_request_merge.json",
+        ),
+        ("Pipeline Hook", "xanzy-go-gitlab/webhooks/pipeline.json"),
+        ("Job Hook", "xanzy-go-gitlab/webhooks/job.json"),
+        (
+            "Deployment Hook",
+            "xanzy-go-gitlab/webhooks/deployment.json",
+        ),
+    ] {
+        let (status, body) = gitlab(&server, event, file, payload(file), "gl-token").await;
+        assert_eq!(
+            (status, body["stored"].as_u64()),
+            (200, Some(1)),
+            "{event}: {body}"
+        );
+    }
+    let (status, body) = gitlab(
+        &server,
+        "Tag Push Hook",
+        "u-9",
+        payload("xanzy-go-gitlab/webhooks/tag_push.json"),
+        "gl-token",
+    )
+    .await;
+    assert_eq!((status, body["kept"].as_str()), (202, Some("raw")));
+    let (status, _) = gitlab(
+        &server,
+        "Push Hook",
+        "u-10",
+        b"{\"object_kind\": \"push\"}".to_vec(),
+        "gl-token",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let rows = query_json(
+        lake.path(),
+        "SELECT (SELECT count(*) FROM commits) AS commits, (SELECT count(*) FROM pull_requests WHERE merged_at IS NOT NULL) AS merged, \
+         (SELECT count(*) FROM ci_runs) AS runs, (SELECT count(*) FROM ci_jobs) AS jobs, (SELECT count(*) FROM deployments WHERE source = 'gitlab') AS deployments",
+    );
+    assert_eq!(
+        rows,
+        serde_json::json!([{"commits": 2, "merged": 1, "runs": 1, "jobs": 1, "deployments": 1}])
+    );
+}

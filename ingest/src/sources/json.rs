@@ -27,16 +27,47 @@ pub fn optional_text(value: &Json, path: &str) -> Option<String> {
     text(value, path).ok().filter(|s| !s.is_empty())
 }
 
+/// A time at `path`: RFC 3339, or the forms GitLab also sends
+/// (`2016-08-12 15:23:28 UTC`, `2021-04-28 21:50:00 +0200`).
 pub fn time(value: &Json, path: &str) -> Result<i64, PayloadError> {
     let raw = text(value, path)?;
-    DateTime::parse_from_rfc3339(&raw)
-        .map(|t| t.timestamp_micros())
-        .map_err(|_| PayloadError(format!("`{path}`: `{raw}` is not an RFC 3339 time")))
+    parse_time(&raw)
+        .ok_or_else(|| PayloadError(format!("`{path}`: `{raw}` is not an RFC 3339 time")))
+}
+
+/// Microseconds since the epoch of an RFC 3339 time or GitLab's other forms.
+pub fn parse_time(raw: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.timestamp_micros());
+    }
+    if let Ok(t) = DateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S %z") {
+        return Some(t.timestamp_micros());
+    }
+    let utc = raw.strip_suffix(" UTC")?;
+    chrono::NaiveDateTime::parse_from_str(utc, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc().timestamp_micros())
 }
 
 pub fn optional_time(value: &Json, path: &str) -> Result<Option<i64>, PayloadError> {
     match optional_text(value, path) {
         None => Ok(None),
         Some(_) => time(value, path).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_every_form_sources_send() {
+        let utc = parse_time("2016-08-12T15:23:28Z").unwrap();
+        assert_eq!(parse_time("2016-08-12 15:23:28 UTC"), Some(utc));
+        assert_eq!(parse_time("2016-08-12 17:23:28 +0200"), Some(utc));
+        assert_eq!(parse_time("2016-08-12T17:23:28+02:00"), Some(utc));
+        assert_eq!(parse_time("12/08/2016"), None);
+        let value = serde_json::json!({"a": {"b": "yesterday"}});
+        assert!(time(&value, "a.b").unwrap_err().0.contains("`a.b`"));
     }
 }

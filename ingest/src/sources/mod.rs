@@ -16,6 +16,7 @@ pub mod argocd;
 pub mod catalog;
 pub mod cdevents;
 pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod pagerduty;
 pub mod webhook;
@@ -147,6 +148,7 @@ impl Registry {
         Registry {
             entries: vec![
                 github::ENTRY,
+                gitlab::ENTRY,
                 pagerduty::ENTRY,
                 cdevents::ENTRY,
                 argocd::ENTRY,
