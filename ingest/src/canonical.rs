@@ -196,10 +196,15 @@ canonical_rows! {
         team: Option<String>,
     }
     /// A team of the catalog.
-    Team => TEAMS { team: String, parent: Option<String>, members_count: Option<i64> }
+    Team => TEAMS {
+        team: String, parent: Option<String>, members_count: Option<i64>,
+        valid_from: Option<Micros>,
+    }
     /// A service of the catalog and its repositories.
     Service => SERVICES {
         service: String, owner_team: String, system: Option<String>, repos: Vec<String>,
+        lifecycle: Option<String>, annotations: Option<String>, paths: Vec<String>,
+        valid_from: Option<Micros>,
     }
     /// A developer's membership of a team over time.
     TeamMember => TEAM_MEMBERS {

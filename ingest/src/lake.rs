@@ -713,6 +713,7 @@ mod tests {
             Value::text("core"),
             Value::Null,
             Value::Integer(5),
+            Value::Null,
         ])
         .unwrap();
         lake.append(&TEAMS, &b.finish().unwrap()).await.unwrap();

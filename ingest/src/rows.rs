@@ -258,6 +258,7 @@ mod tests {
                 Value::Null,
                 Value::Null,
                 Value::Null,
+                Value::Null,
             ])
             .unwrap_err();
         assert!(err.to_string().contains("teams.team"), "{err}");
@@ -265,6 +266,7 @@ mod tests {
             .push(vec![
                 Value::text("e"),
                 Value::Integer(3),
+                Value::Null,
                 Value::Null,
                 Value::Null,
             ])

@@ -667,6 +667,12 @@ pub static TEAMS: TableSpec = TableSpec {
             optional,
             "Headcount, for response rates."
         ),
+        col!(
+            "valid_from",
+            Timestamp,
+            optional,
+            "Since when this version of the team holds (a catalog re-import records changes as of its day); null: always."
+        ),
     ],
     partition_by: None,
     sort_by: &["team"],
@@ -674,7 +680,7 @@ pub static TEAMS: TableSpec = TableSpec {
 
 pub static SERVICES: TableSpec = TableSpec {
     name: "services",
-    doc: "Catalog: services, their owner team and repositories.",
+    doc: "Catalog: services, their owner team and repositories, as versions over time: the version of a moment is the latest whose valid_from is not after it.",
     columns: &[
         EVENT_ID,
         col!("service", Text, required, "Service name."),
@@ -685,6 +691,30 @@ pub static SERVICES: TableSpec = TableSpec {
             TextList,
             optional,
             "Repositories (`owner/name`) whose commits it deploys."
+        ),
+        col!(
+            "lifecycle",
+            Text,
+            optional,
+            "Backstage lifecycle (`production`, `experimental`, ...)."
+        ),
+        col!(
+            "annotations",
+            Text,
+            optional,
+            "The catalog entity's annotations as a JSON object (e.g. `pagerduty.com/service-id`, `argocd/app-name`)."
+        ),
+        col!(
+            "paths",
+            TextList,
+            optional,
+            "Globs of the files it owns in its repositories (`devex.io/paths`, e.g. `services/payments/**`); null or empty: the whole repository."
+        ),
+        col!(
+            "valid_from",
+            Timestamp,
+            optional,
+            "Since when this version holds (a catalog re-import records changes as of its day); null: always."
         ),
     ],
     partition_by: None,

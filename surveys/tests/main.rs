@@ -393,6 +393,7 @@ async fn anonymity_lake() -> (tempfile::TempDir, Arc<Lake>) {
                 Value::text(team),
                 Value::opt_text(parent),
                 members.map_or(Value::Null, Value::Integer),
+                Value::Null,
             ])
             .unwrap();
     }

@@ -2,6 +2,7 @@
 //! (teams, services, memberships) that describe them.
 
 use super::*;
+use crate::canonical::{self, Micros, Service, TeamMember};
 
 pub(super) struct Team {
     pub(super) name: String,
@@ -86,40 +87,31 @@ impl Org {
 /// The catalog rows: teams, services with their repositories, memberships.
 pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
     for group in ["product", "engineering"] {
-        out.push(
-            &schema::TEAMS,
-            vec![
-                Value::text(format!("demo:team:{group}")),
-                Value::text(group),
-                Value::Null,
-                Value::Null,
-            ],
-        )?;
+        out.push_row(canonical::Team {
+            event_id: format!("demo:team:{group}"),
+            team: group.into(),
+            parent: None,
+            members_count: None,
+            valid_from: None,
+        })?;
     }
+    let membership = |team: &str, member: usize, from: i64, to: Option<i64>| TeamMember {
+        event_id: format!("demo:team_member:{team}:{}", org.developers[member]),
+        developer: org.developers[member].clone(),
+        team: team.to_string(),
+        valid_from: Micros(from),
+        valid_to: to.map(Micros),
+    };
     for team in &org.teams {
-        out.push(
-            &schema::TEAMS,
-            vec![
-                Value::text(format!("demo:team:{}", team.name)),
-                Value::text(&team.name),
-                Value::text(team.group),
-                Value::Integer(team.members.len() as i64),
-            ],
-        )?;
+        out.push_row(canonical::Team {
+            event_id: format!("demo:team:{}", team.name),
+            team: team.name.clone(),
+            parent: Some(team.group.into()),
+            members_count: Some(team.members.len() as i64),
+            valid_from: None,
+        })?;
         for &member in &team.members {
-            out.push(
-                &schema::TEAM_MEMBERS,
-                vec![
-                    Value::text(format!(
-                        "demo:team_member:{}:{}",
-                        team.name, org.developers[member]
-                    )),
-                    Value::text(&org.developers[member]),
-                    Value::text(&team.name),
-                    Value::Timestamp(org.start),
-                    Value::Null,
-                ],
-            )?;
+            out.push_row(membership(&team.name, member, org.start, None))?;
         }
     }
     // Some developers also belong to a second team (embedded platform
@@ -127,33 +119,27 @@ pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
     for (t, team) in org.teams.iter().enumerate() {
         let other = &org.teams[(t + 1) % org.teams.len()];
         for &member in team.members.iter().step_by(15) {
-            out.push(
-                &schema::TEAM_MEMBERS,
-                vec![
-                    Value::text(format!(
-                        "demo:team_member:{}:{}",
-                        other.name, org.developers[member]
-                    )),
-                    Value::text(&org.developers[member]),
-                    Value::text(&other.name),
-                    Value::Timestamp(org.start + 90 * DAY),
-                    Value::Timestamp(org.start + 200 * DAY),
-                ],
-            )?;
+            out.push_row(membership(
+                &other.name,
+                member,
+                org.start + 90 * DAY,
+                Some(org.start + 200 * DAY),
+            ))?;
         }
     }
     for (s, (service, owner)) in org.services.iter().enumerate() {
         let team = &org.teams[*owner];
-        out.push(
-            &schema::SERVICES,
-            vec![
-                Value::text(format!("demo:service:{service}")),
-                Value::text(service),
-                Value::text(&team.name),
-                Value::text(format!("{}-system", team.group)),
-                Value::TextList(vec![org.repo(s)]),
-            ],
-        )?;
+        out.push_row(Service {
+            event_id: format!("demo:service:{service}"),
+            service: service.clone(),
+            owner_team: team.name.clone(),
+            system: Some(format!("{}-system", team.group)),
+            repos: vec![org.repo(s)],
+            lifecycle: Some("production".into()),
+            annotations: None,
+            paths: Vec::new(),
+            valid_from: None,
+        })?;
     }
     Ok(())
 }

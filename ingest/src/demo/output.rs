@@ -10,6 +10,12 @@ pub(super) struct Output {
 }
 
 impl Output {
+    /// Adds a typed row.
+    pub(super) fn push_row(&mut self, row: impl Into<crate::canonical::Row>) -> Result<()> {
+        let (table, values) = row.into();
+        self.push(table, values)
+    }
+
     pub(super) fn new() -> Output {
         Output {
             builders: TABLES.iter().map(|t| TableBuilder::new(t)).collect(),
