@@ -7,6 +7,11 @@
 use std::collections::HashMap;
 
 use crate::columns::Columns;
+
+/// The catalog's current version of every service: the `services` rows with
+/// the service's latest `valid_from` (a null one is the oldest), as a
+/// subquery to select from.
+pub const CURRENT_SERVICES: &str = "(SELECT * FROM (SELECT *, rank() OVER (PARTITION BY service ORDER BY valid_from DESC NULLS LAST) AS version FROM services) WHERE version = 1)";
 use crate::error::{Error, NameKind, Result};
 use crate::LakeQueries;
 
@@ -14,7 +19,7 @@ use crate::LakeQueries;
 pub async fn repository_services(queries: &LakeQueries) -> Result<HashMap<String, String>> {
     pairs(
         queries,
-        "SELECT unnest(repos) AS repo, service FROM services",
+        &format!("SELECT unnest(repos) AS repo, service FROM {CURRENT_SERVICES}"),
         "repo",
         "service",
     )
@@ -26,18 +31,34 @@ pub async fn repository_services(queries: &LakeQueries) -> Result<HashMap<String
 pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView> {
     let repository_services = repository_services(queries).await?;
     let result = queries
-        .read_only_sql("SELECT DISTINCT service FROM services")
+        .read_only_sql(&format!(
+            "SELECT service, annotations FROM {CURRENT_SERVICES}"
+        ))
         .await?;
-    let mut services: std::collections::BTreeSet<String> = Columns::new(&result.batches)
-        .text("service")?
-        .into_iter()
-        .flatten()
-        .collect();
+    let columns = Columns::new(&result.batches);
+    let names = columns.text("service")?;
+    let mut services: std::collections::BTreeSet<String> =
+        names.iter().flatten().cloned().collect();
     services.extend(repository_services.values().cloned());
+    let mut annotations = HashMap::new();
+    for (service, text) in names.into_iter().zip(columns.text("annotations")?) {
+        let (Some(service), Some(text)) = (service, text) else {
+            continue;
+        };
+        // Written by the catalog import as a JSON object of strings.
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) else {
+            continue;
+        };
+        for (key, value) in map {
+            if let Some(value) = value.as_str() {
+                annotations.insert((key, value.to_string()), service.clone());
+            }
+        }
+    }
     Ok(ingest::sources::CatalogView {
         repository_services,
         services,
-        annotations: HashMap::new(),
+        annotations,
     })
 }
 
@@ -45,7 +66,9 @@ pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView>
 pub async fn service_owners(queries: &LakeQueries) -> Result<HashMap<String, String>> {
     pairs(
         queries,
-        "SELECT service, max(owner_team) AS team FROM services GROUP BY service",
+        &format!(
+            "SELECT service, max(owner_team) AS team FROM {CURRENT_SERVICES} GROUP BY service"
+        ),
         "service",
         "team",
     )
@@ -68,7 +91,7 @@ pub async fn current_teams(queries: &LakeQueries) -> Result<HashMap<String, Stri
 pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
     let result = queries
         .read_only_sql(&format!(
-            "SELECT DISTINCT unnest(repos) AS repo FROM services WHERE service = {} ORDER BY repo",
+            "SELECT DISTINCT unnest(repos) AS repo FROM {CURRENT_SERVICES} WHERE service = {} ORDER BY repo",
             crate::sql_text(service)
         ))
         .await?;

@@ -3,7 +3,18 @@
 -- Rule (devex's DevEx contract): repository measures (CI, pull requests)
 -- belong to the team that owns the repository's service in the catalog
 -- (`services.repos`, `services.owner_team`). A repository in several teams'
--- services goes to the first team by name; one in none has no team.
+-- services goes to the first team by name; one in none has no team. The
+-- catalog's current version of each service decides (the rows with its
+-- latest valid_from; a null valid_from is the oldest).
 SELECT repo, min(owner_team) AS team
-FROM (SELECT unnest(repos) AS repo, owner_team FROM services)
+FROM (
+    SELECT unnest(repos) AS repo, owner_team
+    FROM (
+        SELECT repos,
+               owner_team,
+               rank() OVER (PARTITION BY service ORDER BY valid_from DESC NULLS LAST) AS version
+        FROM services
+    )
+    WHERE version = 1
+)
 GROUP BY repo

@@ -107,10 +107,23 @@ pub(super) async fn counts(
 
 /// Each service's counted deployments by period, and the team of every
 /// service deployed to production before the window's end (idle ones too).
+/// Grouped by team, a service counts per owner: a team's rate is the
+/// deployments it owned (a service that changed hands is in both teams, each
+/// with its own deployments).
 pub(super) struct ServiceRates {
+    /// By service (or, grouped by team, [`owned`] service and team) and period.
     pub(super) deployments: HashMap<(String, Option<i64>), u64>,
     pub(super) services: Vec<(String, Option<String>)>,
+    by_team: bool,
 }
+
+/// The key of a service's deployments under one owner.
+fn owned(service: &str, team: Option<&str>) -> String {
+    format!("{service}\u{1f}{}", team.unwrap_or(""))
+}
+
+/// [`owned`], as SQL over `production_deployments`.
+const OWNED_KEY: &str = "concat(service, chr(31), coalesce(team, ''))";
 
 impl ServiceRates {
     /// `by_service`: the counts by service and period, when the caller has
@@ -120,9 +133,11 @@ impl ServiceRates {
         sql: &DoraSql,
         period_key: &str,
         by_service: Option<&BTreeMap<CellKey, Counts>>,
+        group_by: GroupBy,
     ) -> Result<ServiceRates> {
+        let by_team = group_by == GroupBy::Team;
         let mut deployments = HashMap::new();
-        match by_service {
+        match by_service.filter(|_| !by_team) {
             Some(cells) => {
                 for ((service, period), cell) in cells {
                     if let Some(service) = service {
@@ -131,9 +146,8 @@ impl ServiceRates {
                 }
             }
             None => {
-                let summary = sql
-                    .summary(queries, DORA_SUMMARY, "service", period_key)
-                    .await?;
+                let key = if by_team { OWNED_KEY } else { "service" };
+                let summary = sql.summary(queries, DORA_SUMMARY, key, period_key).await?;
                 let c = Columns::new(&summary.batches);
                 for ((service, period), n) in c
                     .text("group_key")?
@@ -141,8 +155,15 @@ impl ServiceRates {
                     .zip(c.micros("period_start")?)
                     .zip(c.int("deployments")?)
                 {
-                    if let Some(service) = service {
-                        deployments.insert((service, period), n.unwrap_or(0) as u64);
+                    if let Some(key) = service {
+                        let n = n.unwrap_or(0) as u64;
+                        if let Some((service, _)) = key.split_once('\u{1f}') {
+                            // The whole service too, for the overall median.
+                            *deployments
+                                .entry((service.to_string(), period))
+                                .or_insert(0) += n;
+                        }
+                        deployments.insert((key, period), n);
                     }
                 }
             }
@@ -164,30 +185,45 @@ impl ServiceRates {
         Ok(ServiceRates {
             deployments,
             services,
+            by_team,
         })
     }
 
-    /// The services of a group (every service for `GroupBy::None`).
-    pub(super) fn members(&self, group_by: GroupBy, key: Option<&str>) -> Vec<&str> {
-        self.services
+    /// The services of a group (every service for `GroupBy::None`), as the
+    /// keys [`ServiceRates::median`] takes.
+    pub(super) fn members(&self, group_by: GroupBy, key: Option<&str>) -> Vec<String> {
+        let mut members: Vec<String> = self
+            .services
             .iter()
             .filter(|(service, team)| match group_by {
                 GroupBy::Service => Some(service.as_str()) == key,
                 GroupBy::Team => team.as_deref() == key,
                 GroupBy::None => true,
             })
-            .map(|(service, _)| service.as_str())
-            .collect()
+            .map(|(service, team)| match group_by {
+                GroupBy::Team if self.by_team => owned(service, team.as_deref()),
+                _ => service.clone(),
+            })
+            .collect();
+        // A service with several owners is one member of the whole.
+        members.sort();
+        members.dedup();
+        members
     }
 
     /// Median deployments per week over `services` (a group's members).
-    pub(super) fn median(&self, services: &[&str], period: Option<i64>, days: i64) -> Option<f64> {
+    pub(super) fn median(
+        &self,
+        services: &[String],
+        period: Option<i64>,
+        days: i64,
+    ) -> Option<f64> {
         let weeks = days.max(1) as f64 / 7.0;
         let mut rates: Vec<f64> = services
             .iter()
             .map(|service| {
                 self.deployments
-                    .get(&(service.to_string(), period))
+                    .get(&(service.clone(), period))
                     .copied()
                     .unwrap_or(0) as f64
                     / weeks

@@ -59,9 +59,14 @@ pub struct DoraReport {
     pub days: i64,
     pub production_pattern: String,
     pub levels_source: String,
+    /// Which team a deployment counts for ([`OWNERSHIP_RULE`]).
+    pub ownership: &'static str,
     pub groups: Vec<DoraGroup>,
     pub overall: DoraMetrics,
 }
+
+/// The ownership rule of every DORA answer, said in the answer.
+pub const OWNERSHIP_RULE: &str = "a deployment counts for the team that owned its service when it was deployed (the catalog version with the latest valid_from not after it)";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeriesPoint {
@@ -82,5 +87,7 @@ pub struct DoraSeries {
     pub granularity: Granularity,
     pub group_by: GroupBy,
     pub levels_source: String,
+    /// Which team a deployment counts for ([`OWNERSHIP_RULE`]).
+    pub ownership: &'static str,
     pub points: Vec<SeriesPoint>,
 }

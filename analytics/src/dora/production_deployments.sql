@@ -20,6 +20,11 @@
 --   - counted: every other one.
 -- * deployed_at is finished_at (started_at when a source gives no finish time);
 --   a deployment belongs to the window that contains its deployed_at.
+-- * Its team is the one that owned the service when it was deployed: the
+--   catalog version (services rows) with the latest valid_from not after
+--   deployed_at, a null valid_from meaning "since always"; rows of one
+--   version merge (max owner_team). Last year's deployments stay with last
+--   year's owner after the service changes hands.
 --
 -- Template value (filled in by analytics::dora): production_pattern.
 WITH successful AS (
@@ -66,11 +71,20 @@ segment_start AS (
     FROM segmented
     WHERE class <> 'redeploy'
 ),
-catalog AS (
-    SELECT service, max(owner_team) AS team FROM services GROUP BY service
+versions AS (
+    SELECT service, valid_from, max(owner_team) AS team
+    FROM services
+    GROUP BY service, valid_from
+),
+ownership AS (
+    SELECT service,
+           team,
+           valid_from,
+           lead(valid_from) OVER (PARTITION BY service ORDER BY valid_from ASC NULLS FIRST) AS valid_to
+    FROM versions
 )
 SELECT d.service,
-       catalog.team,
+       ownership.team,
        d.deployment_id,
        d.environment,
        d.sha,
@@ -84,7 +98,10 @@ SELECT d.service,
        rolled_back.deployed_at AS rolled_back_at,
        replaced.deployment_id AS rolls_back
 FROM segmented d
-LEFT JOIN catalog ON catalog.service = d.service
+LEFT JOIN ownership
+       ON ownership.service = d.service
+      AND (ownership.valid_from IS NULL OR ownership.valid_from <= d.deployed_at)
+      AND (ownership.valid_to IS NULL OR d.deployed_at < ownership.valid_to)
 LEFT JOIN segment_start rolled_back
        ON rolled_back.service = d.service
       AND rolled_back.segment = d.segment + 1

@@ -24,7 +24,7 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
     let by_service = cells
         .as_ref()
         .filter(|_| request.group_by == GroupBy::Service);
-    let rates = ServiceRates::load(queries, &sql, NO_PERIOD, by_service).await?;
+    let rates = ServiceRates::load(queries, &sql, NO_PERIOD, by_service, request.group_by).await?;
     let mut groups = Vec::new();
     if let Some(cells) = cells {
         for ((key, _), cell) in cells {
@@ -56,6 +56,7 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         days,
         production_pattern: request.settings.production_pattern.clone(),
         levels_source: levels.source.clone(),
+        ownership: OWNERSHIP_RULE,
         groups,
         overall,
     };
@@ -112,7 +113,8 @@ pub async fn series(
     )
     .await?;
     let by_service = (request.group_by == GroupBy::Service).then_some(&cells);
-    let rates = ServiceRates::load(queries, &sql, "period_start", by_service).await?;
+    let rates =
+        ServiceRates::load(queries, &sql, "period_start", by_service, request.group_by).await?;
     let mut by_group: BTreeMap<Option<String>, HashMap<NaiveDate, (i64, Counts)>> = BTreeMap::new();
     for ((key, period), cell) in cells {
         let Some(period_micros) = period else {
@@ -154,6 +156,7 @@ pub async fn series(
         granularity,
         group_by: request.group_by,
         levels_source: levels.source,
+        ownership: OWNERSHIP_RULE,
         points,
     })
 }

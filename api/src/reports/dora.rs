@@ -224,13 +224,15 @@ fn group_header(report_group_by: analytics::dora::GroupBy) -> &'static str {
 fn report_table(report: &DoraReport) -> String {
     format!(
         "DORA metrics {} to {} (exclusive; {} days in {}), production = {}\n\
-         levels (deployment frequency/lead time/change failure rate/recovery): {}\n\n{}\n",
+         levels (deployment frequency/lead time/change failure rate/recovery): {}\n\
+         teams: {}\n\n{}\n",
         report.from,
         report.to,
         report.days,
         report.tz,
         report.production_pattern,
         report.levels_source,
+        report.ownership,
         text_table(
             &metric_headers(group_header(report.group_by)),
             &report_rows(report, true)
