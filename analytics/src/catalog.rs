@@ -62,6 +62,74 @@ pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView>
     })
 }
 
+/// The current catalog an import of Backstage entities is compared with:
+/// each service's and team's latest version, and the open memberships.
+pub async fn current_catalog(
+    queries: &LakeQueries,
+) -> Result<ingest::sources::backstage::CurrentCatalog> {
+    use ingest::sources::backstage::{CurrentCatalog, ServiceVersion, TeamVersion};
+    let mut current = CurrentCatalog::default();
+    let services = queries
+        .read_only_sql(&format!(
+            "SELECT service, owner_team, system, repos, lifecycle, annotations, paths FROM {CURRENT_SERVICES}"
+        ))
+        .await?;
+    let c = Columns::new(&services.batches);
+    let mut repos = c.text_lists("repos")?.into_iter();
+    let mut paths = c.text_lists("paths")?.into_iter();
+    let mut owners = c.text("owner_team")?.into_iter();
+    let mut systems = c.text("system")?.into_iter();
+    let mut lifecycles = c.text("lifecycle")?.into_iter();
+    let mut annotations = c.text("annotations")?.into_iter();
+    for service in c.text("service")? {
+        let version = ServiceVersion {
+            owner_team: owners.next().flatten().unwrap_or_default(),
+            system: systems.next().flatten(),
+            repos: {
+                let mut list = repos.next().flatten().unwrap_or_default();
+                list.sort();
+                list
+            },
+            lifecycle: lifecycles.next().flatten(),
+            annotations: annotations.next().flatten(),
+            paths: paths.next().flatten().unwrap_or_default(),
+        };
+        if let Some(service) = service {
+            current.services.insert(service, version);
+        }
+    }
+    let teams = queries
+        .read_only_sql(
+            "SELECT team, parent, members_count FROM (SELECT *, rank() OVER (PARTITION BY team ORDER BY valid_from DESC NULLS LAST) AS version FROM teams) WHERE version = 1",
+        )
+        .await?;
+    let c = Columns::new(&teams.batches);
+    for ((team, parent), count) in c
+        .text("team")?
+        .into_iter()
+        .zip(c.text("parent")?)
+        .zip(c.int("members_count")?)
+    {
+        if let Some(team) = team {
+            current.teams.insert(
+                team,
+                TeamVersion {
+                    parent,
+                    members_count: count,
+                },
+            );
+        }
+    }
+    let members = queries
+        .read_only_sql("SELECT developer, team FROM team_members WHERE valid_to IS NULL")
+        .await?;
+    current.memberships = Columns::new(&members.batches)
+        .text_pairs("developer", "team")?
+        .into_iter()
+        .collect();
+    Ok(current)
+}
+
 /// Service -> owning team.
 pub async fn service_owners(queries: &LakeQueries) -> Result<HashMap<String, String>> {
     pairs(

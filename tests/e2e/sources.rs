@@ -393,3 +393,70 @@ async fn gitlab_hooks_are_stored_once_and_the_token_is_required() {
         serde_json::json!([{"commits": 2, "merged": 1, "runs": 1, "jobs": 1, "deployments": 1}])
     );
 }
+
+#[test]
+fn a_backstage_catalog_imports_once_and_keeps_ownership_history() {
+    let lake = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/payloads/backstage");
+    let import = |paths: &[&str], as_of: &str| {
+        let mut args = vec!["import", "catalog"];
+        args.extend_from_slice(paths);
+        args.extend_from_slice(&["--lake", lake_arg, "--as-of", as_of]);
+        let output = run(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let folder = fixtures.to_str().unwrap();
+    let first = import(&[folder], "2026-01-01");
+    assert!(first.contains("services 3 new, 0 changed"), "{first}");
+    let again = import(&[folder], "2026-02-01");
+    assert!(again.contains("0 rows stored"), "{again}");
+    // artist-lookup moves to team-b as of March.
+    let dir = tempfile::tempdir().unwrap();
+    let moved =
+        std::fs::read_to_string(fixtures.join("backstage-backstage/artist-lookup-component.yaml"))
+            .unwrap()
+            .replace("owner: team-a", "owner: team-b");
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(&file, moved).unwrap();
+    let third = import(&[file.to_str().unwrap()], "2026-03-01");
+    assert!(third.contains("services 0 new, 1 changed"), "{third}");
+    let rows = query_json(
+        lake.path(),
+        "SELECT owner_team, CAST(valid_from AS VARCHAR) AS valid_from FROM services WHERE service = 'artist-lookup' ORDER BY valid_from NULLS FIRST",
+    );
+    assert_eq!(rows[0]["owner_team"], "team-a");
+    assert_eq!(rows[0]["valid_from"], Value::Null);
+    assert_eq!(rows[1]["owner_team"], "team-b");
+    assert!(
+        rows[1]["valid_from"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-01"),
+        "{rows}"
+    );
+    // No e-mail of the catalog's users is stored.
+    let members = query_json(lake.path(), "SELECT developer FROM team_members");
+    assert!(!members.to_string().contains('@'), "{members}");
+    // A broken entity names its file, entity and field.
+    std::fs::write(
+        &file,
+        "kind: Component\nmetadata:\n  name: lost\nspec:\n  type: service\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "import",
+        "catalog",
+        file.to_str().unwrap(),
+        "--lake",
+        lake_arg,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("component:default/lost: spec.owner"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -238,12 +238,14 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Canonical table, e.g. deployments, incidents, commits; or `survey`
-    /// for a survey tool's export (Google Forms, Typeform, Qualtrics CSV,
-    /// Microsoft Forms xlsx).
+    /// Canonical table, e.g. deployments, incidents, commits; `survey` for a
+    /// survey tool's export (Google Forms, Typeform, Qualtrics CSV,
+    /// Microsoft Forms xlsx); `catalog` for Backstage catalog-info.yaml files.
     pub table: String,
-    /// JSON Lines (.jsonl) or CSV (.csv) file; for `survey`, the export.
-    pub file: PathBuf,
+    /// JSON Lines (.jsonl) or CSV (.csv) files; for `survey`, the export;
+    /// for `catalog`, YAML files or folders of them.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub lake: LakeArg,
     /// Input format, when the extension does not tell.
@@ -260,6 +262,9 @@ pub struct ImportArgs {
     /// loading many files in a row, then deriving once.
     #[arg(long)]
     pub no_derive: bool,
+    /// For `catalog`: the day changes take effect (default today, UTC).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {

@@ -70,34 +70,70 @@ pub fn byte_progress(path: &Path) -> bool {
 }
 
 pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
-    if args.table == "survey" {
-        return import_survey(config, args).await;
+    match args.table.as_str() {
+        "survey" => return import_survey(config, args).await,
+        "catalog" => return import_catalog(config, args).await,
+        _ => {}
     }
     let table = ingest::schema::table(&args.table)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = pseudonymizer(config, &lake)?;
-    let progress = Bars::new(byte_progress(&args.file));
-    let report = ingest::import::import_file(
-        &lake,
-        table,
-        &args.file,
-        args.format,
-        &pseudonymizer,
-        &progress,
-    )
-    .await;
-    progress.clear();
-    let report = report?;
+    let mut stored = 0;
+    for file in &args.files {
+        let progress = Bars::new(byte_progress(file));
+        let report =
+            ingest::import::import_file(&lake, table, file, args.format, &pseudonymizer, &progress)
+                .await;
+        progress.clear();
+        let report = report?;
+        println!(
+            "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
+            file.display(),
+            report.table,
+            report.rows_read,
+            report.stored.rows_written,
+            report.stored.duplicates,
+            report.stored.files_written
+        );
+        stored += report.stored.rows_written;
+    }
+    if stored > 0 && analytics::derive::reads(table.name) && !args.no_derive {
+        derive_after_write(config, lake).await?;
+    }
+    Ok(())
+}
+
+/// `devex import catalog PATH...`: Backstage entities compared with the
+/// lake's current catalog; changes become versions valid from `--as-of`.
+pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
+    let entities = ingest::sources::backstage::read(&args.files)?;
+    let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    let pseudonymizer = pseudonymizer(config, &lake)?;
+    let queries = analytics::LakeQueries::open(lake.clone()).await?;
+    let current = analytics::catalog::current_catalog(&queries).await?;
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Utc::now().date_naive())
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_micros();
+    let plan = ingest::sources::backstage::plan(&entities, &current, as_of, &pseudonymizer)?;
+    let summary = ingest::sources::append_rows(&lake, plan.rows).await?;
     println!(
-        "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
-        args.file.display(),
-        report.table,
-        report.rows_read,
-        report.stored.rows_written,
-        report.stored.duplicates,
-        report.stored.files_written
+        "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; {} new memberships; {} unchanged. {} rows stored, {} already in the lake.",
+        entities.len(),
+        args.files.len(),
+        plan.services_new,
+        plan.services_changed,
+        plan.teams_new,
+        plan.teams_changed,
+        plan.memberships_new,
+        plan.unchanged,
+        summary.rows_written,
+        summary.duplicates
     );
-    if report.stored.rows_written > 0 && analytics::derive::reads(table.name) && !args.no_derive {
+    if summary.rows_written > 0 && !args.no_derive {
         derive_after_write(config, lake).await?;
     }
     Ok(())
@@ -110,6 +146,12 @@ pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
             "--survey is required with `import survey`: the wave this export belongs to, e.g. --survey devex-2026-q3",
         )
     })?;
+    let [file] = args.files.as_slice() else {
+        return Err(Error::invalid_parameter(
+            "file",
+            "`import survey` takes one export at a time (one wave); run it once per file",
+        ));
+    };
     let (definition, _) = crate::reports::surveys::setup(config)?;
     let mapping = match &args.mapping {
         Some(path) => surveys::import::Mapping::read(path)?,
@@ -126,18 +168,12 @@ pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
         developers: &developers,
         teams,
     };
-    let report = surveys::import::import_export(
-        &lake,
-        &definition,
-        &survey_id,
-        &args.file,
-        &mapping,
-        &identities,
-    )
-    .await?;
+    let report =
+        surveys::import::import_export(&lake, &definition, &survey_id, file, &mapping, &identities)
+            .await?;
     println!(
         "Imported {} ({} export) into survey {survey_id}: {} responses, {} answers, {} stored, {} already in the lake.",
-        args.file.display(),
+        file.display(),
         report.tool.name(),
         report.responses,
         report.answers,

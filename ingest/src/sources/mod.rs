@@ -13,6 +13,7 @@
 //! rows no-ops.
 
 pub mod argocd;
+pub mod backstage;
 pub mod catalog;
 pub mod cdevents;
 pub mod github;
