@@ -8,6 +8,7 @@ mod dora;
 mod fake_github;
 mod github;
 mod import;
+mod mixed;
 mod portal;
 mod prometheus;
 mod serve;

@@ -45,6 +45,8 @@ pub enum FailureCause {
     /// An incident attributed by `linked_deployment_id`, `linked_sha` or `time`.
     Incident {
         incident_id: String,
+        /// The tool that reported it (`pagerduty`, `gitlab`, `github`, ...).
+        source: String,
         attribution: String,
         opened_at: Option<DateTime<Utc>>,
         resolved_at: Option<DateTime<Utc>>,
@@ -62,6 +64,8 @@ pub struct DeploymentDetail {
     pub team: Option<String>,
     pub deployment_id: String,
     pub environment: Option<String>,
+    /// The tool that reported it (`argocd`, `cdevents`, `github`, ...).
+    pub source: Option<String>,
     pub sha: String,
     pub started_at: Option<DateTime<Utc>>,
     pub deployed_at: Option<DateTime<Utc>>,
@@ -163,6 +167,7 @@ pub async fn deployments(
         let service = c.text("service")?;
         let id = c.text("deployment_id")?;
         let incident = c.text("incident_id")?;
+        let source = c.text("source")?;
         let attribution = c.text("attribution")?;
         let opened = c.micros("opened_at")?;
         let resolved = c.micros("resolved_at")?;
@@ -175,6 +180,7 @@ pub async fn deployments(
                 .or_default()
                 .push(FailureCause::Incident {
                     incident_id: incident[i].clone().unwrap_or_default(),
+                    source: source[i].clone().unwrap_or_default(),
                     attribution: attribution[i].clone().unwrap_or_default(),
                     opened_at: micros_to_utc(opened[i]),
                     resolved_at: micros_to_utc(resolved[i]),
@@ -187,6 +193,7 @@ pub async fn deployments(
     let team = c.text("team")?;
     let id = c.text("deployment_id")?;
     let environment = c.text("environment")?;
+    let source = c.text("source")?;
     let sha = c.text("sha")?;
     let started = c.micros("started_at")?;
     let deployed = c.micros("deployed_at")?;
@@ -227,6 +234,7 @@ pub async fn deployments(
             team: team[i].clone(),
             deployment_id,
             environment: environment[i].clone(),
+            source: source[i].clone(),
             sha: sha[i].clone().unwrap_or_default(),
             started_at: micros_to_utc(started[i]),
             deployed_at: micros_to_utc(deployed[i]),

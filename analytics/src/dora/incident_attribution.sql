@@ -24,7 +24,9 @@ WITH incident AS (
            min(opened_at) AS opened_at,
            max(resolved_at) AS resolved_at,
            max(deployment_id) AS linked_deployment_id,
-           max(sha) AS linked_sha
+           max(sha) AS linked_sha,
+           -- The tool that told us: an event id's first part (pagerduty, gitlab, ...).
+           min(split_part(event_id, ':', 1)) AS source
     FROM incidents
     GROUP BY service, incident_id
 ),
@@ -58,6 +60,7 @@ by_time AS (
 )
 SELECT i.service,
        i.incident_id,
+       i.source,
        i.opened_at,
        i.resolved_at,
        i.linked_deployment_id,

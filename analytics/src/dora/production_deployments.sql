@@ -32,6 +32,7 @@ WITH successful AS (
            deployment_id,
            first_value(sha ORDER BY started_at, event_id) AS sha,
            first_value(environment ORDER BY started_at, event_id) AS environment,
+           first_value(source ORDER BY started_at, event_id) AS source,
            min(started_at) AS started_at,
            max(finished_at) AS finished_at
     FROM deployments
@@ -87,6 +88,7 @@ SELECT d.service,
        ownership.team,
        d.deployment_id,
        d.environment,
+       d.source,
        d.sha,
        d.started_at,
        d.finished_at,

@@ -405,12 +405,14 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
         .map(|c| match c {
             FailureCause::Incident {
                 incident_id,
+                source,
                 attribution,
                 opened_at,
                 resolved_at,
             } => format!(
-                "<li>incident {} ({}) opened {}, resolved {}</li>",
+                "<li>incident {} from {} ({}) opened {}, resolved {}</li>",
                 escape(incident_id),
+                escape(source),
                 escape(attribution),
                 opened_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 resolved_at.map_or_else(|| "not yet".into(), |t| t.to_rfc3339())
@@ -431,6 +433,8 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
 <tr><th>class</th><td>{class}{rolls_back}</td></tr>
 <tr><th>sha</th><td><code>{sha}</code></td></tr>
 <tr><th>deployed</th><td>{at}</td></tr>
+<tr><th>reported by</th><td>{source}</td></tr>
+<tr><th>team</th><td>{team} <small>(the owner when it was deployed)</small></td></tr>
 <tr><th>failed</th><td>{failed}</td></tr>
 <tr><th>recovery</th><td>{recovery}</td></tr>
 </tbody></table>
@@ -448,6 +452,8 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
             .unwrap_or_default(),
         sha = escape(&d.sha),
         at = d.deployed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        source = escape(d.source.as_deref().unwrap_or("unknown")),
+        team = escape(d.team.as_deref().unwrap_or("none in the catalog")),
         failed = if d.failed { "yes" } else { "no" },
         recovery = number(d.recovery_hours, 1, " h"),
         count = d.changes.len(),
