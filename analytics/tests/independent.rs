@@ -295,6 +295,7 @@ async fn store(s: &Scenario, lake: &Lake) {
                 Value::Timestamp(c.authored_at),
                 Value::Null,
                 Value::text(&c.message),
+                Value::Null,
             ])
             .unwrap();
     }

@@ -124,6 +124,7 @@ canonical_rows! {
     Commit => COMMITS {
         repo: String, sha: String, parents: Option<Vec<String>>, author: String,
         authored_at: Micros, committed_at: Option<Micros>, message_summary: Option<String>,
+        files: Option<Vec<String>>,
     }
     /// A push to a branch or tag.
     Push => PUSHES {

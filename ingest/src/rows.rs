@@ -241,6 +241,7 @@ mod tests {
             Value::Timestamp(1_000_000),
             Value::Null,
             Value::text("Fix it"),
+            Value::Null,
         ])
         .unwrap();
         let batch = b.finish().unwrap();

@@ -189,6 +189,12 @@ pub static COMMITS: TableSpec = TableSpec {
             optional,
             "First line of the commit message."
         ),
+        col!(
+            "files",
+            TextList,
+            optional,
+            "Paths the commit added, modified or removed, when the source says (pushes do); null when unknown."
+        ),
     ],
     partition_by: Some("authored_at"),
     sort_by: &["repo", "authored_at"],

@@ -12,6 +12,13 @@
 //! after a rollback and a redeploy. Commits known only from a push (no author
 //! time) are walked through but are not changes.
 //!
+//! Services inside a monorepo: a service whose catalog entry owns paths
+//! (`services.paths`, globs such as `services/payments/**`) takes only the
+//! commits that touch one of them (`commits.files`); the others are walked
+//! through. A commit whose files are unknown (an API pull's list) stays a
+//! change of every service, as without paths. A service without paths takes
+//! every commit, as before.
+//!
 //! The result, `deployment_changes` (service, deployment_id, sha), is kept in
 //! the lake under `_derived/deployment_changes/`, named by the production
 //! pattern and a fingerprint of the input files (which are named by content),
@@ -33,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::LakeQueries;
 
 /// Bumped whenever the walk's rule changes, so stored results are redone.
-const DERIVE_VERSION: &str = "deployment_changes/1";
+const DERIVE_VERSION: &str = "deployment_changes/2";
 
 /// Folder of the walk's results, relative to the lake's `_derived/`.
 const DERIVED_FOLDER: &str = "deployment_changes";
@@ -64,6 +71,10 @@ pub struct CommitGraph {
     parents: HashMap<String, Vec<String>>,
     /// Shas of the commits table: only these can be changes.
     known: HashSet<String>,
+    /// The files each commit touched, where known.
+    files: HashMap<String, Vec<String>>,
+    /// The paths of path-scoped services.
+    scopes: HashMap<String, globset::GlobSet>,
 }
 
 impl CommitGraph {
@@ -73,6 +84,38 @@ impl CommitGraph {
             self.parents.insert(sha.clone(), parents);
         }
         self.known.insert(sha);
+    }
+
+    /// Records the files a commit touched.
+    pub fn add_files(&mut self, sha: String, files: Vec<String>) {
+        self.files.insert(sha, files);
+    }
+
+    /// Scopes a service to the files matching `globs`; a bad glob is an
+    /// error naming it.
+    pub fn add_scope(&mut self, service: &str, globs: &[String]) -> Result<()> {
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in globs {
+            set.add(globset::Glob::new(glob).map_err(|e| {
+                Error::InvalidSetting(format!(
+                    "service {service}: path `{glob}` (devex.io/paths) is not a glob: {e}"
+                ))
+            })?);
+        }
+        let set = set
+            .build()
+            .map_err(|e| Error::InvalidSetting(e.to_string()))?;
+        self.scopes.insert(service.to_string(), set);
+        Ok(())
+    }
+
+    /// Whether a commit is a change of a service: always without paths or
+    /// without known files, else when it touches one of its paths.
+    fn touches(&self, service: &str, sha: &str) -> bool {
+        match (self.scopes.get(service), self.files.get(sha)) {
+            (Some(scope), Some(files)) => files.iter().any(|f| scope.is_match(f)),
+            _ => true,
+        }
     }
 
     /// Adds a push, pushes oldest first: each pushed commit's parent is the
@@ -115,7 +158,7 @@ pub fn walk(deployments: &[WalkDeployment], graph: &CommitGraph) -> Vec<Deployme
             if !seen.insert(sha) {
                 continue;
             }
-            if !baseline && graph.known.contains(sha) {
+            if !baseline && graph.known.contains(sha) && graph.touches(&deployment.service, sha) {
                 changes.push(DeploymentChange {
                     service: deployment.service.clone(),
                     deployment_id: deployment.deployment_id.clone(),
@@ -168,6 +211,7 @@ async fn fingerprint(queries: &LakeQueries, production_pattern: &str) -> Result<
         &ingest::schema::DEPLOYMENTS,
         &ingest::schema::COMMITS,
         &ingest::schema::PUSHES,
+        &ingest::schema::SERVICES,
     ] {
         for (path, size) in lake.data_files(table).await? {
             inputs.update(path.as_bytes());
@@ -288,15 +332,19 @@ async fn load_deployments(
 async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
     let mut graph = CommitGraph::default();
     let commits = queries
-        .read_only_sql("SELECT sha, parents FROM commits")
+        .read_only_sql("SELECT sha, parents, files FROM commits")
         .await?;
     let columns = Columns::new(&commits.batches);
-    for (sha, parents) in columns
+    for ((sha, parents), files) in columns
         .text("sha")?
         .into_iter()
         .zip(columns.text_lists("parents")?)
+        .zip(columns.text_lists("files")?)
     {
         if let Some(sha) = sha {
+            if let Some(files) = files {
+                graph.add_files(sha.clone(), files);
+            }
             // The same commit may arrive twice (a push and an API pull): a
             // known parent list wins over an unknown one.
             match parents {
@@ -323,6 +371,27 @@ async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
             after.as_deref(),
             &shas.unwrap_or_default(),
         );
+    }
+    // Path-scoped services, as the catalog says today.
+    let scopes = queries
+        .read_only_sql(&format!(
+            "SELECT service, paths FROM {} WHERE cardinality(paths) > 0",
+            crate::catalog::CURRENT_SERVICES
+        ))
+        .await?;
+    let columns = Columns::new(&scopes.batches);
+    let mut paths_by_service: HashMap<String, Vec<String>> = HashMap::new();
+    for (service, paths) in columns
+        .text("service")?
+        .into_iter()
+        .zip(columns.text_lists("paths")?)
+    {
+        if let (Some(service), Some(paths)) = (service, paths) {
+            paths_by_service.entry(service).or_default().extend(paths);
+        }
+    }
+    for (service, paths) in paths_by_service {
+        graph.add_scope(&service, &paths)?;
     }
     Ok(graph)
 }

@@ -336,19 +336,17 @@ impl<'a> RepoSimulation<'a> {
         at: i64,
         message: &str,
     ) -> Result<()> {
-        self.out.push(
-            &schema::COMMITS,
-            vec![
-                Value::text(format!("demo:commit:{}:{sha}", self.repo)),
-                Value::text(&self.repo),
-                Value::text(sha),
-                Value::TextList(parents),
-                Value::text(&self.org.developers[author]),
-                Value::Timestamp(at),
-                Value::Timestamp(at),
-                Value::text(message),
-            ],
-        )
+        self.out.push_row(crate::canonical::Commit {
+            event_id: format!("demo:commit:{}:{sha}", self.repo),
+            repo: self.repo.clone(),
+            sha: sha.to_string(),
+            parents: Some(parents),
+            author: self.org.developers[author].clone(),
+            authored_at: crate::canonical::Micros(at),
+            committed_at: Some(crate::canonical::Micros(at)),
+            message_summary: Some(message.to_string()),
+            files: None,
+        })
     }
 
     pub(super) fn push(

@@ -56,6 +56,27 @@ pub fn optional_time(value: &Json, path: &str) -> Result<Option<i64>, PayloadErr
     }
 }
 
+/// The files a pushed commit touched (`added`, `modified`, `removed`, as
+/// GitHub and GitLab push payloads list them), sorted; `None` when the
+/// payload does not say.
+pub fn touched_files(commit: &Json) -> Option<Vec<String>> {
+    let lists: Vec<&Vec<Json>> = ["added", "modified", "removed"]
+        .iter()
+        .filter_map(|key| commit[*key].as_array())
+        .collect();
+    if lists.is_empty() {
+        return None;
+    }
+    let mut files: Vec<String> = lists
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    files.sort();
+    files.dedup();
+    Some(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

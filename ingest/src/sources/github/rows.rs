@@ -157,6 +157,7 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
                 authored_at: Micros(time(commit, "timestamp")?),
                 committed_at: None,
                 message_summary: summary(commit, "message"),
+                files: crate::sources::json::touched_files(commit),
             }
             .into(),
         );
@@ -197,6 +198,13 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
         authored_at: Micros(time(commit, "commit.author.date")?),
         committed_at: optional_micros(commit, "commit.committer.date")?,
         message_summary: summary(commit, "commit.message"),
+        // The list endpoint does not say; a commit's own endpoint does.
+        files: commit["files"].as_array().map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f["filename"].as_str().map(str::to_string))
+                .collect()
+        }),
     }
     .into())
 }

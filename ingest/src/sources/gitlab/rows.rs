@@ -142,6 +142,7 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
                 message_summary: optional_text(commit, "title")
                     .or_else(|| optional_text(commit, "message"))
                     .map(|m| m.lines().next().unwrap_or("").to_string()),
+                files: crate::sources::json::touched_files(commit),
             }
             .into(),
         );
