@@ -460,3 +460,83 @@ fn a_backstage_catalog_imports_once_and_keeps_ownership_history() {
         stderr(&output)
     );
 }
+
+/// The published catalog entities, as Backstage's catalog API serves them.
+fn catalog_api_entities() -> Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/payloads/backstage");
+    let entities = ingest::sources::backstage::read(&[dir]).unwrap();
+    Value::Array(
+        entities
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "apiVersion": "backstage.io/v1alpha1",
+                    "kind": e.kind,
+                    "metadata": e.metadata,
+                    "spec": e.spec,
+                })
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_backstage_catalog_is_read_like_its_files() {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let backstage = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/catalog/entities"))
+        .and(query_param("offset", "0"))
+        .and(header("authorization", "Bearer bs-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(catalog_api_entities()))
+        .mount(&backstage)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/catalog/entities"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("{\"error\":\"unauthorized\"}"))
+        .mount(&backstage)
+        .await;
+    let lake = tempfile::tempdir().unwrap();
+    let lake_path = lake.path().to_path_buf();
+    let uri = backstage.uri();
+    let sync = move |token: &str| {
+        devex()
+            .env("BACKSTAGE_TOKEN", token)
+            .args(["ingest", "backstage", "--url", &uri, "--json", "--lake"])
+            .arg(&lake_path)
+            .output()
+            .unwrap()
+    };
+    let output = tokio::task::spawn_blocking({
+        let sync = sync.clone();
+        move || sync("bs-token")
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["source"], "backstage");
+    let rows = query_json(lake.path(), "SELECT count(*) AS n FROM services");
+    assert_eq!(rows[0]["n"], 3);
+    // Again: nothing changed, nothing stored.
+    let again = tokio::task::spawn_blocking({
+        let sync = sync.clone();
+        move || sync("bs-token")
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(report["resources"][0]["stored"], 0, "{report}");
+    // A refused token says which one to make and where to put it.
+    let refused = tokio::task::spawn_blocking(move || sync("wrong"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("BACKSTAGE_TOKEN"),
+        "{}",
+        stderr(&refused)
+    );
+}

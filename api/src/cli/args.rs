@@ -301,9 +301,14 @@ pub struct IngestArgs {
     #[arg(long)]
     pub resync: bool,
     /// API root, e.g. https://ghe.example.com/api/v3 for GitHub Enterprise
-    /// Server (default: [github] base_url, else https://api.github.com).
-    #[arg(long)]
+    /// Server (default: [github] base_url, else https://api.github.com); for
+    /// backstage, the Backstage backend.
+    #[arg(long, visible_alias = "url")]
     pub base_url: Option<String>,
+    /// The source's token (prefer its environment variable, e.g.
+    /// BACKSTAGE_TOKEN: a flag shows in the process list).
+    #[arg(long)]
+    pub token: Option<String>,
     /// Print the sync report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

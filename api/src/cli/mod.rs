@@ -99,6 +99,7 @@ async fn run(cli: Cli) -> Result<()> {
                 since: args.since,
                 resync: args.resync,
                 base_url: args.base_url,
+                token: args.token,
                 json: args.json,
             };
             let report = crate::cli::sync::ingest(&config, &request).await?;

@@ -3,7 +3,6 @@
 //! up to date. The collector does the work; this module only wires the
 //! configuration, draws progress and prints the summary.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
@@ -22,27 +21,29 @@ pub struct IngestRequest {
     pub since: Option<chrono::NaiveDate>,
     pub resync: bool,
     pub base_url: Option<String>,
+    pub token: Option<String>,
     pub json: bool,
 }
 
 pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncReport> {
     let mut sections = config.sources.clone();
-    if let Some(url) = &request.base_url {
-        let section = sections
-            .entry(request.source.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        if !section.is_object() {
-            *section = serde_json::json!({});
+    for (key, value) in [("base_url", &request.base_url), ("token", &request.token)] {
+        if let Some(value) = value {
+            let section = sections
+                .entry(request.source.clone())
+                .or_insert_with(|| serde_json::json!({}));
+            if !section.is_object() {
+                *section = serde_json::json!({});
+            }
+            section[key] = serde_json::Value::String(value.clone());
         }
-        section["base_url"] = serde_json::Value::String(url.clone());
     }
     let source = Registry::builtin().collector(&request.source, &sections)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
     let pseudonymizer = super::commands::pseudonymizer(config, &lake)?;
-    let services = match analytics::LakeQueries::open(lake.clone()).await {
-        Ok(queries) => analytics::catalog::repository_services(&queries).await?,
-        Err(_) => HashMap::new(),
-    };
+    let queries = analytics::LakeQueries::open(lake.clone()).await?;
+    let catalog = analytics::catalog::view(&queries).await?;
+    let current_catalog = analytics::catalog::current_catalog(&queries).await?;
     let since = match request.since {
         Some(date) => date,
         None => (chrono::Utc::now() - chrono::Duration::days(365)).date_naive(),
@@ -57,7 +58,8 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
     let context = SyncContext {
         lake: &lake,
         pseudonymizer: &pseudonymizer,
-        services: &services,
+        catalog: &catalog,
+        current_catalog: &current_catalog,
         progress: &progress,
     };
     let report = source.sync(&context, &sync_request).await;

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod cdevents;
 pub mod github;
 pub mod gitlab;
+pub mod http;
 pub mod json;
 pub mod pagerduty;
 pub mod webhook;
@@ -26,7 +27,7 @@ pub use crate::canonical::{Row, Rows};
 pub use catalog::CatalogView;
 pub use webhook::{DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -55,8 +56,10 @@ pub struct SyncRequest {
 pub struct SyncContext<'a> {
     pub lake: &'a Lake,
     pub pseudonymizer: &'a Pseudonymizer,
-    /// Repository (`owner/name`) -> service, from the catalog.
-    pub services: &'a HashMap<String, String>,
+    /// The catalog as sources map by it (repository -> service, annotations).
+    pub catalog: &'a CatalogView,
+    /// The catalog's current versions, which a catalog source compares with.
+    pub current_catalog: &'a backstage::CurrentCatalog,
     pub progress: &'a dyn Progress,
 }
 
@@ -153,6 +156,7 @@ impl Registry {
                 pagerduty::ENTRY,
                 cdevents::ENTRY,
                 argocd::ENTRY,
+                backstage::ENTRY,
             ],
         }
     }

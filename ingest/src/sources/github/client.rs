@@ -12,6 +12,8 @@ use octocrab::Octocrab;
 use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
+pub use crate::sources::http::{encode, Counts, Patience};
+use crate::sources::http::{links, rate_limit_wait};
 use crate::sources::{Progress, ProgressEvent};
 
 /// One page of a list, or one object.
@@ -23,27 +25,6 @@ pub struct Page {
     pub last_page: Option<u64>,
 }
 
-/// How patient a client is.
-#[derive(Debug, Clone)]
-pub struct Patience {
-    /// Attempts for a request that fails with a 5xx or no answer.
-    pub attempts: u32,
-    /// The first backoff; it doubles with every further attempt.
-    pub backoff: Duration,
-    /// The longest rate-limit wait we sit out before giving up with a message.
-    pub max_wait: Duration,
-}
-
-impl Default for Patience {
-    fn default() -> Self {
-        Patience {
-            attempts: 5,
-            backoff: Duration::from_secs(1),
-            max_wait: Duration::from_secs(3600),
-        }
-    }
-}
-
 pub struct Client {
     octocrab: Octocrab,
     base: String,
@@ -52,14 +33,6 @@ pub struct Client {
     requests: AtomicU64,
     rate_limited: AtomicU64,
     retried: AtomicU64,
-}
-
-/// Counters of what the client sent.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counts {
-    pub requests: u64,
-    pub rate_limited: u64,
-    pub retried: u64,
 }
 
 impl Client {
@@ -250,110 +223,5 @@ impl Client {
                 "GitHub refused {url} (403 {message}). The token lacks a permission: a fine-grained token needs read access to Contents, Metadata, Pull requests, Actions, Deployments and Issues; a classic token needs `repo` (and `read:org` for an organisation); an organisation may also have to approve the token. Fix the token and run again"
             ),
         }
-    }
-}
-
-/// How long GitHub wants us to wait, when a 403/429 is a rate limit: the
-/// secondary limit's `retry-after`, or the primary limit's reset time when
-/// `x-ratelimit-remaining` is 0. `None` means the refusal is not a limit.
-fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(seconds) = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Some(Duration::from_secs(seconds));
-    }
-    if header("x-ratelimit-remaining")?.trim() != "0" {
-        return None;
-    }
-    let reset = header("x-ratelimit-reset")?.trim().parse::<i64>().ok()?;
-    let now = chrono::Utc::now().timestamp();
-    // One second more: the reset time is rounded down.
-    Some(Duration::from_secs((reset - now).max(0) as u64 + 1))
-}
-
-/// The `next` URL and the `last` page number of a `Link` header.
-fn links(headers: &HeaderMap) -> (Option<String>, Option<u64>) {
-    let Some(link) = headers.get("link").and_then(|v| v.to_str().ok()) else {
-        return (None, None);
-    };
-    let (mut next, mut last) = (None, None);
-    for part in link.split(',') {
-        let mut pieces = part.split(';');
-        let url = pieces
-            .next()
-            .map(|u| u.trim().trim_start_matches('<').trim_end_matches('>'));
-        let rel = pieces
-            .filter_map(|p| p.trim().strip_prefix("rel="))
-            .map(|r| r.trim_matches('"'))
-            .next();
-        match (url, rel) {
-            (Some(url), Some("next")) => next = Some(url.to_string()),
-            (Some(url), Some("last")) => last = page_number(url),
-            _ => {}
-        }
-    }
-    (next, last)
-}
-
-fn page_number(url: &str) -> Option<u64> {
-    let query = url.split_once('?')?.1;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == "page")
-        .and_then(|(_, value)| value.parse().ok())
-}
-
-/// Percent-encodes a query value (labels may hold spaces and symbols).
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_headers_give_the_next_url_and_the_last_page() {
-        // The shape GitHub documents ("Using pagination in the REST API").
-        let mut headers = HeaderMap::new();
-        headers.insert("link", HeaderValue::from_static("<https://api.github.com/repositories/1300192/issues?page=2>; rel=\"prev\", <https://api.github.com/repositories/1300192/issues?page=4>; rel=\"next\", <https://api.github.com/repositories/1300192/issues?page=515>; rel=\"last\", <https://api.github.com/repositories/1300192/issues?page=1>; rel=\"first\""));
-        let (next, last) = links(&headers);
-        assert_eq!(
-            next.as_deref(),
-            Some("https://api.github.com/repositories/1300192/issues?page=4")
-        );
-        assert_eq!(last, Some(515));
-        assert_eq!(links(&HeaderMap::new()), (None, None));
-    }
-
-    #[test]
-    fn only_rate_limit_refusals_are_waited_out() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("12"));
-        assert_eq!(rate_limit_wait(&headers), None);
-        let reset = (chrono::Utc::now().timestamp() + 30).to_string();
-        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        headers.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).unwrap());
-        let wait = rate_limit_wait(&headers).unwrap().as_secs();
-        assert!((29..=32).contains(&wait), "{wait}");
-        headers.insert("retry-after", HeaderValue::from_static("60"));
-        assert_eq!(rate_limit_wait(&headers), Some(Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(encode("sev 1/incident"), "sev%201%2Fincident");
-        assert_eq!(
-            encode(">=2025-01-01T00:00:00Z"),
-            "%3E%3D2025-01-01T00%3A00%3A00Z"
-        );
     }
 }

@@ -128,7 +128,7 @@ impl GitHub {
         let mut cursors = Cursors::load(context.lake, "github")?;
         let rows_context = Context {
             pseudonymizer: context.pseudonymizer,
-            services: context.services,
+            services: &context.catalog.repository_services,
             incident_label: &self.incident_label,
         };
         let mut report = SyncReport {
