@@ -540,3 +540,117 @@ async fn a_live_backstage_catalog_is_read_like_its_files() {
         stderr(&refused)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pagerduty_pull_gives_the_rows_its_webhooks_give() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let pagerduty_api = MockServer::start().await;
+    let incident = |id: &str, status: &str, service: &str, name: &str| {
+        serde_json::json!({
+            "id": id, "type": "incident", "status": status, "title": "Checkout is down",
+            "created_at": "2021-06-04T13:35:29Z",
+            "service": {"id": service, "summary": name, "type": "service_reference"},
+            "priority": {"summary": "P1"}, "urgency": "high"
+        })
+    };
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .and(header("authorization", "Token token=pd-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incidents": [
+                incident("PFQZPSY", "resolved", "PA2P440", "pig208"),
+                incident("PNOMAP1", "triggered", "PZZZZZZ", "Legacy billing"),
+            ],
+            "limit": 100, "offset": 0, "more": false
+        })))
+        .mount(&pagerduty_api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/incidents/PFQZPSY/log_entries"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "log_entries": [
+                {"type": "trigger_log_entry", "created_at": "2021-06-04T13:35:29.781Z"},
+                {"type": "notify_log_entry", "created_at": "2021-06-04T13:35:30Z"},
+                {"type": "resolve_log_entry", "created_at": "2021-06-04T14:05:00Z"}
+            ]
+        })))
+        .mount(&pagerduty_api)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_string("{\"error\":{\"message\":\"Unauthorized\"}}"),
+        )
+        .mount(&pagerduty_api)
+        .await;
+    let lake = tempfile::tempdir().unwrap();
+    catalog(
+        lake.path(),
+        r#"{"service":"pig208","owner_team":"ops","repos":["acme/pig"]}"#,
+    );
+    let (lake_path, uri) = (lake.path().to_path_buf(), pagerduty_api.uri());
+    let pull = move |key: &str| {
+        devex()
+            .env("PAGERDUTY_TOKEN", key)
+            .args([
+                "ingest",
+                "pagerduty",
+                "--url",
+                &uri,
+                "--since",
+                "2021-06-01",
+                "--json",
+                "--lake",
+            ])
+            .arg(&lake_path)
+            .output()
+            .unwrap()
+    };
+    let output = tokio::task::spawn_blocking({
+        let pull = pull.clone();
+        move || pull("pd-key")
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows = query_json(
+        lake.path(),
+        "SELECT incident_id, severity, CAST(resolved_at AS VARCHAR) AS resolved FROM incidents ORDER BY event_id",
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    assert_eq!(rows[0]["severity"], "sev1");
+    // The unmapped incident is kept with the reason, not stored.
+    let kept = std::fs::read_to_string(
+        lake.path()
+            .join("_devex/sources/pagerduty/unmapped/PNOMAP1.json"),
+    )
+    .unwrap();
+    assert!(kept.contains("pagerduty.com/service-id: PZZZZZZ"), "{kept}");
+    // The webhook of the same trigger is the same row.
+    let server = Server::start_with_env(
+        lake.path(),
+        &[("DEVEX_PAGERDUTY__WEBHOOK_SECRET", PAGERDUTY_SECRET)],
+    );
+    let (status, body) = pagerduty(
+        &server,
+        payload("zulip-pagerduty/triggered_v3.json"),
+        PAGERDUTY_SECRET,
+    )
+    .await;
+    assert_eq!(
+        (status, body["duplicates"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    // A refused key says which to make.
+    let refused = tokio::task::spawn_blocking(move || pull("bad"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("PAGERDUTY_TOKEN"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -15,9 +15,8 @@ use serde_json::Value as Json;
 use sha2::Sha256;
 
 use super::config::PagerdutyConfig;
-use crate::canonical::{Incident, Micros};
-use crate::sources::catalog::annotation::PAGERDUTY_SERVICE_ID;
-use crate::sources::json::{optional_text, optional_time, text, time};
+use super::rows;
+use crate::sources::json::{text, time};
 use crate::sources::webhook::{
     file_safe_id, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
 };
@@ -61,14 +60,6 @@ const INCIDENT_EVENTS: [&str; 4] = [
     "incident.resolved",
     "incident.reopened",
 ];
-
-/// `P1`..`P5` (PagerDuty's default priorities, P1 the most urgent) as
-/// `sev1`..`sev5`; other priority schemes are left unset.
-fn severity(incident: &Json) -> Option<String> {
-    let priority = optional_text(incident, "priority.summary")?;
-    let level = priority.strip_prefix('P').or(priority.strip_prefix('p'))?;
-    matches!(level, "1" | "2" | "3" | "4" | "5").then(|| format!("sev{level}"))
-}
 
 impl WebhookReceiver for PagerdutyWebhook {
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
@@ -114,37 +105,18 @@ impl WebhookReceiver for PagerdutyWebhook {
         let payload: Json =
             serde_json::from_slice(body).map_err(|e| PayloadError(format!("not JSON: {e}")))?;
         let incident = &payload["event"]["data"];
-        let incident_id = text(incident, "id")?;
-        let service_id = text(incident, "service.id")?;
-        let service_name = optional_text(incident, "service.summary");
-        let Some(service) =
-            context
-                .catalog
-                .service_by(PAGERDUTY_SERVICE_ID, &service_id, service_name.as_deref())
-        else {
-            return Ok(Parsed::Kept(format!(
-                "PagerDuty service {service_id} ({}) maps to no devex service; annotate its catalog component with `{PAGERDUTY_SERVICE_ID}: {service_id}`",
-                service_name.as_deref().unwrap_or("no name")
-            )));
+        let service = match rows::service(context.catalog, incident)? {
+            Ok(service) => service,
+            Err(reason) => return Ok(Parsed::Kept(reason)),
         };
         let occurred_at = time(&payload, "event.occurred_at")?;
-        // Incident data carries `created_at` in newer deliveries; otherwise
-        // the trigger is the opening, and later states lean on the
-        // triggered row (rows of one incident merge to the earliest opening).
-        let opened_at = optional_time(incident, "created_at")?.unwrap_or(occurred_at);
         let state = delivery.event.trim_start_matches("incident.");
-        Ok(Parsed::Rows(vec![Incident {
-            event_id: format!("pagerduty:incident:{incident_id}:{state}:{occurred_at}"),
+        Ok(Parsed::Rows(vec![rows::incident(
+            incident,
+            state,
+            occurred_at,
             service,
-            incident_id,
-            severity: severity(incident),
-            opened_at: Micros(opened_at),
-            acknowledged_at: (state == "acknowledged").then_some(Micros(occurred_at)),
-            resolved_at: (state == "resolved").then_some(Micros(occurred_at)),
-            deployment_id: None,
-            sha: None,
-        }
-        .into()]))
+        )?]))
     }
 
     fn keeps_header(&self, name: &str) -> bool {
@@ -158,6 +130,7 @@ mod tests {
     use super::*;
     use crate::identity::Pseudonymizer;
     use crate::rows::Value;
+    use crate::sources::catalog::annotation::PAGERDUTY_SERVICE_ID;
     use crate::sources::CatalogView;
 
     fn fixture(path: &str) -> Vec<u8> {
@@ -298,10 +271,10 @@ mod tests {
         };
         assert!(reason.contains("incident.priority_updated"), "{reason}");
         let incident = serde_json::json!({"priority": {"summary": "P2"}});
-        assert_eq!(severity(&incident).as_deref(), Some("sev2"));
-        assert_eq!(severity(&serde_json::json!({"priority": null})), None);
+        assert_eq!(rows::severity(&incident).as_deref(), Some("sev2"));
+        assert_eq!(rows::severity(&serde_json::json!({"priority": null})), None);
         assert_eq!(
-            severity(&serde_json::json!({"priority": {"summary": "Urgent"}})),
+            rows::severity(&serde_json::json!({"priority": {"summary": "Urgent"}})),
             None
         );
         let receiver = PagerdutyWebhook::new(&PagerdutyConfig::default());
