@@ -654,3 +654,211 @@ async fn a_pagerduty_pull_gives_the_rows_its_webhooks_give() {
         stderr(&refused)
     );
 }
+
+/// A path pattern, a required query parameter and the JSON answer.
+type Route = (String, Option<(&'static str, &'static str)>, Value);
+
+/// A fake GitLab REST API v4 serving one project's history in GitLab's shapes.
+async fn fake_gitlab() -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path_regex, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let project = "^/api/v4/projects/shop(%2F|/)checkout";
+    let c1 = "1111111111111111111111111111111111111111";
+    let c2 = "2222222222222222222222222222222222222222";
+    let routes: Vec<Route> = vec![
+        (
+            format!("{project}/repository/commits$"),
+            None,
+            serde_json::json!([
+                {"id": c1, "parent_ids": ["0000000000000000000000000000000000000000"], "title": "one", "author_email": "ana@example.com", "authored_date": "2026-03-01T08:00:00Z", "committed_date": "2026-03-01T08:00:00Z"},
+                {"id": c2, "parent_ids": [c1], "title": "two", "author_email": "bo@example.com", "authored_date": "2026-03-02T08:00:00Z", "committed_date": "2026-03-02T09:00:00Z"}
+            ]),
+        ),
+        (
+            format!("{project}/merge_requests$"),
+            None,
+            serde_json::json!([
+                {"iid": 7, "state": "merged", "author": {"id": 42}, "created_at": "2026-03-02T08:30:00Z", "updated_at": "2026-03-02T10:00:00Z", "merged_at": "2026-03-02T10:00:00Z", "closed_at": null, "merge_commit_sha": c2, "squash": false, "target_branch": "main", "labels": ["backend"]}
+            ]),
+        ),
+        (
+            format!("{project}/merge_requests/7/commits$"),
+            None,
+            serde_json::json!([{"id": c2, "authored_date": "2026-03-02T08:00:00Z"}]),
+        ),
+        (
+            format!("{project}/merge_requests/7/notes$"),
+            None,
+            serde_json::json!([
+                {"id": 1, "system": false, "body": "my own note", "author": {"id": 42}, "created_at": "2026-03-02T08:40:00Z"},
+                {"id": 2, "system": false, "body": "looks good", "author": {"id": 43}, "created_at": "2026-03-02T09:00:00Z"},
+                {"id": 3, "system": true, "body": "approved this merge request", "author": {"id": 43}, "created_at": "2026-03-02T09:30:00Z"},
+                {"id": 4, "system": true, "body": "mentioned in commit abc", "author": {"id": 43}, "created_at": "2026-03-02T09:31:00Z"}
+            ]),
+        ),
+        (
+            format!("{project}/pipelines$"),
+            None,
+            serde_json::json!([{"id": 31, "updated_at": "2016-08-12T15:26:29Z"}]),
+        ),
+        (
+            format!("{project}/pipelines/31$"),
+            None,
+            serde_json::json!(
+                {"id": 31, "status": "success", "sha": c2, "ref": "main", "source": "push", "created_at": "2016-08-12 15:23:28 UTC", "started_at": "2016-08-12T15:23:40Z", "finished_at": "2016-08-12 15:26:29 UTC"}
+            ),
+        ),
+        (
+            format!("{project}/pipelines/31/jobs$"),
+            None,
+            serde_json::json!([
+                {"id": 380, "name": "test", "status": "success", "created_at": "2016-08-12T15:23:28Z", "started_at": "2016-08-12T15:23:40Z", "finished_at": "2016-08-12T15:25:00Z", "runner": {"description": "shared-runner"}, "tag_list": ["docker"]}
+            ]),
+        ),
+        (
+            format!("{project}/deployments$"),
+            None,
+            serde_json::json!([
+                {"id": 15, "status": "success", "sha": c2, "environment": {"name": "production"}, "created_at": "2026-03-02T11:00:00Z", "updated_at": "2026-03-02T11:05:00Z", "finished_at": "2026-03-02T11:05:00Z"},
+                {"id": 16, "status": "running", "sha": c2, "environment": {"name": "staging"}, "created_at": "2026-03-02T12:00:00Z", "updated_at": "2026-03-02T12:00:00Z"}
+            ]),
+        ),
+        (
+            format!("{project}/issues$"),
+            Some(("issue_type", "incident")),
+            serde_json::json!([
+                {"iid": 23, "state": "closed", "type": "INCIDENT", "severity": "CRITICAL", "labels": [], "created_at": "2026-03-02T12:00:00Z", "updated_at": "2026-03-02T13:00:00Z", "closed_at": "2026-03-02T13:00:00Z"}
+            ]),
+        ),
+        (
+            format!("{project}/issues$"),
+            Some(("labels", "incident")),
+            serde_json::json!([]),
+        ),
+    ];
+    for (path, query, body) in routes {
+        let mut mock = Mock::given(method("GET"))
+            .and(path_regex(path))
+            .and(header("private-token", "gl-pat"));
+        if let Some((key, value)) = query {
+            mock = mock.and(query_param(key, value));
+        }
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_string("{\"message\":\"401 Unauthorized\"}"),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitlab_pull_is_complete_repeatable_and_matches_its_webhooks() {
+    let gitlab_api = fake_gitlab().await;
+    let lake = tempfile::tempdir().unwrap();
+    let (lake_path, url) = (
+        lake.path().to_path_buf(),
+        format!("{}/api/v4", gitlab_api.uri()),
+    );
+    let pull = move |token: &str| {
+        devex()
+            .env("GITLAB_TOKEN", token)
+            .args([
+                "ingest",
+                "gitlab",
+                "--repo",
+                "shop/checkout",
+                "--url",
+                &url,
+                "--since",
+                "2016-01-01",
+                "--json",
+                "--lake",
+            ])
+            .arg(&lake_path)
+            .output()
+            .unwrap()
+    };
+    let first = tokio::task::spawn_blocking({
+        let pull = pull.clone();
+        move || pull("gl-pat")
+    })
+    .await
+    .unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let rows = query_json(
+        lake.path(),
+        "SELECT (SELECT count(*) FROM commits) AS commits, \
+         (SELECT count(*) FROM pull_requests WHERE merged_at IS NOT NULL AND first_commit_at IS NOT NULL) AS merged, \
+         (SELECT count(*) FROM reviews) AS reviews, \
+         (SELECT count(*) FROM reviews WHERE state = 'approved') AS approvals, \
+         (SELECT count(*) FROM ci_runs WHERE conclusion = 'success') AS runs, \
+         (SELECT count(*) FROM ci_jobs) AS jobs, \
+         (SELECT count(*) FROM deployments) AS deployments, \
+         (SELECT count(*) FROM incidents WHERE severity = 'sev1' AND resolved_at IS NOT NULL) AS incidents",
+    );
+    assert_eq!(
+        rows,
+        serde_json::json!([{"commits": 2, "merged": 1, "reviews": 2, "approvals": 1, "runs": 1, "jobs": 1, "deployments": 1, "incidents": 1}])
+    );
+    // A second run stores nothing new.
+    let second = tokio::task::spawn_blocking({
+        let pull = pull.clone();
+        move || pull("gl-pat")
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_str(&stdout(&second)).unwrap();
+    let stored: u64 = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["stored"].as_u64().unwrap())
+        .sum();
+    assert_eq!(stored, 0, "{report}");
+    // The webhooks of the same pipeline and deployment are the same rows.
+    let server = Server::start_with_env(lake.path(), &[("DEVEX_GITLAB__WEBHOOK_TOKEN", "gl")]);
+    let mut hook: Value =
+        serde_json::from_slice(&payload("xanzy-go-gitlab/webhooks/pipeline.json")).unwrap();
+    hook["project"]["path_with_namespace"] = serde_json::json!("shop/checkout");
+    let (_, body) = gitlab(
+        &server,
+        "Pipeline Hook",
+        "p-31",
+        hook.to_string().into_bytes(),
+        "gl",
+    )
+    .await;
+    assert_eq!(body["duplicates"].as_u64(), Some(1), "{body}");
+    let mut hook: Value =
+        serde_json::from_slice(&payload("xanzy-go-gitlab/webhooks/deployment.json")).unwrap();
+    hook["project"]["path_with_namespace"] = serde_json::json!("shop/checkout");
+    hook["deployment_id"] = serde_json::json!(15);
+    // The hook of its success, sent when it finished.
+    hook["status_changed_at"] = serde_json::json!("2026-03-02 11:05:00 +0000");
+    hook["commit_url"] = serde_json::json!("https://gitlab.example.com/shop/checkout/-/commit/2222222222222222222222222222222222222222");
+    let (_, body) = gitlab(
+        &server,
+        "Deployment Hook",
+        "d-15",
+        hook.to_string().into_bytes(),
+        "gl",
+    )
+    .await;
+    assert_eq!(body["duplicates"].as_u64(), Some(1), "{body}");
+    // A refused token says which to make.
+    let refused = tokio::task::spawn_blocking(move || pull("nope"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("read_api"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -1,6 +1,8 @@
 //! GitLab (gitlab.com or self-managed): the webhook receiver
-//! (`POST /webhooks/gitlab`) and the payload mapping ([`rows`]).
+//! (`POST /webhooks/gitlab`), the pull collector (`devex ingest gitlab`)
+//! and the mapping both share ([`rows`]).
 
+pub mod collector;
 pub mod config;
 pub mod rows;
 pub mod webhook;
@@ -15,7 +17,7 @@ pub const ENTRY: SourceEntry = SourceEntry {
     about: "GitLab: pushes, merge requests and approvals, pipelines and jobs, deployments, incident issues",
     environment: &[("GITLAB_TOKEN", "token")],
     check: |section| GitlabConfig::from_section(section).map(drop),
-    collector: None,
+    collector: Some(collector::GitLab::build),
     webhook: Some(|section| {
         Ok(Box::new(GitlabWebhook::new(&GitlabConfig::from_section(section)?))
             as Box<dyn WebhookReceiver>)
