@@ -115,6 +115,20 @@ pub trait Source: Send + Sync {
 /// config, so a misspelt key is an error naming it.
 pub type SourceSection = serde_json::Value;
 
+/// Deserialises the `[name]` section into a source's typed settings; a
+/// missing section is the defaults, a misspelt key an error naming it.
+pub fn read_section<T: serde::de::DeserializeOwned + Default>(
+    name: &str,
+    section: &SourceSection,
+) -> Result<T> {
+    match section {
+        serde_json::Value::Null => Ok(T::default()),
+        section => serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
+            message: format!("[{name}]: {e}; see the README's configuration section"),
+        }),
+    }
+}
+
 /// Builds a source's pull collector from its section.
 pub type BuildCollector = fn(&SourceSection) -> Result<Box<dyn Source>>;
 

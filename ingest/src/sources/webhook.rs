@@ -86,6 +86,32 @@ pub trait WebhookReceiver: Send + Sync {
     fn keeps_header(&self, name: &str) -> bool;
 }
 
+/// A header's value as text, when it is.
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks `Authorization: Bearer <token>` against `token` in constant time;
+/// `Err` says what is wrong, naming where the token is configured.
+pub fn verify_bearer(headers: &HeaderMap, token: Option<&str>, source: &str) -> Result<(), String> {
+    let Some(token) = token else {
+        return Err(format!(
+            "no token is configured; set {source}.token or DEVEX_{}__TOKEN, and send it as `Authorization: Bearer <token>`",
+            source.to_uppercase()
+        ));
+    };
+    let given = header(headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(token.as_bytes(), given.trim().as_bytes()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Authorization is missing or is not `Bearer <the configured {source} token>`"
+        ))
+    }
+}
+
 /// Keeps only the characters of a delivery id that are safe in a file name.
 pub fn file_safe_id(id: &str) -> String {
     id.chars()

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -22,11 +22,6 @@ pub struct ArgocdConfig {
 impl ArgocdConfig {
     /// Reads the `[argocd]` section; a misspelt key is an error naming it.
     pub fn from_section(section: &serde_json::Value) -> Result<ArgocdConfig> {
-        match section {
-            serde_json::Value::Null => Ok(ArgocdConfig::default()),
-            section => serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
-                message: format!("[argocd]: {e}; see the README's configuration section"),
-            }),
-        }
+        crate::sources::read_section("argocd", section)
     }
 }

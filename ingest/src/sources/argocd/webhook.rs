@@ -13,7 +13,7 @@ use crate::canonical::{Deployment, Micros};
 use crate::sources::catalog::annotation::ARGOCD_APP_NAME;
 use crate::sources::json::{optional_text, time};
 use crate::sources::webhook::{
-    constant_time_eq, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
+    verify_bearer, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
 };
 
 pub struct ArgocdWebhook {
@@ -67,19 +67,8 @@ fn required(body: &Json, field: &str) -> Result<String, PayloadError> {
 
 impl WebhookReceiver for ArgocdWebhook {
     fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), String> {
-        let Some(token) = &self.token else {
-            return Err("no token is configured; set argocd.token or DEVEX_ARGOCD__TOKEN and put it in argocd-notifications-secret as devex-token".into());
-        };
-        let given = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if constant_time_eq(token.as_bytes(), given.trim().as_bytes()) {
-            Ok(())
-        } else {
-            Err("Authorization is missing or is not `Bearer <the configured argocd token>`".into())
-        }
+        // The token also goes in argocd-notifications-secret as devex-token.
+        verify_bearer(headers, self.token.as_deref(), "argocd")
     }
 
     /// Argo CD sends no delivery id: a notification is named by its app,

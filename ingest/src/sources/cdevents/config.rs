@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -16,11 +16,6 @@ pub struct CdeventsConfig {
 impl CdeventsConfig {
     /// Reads the `[cdevents]` section; a misspelt key is an error naming it.
     pub fn from_section(section: &serde_json::Value) -> Result<CdeventsConfig> {
-        match section {
-            serde_json::Value::Null => Ok(CdeventsConfig::default()),
-            section => serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
-                message: format!("[cdevents]: {e}; see the README's configuration section"),
-            }),
-        }
+        crate::sources::read_section("cdevents", section)
     }
 }

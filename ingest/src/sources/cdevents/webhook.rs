@@ -8,7 +8,7 @@ use super::config::CdeventsConfig;
 use super::rows;
 use crate::sources::json::text;
 use crate::sources::webhook::{
-    constant_time_eq, file_safe_id, DeliveryId, Parsed, PayloadError, WebhookContext,
+    file_safe_id, header, verify_bearer, DeliveryId, Parsed, PayloadError, WebhookContext,
     WebhookReceiver,
 };
 
@@ -24,10 +24,6 @@ impl CdeventsWebhook {
     }
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 /// Structured mode: the body is a CloudEvent whose `data` is the CDEvent.
 fn is_structured(headers: &HeaderMap) -> bool {
     header(headers, "content-type")
@@ -36,20 +32,7 @@ fn is_structured(headers: &HeaderMap) -> bool {
 
 impl WebhookReceiver for CdeventsWebhook {
     fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), String> {
-        let Some(token) = &self.token else {
-            return Err("no token is configured; set cdevents.token or DEVEX_CDEVENTS__TOKEN, and send it as `Authorization: Bearer <token>`".into());
-        };
-        let given = header(headers, "authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if constant_time_eq(token.as_bytes(), given.trim().as_bytes()) {
-            Ok(())
-        } else {
-            Err(
-                "Authorization is missing or is not `Bearer <the configured cdevents token>`"
-                    .into(),
-            )
-        }
+        verify_bearer(headers, self.token.as_deref(), "cdevents")
     }
 
     fn identify(&self, headers: &HeaderMap, body: &[u8]) -> Result<DeliveryId, String> {

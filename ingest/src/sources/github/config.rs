@@ -52,14 +52,7 @@ impl Default for GithubConfig {
 impl GithubConfig {
     /// Reads the `[github]` section; a misspelt key is an error naming it.
     pub fn from_section(section: &serde_json::Value) -> Result<GithubConfig> {
-        let config: GithubConfig = match section {
-            serde_json::Value::Null => GithubConfig::default(),
-            section => {
-                serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
-                    message: format!("[github]: {e}; see the README's configuration section"),
-                })?
-            }
-        };
+        let config: GithubConfig = crate::sources::read_section("github", section)?;
         if !(1..=100).contains(&config.per_page) {
             return Err(Error::SourceConfig {
                 message: format!(

@@ -9,7 +9,7 @@ use sha2::Sha256;
 use super::config::GithubConfig;
 use super::rows::{parse, Context};
 use crate::sources::webhook::{
-    file_safe_id, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
+    file_safe_id, header, DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver,
 };
 
 pub struct GithubWebhook {
@@ -24,10 +24,6 @@ impl GithubWebhook {
             incident_label: config.incident_label.clone(),
         }
     }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Whether `signature` (`sha256=<hex>`) is the HMAC of `body` under `secret`.

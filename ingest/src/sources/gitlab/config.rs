@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -36,11 +36,6 @@ impl Default for GitlabConfig {
 impl GitlabConfig {
     /// Reads the `[gitlab]` section; a misspelt key is an error naming it.
     pub fn from_section(section: &serde_json::Value) -> Result<GitlabConfig> {
-        match section {
-            serde_json::Value::Null => Ok(GitlabConfig::default()),
-            section => serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
-                message: format!("[gitlab]: {e}; see the README's configuration section"),
-            }),
-        }
+        crate::sources::read_section("gitlab", section)
     }
 }

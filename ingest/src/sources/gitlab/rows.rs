@@ -242,6 +242,17 @@ fn outcome(status: &str) -> (bool, Option<&'static str>) {
     }
 }
 
+/// A GitLab job status in the closed set of CI job statuses.
+fn job_status(status: &str, finished: bool) -> &'static str {
+    match status {
+        "created" | "pending" => "queued",
+        "running" => "in_progress",
+        "manual" | "scheduled" | "waiting_for_resource" => "waiting",
+        _ if finished => "completed",
+        _ => "pending",
+    }
+}
+
 /// A pipeline at one status. The webhook's `object_attributes` and
 /// `GET /projects/:id/pipelines/:id` share these fields.
 pub fn pipeline(repo: &str, pipeline: &Json) -> Result<Row, PayloadError> {
@@ -285,13 +296,7 @@ fn job(payload: &Json) -> Result<Row, PayloadError> {
         .or_else(|_| text(payload, "repository.homepage").map(|url| project_path(&url)))?;
     let status = text(payload, "build_status")?;
     let (finished, conclusion) = outcome(&status);
-    let job_status = match status.as_str() {
-        "created" | "pending" => "queued",
-        "running" => "in_progress",
-        "manual" | "scheduled" | "waiting_for_resource" => "waiting",
-        _ if finished => "completed",
-        _ => "pending",
-    };
+    let job_status = job_status(&status, finished);
     let job_id = text(payload, "build_id")?;
     let queued_at = optional_time(payload, "build_created_at")?;
     Ok(CiJob {
@@ -337,13 +342,8 @@ fn project_path(url: &str) -> String {
 }
 
 fn deployment(payload: &Json, context: &Context<'_>) -> Result<Option<Row>, PayloadError> {
-    let status = text(payload, "status")?;
-    let status = match status.as_str() {
-        "success" => "success",
-        "failed" => "failure",
-        "canceled" => "cancelled",
-        // created, running: not an outcome yet.
-        _ => return Ok(None),
+    let Some(status) = deployment_outcome(&text(payload, "status")?) else {
+        return Ok(None);
     };
     let repo = project(payload)?;
     let sha = optional_text(payload, "commit_url")
@@ -367,6 +367,17 @@ fn deployment(payload: &Json, context: &Context<'_>) -> Result<Option<Row>, Payl
         }
         .into(),
     ))
+}
+
+/// A final deployment status as a deployment status; created and running
+/// are not outcomes yet.
+fn deployment_outcome(status: &str) -> Option<&'static str> {
+    match status {
+        "success" => Some("success"),
+        "failed" => Some("failure"),
+        "canceled" => Some("cancelled"),
+        _ => None,
+    }
 }
 
 /// GitLab's incident severities (S1 critical .. S4 low).
@@ -574,13 +585,7 @@ pub fn note_review(
 pub fn api_job(repo: &str, pipeline_id: &str, job: &Json) -> Result<Row, PayloadError> {
     let status = text(job, "status")?;
     let (finished, conclusion) = outcome(&status);
-    let job_status = match status.as_str() {
-        "created" | "pending" => "queued",
-        "running" => "in_progress",
-        "manual" | "scheduled" | "waiting_for_resource" => "waiting",
-        _ if finished => "completed",
-        _ => "pending",
-    };
+    let job_status = job_status(&status, finished);
     let job_id = text(job, "id")?;
     let queued_at = optional_time(job, "created_at")?;
     Ok(CiJob {
@@ -620,11 +625,8 @@ pub fn api_deployment(
     deployment: &Json,
     context: &Context<'_>,
 ) -> Result<Option<Row>, PayloadError> {
-    let status = match text(deployment, "status")?.as_str() {
-        "success" => "success",
-        "failed" => "failure",
-        "canceled" => "cancelled",
-        _ => return Ok(None),
+    let Some(status) = deployment_outcome(&text(deployment, "status")?) else {
+        return Ok(None);
     };
     let id = text(deployment, "id")?;
     let started = time(deployment, "created_at")?;

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::config::GitlabConfig;
 use super::rows::{parse, Context};
 use crate::sources::webhook::{
-    constant_time_eq, file_safe_id, DeliveryId, Parsed, PayloadError, WebhookContext,
+    constant_time_eq, file_safe_id, header, DeliveryId, Parsed, PayloadError, WebhookContext,
     WebhookReceiver,
 };
 
@@ -25,10 +25,6 @@ impl GitlabWebhook {
             incident_label: config.incident_label.clone(),
         }
     }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 impl WebhookReceiver for GitlabWebhook {

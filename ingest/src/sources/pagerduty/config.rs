@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -23,11 +23,6 @@ pub struct PagerdutyConfig {
 impl PagerdutyConfig {
     /// Reads the `[pagerduty]` section; a misspelt key is an error naming it.
     pub fn from_section(section: &serde_json::Value) -> Result<PagerdutyConfig> {
-        match section {
-            serde_json::Value::Null => Ok(PagerdutyConfig::default()),
-            section => serde_json::from_value(section.clone()).map_err(|e| Error::SourceConfig {
-                message: format!("[pagerduty]: {e}; see the README's configuration section"),
-            }),
-        }
+        crate::sources::read_section("pagerduty", section)
     }
 }
