@@ -68,3 +68,37 @@ fn running_the_demo_twice_adds_nothing() {
     );
     assert_eq!(contents(&lake), before);
 }
+
+#[test]
+fn the_demo_speaks_for_its_tools() {
+    // The engineering group's code is on GitLab, the product group's on
+    // GitHub; every incident comes from PagerDuty.
+    let lake = demo_lake();
+    let rows = query_json(
+        lake,
+        "SELECT s.owner_team AS team, min(d.source) AS source, count(DISTINCT d.source) AS sources \
+         FROM deployments d JOIN services s USING (service) GROUP BY s.owner_team ORDER BY team",
+    );
+    let by_team: Vec<(String, String, i64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["team"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+                r["sources"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(by_team.iter().all(|(_, _, n)| *n == 1), "{by_team:?}");
+    let forges: std::collections::BTreeSet<&str> =
+        by_team.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(forges, ["github", "gitlab"].into());
+    let incidents = query_json(
+        lake,
+        "SELECT count(*) AS n, count(CASE WHEN event_id LIKE 'pagerduty:%' THEN 1 END) AS pagerduty FROM incidents",
+    );
+    assert!(incidents[0]["n"].as_i64().unwrap() > 0);
+    assert_eq!(incidents[0]["n"], incidents[0]["pagerduty"]);
+}

@@ -14,20 +14,18 @@ impl RepoSimulation<'_> {
     ) -> Result<String> {
         self.deployments += 1;
         let id = format!("{}-{}", self.service_name(), self.deployments);
-        self.out.push(
-            &schema::DEPLOYMENTS,
-            vec![
-                Value::text(format!("demo:deployment:{id}")),
-                Value::text(self.service_name().to_string()),
-                Value::text(environment),
-                Value::text(sha),
-                Value::text(&id),
-                Value::text(status),
-                Value::Timestamp(started),
-                Value::opt_timestamp((finished < self.org.end).then_some(finished)),
-                Value::text("demo"),
-            ],
-        )?;
+        let forge = self.forge();
+        self.out.push_row(crate::canonical::Deployment {
+            event_id: format!("{forge}:demo-deployment:{id}"),
+            service: self.service_name().to_string(),
+            environment: environment.to_string(),
+            sha: sha.to_string(),
+            deployment_id: id.clone(),
+            status: status.to_string(),
+            started_at: crate::canonical::Micros(started),
+            finished_at: (finished < self.org.end).then_some(crate::canonical::Micros(finished)),
+            source: forge.to_string(),
+        })?;
         Ok(id)
     }
 
@@ -178,20 +176,19 @@ impl RepoSimulation<'_> {
         let id = format!("INC-{}-{}", self.service + 1, self.incidents);
         let acknowledged = opened + self.rng.gen_range(1..20) * MINUTE;
         let visible = |at: i64| (at < self.org.end).then_some(at);
-        self.out.push(
-            &schema::INCIDENTS,
-            vec![
-                Value::text(format!("demo:incident:{id}")),
-                Value::text(self.service_name().to_string()),
-                Value::text(&id),
-                Value::text(severity),
-                Value::Timestamp(opened),
-                Value::opt_timestamp(visible(acknowledged)),
-                Value::opt_timestamp(resolved.and_then(visible)),
-                Value::opt_text(deployment_id),
-                Value::opt_text(sha),
-            ],
-        )
+        // Every team's incidents come from PagerDuty (the event id's first
+        // part names the tool, as a real PagerDuty row's does).
+        self.out.push_row(crate::canonical::Incident {
+            event_id: format!("pagerduty:demo-incident:{id}"),
+            service: self.service_name().to_string(),
+            incident_id: id,
+            severity: Some(severity.to_string()),
+            opened_at: crate::canonical::Micros(opened),
+            acknowledged_at: visible(acknowledged).map(crate::canonical::Micros),
+            resolved_at: resolved.and_then(visible).map(crate::canonical::Micros),
+            deployment_id: deployment_id.map(str::to_string),
+            sha: sha.map(str::to_string),
+        })
     }
 
     /// Incidents that no deployment caused (an outage of a dependency): they

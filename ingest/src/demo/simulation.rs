@@ -79,6 +79,17 @@ impl<'a> RepoSimulation<'a> {
         index.checked_sub(1).map(|i| self.main[i].1.as_str())
     }
 
+    /// Where the team's code lives, as the demo tells it: the engineering
+    /// group on GitLab, the product group on GitHub.
+    pub(super) fn forge(&self) -> &'static str {
+        let (_, owner) = &self.org.services[self.service];
+        if self.org.teams[*owner].group == "engineering" {
+            "gitlab"
+        } else {
+            "github"
+        }
+    }
+
     pub(super) fn service_name(&self) -> &str {
         &self.org.services[self.service].0
     }
