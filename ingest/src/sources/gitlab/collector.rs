@@ -19,8 +19,9 @@ use chrono::SecondsFormat;
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
 
+use super::api as rows;
 use super::config::GitlabConfig;
-use super::rows::{self, Context};
+use super::rows::{pipeline, Context};
 use crate::canonical::Rows;
 use crate::error::{Error, Result};
 use crate::sources::http::{encode, Patience, ToolClient};
@@ -220,10 +221,7 @@ impl GitLab {
                     let Some(detail) = self.client.get(&detail_url, progress).await? else {
                         continue;
                     };
-                    rows.push(
-                        rows::pipeline(project, &detail.body)
-                            .map_err(Self::payload(&detail_url))?,
-                    );
+                    rows.push(pipeline(project, &detail.body).map_err(Self::payload(&detail_url))?);
                     let jobs_url =
                         format!("{base}/pipelines/{id}/jobs?include_retried=true&per_page=100");
                     for job in self

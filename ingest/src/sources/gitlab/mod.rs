@@ -2,6 +2,7 @@
 //! (`POST /webhooks/gitlab`), the pull collector (`devex ingest gitlab`)
 //! and the mapping both share ([`rows`]).
 
+pub mod api;
 pub mod collector;
 pub mod config;
 pub mod rows;
