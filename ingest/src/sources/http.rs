@@ -42,6 +42,160 @@ pub struct Counts {
     pub retried: u64,
 }
 
+/// A tool's answer to one request.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// The request loop both clients share: retries with doubling backoff on a
+/// 5xx or no answer, rate limits waited out, 404 as `None`, 401 and a 403
+/// that is no rate limit handed to the client to explain, and the counts.
+pub struct Requests {
+    /// The tool's name in messages ("GitHub").
+    tool: &'static str,
+    /// What to do when retries run out (before "it continues where it stopped").
+    exhausted_hint: &'static str,
+    patience: Patience,
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    retried: AtomicU64,
+}
+
+impl Requests {
+    pub fn new(tool: &'static str, exhausted_hint: &'static str, patience: Patience) -> Requests {
+        Requests {
+            tool,
+            exhausted_hint,
+            patience,
+            requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            requests: self.requests.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+        }
+    }
+
+    /// GETs `url` through `send` until it answers: the JSON body and the
+    /// headers, `None` on 404. `refused(status, message)` explains a 401, or
+    /// a 403 that is not a rate limit.
+    pub async fn get_json<F, Fut>(
+        &self,
+        url: &str,
+        progress: &dyn Progress,
+        send: F,
+        refused: &(dyn Fn(u16, &str) -> Error + Sync),
+    ) -> Result<Option<(Json, HeaderMap)>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Answer, String>>,
+    {
+        let tool = self.tool;
+        let mut failures = 0u32;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let failure = match send().await {
+                Err(e) => format!("no answer from {tool} ({e})"),
+                Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                }) => {
+                    if (200..300).contains(&status) {
+                        let json =
+                            serde_json::from_str(&body).map_err(|e| Error::SourcePayload {
+                                url: url.to_string(),
+                                message: format!("the answer is not JSON ({e})"),
+                            })?;
+                        return Ok(Some((json, headers)));
+                    }
+                    // Tools say why in a JSON `message`; else the body's start.
+                    let message = serde_json::from_str::<Json>(&body)
+                        .ok()
+                        .and_then(|b| b["message"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| body.chars().take(200).collect());
+                    match status {
+                        404 => return Ok(None),
+                        401 => return Err(refused(401, &message)),
+                        403 | 429 => match rate_limit_wait(&headers) {
+                            Some(wait) => {
+                                self.wait(url, wait, progress).await?;
+                                continue;
+                            }
+                            None if status == 403 => return Err(refused(403, &message)),
+                            None => format!("{tool} answered 429 {message}"),
+                        },
+                        code if code >= 500 => format!("{tool} answered {code} {message}"),
+                        code => {
+                            return Err(Error::SourceRequest {
+                                url: url.to_string(),
+                                message: format!("{tool} answered {code}: {message}"),
+                            })
+                        }
+                    }
+                }
+            };
+            failures += 1;
+            if failures >= self.patience.attempts {
+                return Err(Error::SourceRequest {
+                    url: url.to_string(),
+                    message: format!(
+                        "{failure}, {failures} times in a row; {}, it continues where it stopped",
+                        self.exhausted_hint
+                    ),
+                });
+            }
+            self.retried.fetch_add(1, Ordering::Relaxed);
+            let backoff = self.patience.backoff * 2u32.saturating_pow(failures - 1);
+            progress.event(ProgressEvent::Waiting {
+                message: format!(
+                    "{failure}; retrying in {:.1} s (attempt {} of {})",
+                    backoff.as_secs_f64(),
+                    failures + 1,
+                    self.patience.attempts
+                ),
+                seconds: backoff.as_secs(),
+            });
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    async fn wait(&self, url: &str, wait: Duration, progress: &dyn Progress) -> Result<()> {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        if wait > self.patience.max_wait {
+            return Err(Error::SourceRequest {
+                url: url.to_string(),
+                message: format!(
+                    "{}'s rate limit resets in {} min, longer than the {} min we wait; run the sync again later, it continues where it stopped",
+                    self.tool,
+                    wait.as_secs() / 60,
+                    self.patience.max_wait.as_secs() / 60
+                ),
+            });
+        }
+        let resume = chrono::Utc::now()
+            + chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::zero());
+        progress.event(ProgressEvent::Waiting {
+            message: format!(
+                "{}'s rate limit is used up; waiting {} s for its reset at {} UTC",
+                self.tool,
+                wait.as_secs(),
+                resume.format("%H:%M:%S")
+            ),
+            seconds: wait.as_secs(),
+        });
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+}
+
 /// How long a tool wants us to wait, when a 403/429 is a rate limit: its
 /// `retry-after`, or the limit's reset time when the remaining count is 0
 /// (`x-ratelimit-*` as GitHub names them, `ratelimit-*` as GitLab does).
@@ -127,16 +281,11 @@ impl ToolPage {
 /// A JSON client of one tool's REST API.
 pub struct ToolClient {
     http: reqwest::Client,
-    /// The tool's name in messages ("PagerDuty").
-    tool: &'static str,
     /// The header that carries the token, when there is one.
     auth: Option<(HeaderName, HeaderValue)>,
     /// What to do about a refused token: which token to make, where to put it.
     token_help: String,
-    patience: Patience,
-    requests: AtomicU64,
-    rate_limited: AtomicU64,
-    retried: AtomicU64,
+    requests: Requests,
 }
 
 impl ToolClient {
@@ -166,131 +315,49 @@ impl ToolClient {
             })?;
         Ok(ToolClient {
             http,
-            tool,
             auth,
             token_help: token_help.into(),
-            patience,
-            requests: AtomicU64::new(0),
-            rate_limited: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
+            requests: Requests::new(tool, "run the sync again later", patience),
         })
     }
 
     pub fn counts(&self) -> Counts {
-        Counts {
-            requests: self.requests.load(Ordering::Relaxed),
-            rate_limited: self.rate_limited.load(Ordering::Relaxed),
-            retried: self.retried.load(Ordering::Relaxed),
-        }
+        self.requests.counts()
     }
 
     /// GETs `url` as JSON; `None` on 404.
     pub async fn get(&self, url: &str, progress: &dyn Progress) -> Result<Option<ToolPage>> {
-        let tool = self.tool;
-        let mut failures = 0u32;
-        loop {
-            self.requests.fetch_add(1, Ordering::Relaxed);
+        let tool = self.requests.tool;
+        let send = || async {
             let mut request = self.http.get(url).header("accept", "application/json");
             if let Some((name, value)) = &self.auth {
                 request = request.header(name, value);
             }
-            let failure = match request.send().await {
-                Err(e) => format!("no answer from {tool} ({e})"),
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    let text = response.text().await.unwrap_or_default();
-                    if (200..300).contains(&status) {
-                        let body =
-                            serde_json::from_str(&text).map_err(|e| Error::SourcePayload {
-                                url: url.to_string(),
-                                message: format!("the answer is not JSON ({e})"),
-                            })?;
-                        return Ok(Some(ToolPage { body, headers }));
-                    }
-                    let message: String = text.chars().take(200).collect();
-                    match status {
-                        404 => return Ok(None),
-                        401 => {
-                            return Err(Error::SourceAuth {
-                                message: format!(
-                                    "{tool} refused the token (401 {message}) at {url}. {}",
-                                    self.token_help
-                                ),
-                            })
-                        }
-                        403 | 429 => match rate_limit_wait(&headers) {
-                            Some(wait) => {
-                                self.wait(url, wait, progress).await?;
-                                continue;
-                            }
-                            None if status == 403 => {
-                                return Err(Error::SourceAuth {
-                                    message: format!(
-                                        "{tool} refused {url} (403 {message}): the token lacks a permission. {}",
-                                        self.token_help
-                                    ),
-                                })
-                            }
-                            None => format!("{tool} answered 429 {message}"),
-                        },
-                        code if code >= 500 => format!("{tool} answered {code} {message}"),
-                        code => {
-                            return Err(Error::SourceRequest {
-                                url: url.to_string(),
-                                message: format!("{tool} answered {code}: {message}"),
-                            })
-                        }
-                    }
-                }
-            };
-            failures += 1;
-            if failures >= self.patience.attempts {
-                return Err(Error::SourceRequest {
-                    url: url.to_string(),
-                    message: format!(
-                        "{failure}, {failures} times in a row; run the sync again later, it continues where it stopped"
-                    ),
-                });
-            }
-            self.retried.fetch_add(1, Ordering::Relaxed);
-            let backoff = self.patience.backoff * 2u32.saturating_pow(failures - 1);
-            progress.event(ProgressEvent::Waiting {
-                message: format!(
-                    "{failure}; retrying in {:.1} s (attempt {} of {})",
-                    backoff.as_secs_f64(),
-                    failures + 1,
-                    self.patience.attempts
-                ),
-                seconds: backoff.as_secs(),
-            });
-            tokio::time::sleep(backoff).await;
-        }
-    }
-
-    async fn wait(&self, url: &str, wait: Duration, progress: &dyn Progress) -> Result<()> {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        if wait > self.patience.max_wait {
-            return Err(Error::SourceRequest {
-                url: url.to_string(),
-                message: format!(
-                    "{}'s rate limit resets in {} min, longer than the {} min we wait; run the sync again later, it continues where it stopped",
-                    self.tool,
-                    wait.as_secs() / 60,
-                    self.patience.max_wait.as_secs() / 60
-                ),
-            });
-        }
-        progress.event(ProgressEvent::Waiting {
-            message: format!(
-                "{}'s rate limit is used up; waiting {} s",
-                self.tool,
-                wait.as_secs()
-            ),
-            seconds: wait.as_secs(),
-        });
-        tokio::time::sleep(wait).await;
-        Ok(())
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            Ok(Answer {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: response.text().await.unwrap_or_default(),
+            })
+        };
+        let refused = |status: u16, message: &str| Error::SourceAuth {
+            message: if status == 401 {
+                format!(
+                    "{tool} refused the token (401 {message}) at {url}. {}",
+                    self.token_help
+                )
+            } else {
+                format!(
+                    "{tool} refused {url} (403 {message}): the token lacks a permission. {}",
+                    self.token_help
+                )
+            },
+        };
+        Ok(self
+            .requests
+            .get_json(url, progress, send, &refused)
+            .await?
+            .map(|(body, headers)| ToolPage { body, headers }))
     }
 }
 
