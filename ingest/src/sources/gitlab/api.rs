@@ -5,9 +5,9 @@
 use serde_json::Value as Json;
 
 use super::rows::{
-    deployment_outcome, job_status, micros, outcome, severity, state_key, user, Context,
+    deployment_outcome, issue_incident, job_row, micros, state_key, user, Context, API_JOB,
 };
-use crate::canonical::{CiJob, Commit, Deployment, Incident, Micros, PullRequest, Review, Row};
+use crate::canonical::{Commit, Deployment, Micros, PullRequest, Review, Row};
 use crate::sources::json::{optional_text, optional_time, text, time};
 use crate::sources::webhook::PayloadError;
 
@@ -139,40 +139,7 @@ pub fn note_review(
 
 /// A job of `GET /projects/:id/pipelines/:id/jobs`.
 pub fn api_job(repo: &str, pipeline_id: &str, job: &Json) -> Result<Row, PayloadError> {
-    let status = text(job, "status")?;
-    let (finished, conclusion) = outcome(&status);
-    let job_status = job_status(&status, finished);
-    let job_id = text(job, "id")?;
-    let queued_at = optional_time(job, "created_at")?;
-    Ok(CiJob {
-        event_id: format!("gitlab:job:{repo}:{job_id}:{status}"),
-        repo: repo.to_string(),
-        run_id: pipeline_id.to_string(),
-        attempt: 1,
-        job_id,
-        name: text(job, "name")?,
-        status: job_status.into(),
-        queued_at: queued_at.map(Micros),
-        started_at: Micros(
-            optional_time(job, "started_at")?
-                .or(queued_at)
-                .ok_or_else(|| PayloadError("`created_at` is missing".into()))?,
-        ),
-        finished_at: if finished {
-            micros(job, "finished_at")?
-        } else {
-            None
-        },
-        conclusion: conclusion.map(str::to_string),
-        runner_name: optional_text(job, "runner.description"),
-        runner_labels: job["tag_list"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.as_str().map(str::to_string))
-            .collect(),
-    }
-    .into())
+    job_row(repo.to_string(), pipeline_id.to_string(), job, &API_JOB)
 }
 
 /// A deployment of `GET /projects/:id/deployments` with a final status.
@@ -212,37 +179,5 @@ pub fn api_incident(
     issue: &Json,
     context: &Context<'_>,
 ) -> Result<Option<Row>, PayloadError> {
-    let typed = ["issue_type", "type"]
-        .iter()
-        .any(|key| optional_text(issue, key).is_some_and(|t| t.eq_ignore_ascii_case("incident")));
-    let labelled = issue["labels"].as_array().into_iter().flatten().any(|l| {
-        l.as_str()
-            .is_some_and(|l| l.eq_ignore_ascii_case(context.incident_label))
-    });
-    if !typed && !labelled {
-        return Ok(None);
-    }
-    let number = text(issue, "iid")?;
-    let closed = optional_text(issue, "state").as_deref() == Some("closed");
-    Ok(Some(
-        Incident {
-            event_id: format!(
-                "gitlab:issue:{repo}#{number}:{}",
-                state_key(issue, "updated_at")?
-            ),
-            service: context.catalog.service_of_repository(repo),
-            incident_id: format!("{repo}#{number}"),
-            severity: severity(optional_text(issue, "severity")),
-            opened_at: Micros(time(issue, "created_at")?),
-            acknowledged_at: None,
-            resolved_at: if closed {
-                micros(issue, "closed_at")?
-            } else {
-                None
-            },
-            deployment_id: None,
-            sha: None,
-        }
-        .into(),
-    ))
+    issue_incident(repo, issue, &issue["labels"], context)
 }

@@ -243,7 +243,7 @@ pub(super) fn outcome(status: &str) -> (bool, Option<&'static str>) {
 }
 
 /// A GitLab job status in the closed set of CI job statuses.
-pub(super) fn job_status(status: &str, finished: bool) -> &'static str {
+fn job_status(status: &str, finished: bool) -> &'static str {
     match status {
         "created" | "pending" => "queued",
         "running" => "in_progress",
@@ -294,34 +294,75 @@ pub fn pipeline(repo: &str, pipeline: &Json) -> Result<Row, PayloadError> {
 fn job(payload: &Json) -> Result<Row, PayloadError> {
     let repo = text(payload, "project.path_with_namespace")
         .or_else(|_| text(payload, "repository.homepage").map(|url| project_path(&url)))?;
-    let status = text(payload, "build_status")?;
+    job_row(repo, text(payload, "pipeline_id")?, payload, &HOOK_JOB)
+}
+
+/// Where a job's fields are: the Job Hook spells them `build_*`, the REST
+/// API plainly.
+pub(super) struct JobFields {
+    status: &'static str,
+    id: &'static str,
+    name: &'static str,
+    created_at: &'static str,
+    started_at: &'static str,
+    finished_at: &'static str,
+    runner_labels: &'static str,
+}
+
+const HOOK_JOB: JobFields = JobFields {
+    status: "build_status",
+    id: "build_id",
+    name: "build_name",
+    created_at: "build_created_at",
+    started_at: "build_started_at",
+    finished_at: "build_finished_at",
+    runner_labels: "runner.tags",
+};
+
+pub(super) const API_JOB: JobFields = JobFields {
+    status: "status",
+    id: "id",
+    name: "name",
+    created_at: "created_at",
+    started_at: "started_at",
+    finished_at: "finished_at",
+    runner_labels: "tag_list",
+};
+
+/// A job of pipeline `run_id` at one status.
+pub(super) fn job_row(
+    repo: String,
+    run_id: String,
+    job: &Json,
+    fields: &JobFields,
+) -> Result<Row, PayloadError> {
+    let status = text(job, fields.status)?;
     let (finished, conclusion) = outcome(&status);
-    let job_status = job_status(&status, finished);
-    let job_id = text(payload, "build_id")?;
-    let queued_at = optional_time(payload, "build_created_at")?;
+    let job_id = text(job, fields.id)?;
+    let queued_at = optional_time(job, fields.created_at)?;
     Ok(CiJob {
         event_id: format!("gitlab:job:{repo}:{job_id}:{status}"),
         repo,
-        run_id: text(payload, "pipeline_id")?,
+        run_id,
         attempt: 1,
         job_id,
-        name: text(payload, "build_name")?,
-        status: job_status.into(),
+        name: text(job, fields.name)?,
+        status: job_status(&status, finished).into(),
         queued_at: queued_at.map(Micros),
         // A job not started yet is dated by its creation.
         started_at: Micros(
-            optional_time(payload, "build_started_at")?
+            optional_time(job, fields.started_at)?
                 .or(queued_at)
-                .ok_or_else(|| PayloadError("`build_created_at` is missing".into()))?,
+                .ok_or_else(|| PayloadError(format!("`{}` is missing", fields.created_at)))?,
         ),
         finished_at: if finished {
-            micros(payload, "build_finished_at")?
+            micros(job, fields.finished_at)?
         } else {
             None
         },
         conclusion: conclusion.map(str::to_string),
-        runner_name: optional_text(payload, "runner.description"),
-        runner_labels: payload["runner"]["tags"]
+        runner_name: optional_text(job, "runner.description"),
+        runner_labels: crate::sources::json::at(job, fields.runner_labels)
             .as_array()
             .into_iter()
             .flatten()
@@ -393,23 +434,35 @@ pub(super) fn severity(value: Option<String>) -> Option<String> {
 
 fn incident(payload: &Json, context: &Context<'_>) -> Result<Option<Row>, PayloadError> {
     let issue = &payload["object_attributes"];
-    let labelled = payload["labels"]
-        .as_array()
-        .or(issue["labels"].as_array())
-        .into_iter()
-        .flatten()
-        .any(|l| {
-            l["title"]
-                .as_str()
-                .is_some_and(|t| t.eq_ignore_ascii_case(context.incident_label))
-        });
-    let is_incident = optional_text(issue, "issue_type").as_deref() == Some("incident")
-        || optional_text(issue, "type").is_some_and(|t| t.eq_ignore_ascii_case("incident"))
-        || labelled;
-    if !is_incident {
+    let labels = if payload["labels"].is_array() {
+        &payload["labels"]
+    } else {
+        &issue["labels"]
+    };
+    issue_incident(&project(payload)?, issue, labels, context)
+}
+
+/// The incident row of an issue (an Issue Hook's `object_attributes`, or an
+/// issue of the REST API) when it is one: of type incident, or carrying the
+/// incident label. `labels` are objects with a `title` (hooks) or names (API).
+pub(super) fn issue_incident(
+    repo: &str,
+    issue: &Json,
+    labels: &Json,
+    context: &Context<'_>,
+) -> Result<Option<Row>, PayloadError> {
+    let typed = ["issue_type", "type"]
+        .iter()
+        .any(|key| optional_text(issue, key).is_some_and(|t| t.eq_ignore_ascii_case("incident")));
+    let labelled = labels.as_array().into_iter().flatten().any(|l| {
+        l["title"]
+            .as_str()
+            .or(l.as_str())
+            .is_some_and(|t| t.eq_ignore_ascii_case(context.incident_label))
+    });
+    if !typed && !labelled {
         return Ok(None);
     }
-    let repo = project(payload)?;
     let number = text(issue, "iid")?;
     let closed = optional_text(issue, "state").as_deref() == Some("closed");
     Ok(Some(
@@ -418,11 +471,12 @@ fn incident(payload: &Json, context: &Context<'_>) -> Result<Option<Row>, Payloa
                 "gitlab:issue:{repo}#{number}:{}",
                 state_key(issue, "updated_at")?
             ),
-            service: context.catalog.service_of_repository(&repo),
+            service: context.catalog.service_of_repository(repo),
             incident_id: format!("{repo}#{number}"),
             severity: severity(optional_text(issue, "severity")),
             opened_at: Micros(time(issue, "created_at")?),
             acknowledged_at: None,
+            // Hooks of older GitLab carry no closed_at: the close's update.
             resolved_at: if closed {
                 micros(issue, "closed_at")?.or(micros(issue, "updated_at")?)
             } else {
