@@ -89,6 +89,17 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// The report of `source`'s resources, with what its client sent.
+    pub fn new(source: &str, resources: Vec<ResourceReport>, counts: http::Counts) -> SyncReport {
+        SyncReport {
+            source: source.to_string(),
+            resources,
+            requests: counts.requests,
+            rate_limited: counts.rate_limited,
+            retried: counts.retried,
+        }
+    }
+
     pub fn stored(&self) -> usize {
         self.resources.iter().map(|r| r.stored).sum()
     }
@@ -383,6 +394,33 @@ impl Cursors {
 
     pub fn get(&self, scope: &str, resource: &str) -> Option<&Cursor> {
         self.cursors.get(&format!("{scope}:{resource}"))
+    }
+
+    /// Appends one resource's rows, then (only then) moves its cursor on,
+    /// and says so: what a sync does after fetching each resource.
+    pub async fn store(
+        &mut self,
+        context: &SyncContext<'_>,
+        (scope, resource): (&str, &str),
+        rows: Rows,
+        cursor: Cursor,
+        requests: u64,
+    ) -> Result<ResourceReport> {
+        let summary = append_rows(context.lake, rows).await?;
+        self.save(context.lake, scope, resource, cursor)?;
+        context.progress.event(ProgressEvent::Finished {
+            scope,
+            resource,
+            stored: summary.rows_written,
+            duplicates: summary.duplicates,
+        });
+        Ok(ResourceReport {
+            scope: scope.to_string(),
+            resource: resource.to_string(),
+            stored: summary.rows_written,
+            duplicates: summary.duplicates,
+            requests,
+        })
     }
 
     /// Stores a resource's cursor, durably; call it only after the rows it

@@ -107,19 +107,14 @@ impl Backstage {
             duplicates: summary.duplicates,
         });
         let counts = self.client.counts();
-        Ok(SyncReport {
-            source: "backstage".into(),
-            resources: vec![ResourceReport {
-                scope: self.base.clone(),
-                resource: "entities".into(),
-                stored: summary.rows_written,
-                duplicates: summary.duplicates,
-                requests: counts.requests,
-            }],
+        let resource = ResourceReport {
+            scope: self.base.clone(),
+            resource: "entities".into(),
+            stored: summary.rows_written,
+            duplicates: summary.duplicates,
             requests: counts.requests,
-            rate_limited: counts.rate_limited,
-            retried: counts.retried,
-        })
+        };
+        Ok(SyncReport::new("backstage", vec![resource], counts))
     }
 }
 

@@ -34,8 +34,8 @@ pub use rows::{parse, Context, PayloadError, Row, Rows};
 
 use crate::error::{Error, Result};
 use crate::sources::{
-    append_rows, Cursor, Cursors, Progress, ProgressEvent, ResourceReport, Source, SourceEntry,
-    SourceSection, SyncContext, SyncReport, SyncRequest, WebhookReceiver,
+    Cursor, Cursors, Progress, ProgressEvent, Source, SourceEntry, SourceSection, SyncContext,
+    SyncReport, SyncRequest, WebhookReceiver,
 };
 use client::{encode, Client, Page};
 pub use config::GithubConfig;
@@ -131,10 +131,7 @@ impl GitHub {
             services: &context.catalog.repository_services,
             incident_label: &self.incident_label,
         };
-        let mut report = SyncReport {
-            source: "github".into(),
-            ..SyncReport::default()
-        };
+        let mut resources = Vec::new();
         let since = request.since.timestamp_micros();
         for repo in &repos {
             for kind in Resource::ALL {
@@ -163,29 +160,19 @@ impl GitHub {
                     Resource::Incidents => self.incidents(&fetch, cursor, since).await?,
                     Resource::Releases => self.releases(&fetch, cursor, since).await?,
                 };
-                let summary = append_rows(context.lake, rows).await?;
-                // Only now that the rows are stored may the cursor move on.
-                cursors.save(context.lake, repo, resource, cursor)?;
-                progress.event(ProgressEvent::Finished {
-                    scope: repo,
-                    resource,
-                    stored: summary.rows_written,
-                    duplicates: summary.duplicates,
-                });
-                report.resources.push(ResourceReport {
-                    scope: repo.clone(),
-                    resource: resource.to_string(),
-                    stored: summary.rows_written,
-                    duplicates: summary.duplicates,
-                    requests: self.client.counts().requests - before,
-                });
+                let stored = cursors
+                    .store(
+                        context,
+                        (repo, resource),
+                        rows,
+                        cursor,
+                        self.client.counts().requests - before,
+                    )
+                    .await?;
+                resources.push(stored);
             }
         }
-        let counts = self.client.counts();
-        report.requests = counts.requests;
-        report.rate_limited = counts.rate_limited;
-        report.retried = counts.retried;
-        Ok(report)
+        Ok(SyncReport::new("github", resources, self.client.counts()))
     }
 
     /// The `--repo`s, and every repository of each `--org`.

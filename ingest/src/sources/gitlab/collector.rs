@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::sources::http::{encode, Patience, ToolClient};
 use crate::sources::json::time;
 use crate::sources::{
-    append_rows, Cursor, Cursors, Progress, ProgressEvent, ResourceReport, Source, SourceSection,
-    SyncContext, SyncReport, SyncRequest,
+    Cursor, Cursors, Progress, ProgressEvent, Source, SourceSection, SyncContext, SyncReport,
+    SyncRequest,
 };
 
 const RESOURCES: [&str; 5] = [
@@ -276,10 +276,7 @@ impl GitLab {
             catalog: context.catalog,
             incident_label: &self.incident_label,
         };
-        let mut report = SyncReport {
-            source: "gitlab".into(),
-            ..SyncReport::default()
-        };
+        let mut resources = Vec::new();
         let since = request.since.timestamp_micros();
         for project in &projects {
             for resource in RESOURCES {
@@ -307,32 +304,22 @@ impl GitLab {
                 let (rows, newest) = self
                     .resource(project, resource, &after, &rows_context, progress)
                     .await?;
-                let summary = append_rows(context.lake, rows).await?;
-                // Only now that the rows are stored may the cursor move on.
                 if let Some(newest) = newest {
                     cursor.at = cursor.at.max(newest);
                 }
-                cursors.save(context.lake, project, resource, cursor)?;
-                progress.event(ProgressEvent::Finished {
-                    scope: project,
-                    resource,
-                    stored: summary.rows_written,
-                    duplicates: summary.duplicates,
-                });
-                report.resources.push(ResourceReport {
-                    scope: project.clone(),
-                    resource: resource.to_string(),
-                    stored: summary.rows_written,
-                    duplicates: summary.duplicates,
-                    requests: self.client.counts().requests - before,
-                });
+                let stored = cursors
+                    .store(
+                        context,
+                        (project, resource),
+                        rows,
+                        cursor,
+                        self.client.counts().requests - before,
+                    )
+                    .await?;
+                resources.push(stored);
             }
         }
-        let counts = self.client.counts();
-        report.requests = counts.requests;
-        report.rate_limited = counts.rate_limited;
-        report.retried = counts.retried;
-        Ok(report)
+        Ok(SyncReport::new("gitlab", resources, self.client.counts()))
     }
 }
 

@@ -18,8 +18,7 @@ use crate::error::{Error, Result};
 use crate::sources::http::{encode, Patience, ToolClient};
 use crate::sources::json::{optional_text, text, time};
 use crate::sources::{
-    append_rows, Cursor, Cursors, ProgressEvent, ResourceReport, Source, SourceSection,
-    SyncContext, SyncReport, SyncRequest,
+    Cursor, Cursors, ProgressEvent, Source, SourceSection, SyncContext, SyncReport, SyncRequest,
 };
 
 /// The cursor's scope: the account the token reads.
@@ -185,29 +184,20 @@ impl PagerDuty {
         }
         cursor.pending.sort();
         cursor.pending.dedup();
-        let summary = append_rows(context.lake, rows).await?;
-        // Only now that the rows are stored may the cursor move on.
-        cursors.save(context.lake, SCOPE, RESOURCE, cursor)?;
-        progress.event(ProgressEvent::Finished {
-            scope: SCOPE,
-            resource: RESOURCE,
-            stored: summary.rows_written,
-            duplicates: summary.duplicates,
-        });
-        let counts = self.client.counts();
-        Ok(SyncReport {
-            source: "pagerduty".into(),
-            resources: vec![ResourceReport {
-                scope: SCOPE.into(),
-                resource: RESOURCE.into(),
-                stored: summary.rows_written,
-                duplicates: summary.duplicates,
-                requests: counts.requests,
-            }],
-            requests: counts.requests,
-            rate_limited: counts.rate_limited,
-            retried: counts.retried,
-        })
+        let stored = cursors
+            .store(
+                context,
+                (SCOPE, RESOURCE),
+                rows,
+                cursor,
+                self.client.counts().requests,
+            )
+            .await?;
+        Ok(SyncReport::new(
+            "pagerduty",
+            vec![stored],
+            self.client.counts(),
+        ))
     }
 }
 
