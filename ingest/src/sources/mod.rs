@@ -23,6 +23,26 @@ pub mod json;
 pub mod pagerduty;
 pub mod webhook;
 
+/// The published payloads the tests read (`tests/fixtures/payloads`).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::path::PathBuf;
+
+    pub fn path(relative: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/payloads")
+            .join(relative)
+    }
+
+    pub fn bytes(relative: &str) -> Vec<u8> {
+        std::fs::read(path(relative)).unwrap()
+    }
+
+    pub fn json(relative: &str) -> serde_json::Value {
+        serde_json::from_slice(&bytes(relative)).unwrap()
+    }
+}
+
 pub use crate::canonical::{Row, Rows};
 pub use catalog::CatalogView;
 pub use webhook::{DeliveryId, Parsed, PayloadError, WebhookContext, WebhookReceiver};

@@ -428,8 +428,7 @@ spec:
 
     #[test]
     fn the_published_examples_import() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/payloads/backstage");
+        let dir = crate::sources::fixtures::path("backstage");
         let entities = entities::read(&[dir]).unwrap();
         let imported = plan(
             &entities,

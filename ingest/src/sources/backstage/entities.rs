@@ -218,7 +218,7 @@ mod tests {
     use super::*;
 
     fn fixtures() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/payloads/backstage")
+        crate::sources::fixtures::path("backstage")
     }
 
     #[test]

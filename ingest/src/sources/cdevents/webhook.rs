@@ -96,12 +96,7 @@ mod tests {
     use crate::sources::CatalogView;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/fixtures/payloads/cdevents-spec-v0.5.1")
-                .join(name),
-        )
-        .unwrap()
+        crate::sources::fixtures::bytes(&format!("cdevents-spec-v0.5.1/{name}"))
     }
 
     fn receiver() -> CdeventsWebhook {

@@ -468,12 +468,7 @@ mod tests {
     use crate::rows::Value;
     use chrono::DateTime;
 
-    fn fixture(path: &str) -> Json {
-        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/payloads")
-            .join(path);
-        serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap()
-    }
+    use crate::sources::fixtures::json as fixture;
 
     fn context<'a>(p: &'a Pseudonymizer, services: &'a HashMap<String, String>) -> Context<'a> {
         Context {

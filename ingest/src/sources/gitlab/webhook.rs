@@ -89,14 +89,7 @@ mod tests {
     use crate::rows::Value;
     use crate::sources::CatalogView;
 
-    fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/fixtures/payloads")
-                .join(path),
-        )
-        .unwrap()
-    }
+    use crate::sources::fixtures::bytes as fixture;
 
     fn parse_with(event: &str, body: &[u8], label: &str) -> Parsed {
         let receiver = GitlabWebhook::new(&GitlabConfig {

@@ -133,14 +133,7 @@ mod tests {
     use crate::sources::catalog::annotation::PAGERDUTY_SERVICE_ID;
     use crate::sources::CatalogView;
 
-    fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/fixtures/payloads")
-                .join(path),
-        )
-        .unwrap()
-    }
+    use crate::sources::fixtures::bytes as fixture;
 
     #[test]
     fn the_published_test_vector_verifies() {
