@@ -42,6 +42,16 @@ pub struct Counts {
     pub retried: u64,
 }
 
+/// The API root a collector uses: the configured one, else `default`,
+/// without a trailing slash.
+pub fn api_root(configured: Option<String>, default: &str) -> String {
+    configured
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// A tool's answer to one request.
 pub struct Answer {
     pub status: u16,

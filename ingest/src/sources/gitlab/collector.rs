@@ -24,7 +24,7 @@ use super::config::GitlabConfig;
 use super::rows::{pipeline, Context};
 use crate::canonical::Rows;
 use crate::error::{Error, Result};
-use crate::sources::http::{encode, Patience, ToolClient};
+use crate::sources::http::{api_root, encode, Patience, ToolClient};
 use crate::sources::json::time;
 use crate::sources::{
     Cursor, Cursors, Progress, ProgressEvent, Source, SourceSection, SyncContext, SyncReport,
@@ -60,12 +60,7 @@ impl GitLab {
             "Create a personal, group or project access token with the read_api scope, then set GITLAB_TOKEN or [gitlab] token and run again",
             Patience::default(),
         )?;
-        let base = config
-            .base_url
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "https://gitlab.com/api/v4".into())
-            .trim_end_matches('/')
-            .to_string();
+        let base = api_root(config.base_url, "https://gitlab.com/api/v4");
         Ok(Box::new(GitLab {
             client,
             base,

@@ -15,7 +15,7 @@ use super::config::PagerdutyConfig;
 use super::rows;
 use crate::canonical::Rows;
 use crate::error::{Error, Result};
-use crate::sources::http::{encode, Patience, ToolClient};
+use crate::sources::http::{api_root, encode, Patience, ToolClient};
 use crate::sources::json::{optional_text, text, time};
 use crate::sources::{
     Cursor, Cursors, ProgressEvent, Source, SourceSection, SyncContext, SyncReport, SyncRequest,
@@ -42,12 +42,7 @@ impl PagerDuty {
             "Create a read-only REST API key (Integrations > API Access Keys), then set PAGERDUTY_TOKEN or [pagerduty] token and run again",
             Patience::default(),
         )?;
-        let base = config
-            .base_url
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "https://api.pagerduty.com".into())
-            .trim_end_matches('/')
-            .to_string();
+        let base = api_root(config.base_url, "https://api.pagerduty.com");
         Ok(Box::new(PagerDuty { client, base }))
     }
 
