@@ -11,6 +11,7 @@ mod import;
 mod mixed;
 mod portal;
 mod prometheus;
+mod pulls;
 mod serve;
 mod sources;
 mod support;
