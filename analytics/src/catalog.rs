@@ -121,11 +121,18 @@ pub async fn current_catalog(
         }
     }
     let members = queries
-        .read_only_sql("SELECT developer, team FROM team_members WHERE valid_to IS NULL")
+        .read_only_sql(
+            "SELECT developer, team, min(valid_from) AS valid_from FROM team_members \
+             WHERE valid_to IS NULL GROUP BY developer, team",
+        )
         .await?;
-    current.memberships = Columns::new(&members.batches)
-        .text_pairs("developer", "team")?
+    let c = Columns::new(&members.batches);
+    current.memberships = c
+        .text("developer")?
         .into_iter()
+        .zip(c.text("team")?)
+        .zip(c.micros("valid_from")?)
+        .filter_map(|((developer, team), from)| Some(((developer?, team?), from?)))
         .collect();
     Ok(current)
 }
@@ -152,27 +159,6 @@ pub async fn current_teams(queries: &LakeQueries) -> Result<HashMap<String, Stri
         "team",
     )
     .await
-}
-
-/// The repositories of a service in the catalog; an unknown service, or
-/// one without repositories, is an error naming the known ones.
-pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
-    let result = queries
-        .read_only_sql(&format!(
-            "SELECT DISTINCT unnest(repos) AS repo FROM {CURRENT_SERVICES} WHERE service = {} ORDER BY repo",
-            crate::sql_text(service)
-        ))
-        .await?;
-    let repos: Vec<String> = Columns::new(&result.batches)
-        .text("repo")?
-        .into_iter()
-        .flatten()
-        .collect();
-    if repos.is_empty() {
-        let known = known_names(queries, NameKind::Service).await?;
-        return Err(Error::unknown_name(NameKind::Service, service, &known));
-    }
-    Ok(repos)
 }
 
 /// Every known name of a kind: from the catalog and from the events that

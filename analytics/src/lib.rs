@@ -25,6 +25,7 @@ pub mod devex;
 pub mod dora;
 pub mod durations;
 pub mod error;
+pub mod paths;
 pub mod stats;
 pub(crate) mod template;
 pub mod window;
@@ -104,6 +105,7 @@ impl LakeQueries {
         for table in TABLES {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
         }
+        merge_memberships(&context).await?;
         Ok(LakeQueries {
             lake,
             context,
@@ -452,6 +454,33 @@ fn classify_planning_error(error: DataFusionError) -> Error {
         | DataFusionError::NotImplemented(_) => Error::InvalidQuery(message),
         _ => Error::Engine(error),
     }
+}
+
+/// Rows of `team_members` as stored: a membership's first row, and the row
+/// that ends it when a catalog import finds it gone.
+pub const TEAM_MEMBER_ROWS: &str = "team_member_rows";
+
+/// `team_members` as every query reads it: one row per membership
+/// (developer, team, valid_from), ended by the earliest `valid_to` any of
+/// its rows gives. The lake only appends, so an ended membership is its
+/// first row plus a row that ends it.
+async fn merge_memberships(context: &SessionContext) -> Result<()> {
+    let name = ingest::schema::TEAM_MEMBERS.name;
+    let rows = context.deregister_table(name).map_err(Error::Engine)?;
+    let Some(rows) = rows else {
+        return Ok(());
+    };
+    context
+        .register_table(TEAM_MEMBER_ROWS, rows)
+        .map_err(Error::Engine)?;
+    context
+        .sql(&format!(
+            "CREATE VIEW {name} AS SELECT min(event_id) AS event_id, developer, team, valid_from, \
+             min(valid_to) AS valid_to FROM {TEAM_MEMBER_ROWS} GROUP BY developer, team, valid_from"
+        ))
+        .await
+        .map_err(Error::Engine)?;
+    Ok(())
 }
 
 fn register_table(

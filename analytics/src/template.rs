@@ -83,6 +83,15 @@ pub(crate) async fn content_key(
     Ok(hex::encode(key.finalize()))
 }
 
+/// The context materialized under `key`, when this process has it.
+pub(crate) async fn materialized(queries: &LakeQueries, key: &str) -> Option<SessionContext> {
+    let cache = queries.materialized().lock().await;
+    cache
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, context)| context.clone())
+}
+
 /// Runs `tables` (name, SQL) in order into Parquet files kept in the lake,
 /// each query able to read the ones before it, and keeps a context that
 /// reads them under `key` so the next request with the same key reuses it.

@@ -313,7 +313,7 @@ fn devex_request(args: &HashMap<String, String>) -> Result<DevexRequest, GoldenE
     if let Some(exclude) = args.get("exclude_weekends") {
         settings.exclude_weekends = exclude.parse().map_err(err)?;
     }
-    DevexRequest::parse(
+    let mut request = DevexRequest::parse(
         args.get("from").map(String::as_str).unwrap_or(""),
         args.get("to").map(String::as_str).unwrap_or(""),
         args.get("tz").map(String::as_str),
@@ -323,7 +323,9 @@ fn devex_request(args: &HashMap<String, String>) -> Result<DevexRequest, GoldenE
         settings,
         DoraSettings::default(),
     )
-    .map_err(err)
+    .map_err(err)?;
+    request.service = args.get("service").cloned();
+    Ok(request)
 }
 
 fn count(value: Option<u64>) -> String {

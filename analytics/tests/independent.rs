@@ -321,6 +321,7 @@ async fn store(s: &Scenario, lake: &Lake) {
             Value::Null,
             Value::Null,
             Value::TextList(p.labels.clone()),
+            Value::Null,
         ])
         .unwrap();
     }

@@ -138,6 +138,7 @@ canonical_rows! {
         approved_at: Option<Micros>, merged_at: Option<Micros>, closed_at: Option<Micros>,
         merge_sha: Option<String>, base_ref: Option<String>, additions: Option<i64>,
         deletions: Option<i64>, commits_count: Option<i64>, labels: Vec<String>,
+        files: Option<Vec<String>>,
     }
     /// A submitted review (or approval) of a pull request.
     Review => REVIEWS {

@@ -262,6 +262,7 @@ pub static PULL_REQUESTS: TableSpec = TableSpec {
         col!("deletions", Integer, optional, "Lines deleted."),
         col!("commits_count", Integer, optional, "Number of commits on the branch."),
         col!("labels", TextList, optional, "Label names."),
+        col!("files", TextList, optional, "Paths the pull request changes (GitHub's pull request files, GitLab's merge request changes); null when unknown, as in webhooks, where its merge commit's files stand in."),
     ],
     partition_by: Some("created_at"),
     sort_by: &["repo", "created_at"],

@@ -411,6 +411,34 @@ impl History {
         v
     }
 
+    /// `GET /pulls/{n}/files`: GitHub's diff entries, one file per commit
+    /// of the branch (`src/<sha>.rs`), the last one renamed from `old/`.
+    pub fn files_json(&self, p: &Pull) -> Vec<Value> {
+        let count = p.commits.len();
+        p.commits
+            .iter()
+            .enumerate()
+            .map(|(i, sha)| {
+                let filename = format!("src/{sha}.rs");
+                let mut entry = json!({
+                    "sha": "bbcd538c8e72b8c175046e27cc8f907076331401",
+                    "filename": filename,
+                    "status": "modified",
+                    "additions": 1, "deletions": 1, "changes": 2,
+                    "blob_url": format!("https://github.com/{REPO}/blob/{sha}/{filename}"),
+                    "raw_url": format!("https://github.com/{REPO}/raw/{sha}/{filename}"),
+                    "contents_url": format!("https://api.github.com/repos/{REPO}/contents/{filename}?ref={sha}"),
+                    "patch": "@@ -1 +1 @@\n-a\n+b"
+                });
+                if i + 1 == count {
+                    entry["status"] = json!("renamed");
+                    entry["previous_filename"] = json!(format!("old/{sha}.rs"));
+                }
+                entry
+            })
+            .collect()
+    }
+
     pub fn review_json(&self, r: &Review) -> Value {
         let mut v =
             fixture("github-rest-openapi-examples/pull-request-review-items.json")[0].clone();
@@ -742,6 +770,10 @@ impl Respond for FakeGitHub {
                         .collect();
                     self.page(request, commits, None)
                 }
+                None => not_found(),
+            },
+            ["pulls", n, "files"] => match h.pulls.iter().find(|p| p.number.to_string() == *n) {
+                Some(p) => self.page(request, h.files_json(p), None),
                 None => not_found(),
             },
             ["actions", "runs"] => {

@@ -96,15 +96,15 @@ async fn a_sync_is_complete_incremental_and_waits_out_rate_limits() {
     );
     // Requests: the org's repos 1; acme/docs has none of the six resources 6;
     // commits 3 pages; pulls 2 pages + the refused one, 4 details, 4 review
-    // lists, commits of the 2 merged = 13; runs 2 pages + jobs of the 2
-    // finished = 4; deployments 3 pages + the 502, 5 status lists = 9;
+    // lists, commits and files of the 2 merged = 15; runs 2 pages + jobs of
+    // the 2 finished = 4; deployments 3 pages + the 502, 5 status lists = 9;
     // incidents 1; releases 1.
     let received = github.received_requests().await.unwrap().len() as u64;
     assert_eq!(
         first["requests"].as_u64(),
-        Some(1 + 6 + 3 + 13 + 4 + 9 + 1 + 1)
+        Some(1 + 6 + 3 + 15 + 4 + 9 + 1 + 1)
     );
-    assert_eq!(received, 38);
+    assert_eq!(received, 40);
 
     // Nothing changed: nothing stored; one look per resource, plus the
     // pending run 503, and the pending deployment 904 and its statuses.
@@ -421,6 +421,31 @@ async fn a_pull_and_a_push_of_one_history_give_the_same_rows() {
         ),
         json!([{"t": "2025-03-05T08:00:00Z"}])
     );
+    // And what a merged pull request changed (a rename names both paths);
+    // the webhook does not say.
+    let files =
+        "SELECT number, files FROM pull_requests WHERE merged_at IS NOT NULL ORDER BY number";
+    let pulled_files = query_json(&pulled, files);
+    assert!(
+        pulled_files
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["files"].is_array()),
+        "{pulled_files}"
+    );
+    assert_eq!(
+        query_json(
+            &pulled,
+            "SELECT files FROM pull_requests WHERE number = 2 AND merged_at IS NOT NULL"
+        ),
+        json!([{"files": ["old/c2.rs", "src/c1.rs", "src/c2.rs"]}])
+    );
+    assert!(query_json(&pushed, files)
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|row| row["files"].is_null()));
     // Real parents and the push chain reach the same commits: every
     // deployment brings the same changes.
     let changes = "SELECT deployment_id, sha FROM deployment_changes ORDER BY deployment_id, sha";

@@ -236,6 +236,15 @@ async fn fake_gitlab() -> wiremock::MockServer {
             serde_json::json!([{"id": c2, "authored_date": "2026-03-02T08:00:00Z"}]),
         ),
         (
+            // GitLab's merge request diffs: a rename names both paths.
+            format!("{project}/merge_requests/7/diffs$"),
+            None,
+            serde_json::json!([
+                {"old_path": "app/cart.rb", "new_path": "app/cart.rb", "new_file": false, "renamed_file": false, "deleted_file": false, "diff": "@@ -1 +1 @@\n-a\n+b\n"},
+                {"old_path": "lib/tax.rb", "new_path": "app/tax.rb", "new_file": false, "renamed_file": true, "deleted_file": false, "diff": ""}
+            ]),
+        ),
+        (
             format!("{project}/merge_requests/7/notes$"),
             None,
             serde_json::json!([
@@ -348,11 +357,12 @@ async fn a_gitlab_pull_is_complete_repeatable_and_matches_its_webhooks() {
          (SELECT count(*) FROM ci_runs WHERE conclusion = 'success') AS runs, \
          (SELECT count(*) FROM ci_jobs) AS jobs, \
          (SELECT count(*) FROM deployments) AS deployments, \
-         (SELECT count(*) FROM incidents WHERE severity = 'sev1' AND resolved_at IS NOT NULL) AS incidents",
+         (SELECT count(*) FROM incidents WHERE severity = 'sev1' AND resolved_at IS NOT NULL) AS incidents, \
+         (SELECT array_to_string(files, ',') FROM pull_requests WHERE merged_at IS NOT NULL) AS files",
     );
     assert_eq!(
         rows,
-        serde_json::json!([{"commits": 2, "merged": 1, "reviews": 2, "approvals": 1, "runs": 1, "jobs": 1, "deployments": 1, "incidents": 1}])
+        serde_json::json!([{"commits": 2, "merged": 1, "reviews": 2, "approvals": 1, "runs": 1, "jobs": 1, "deployments": 1, "incidents": 1, "files": "app/cart.rb,app/tax.rb,lib/tax.rb"}])
     );
     // A second run stores nothing new.
     let second = tokio::task::spawn_blocking({

@@ -440,6 +440,40 @@ fn a_backstage_catalog_imports_once_and_keeps_ownership_history() {
     // No e-mail of the catalog's users is stored.
     let members = query_json(lake.path(), "SELECT developer FROM team_members");
     assert!(!members.to_string().contains('@'), "{members}");
+    // Breanna leaves team-a in April: her membership ends that day; the
+    // others stay open, and a repeat changes nothing.
+    let group = std::fs::read_to_string(fixtures.join("backstage-backstage/team-a-group.yaml"))
+        .unwrap()
+        .replacen("  memberOf: [team-a]", "  memberOf: []", 1);
+    let group_file = dir.path().join("team-a.yaml");
+    std::fs::write(&group_file, group).unwrap();
+    let open_before = query_json(
+        lake.path(),
+        "SELECT count(*) AS n FROM team_members WHERE team = 'team-a' AND valid_to IS NULL",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let fourth = import(&[group_file.to_str().unwrap()], "2026-04-01");
+    assert!(fourth.contains("memberships 0 new, 1 ended"), "{fourth}");
+    let memberships = query_json(
+        lake.path(),
+        "SELECT count(*) AS n, count(valid_to) AS ended, CAST(max(valid_to) AS VARCHAR) AS on_day          FROM team_members WHERE team = 'team-a'",
+    );
+    assert_eq!(
+        memberships[0]["n"].as_u64(),
+        Some(open_before),
+        "{memberships}"
+    );
+    assert_eq!(memberships[0]["ended"], 1, "{memberships}");
+    assert!(
+        memberships[0]["on_day"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-04-01"),
+        "{memberships}"
+    );
+    let fifth = import(&[group_file.to_str().unwrap()], "2026-05-01");
+    assert!(fifth.contains("0 rows stored"), "{fifth}");
     // A broken entity names its file, entity and field.
     std::fs::write(
         &file,

@@ -94,17 +94,7 @@ impl CommitGraph {
     /// Scopes a service to the files matching `globs`; a bad glob is an
     /// error naming it.
     pub fn add_scope(&mut self, service: &str, globs: &[String]) -> Result<()> {
-        let mut set = globset::GlobSetBuilder::new();
-        for glob in globs {
-            set.add(globset::Glob::new(glob).map_err(|e| {
-                Error::InvalidSetting(format!(
-                    "service {service}: path `{glob}` (devex.io/paths) is not a glob: {e}"
-                ))
-            })?);
-        }
-        let set = set
-            .build()
-            .map_err(|e| Error::InvalidSetting(e.to_string()))?;
+        let set = crate::paths::glob_set(service, globs)?;
         self.scopes.insert(service.to_string(), set);
         Ok(())
     }

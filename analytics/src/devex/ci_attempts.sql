@@ -8,7 +8,9 @@
 --   finished_at, the conclusion of its latest row.
 -- * duration = finished_at - started_at; queue wait = started_at - queued_at,
 --   in minutes; null while unknown (a run still going has no duration).
--- * The attempt belongs to its repository's team (repository_teams) and to
+-- * The attempt belongs to the services of its commit (commit_scopes:
+--   inside a monorepo, those whose paths the commit touches), else to its
+--   repository's (repository_teams), and to the team owning them; and to
 --   the window that contains its queued_at.
 WITH attempt AS (
     SELECT repo,
@@ -24,7 +26,8 @@ WITH attempt AS (
     GROUP BY repo, pipeline, run_id, attempt
 )
 SELECT a.*,
-       t.team,
+       coalesce(scope_team(s.services), t.team) AS team,
+       coalesce(s.services, t.services) AS services,
        CASE WHEN a.finished_at >= a.started_at
             THEN (arrow_cast(a.finished_at, 'Int64') - arrow_cast(a.started_at, 'Int64')) / 60000000.0
        END AS duration_minutes,
@@ -32,4 +35,5 @@ SELECT a.*,
             THEN (arrow_cast(a.started_at, 'Int64') - arrow_cast(a.queued_at, 'Int64')) / 60000000.0
        END AS queue_minutes
 FROM attempt a
+LEFT JOIN commit_scopes s ON s.repo = a.repo AND s.sha = a.sha
 LEFT JOIN repository_teams t ON t.repo = a.repo

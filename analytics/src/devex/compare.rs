@@ -164,7 +164,7 @@ pub async fn compare(
         tz,
         team: team.clone(),
         repo: None,
-        repos: None,
+        service: None,
         group_by: DevexGroupBy::Team,
         settings,
         dora,

@@ -26,6 +26,8 @@ use crate::window::Window;
 use crate::LakeQueries;
 
 const REPOSITORY_TEAMS: &str = include_str!("repository_teams.sql");
+const COMMIT_SCOPES: &str = include_str!("commit_scopes.sql");
+const PULL_REQUEST_SCOPES: &str = include_str!("pull_request_scopes.sql");
 const CI_ATTEMPTS: &str = include_str!("ci_attempts.sql");
 const CI_FLAKY: &str = include_str!("ci_flaky.sql");
 const PULL_REQUEST_PHASES: &str = include_str!("pull_request_phases.sql");

@@ -20,8 +20,10 @@
 --   `devex.exclude_weekends`, Saturdays and Sundays in the report's time zone
 --   are left out (the duration function is then weekday_hours, else
 --   elapsed_hours).
--- * The pull request belongs to its repository's team and to the window that
---   contains merged_at.
+-- * The pull request belongs to its services (pull_request_scopes: inside a
+--   monorepo, those its files touch), else to its repository's
+--   (repository_teams), and to the team owning them; and to the window
+--   that contains merged_at.
 WITH pr AS (
     SELECT repo,
            number,
@@ -50,7 +52,8 @@ deployed AS (
 ),
 phases AS (
     SELECT pr.*,
-           t.team,
+           coalesce(scope_team(s.services), t.team) AS team,
+           coalesce(s.services, t.services) AS services,
            CASE WHEN any_review.repo IS NOT NULL THEN review.first_review_at
                 ELSE pr.source_first_review_at END AS first_review_at,
            deployed.deployed_at
@@ -58,6 +61,7 @@ phases AS (
     LEFT JOIN review ON review.repo = pr.repo AND review.pr_number = pr.number
     LEFT JOIN any_review ON any_review.repo = pr.repo AND any_review.pr_number = pr.number
     LEFT JOIN deployed ON deployed.sha = pr.merge_sha
+    LEFT JOIN pull_request_scopes s ON s.repo = pr.repo AND s.number = pr.number
     LEFT JOIN repository_teams t ON t.repo = pr.repo
 ),
 hours AS (
@@ -72,7 +76,7 @@ hours AS (
 )
 -- A null stays null; a negative duration (clock skew, a draft opened before
 -- its first commit) counts as zero.
-SELECT repo, number, author, team, created_at, first_commit_at, first_review_at, merged_at,
+SELECT repo, number, author, team, services, created_at, first_commit_at, first_review_at, merged_at,
        merge_sha, deployed_at, reviewed,
        CASE WHEN coding < 0 THEN 0.0 ELSE coding END AS coding_hours,
        CASE WHEN pickup < 0 THEN 0.0 ELSE pickup END AS pickup_hours,

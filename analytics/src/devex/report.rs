@@ -200,7 +200,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     }
 
     match request.group_by {
-        _ if request.repos.is_some() => {
+        _ if request.service.is_some() => {
             for m in groups.values_mut() {
                 m.people_measures_hidden =
                     Some("people measures are reported per team, not per service".into());

@@ -55,8 +55,9 @@ pub struct DevexRequest {
     pub tz: Tz,
     pub team: Option<String>,
     pub repo: Option<String>,
-    /// Only these repositories (a service's, from the catalog).
-    pub repos: Option<Vec<String>>,
+    /// Only this service's changes: its repositories' and, inside a
+    /// monorepo, those touching its paths (`crate::paths`).
+    pub service: Option<String>,
     pub group_by: DevexGroupBy,
     pub settings: DevexSettings,
     /// Production and the derive stage, for the deploy phase.
@@ -84,7 +85,7 @@ impl DevexRequest {
             tz: window.tz,
             team: team.filter(|t| !t.is_empty()),
             repo: repo.filter(|r| !r.is_empty()),
-            repos: None,
+            service: None,
             group_by: match group_by {
                 None | Some("") => DevexGroupBy::Team,
                 Some(g) => g.parse()?,
@@ -120,6 +121,9 @@ impl DevexRequest {
         if let Some(repo) = &self.repo {
             crate::catalog::check_known(queries, NameKind::Repository, repo).await?;
         }
+        if let Some(service) = &self.service {
+            crate::catalog::check_known(queries, NameKind::Service, service).await?;
+        }
         Ok(())
     }
 
@@ -135,9 +139,8 @@ impl DevexRequest {
         if let Some(repo) = &self.repo {
             filter.push_str(&format!(" AND repo = {}", sql_text(repo)));
         }
-        if let Some(repos) = &self.repos {
-            let list: Vec<String> = repos.iter().map(|r| sql_text(r)).collect();
-            filter.push_str(&format!(" AND repo IN ({})", list.join(", ")));
+        if let Some(service) = &self.service {
+            filter.push_str(&format!(" AND array_has(services, {})", sql_text(service)));
         }
         let team_filter = match &self.team {
             Some(team) => format!(" AND team = {}", sql_text(team)),

@@ -3,12 +3,6 @@
 
 use super::*;
 
-/// The repositories of a service in the catalog (`services.repos`): how a
-/// `service` filter reaches repository measures.
-pub async fn service_repositories(queries: &LakeQueries, service: &str) -> Result<Vec<String>> {
-    crate::catalog::service_repositories(queries, service).await
-}
-
 /// The derive stage's share of the DevEx measures: materializes their
 /// per-row tables for the default time zone (UTC) now, when events arrive,
 /// so the first report after them does not pay for it.
@@ -54,8 +48,19 @@ pub(super) async fn materialize_for(
     } else {
         "elapsed_hours"
     };
+    if let Some(context) = crate::template::materialized(queries, &key).await {
+        return Ok(context);
+    }
+    // Services inside monorepos: which services each change belongs to.
+    let mut functions = crate::paths::ServicePaths::load(queries).await?.functions();
+    functions.extend([
+        crate::durations::elapsed_hours_udf(),
+        crate::durations::weekday_hours_udf(tz),
+    ]);
     let tables = [
         ("repository_teams", REPOSITORY_TEAMS.to_string()),
+        ("commit_scopes", COMMIT_SCOPES.to_string()),
+        ("pull_request_scopes", PULL_REQUEST_SCOPES.to_string()),
         ("ci_attempts", CI_ATTEMPTS.to_string()),
         ("ci_flaky", CI_FLAKY.to_string()),
         (
@@ -74,10 +79,7 @@ pub(super) async fn materialize_for(
         &tables,
         &[],
         &[("change_lead_times", change_lead_times)],
-        vec![
-            crate::durations::elapsed_hours_udf(),
-            crate::durations::weekday_hours_udf(tz),
-        ],
+        functions,
     )
     .await
 }

@@ -121,7 +121,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
     let plan = ingest::sources::backstage::plan(&entities, &current, as_of, &pseudonymizer)?;
     let summary = ingest::sources::append_rows(&lake, plan.rows).await?;
     println!(
-        "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; {} new memberships; {} unchanged. {} rows stored, {} already in the lake.",
+        "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; memberships {} new, {} ended; {} unchanged. {} rows stored, {} already in the lake.",
         entities.len(),
         args.files.len(),
         plan.services_new,
@@ -129,6 +129,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
         plan.teams_new,
         plan.teams_changed,
         plan.memberships_new,
+        plan.memberships_ended,
         plan.unchanged,
         summary.rows_written,
         summary.duplicates

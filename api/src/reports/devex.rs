@@ -94,7 +94,7 @@ pub async fn run(
                 "SPACE measures are per team; service filters apply to /api/v1/devex",
             ));
         }
-        request.repos = Some(devex::service_repositories(queries, service).await?);
+        request.service = Some(service.to_string());
     }
     let granularity = params.granularity.as_deref().filter(|g| !g.is_empty());
     if let (Some(_), DevexView::Space) = (granularity, view) {

@@ -12,8 +12,8 @@ impl RepoSimulation<'_> {
         started: i64,
         finished: i64,
     ) -> Result<String> {
-        self.deployments += 1;
-        let id = format!("{}-{}", self.service_name(), self.deployments);
+        self.deployments[self.current] += 1;
+        let id = format!("{}-{}", self.service_name(), self.deployments[self.current]);
         let forge = self.forge();
         self.out.push_row(crate::canonical::Deployment {
             event_id: format!("{forge}:demo-deployment:{id}"),
@@ -35,7 +35,12 @@ impl RepoSimulation<'_> {
         let Some(sha) = self.head_at(at).map(str::to_string) else {
             return Ok(());
         };
-        if self.production.last() == Some(&sha) {
+        let part = self.current;
+        // In a monorepo, a service goes out when a merge changed it.
+        if self.services.len() > 1 && self.changed_at[part] <= self.deployed_at[part] {
+            return Ok(());
+        }
+        if self.production[part].last() == Some(&sha) {
             // Nothing new; now and then the same sha goes out again (a restart).
             if !emergency && self.rng.gen::<f64>() < 0.03 {
                 self.production_deployment(at, &sha, true)?;
@@ -71,9 +76,10 @@ impl RepoSimulation<'_> {
     ) -> Result<(String, i64)> {
         let finished = at + self.rng.gen_range(4..15) * MINUTE;
         let id = self.deployment_row("production", sha, "success", at, finished)?;
-        self.production.push(sha.to_string());
+        self.production[self.current].push(sha.to_string());
+        self.deployed_at[self.current] = at;
         // Every fifth production deployment is also tagged as a release.
-        let n = self.production.len();
+        let n = self.production[self.current].len();
         if n % 5 == 1 && at < self.org.end {
             self.out.push(
                 &schema::RELEASES,
@@ -96,11 +102,11 @@ impl RepoSimulation<'_> {
     /// fixed by a hotfix pull request.
     pub(super) fn fail(&mut self, deployment_id: &str, sha: &str, finished: i64) -> Result<()> {
         let profile = self.team.profile;
-        let previous = self
-            .production
+        let production = &self.production[self.current];
+        let previous = production
             .len()
             .checked_sub(2)
-            .map(|i| self.production[i].clone());
+            .map(|i| production[i].clone());
         if let Some(previous) = previous.filter(|_| self.rng.gen::<f64>() < 0.35) {
             let rollback_at = finished + self.rng.gen_range(15..120) * MINUTE;
             if self.rng.gen::<f64>() < 0.5 {
@@ -113,7 +119,7 @@ impl RepoSimulation<'_> {
                     "sev2",
                 )?;
             }
-            self.schedule(rollback_at, Event::Rollback(previous));
+            self.schedule(rollback_at, Event::Rollback(self.current, previous));
             self.hotfix(rollback_at + HOUR)?;
             return Ok(());
         }
@@ -149,7 +155,7 @@ impl RepoSimulation<'_> {
             return Ok(());
         }
         let author = self.team.members[self.rng.gen_range(0..self.team.members.len())];
-        let plan = plan_one(
+        let mut plan = plan_one(
             self.org,
             self.rng,
             self.team,
@@ -158,6 +164,7 @@ impl RepoSimulation<'_> {
             self.team.profile,
             true,
         );
+        plan.part = self.current;
         self.add_pull_request(plan)
     }
 
@@ -172,8 +179,8 @@ impl RepoSimulation<'_> {
         if opened >= self.org.end {
             return Ok(());
         }
-        self.incidents += 1;
-        let id = format!("INC-{}-{}", self.service + 1, self.incidents);
+        self.incidents[self.current] += 1;
+        let id = format!("INC-{}-{}", self.service + 1, self.incidents[self.current]);
         let acknowledged = opened + self.rng.gen_range(1..20) * MINUTE;
         let visible = |at: i64| (at < self.org.end).then_some(at);
         // Every team's incidents come from PagerDuty (the event id's first

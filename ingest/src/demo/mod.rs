@@ -1,7 +1,7 @@
 //! The demo organisation: a seeded, reproducible synthetic company.
 //!
-//! At scale 1: 8 teams in two groups, 40 services (one repository each), 300
-//! developers and `months` of history ending at `end`. Each team follows a
+//! At scale 1: 8 teams in two groups, 40 services (one repository each, but
+//! for three of the first team's, which share a monorepo), 300 developers and `months` of history ending at `end`. Each team follows a
 //! performance profile (elite, high, medium, low) that drives how often it
 //! deploys, how long reviews wait, how flaky its CI is and how often its
 //! deployments fail, so the DORA levels differ between teams the way a real
@@ -114,10 +114,26 @@ pub async fn generate(
     for (t, team) in org.teams.iter().enumerate() {
         advanced(t as u64, &format!("team {}", team.name));
         for &s in &team.services {
-            let (_, plans) = &mut repo_plans[s];
-            let plans = std::mem::take(plans);
-            let mut rng = stream(options.seed, &format!("repo/{s}"));
-            RepoSimulation::new(&org, s, &mut rng, &mut out).run(plans)?;
+            // The monorepo's services share one history, simulated with its first.
+            let services = if org.monorepo.1.first() == Some(&s) {
+                org.monorepo.1.clone()
+            } else if org.monorepo.1.contains(&s) {
+                Vec::new()
+            } else {
+                vec![s]
+            };
+            let mut plans = Vec::new();
+            for (part, &service) in services.iter().enumerate() {
+                let (_, planned) = &mut repo_plans[service];
+                plans.extend(std::mem::take(planned).into_iter().map(|mut plan| {
+                    plan.part = part;
+                    plan
+                }));
+            }
+            if !services.is_empty() {
+                let mut rng = stream(options.seed, &format!("repo/{s}"));
+                RepoSimulation::new(&org, services, &mut rng, &mut out).run(plans)?;
+            }
             costs(
                 &org,
                 s,

@@ -22,6 +22,9 @@ pub(super) struct Org {
     /// (service name, owner team index)
     pub(super) services: Vec<(String, usize)>,
     pub(super) developers: Vec<String>,
+    /// The monorepo: its name and the services that share it (the first
+    /// team's first three), each owning `services/<kind>/`.
+    pub(super) monorepo: (String, Vec<usize>),
     pub(super) start: i64,
     pub(super) end: i64,
     pub(super) start_day: NaiveDate,
@@ -68,10 +71,15 @@ impl Org {
             .end
             .checked_sub_months(chrono::Months::new(options.months))
             .unwrap_or(options.end);
+        let monorepo = (
+            format!("{ORG}/{}-monorepo", teams[0].name),
+            teams[0].services[..MONOREPO_SERVICES].to_vec(),
+        );
         Org {
             teams,
             services,
             developers,
+            monorepo,
             start: day_start(start_day),
             end: day_start(options.end),
             start_day,
@@ -80,7 +88,23 @@ impl Org {
     }
 
     pub(super) fn repo(&self, service: usize) -> String {
+        if self.monorepo.1.contains(&service) {
+            return self.monorepo.0.clone();
+        }
         format!("{ORG}/{}", self.services[service].0)
+    }
+
+    /// The folder a monorepo service owns (`services/api`); `None` for a
+    /// service with a repository of its own.
+    pub(super) fn service_folder(&self, service: usize) -> Option<String> {
+        if !self.monorepo.1.contains(&service) {
+            return None;
+        }
+        let (name, owner) = &self.services[service];
+        let kind = name
+            .strip_prefix(&format!("{}-", self.teams[*owner].name))
+            .unwrap_or(name);
+        Some(format!("services/{kind}"))
     }
 }
 
@@ -137,7 +161,10 @@ pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
             repos: vec![org.repo(s)],
             lifecycle: Some("production".into()),
             annotations: None,
-            paths: Vec::new(),
+            paths: org
+                .service_folder(s)
+                .map(|folder| vec![format!("{folder}/**")])
+                .unwrap_or_default(),
             valid_from: None,
         })?;
     }

@@ -93,6 +93,8 @@ pub(super) const TEAM_NAMES: [&str; 8] = [
 pub(super) const TEAM_PROFILES: [usize; 8] = [0, 1, 2, 3, 1, 0, 2, 3];
 pub(super) const TEAM_SIZES: [usize; 8] = [45, 38, 30, 42, 35, 40, 33, 37];
 pub(super) const SERVICE_KINDS: [&str; 5] = ["api", "web", "worker", "gateway", "jobs"];
+/// How many of the first team's services share its monorepo.
+pub(super) const MONOREPO_SERVICES: usize = 3;
 pub(super) const ZONES: [Tz; 2] = [chrono_tz::Europe::Berlin, chrono_tz::America::New_York];
 /// Question ids of the demo's DevEx quarterly survey (Likert 1-5).
 pub const SURVEY_LIKERT_QUESTIONS: [&str; 10] = [

@@ -17,6 +17,8 @@ pub(super) struct PullRequestPlan {
     pub(super) hotfix: bool,
     /// Assigned when the repository receives the plan.
     pub(super) number: i64,
+    /// Which of its repository's services it changes (0 but in a monorepo).
+    pub(super) part: usize,
     pub(super) title: String,
     pub(super) additions: i64,
     pub(super) deletions: i64,
@@ -154,6 +156,7 @@ pub(super) fn plan_one(
         squash: rng.gen::<f64>() < 0.6,
         hotfix,
         number: 0,
+        part: 0,
         title,
         additions: lognormal(rng, 60.0, 1.2).round() as i64 + 1,
         deletions: lognormal(rng, 20.0, 1.2).round() as i64,

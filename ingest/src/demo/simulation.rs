@@ -7,19 +7,29 @@ use super::*;
 pub(super) enum Event {
     /// Merge the planned pull request with this index.
     Merge(usize),
-    /// A deployment on the cadence's schedule (or after a merge for `EveryMerge`).
-    Deploy { emergency: bool },
-    /// Roll production back to this sha.
-    Rollback(String),
+    /// A deployment on the cadence's schedule (every service of the
+    /// repository), or of one service (`part`) after a merge for
+    /// `EveryMerge` and hotfixes.
+    Deploy {
+        emergency: bool,
+        part: Option<usize>,
+    },
+    /// Roll one service's production back to this sha.
+    Rollback(usize, String),
     /// Next tick of the deployment schedule.
     Tick,
 }
 
 /// Replays one repository's history in time order: merges build the main
 /// branch, deployments follow the team's cadence, failures bring incidents,
-/// rollbacks and hotfixes.
+/// rollbacks and hotfixes. A monorepo's services share the history; each
+/// deploys when a merge has changed its folder since it last deployed.
 pub(super) struct RepoSimulation<'a> {
     pub(super) org: &'a Org,
+    /// The repository's services (one, or a monorepo's).
+    pub(super) services: Vec<usize>,
+    /// The index in `services` of the service acting now, and its id.
+    pub(super) current: usize,
     pub(super) service: usize,
     pub(super) team: &'a Team,
     pub(super) repo: String,
@@ -27,13 +37,17 @@ pub(super) struct RepoSimulation<'a> {
     pub(super) out: &'a mut Output,
     /// Main branch heads in time order: (since, sha).
     pub(super) main: Vec<(i64, String)>,
-    /// Production shas in the order they ran.
-    pub(super) production: Vec<String>,
+    /// Per service: production shas in the order they ran.
+    pub(super) production: Vec<Vec<String>>,
+    /// Per service: when a merge last changed it, and when it last went out.
+    pub(super) changed_at: Vec<i64>,
+    pub(super) deployed_at: Vec<i64>,
     pub(super) plans: Vec<PullRequestPlan>,
     pub(super) queue: BinaryHeap<Reverse<(i64, u64, Event)>>,
     pub(super) sequence: u64,
-    pub(super) deployments: u64,
-    pub(super) incidents: u64,
+    /// Per service.
+    pub(super) deployments: Vec<u64>,
+    pub(super) incidents: Vec<u64>,
     pub(super) ci_runs: u64,
     pub(super) pushes: u64,
     pub(super) next_number: i64,
@@ -42,25 +56,31 @@ pub(super) struct RepoSimulation<'a> {
 impl<'a> RepoSimulation<'a> {
     pub(super) fn new(
         org: &'a Org,
-        service: usize,
+        services: Vec<usize>,
         rng: &'a mut ChaCha8Rng,
         out: &'a mut Output,
     ) -> Self {
+        let service = services[0];
         let team = &org.teams[org.services[service].1];
+        let count = services.len();
         RepoSimulation {
             org,
+            services,
+            current: 0,
             service,
             team,
             repo: org.repo(service),
             rng,
             out,
             main: Vec::new(),
-            production: Vec::new(),
+            production: vec![Vec::new(); count],
+            changed_at: vec![i64::MIN + 1; count],
+            deployed_at: vec![i64::MIN; count],
             plans: Vec::new(),
             queue: BinaryHeap::new(),
             sequence: 0,
-            deployments: 0,
-            incidents: 0,
+            deployments: vec![0; count],
+            incidents: vec![0; count],
             ci_runs: 0,
             pushes: 0,
             next_number: 1,
@@ -94,6 +114,36 @@ impl<'a> RepoSimulation<'a> {
         &self.org.services[self.service].0
     }
 
+    /// Makes the repository's service at `part` the one acting.
+    pub(super) fn act_as(&mut self, part: usize) {
+        self.current = part;
+        self.service = self.services[part];
+    }
+
+    /// The files a commit of `part`'s work touches, in a monorepo (where
+    /// they decide which service a change belongs to); `None` elsewhere,
+    /// as an API's commit list does not say.
+    pub(super) fn files(&self, part: usize, commit: usize) -> Option<Vec<String>> {
+        if self.services.len() < 2 {
+            return None;
+        }
+        let folder = self.org.service_folder(self.services[part])?;
+        let file = ["handler", "model", "routes", "config"][commit % 4];
+        Some(vec![format!("{folder}/src/{file}.rs")])
+    }
+
+    /// The files a pull request changes: its commits' files.
+    pub(super) fn pull_request_files(&self, index: usize) -> Option<Vec<String>> {
+        let plan = &self.plans[index];
+        let mut files: Vec<String> = (0..plan.commit_times.len())
+            .filter_map(|i| self.files(plan.part, i))
+            .flatten()
+            .collect();
+        files.sort();
+        files.dedup();
+        (self.services.len() > 1).then_some(files)
+    }
+
     pub(super) fn run(mut self, mut plans: Vec<PullRequestPlan>) -> Result<()> {
         self.initial_history()?;
         plans.sort_by_key(|p| p.created_at);
@@ -104,18 +154,37 @@ impl<'a> RepoSimulation<'a> {
         if let Some(at) = first_tick {
             self.schedule(at, Event::Tick);
         }
-        self.random_incidents()?;
+        for part in 0..self.services.len() {
+            self.act_as(part);
+            self.random_incidents()?;
+        }
         while let Some(Reverse((at, _, event))) = self.queue.pop() {
             match event {
                 Event::Merge(index) => self.merge(index, at)?,
                 Event::Tick => {
-                    self.schedule(at, Event::Deploy { emergency: false });
+                    self.schedule(
+                        at,
+                        Event::Deploy {
+                            emergency: false,
+                            part: None,
+                        },
+                    );
                     if let Some(next) = self.next_tick(at + HOUR) {
                         self.schedule(next, Event::Tick);
                     }
                 }
-                Event::Deploy { emergency } => self.deploy(at, emergency)?,
-                Event::Rollback(to) => {
+                Event::Deploy { emergency, part } => {
+                    let parts = match part {
+                        Some(part) => part..part + 1,
+                        None => 0..self.services.len(),
+                    };
+                    for part in parts {
+                        self.act_as(part);
+                        self.deploy(at, emergency)?;
+                    }
+                }
+                Event::Rollback(part, to) => {
+                    self.act_as(part);
                     self.production_deployment(at, &to, false)?;
                 }
             }
@@ -136,7 +205,15 @@ impl<'a> RepoSimulation<'a> {
             } else {
                 format!("Early work {i}")
             };
-            self.commit(&sha, parent.iter().cloned().collect(), author, at, &message)?;
+            let files = self.files(i % self.services.len(), i);
+            self.commit(
+                &sha,
+                parent.iter().cloned().collect(),
+                author,
+                at,
+                &message,
+                files,
+            )?;
             parent = Some(sha);
             at += 25 * DAY;
         }
@@ -195,7 +272,7 @@ impl<'a> RepoSimulation<'a> {
         let before = self.head_at(at).map(str::to_string);
         let merge_sha = sha(self.rng);
         let plan = &self.plans[index];
-        let (author, hotfix, number) = (plan.author, plan.hotfix, plan.number);
+        let (author, hotfix, number, part) = (plan.author, plan.hotfix, plan.number, plan.part);
         let (parents, message) = if plan.squash {
             (
                 before.iter().cloned().collect(),
@@ -209,8 +286,11 @@ impl<'a> RepoSimulation<'a> {
                 format!("Merge pull request #{number} from {ORG}/pr-{number}"),
             )
         };
-        self.commit(&merge_sha, parents, author, at, &message)?;
+        // A merge commit's files, against main, are the pull request's.
+        let files = self.pull_request_files(index);
+        self.commit(&merge_sha, parents, author, at, &message, files)?;
         self.main.push((at, merge_sha.clone()));
+        self.changed_at[part] = at;
         self.push(
             "refs/heads/main",
             before.as_deref(),
@@ -223,7 +303,13 @@ impl<'a> RepoSimulation<'a> {
         self.pull_request_row(index, Some(&merge_sha))?;
         if matches!(self.team.profile.cadence, Cadence::EveryMerge) || hotfix {
             let delay = self.rng.gen_range(20..50) * MINUTE;
-            self.schedule(at + delay, Event::Deploy { emergency: hotfix });
+            self.schedule(
+                at + delay,
+                Event::Deploy {
+                    emergency: hotfix,
+                    part: Some(part),
+                },
+            );
         }
         Ok(())
     }
@@ -232,7 +318,8 @@ impl<'a> RepoSimulation<'a> {
     /// around them. Returns the branch head.
     pub(super) fn branch(&mut self, index: usize) -> Result<String> {
         let plan = &self.plans[index];
-        let (author, number, created_at) = (plan.author, plan.number, plan.created_at);
+        let (author, number, created_at, part) =
+            (plan.author, plan.number, plan.created_at, plan.part);
         let commit_times = plan.commit_times.clone();
         let reviews = plan.reviews.clone();
         let decided_at = plan.closed_at.unwrap_or(self.org.end);
@@ -251,7 +338,15 @@ impl<'a> RepoSimulation<'a> {
             } else {
                 ["Address review", "Fix tests", "Tidy up", "Handle edge case"][i % 4].to_string()
             };
-            self.commit(&sha, parent.iter().cloned().collect(), author, at, &message)?;
+            let files = self.files(part, i);
+            self.commit(
+                &sha,
+                parent.iter().cloned().collect(),
+                author,
+                at,
+                &message,
+                files,
+            )?;
             self.activity(author, at, "commit", &item)?;
             let pushed_at = at + self.rng.gen_range(1..20) * MINUTE;
             self.push(
@@ -335,6 +430,13 @@ impl<'a> RepoSimulation<'a> {
             Value::Integer(plan.deletions),
             Value::Integer(plan.commit_times.len() as i64),
             Value::TextList(labels),
+            // What a pull says (merged pull requests' files), in a monorepo.
+            match merge_sha {
+                Some(_) => self
+                    .pull_request_files(index)
+                    .map_or(Value::Null, Value::TextList),
+                None => Value::Null,
+            },
         ];
         self.out.push(&schema::PULL_REQUESTS, row)
     }
@@ -346,6 +448,7 @@ impl<'a> RepoSimulation<'a> {
         author: usize,
         at: i64,
         message: &str,
+        files: Option<Vec<String>>,
     ) -> Result<()> {
         self.out.push_row(crate::canonical::Commit {
             event_id: format!("demo:commit:{}:{sha}", self.repo),
@@ -356,7 +459,7 @@ impl<'a> RepoSimulation<'a> {
             authored_at: crate::canonical::Micros(at),
             committed_at: Some(crate::canonical::Micros(at)),
             message_summary: Some(message.to_string()),
-            files: None,
+            files,
         })
     }
 
@@ -418,7 +521,10 @@ impl<'a> RepoSimulation<'a> {
             return Ok(());
         }
         self.ci_runs += 1;
-        let run_id = format!("{}", (self.service as u64 + 1) * 100_000_000 + self.ci_runs);
+        let run_id = format!(
+            "{}",
+            (self.services[0] as u64 + 1) * 100_000_000 + self.ci_runs
+        );
         let profile = self.team.profile;
         let flaky = self.rng.gen::<f64>() < profile.flaky_rate;
         let broken = !flaky && self.rng.gen::<f64>() < 0.04;
@@ -502,7 +608,7 @@ impl<'a> RepoSimulation<'a> {
                     Value::Timestamp(from),
                     Value::opt_timestamp(done.then_some(to)),
                     Value::opt_text(done.then_some(outcome)),
-                    Value::text(format!("runner-{}", self.service % 7 + 1)),
+                    Value::text(format!("runner-{}", self.services[0] % 7 + 1)),
                     Value::TextList(vec!["ubuntu-latest".into()]),
                 ],
             )?;

@@ -77,9 +77,49 @@ pub fn touched_files(commit: &Json) -> Option<Vec<String>> {
     Some(files)
 }
 
+/// The paths a pull or merge request changes, from the items of GitHub's
+/// pull request files (`filename`, `previous_filename`) or GitLab's merge
+/// request diffs (`new_path`, `old_path`): a rename touches both paths.
+/// Sorted and without repeats.
+pub fn changed_paths(items: &[Json], keys: [&str; 2]) -> Vec<String> {
+    let mut paths: Vec<String> = items
+        .iter()
+        .flat_map(|item| keys.iter().filter_map(|key| item[*key].as_str()))
+        .map(str::to_string)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_paths_take_both_sides_of_a_rename() {
+        let github = serde_json::json!([
+            {"filename": "services/pay/a.rs", "status": "modified"},
+            {"filename": "services/ship/b.rs", "previous_filename": "services/pay/b.rs", "status": "renamed"},
+            {"filename": "services/pay/a.rs", "status": "modified"}
+        ]);
+        assert_eq!(
+            changed_paths(
+                github.as_array().unwrap(),
+                ["filename", "previous_filename"]
+            ),
+            [
+                "services/pay/a.rs",
+                "services/pay/b.rs",
+                "services/ship/b.rs"
+            ]
+        );
+        let gitlab = serde_json::json!([{"old_path": "README.md", "new_path": "README.md"}]);
+        assert_eq!(
+            changed_paths(gitlab.as_array().unwrap(), ["new_path", "old_path"]),
+            ["README.md"]
+        );
+    }
 
     #[test]
     fn times_in_every_form_sources_send() {

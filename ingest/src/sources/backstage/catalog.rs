@@ -12,8 +12,11 @@
 //!   `spec.members` -> `team_members` of the user's e-mail (and GitHub
 //!   login, `github.com/user-login`), as pseudonyms.
 //!
-//! Entities missing from an import are left as they are: an import of some
-//! files is not a deletion of the others.
+//! A membership the lake holds open for a Group of the import, which the
+//! import no longer lists, ends on the import's day (a row with the same
+//! `valid_from` and a `valid_to`; queries merge the two). Entities missing
+//! from an import are left as they are: an import of some files is not a
+//! deletion of the others.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -46,8 +49,8 @@ pub struct TeamVersion {
 pub struct CurrentCatalog {
     pub services: HashMap<String, ServiceVersion>,
     pub teams: HashMap<String, TeamVersion>,
-    /// (developer pseudonym, team) of open memberships.
-    pub memberships: HashSet<(String, String)>,
+    /// (developer pseudonym, team) of open memberships, with their valid_from.
+    pub memberships: HashMap<(String, String), i64>,
 }
 
 /// What an import writes and what it found.
@@ -59,6 +62,7 @@ pub struct CatalogPlan {
     pub teams_new: usize,
     pub teams_changed: usize,
     pub memberships_new: usize,
+    pub memberships_ended: usize,
     pub unchanged: usize,
 }
 
@@ -262,6 +266,7 @@ pub fn plan(
     } else {
         as_of
     };
+    let mut listed: HashSet<(String, String)> = HashSet::new();
     for (user, team) in members {
         let entity = users.get(user.as_str());
         let mut identities: Vec<String> = Vec::new();
@@ -274,9 +279,10 @@ pub fn plan(
         }
         for identity in identities {
             let developer = pseudonymizer.pseudonym(&identity);
+            listed.insert((developer.clone(), team.clone()));
             if current
                 .memberships
-                .contains(&(developer.clone(), team.clone()))
+                .contains_key(&(developer.clone(), team.clone()))
             {
                 plan.unchanged += 1;
                 continue;
@@ -293,6 +299,27 @@ pub fn plan(
                 .into(),
             );
         }
+    }
+    // Memberships of the imported groups that the import no longer lists.
+    let imported: HashSet<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    let mut ended: Vec<(&(String, String), &i64)> = current
+        .memberships
+        .iter()
+        .filter(|(key, _)| imported.contains(key.1.as_str()) && !listed.contains(*key))
+        .collect();
+    ended.sort();
+    for ((developer, team), valid_from) in ended {
+        plan.memberships_ended += 1;
+        plan.rows.push(
+            TeamMember {
+                event_id: format!("backstage:team_member:{team}:{developer}:{valid_from}:ended"),
+                developer: developer.clone(),
+                team: team.clone(),
+                valid_from: Micros(*valid_from),
+                valid_to: Some(Micros(as_of)),
+            }
+            .into(),
+        );
     }
     Ok(plan)
 }
@@ -382,7 +409,7 @@ spec:
                 },
             )]
             .into(),
-            memberships: [(p.pseudonym("ana@example.com"), "team-pay".to_string())].into(),
+            memberships: [((p.pseudonym("ana@example.com"), "team-pay".to_string()), 0)].into(),
         };
         let again = plan(&catalog(SHOP), &current, 2_000, &p).unwrap();
         assert!(again.rows.is_empty(), "{:?}", again.rows);
@@ -393,6 +420,26 @@ spec:
         assert_eq!(changed.services_changed, 1);
         assert_eq!(changed.rows[0].1[2], Value::text("team-core"));
         assert_eq!(changed.rows[0].1[8], Value::Timestamp(2_000));
+        // Ana leaves team-pay: her membership ends on the import's day, and
+        // one of another group's (not imported) stays open.
+        let mut current = current;
+        current
+            .memberships
+            .insert((p.pseudonym("bo@example.com"), "team-core".to_string()), 0);
+        let left = SHOP.replace("  memberOf: [team-pay]\n", "  memberOf: []\n");
+        let ended = plan(&catalog(&left), &current, 3_000, &p).unwrap();
+        assert_eq!(ended.memberships_ended, 1);
+        let (table, row) = ended.rows.last().unwrap();
+        assert_eq!(table.name, "team_members");
+        assert_eq!(
+            row[1..],
+            [
+                Value::text(p.pseudonym("ana@example.com")),
+                Value::text("team-pay"),
+                Value::Timestamp(0),
+                Value::Timestamp(3_000),
+            ]
+        );
     }
 
     #[test]

@@ -228,6 +228,7 @@ pub fn parse(
                 deletions: None,
                 commits_count: None,
                 labels: Vec::new(),
+                files: None,
             }
             .into()
         }

@@ -411,7 +411,21 @@ impl GitHub {
             }
             let merged = pr["merged"].as_bool().unwrap_or(false);
             let mut first_commit_at = None;
+            let mut files = None;
             if merged {
+                // What it changed places it among a monorepo's services.
+                files = self
+                    .list(
+                        &format!("{url}/files?per_page={}", self.per_page),
+                        fetch.progress,
+                    )
+                    .await?
+                    .map(|items| {
+                        crate::sources::json::changed_paths(
+                            &items,
+                            ["filename", "previous_filename"],
+                        )
+                    });
                 let commits = self
                     .list(
                         &format!("{url}/commits?per_page={}", self.per_page),
@@ -429,7 +443,7 @@ impl GitHub {
                 }
             }
             rows.push(
-                rows::pull_request(repo, &pr, first_commit_at, fetch.rows)
+                rows::pull_request(repo, &pr, first_commit_at, files, fetch.rows)
                     .map_err(payload(&url))?,
             );
             cursor.observe(updated, &number);

@@ -69,6 +69,8 @@ pub fn parse(event: &str, payload: &Json, context: &Context<'_>) -> Result<Rows,
             &repo()?,
             &payload["pull_request"],
             None,
+            // The webhook does not list the files; the merge commit's stand in.
+            None,
             context,
         )?]),
         "pull_request_review" => {
@@ -212,11 +214,13 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
 /// One observed state of a pull request. The webhook's `pull_request` and
 /// `GET /repos/{repo}/pulls/{number}` have the same shape; list items lack
 /// `merged`, so `merged_at` decides there. `first_commit_at` is known only
-/// to a pull (from the pull request's commits).
+/// to a pull (from the pull request's commits), and so are its `files`
+/// (from the pull request's files).
 pub fn pull_request(
     repo: &str,
     pr: &Json,
     first_commit_at: Option<i64>,
+    files: Option<Vec<String>>,
     context: &Context<'_>,
 ) -> Result<Row, PayloadError> {
     let number = pr["number"]
@@ -262,6 +266,7 @@ pub fn pull_request(
         deletions: pr["deletions"].as_i64(),
         commits_count: pr["commits"].as_i64(),
         labels,
+        files,
     }
     .into())
 }

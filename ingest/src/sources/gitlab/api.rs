@@ -38,11 +38,12 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
 }
 
 /// A merge request of `GET /projects/:id/merge_requests` at its current
-/// state; `first_commit_at` from its commits.
+/// state; `first_commit_at` from its commits, `files` from its diffs.
 pub fn api_merge_request(
     repo: &str,
     mr: &Json,
     first_commit_at: Option<i64>,
+    files: Option<Vec<String>>,
     context: &Context<'_>,
 ) -> Result<Row, PayloadError> {
     let number = mr["iid"]
@@ -90,6 +91,7 @@ pub fn api_merge_request(
             .flatten()
             .filter_map(|l| l.as_str().map(str::to_string))
             .collect(),
+        files,
     }
     .into())
 }

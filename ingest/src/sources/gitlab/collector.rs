@@ -181,8 +181,21 @@ impl GitLab {
                         .iter()
                         .filter_map(|c| time(c, "authored_date").ok())
                         .min();
+                    // What it changed places it among a monorepo's services.
+                    let files = if mr["state"] == "merged" {
+                        self.list(
+                            format!("{base}/merge_requests/{number}/diffs?per_page=100"),
+                            progress,
+                        )
+                        .await?
+                        .map(|items| {
+                            crate::sources::json::changed_paths(&items, ["new_path", "old_path"])
+                        })
+                    } else {
+                        None
+                    };
                     rows.push(
-                        rows::api_merge_request(project, &mr, first_commit_at, context)
+                        rows::api_merge_request(project, &mr, first_commit_at, files, context)
                             .map_err(Self::payload(&url))?,
                     );
                     let author = mr["author"]["id"].clone();

@@ -205,6 +205,8 @@ fn merge_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadE
         deletions: None,
         commits_count: None,
         labels,
+        // The hook does not list the changes; the merge commit's stand in.
+        files: None,
     }
     .into()];
     if action == "approved" {
