@@ -102,3 +102,78 @@ fn the_demo_speaks_for_its_tools() {
     assert!(incidents[0]["n"].as_i64().unwrap() > 0);
     assert_eq!(incidents[0]["n"], incidents[0]["pagerduty"]);
 }
+
+#[test]
+fn the_demo_monorepo_measures_each_service_apart() {
+    // Three services share acme/checkout-monorepo, each owning its folder:
+    // every change a deployment counts touches that service's folder, and
+    // each service gets its own pull requests.
+    let lake = demo_lake();
+    let scoped = query_json(
+        lake,
+        "SELECT service, array_to_string(paths, ',') AS paths FROM services \
+         WHERE array_has(repos, 'acme/checkout-monorepo') ORDER BY service",
+    );
+    assert_eq!(
+        scoped,
+        serde_json::json!([
+            {"service": "checkout-api", "paths": "services/api/**"},
+            {"service": "checkout-web", "paths": "services/web/**"},
+            {"service": "checkout-worker", "paths": "services/worker/**"}
+        ])
+    );
+    let output = run(&["derive", "--lake", lake.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let changes = query_json(
+        lake,
+        "SELECT c.service, count(*) AS changes, \
+         count(CASE WHEN array_to_string(m.files, ',') LIKE concat('services/', substr(c.service, 10), '/%') THEN 1 END) AS own \
+         FROM deployment_changes c JOIN commits m ON m.sha = c.sha \
+         WHERE c.service LIKE 'checkout-%' AND m.repo = 'acme/checkout-monorepo' GROUP BY c.service ORDER BY c.service",
+    );
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    for row in changes {
+        assert!(row["changes"].as_i64().unwrap() > 50, "{row}");
+        assert_eq!(row["changes"], row["own"], "{row}");
+    }
+    let merged = |service: &str| -> u64 {
+        let output = run(&[
+            "report",
+            "devex",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--service",
+            service,
+            "--group-by",
+            "repo",
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-11-01",
+            "--format",
+            "json",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        report["groups"][0]["merged_prs"].as_u64().unwrap()
+    };
+    let (api, web, worker) = (
+        merged("checkout-api"),
+        merged("checkout-web"),
+        merged("checkout-worker"),
+    );
+    let all = query_json(
+        lake,
+        "SELECT count(DISTINCT number) AS n FROM pull_requests WHERE repo = 'acme/checkout-monorepo' \
+         AND merged_at >= '2026-08-01T00:00:00Z' AND merged_at < '2026-11-01T00:00:00Z'",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(api > 0 && web > 0 && worker > 0);
+    assert_eq!(
+        api + web + worker,
+        all,
+        "each merged pull request belongs to one service"
+    );
+}
