@@ -34,6 +34,8 @@ pub struct Config {
     pub surveys: SurveysConfig,
     /// The rolling window and refresh schedule of the /metrics gauges.
     pub metrics: MetricsConfig,
+    /// The currency costs are reported in.
+    pub cost: CostConfig,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -80,6 +82,23 @@ impl Default for SurveysConfig {
     }
 }
 
+/// `[cost]` in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CostConfig {
+    /// ISO 4217 code costs are reported in; `devex import focus --rates`
+    /// converts other currencies to it.
+    pub currency: String,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        CostConfig {
+            currency: "USD".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct DemoConfig {
@@ -99,6 +118,7 @@ impl Default for Config {
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
             metrics: MetricsConfig::default(),
+            cost: CostConfig::default(),
             sources: BTreeMap::new(),
         }
     }

@@ -192,10 +192,12 @@ canonical_rows! {
     /// One cost line (FOCUS columns).
     Cost => COSTS {
         charge_period_start: Micros, charge_period_end: Micros, billed_cost: ScaledMoney,
-        effective_cost: Option<ScaledMoney>, billing_currency: String,
+        effective_cost: Option<ScaledMoney>, list_cost: Option<ScaledMoney>,
+        billing_currency: String, charge_category: Option<String>,
         provider_name: Option<String>, service_name: Option<String>,
-        resource_id: Option<String>, tags: Option<String>, service: Option<String>,
-        team: Option<String>,
+        resource_id: Option<String>, resource_name: Option<String>,
+        sub_account_name: Option<String>, tags: Option<String>,
+        source_currency: Option<String>, exchange_rate: Option<ScaledMoney>,
     }
     /// A team of the catalog.
     Team => TEAMS {

@@ -28,6 +28,7 @@
 pub mod canonical;
 pub mod demo;
 pub mod error;
+pub mod focus;
 pub mod group_commit;
 pub mod identity;
 pub mod import;

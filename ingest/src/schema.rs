@@ -607,53 +607,27 @@ pub static SURVEY_RESPONSES: TableSpec = TableSpec {
 
 pub static COSTS: TableSpec = TableSpec {
     name: "costs",
-    doc: "Cloud and tool costs as FOCUS rows, with the service and team they are allocated to.",
+    doc: "Cost lines in FOCUS terms (cloud bills, Kubernetes allocations); the attribution to teams and services is derived, never stored.",
     columns: &[
         EVENT_ID,
-        col!(
-            "charge_period_start",
-            Timestamp,
-            required,
-            "FOCUS ChargePeriodStart (inclusive)."
-        ),
-        col!(
-            "charge_period_end",
-            Timestamp,
-            required,
-            "FOCUS ChargePeriodEnd (exclusive)."
-        ),
-        col!("billed_cost", Money, required, "FOCUS BilledCost."),
-        col!(
-            "effective_cost",
-            Money,
-            optional,
-            "FOCUS EffectiveCost (after discounts)."
-        ),
-        col!(
-            "billing_currency",
-            Text,
-            required,
-            "FOCUS BillingCurrency, ISO 4217."
-        ),
-        col!("provider_name", Text, optional, "FOCUS ProviderName."),
-        col!(
-            "service_name",
-            Text,
-            optional,
-            "FOCUS ServiceName (the provider's service, e.g. `Amazon Simple Queue Service`)."
-        ),
+        col!("charge_period_start", Timestamp, required, "FOCUS ChargePeriodStart (inclusive)."),
+        col!("charge_period_end", Timestamp, required, "FOCUS ChargePeriodEnd (exclusive)."),
+        col!("billed_cost", Money, required, "FOCUS BilledCost, in billing_currency."),
+        col!("effective_cost", Money, optional, "FOCUS EffectiveCost (after discounts and amortized commitments); null when the source does not say."),
+        col!("list_cost", Money, optional, "FOCUS ListCost (at public prices)."),
+        col!("billing_currency", Text, required, "FOCUS BillingCurrency, ISO 4217 (after conversion, when a rate converted the row)."),
+        col!("charge_category", Text, optional, "FOCUS ChargeCategory: `Usage`, `Purchase`, `Tax`, `Credit` or `Adjustment`."),
+        col!("provider_name", Text, optional, "FOCUS ProviderName (`AWS`, `OpenCost`, ...)."),
+        col!("service_name", Text, optional, "FOCUS ServiceName: the provider's service, e.g. `Amazon Simple Queue Service`."),
         col!("resource_id", Text, optional, "FOCUS ResourceId."),
-        col!("tags", Text, optional, "FOCUS Tags as JSON object text."),
-        col!(
-            "service",
-            Text,
-            optional,
-            "devex service the cost is allocated to."
-        ),
-        col!("team", Text, optional, "Team the cost is allocated to."),
+        col!("resource_name", Text, optional, "FOCUS ResourceName."),
+        col!("sub_account_name", Text, optional, "FOCUS SubAccountName (account, subscription or project)."),
+        col!("tags", Text, optional, "FOCUS Tags: a JSON object of strings, keys sorted."),
+        col!("source_currency", Text, optional, "The currency the source billed in, when a rate converted the row."),
+        col!("exchange_rate", Money, optional, "The rate that converted the row from source_currency."),
     ],
     partition_by: Some("charge_period_start"),
-    sort_by: &["service", "charge_period_start"],
+    sort_by: &["billing_currency", "charge_period_start"],
 };
 
 pub static TEAMS: TableSpec = TableSpec {

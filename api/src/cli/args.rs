@@ -240,7 +240,8 @@ pub struct ServeArgs {
 pub struct ImportArgs {
     /// Canonical table, e.g. deployments, incidents, commits; `survey` for a
     /// survey tool's export (Google Forms, Typeform, Qualtrics CSV,
-    /// Microsoft Forms xlsx); `catalog` for Backstage catalog-info.yaml files.
+    /// Microsoft Forms xlsx); `catalog` for Backstage catalog-info.yaml files;
+    /// `focus` for FOCUS 1.0-1.3 billing exports (CSV).
     pub table: String,
     /// JSON Lines (.jsonl) or CSV (.csv) files; for `survey`, the export;
     /// for `catalog`, YAML files or folders of them.
@@ -265,6 +266,10 @@ pub struct ImportArgs {
     /// For `catalog`: the day changes take effect (default today, UTC).
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// For `focus`: a CSV of `currency,month,rate` (month YYYY-MM) that
+    /// converts rows billed in other currencies to `[cost] currency`.
+    #[arg(long)]
+    pub rates: Option<PathBuf>,
 }
 
 fn parse_input_format(s: &str) -> std::result::Result<InputFormat, String> {

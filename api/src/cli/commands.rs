@@ -73,6 +73,7 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     match args.table.as_str() {
         "survey" => return import_survey(config, args).await,
         "catalog" => return import_catalog(config, args).await,
+        "focus" => return import_focus(config, args).await,
         _ => {}
     }
     let table = ingest::schema::table(&args.table)?;
@@ -99,6 +100,36 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     }
     if stored > 0 && analytics::derive::reads(table.name) && !args.no_derive {
         derive_after_write(config, lake).await?;
+    }
+    Ok(())
+}
+
+/// `devex import focus FILE... [--rates FILE]`: FOCUS billing exports,
+/// streamed into `costs`.
+pub async fn import_focus(config: &Config, args: &ImportArgs) -> Result<()> {
+    let lake = Lake::create_or_open(&config.lake)?;
+    let options = ingest::focus::FocusOptions {
+        rates: match &args.rates {
+            Some(path) => Some(ingest::focus::Rates::read(path, &config.cost.currency)?),
+            None => None,
+        },
+    };
+    for file in &args.files {
+        let started = std::time::Instant::now();
+        let progress = Bars::new(byte_progress(file));
+        let summary = ingest::focus::import(&lake, file, &options, &progress).await;
+        progress.clear();
+        let summary = summary?;
+        println!(
+            "Imported {} into costs: {} rows read ({} converted to {}), {} stored, {} already in the lake, in {:.1}s.",
+            file.display(),
+            summary.rows_read,
+            summary.converted,
+            config.cost.currency,
+            summary.stored.rows_written,
+            summary.stored.duplicates,
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Monthly cloud cost lines of each service.
 
 use super::*;
+use crate::canonical::{Cost, Micros, ScaledMoney};
 
 /// Daily FOCUS-style cost rows for a service's cloud resources, growing over the year.
 pub(super) fn costs(
@@ -44,24 +45,25 @@ pub(super) fn costs(
             } else {
                 billed
             };
-            let money = |v: f64| Value::Money((v * 1e10).round() as i128);
-            out.push(
-                &schema::COSTS,
-                vec![
-                    Value::text(format!("demo:cost:{name}:{kind}:{start}")),
-                    Value::Timestamp(start),
-                    Value::Timestamp(start + DAY),
-                    money(billed),
-                    money(effective),
-                    Value::text("USD"),
-                    Value::text("AWS"),
-                    Value::text(*service_name),
-                    Value::text(format!("arn:aws:{kind}:eu-west-1:123456789012:{name}")),
-                    Value::text(format!("{{\"service\":\"{name}\",\"team\":\"{team}\"}}")),
-                    Value::text(name),
-                    Value::text(team),
-                ],
-            )?;
+            let money = |v: f64| ScaledMoney((v * 1e10).round() as i128);
+            out.push_row(Cost {
+                event_id: format!("demo:cost:{name}:{kind}:{start}"),
+                charge_period_start: Micros(start),
+                charge_period_end: Micros(start + DAY),
+                billed_cost: money(billed),
+                effective_cost: Some(money(effective)),
+                list_cost: Some(money(billed)),
+                billing_currency: "USD".into(),
+                charge_category: Some("Usage".into()),
+                provider_name: Some("AWS".into()),
+                service_name: Some(service_name.to_string()),
+                resource_id: Some(format!("arn:aws:{kind}:eu-west-1:123456789012:{name}")),
+                resource_name: None,
+                sub_account_name: Some(format!("{}-prod", org.teams[*owner].group)),
+                tags: Some(format!("{{\"service\":\"{name}\",\"team\":\"{team}\"}}")),
+                source_currency: None,
+                exchange_rate: None,
+            })?;
         }
     }
     Ok(())

@@ -1,0 +1,410 @@
+//! FOCUS billing exports (FinOps Open Cost and Usage Specification 1.0 to
+//! 1.3, CSV) to `costs` rows, streamed: a file of millions of rows is read
+//! twice (the currencies first, then the rows, in batches), never held.
+//!
+//! * Columns go by FOCUS's names; `x_` columns and any other column are
+//!   ignored. `NULL` or an empty cell is null.
+//! * Money is parsed as a decimal (`rust_decimal`), never a float, and kept
+//!   at the lake's scale ([`MONEY_SCALE`] digits), rounding half to even.
+//! * One file has one billing currency. A second one is an error naming its
+//!   line and column, unless rates (currency, month, rate to the target
+//!   currency) convert each row; a converted row keeps its source currency
+//!   and rate.
+//! * A row's id is a hash of its cells and how many identical rows came
+//!   before it in the file: a re-import (or an overlapping export) adds
+//!   nothing, and two identical lines of one bill both count.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{Cost, Micros, ScaledMoney};
+use crate::error::{Error, Result};
+use crate::lake::{AppendSummary, Lake};
+use crate::progress::{Progress, ProgressEvent, BYTES};
+use crate::rows::TableBuilder;
+use crate::schema::{COSTS, MONEY_SCALE};
+
+/// Rows written to the lake at a time.
+const BATCH_ROWS: usize = 50_000;
+
+/// Exchange rates to one target currency, per source currency and month.
+#[derive(Debug, Clone, Default)]
+pub struct Rates {
+    pub target: String,
+    /// (currency, `YYYY-MM`) -> rate.
+    rates: HashMap<(String, String), Decimal>,
+}
+
+impl Rates {
+    /// Reads a CSV of `currency,month,rate` (month `YYYY-MM`, the rate that
+    /// turns one unit of the currency into `target`).
+    pub fn read(path: &Path, target: &str) -> Result<Rates> {
+        let file = path.display().to_string();
+        let mut reader = csv::Reader::from_path(path).map_err(|e| invalid(&file, e))?;
+        let mut rates = Rates {
+            target: target.to_string(),
+            rates: HashMap::new(),
+        };
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| invalid(&file, e))?;
+            let cell = |k: usize| record.get(k).unwrap_or("").trim().to_string();
+            let (currency, month, rate) = (cell(0).to_uppercase(), cell(1), cell(2));
+            if chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
+                return Err(invalid(
+                    &file,
+                    format!("line {line}: month `{month}` is not YYYY-MM"),
+                ));
+            }
+            let rate = parse_decimal(&rate).ok_or_else(|| {
+                invalid(
+                    &file,
+                    format!("line {line}: rate `{rate}` is not a decimal number"),
+                )
+            })?;
+            rates.rates.insert((currency, month), rate);
+        }
+        Ok(rates)
+    }
+
+    fn rate(&self, currency: &str, month: &str) -> Option<Decimal> {
+        if currency == self.target {
+            return Some(Decimal::ONE);
+        }
+        self.rates
+            .get(&(currency.to_string(), month.to_string()))
+            .copied()
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct FocusSummary {
+    pub rows_read: u64,
+    pub converted: u64,
+    pub stored: AppendSummary,
+}
+
+/// How to read a file.
+#[derive(Debug, Clone, Default)]
+pub struct FocusOptions {
+    /// Converts rows in other currencies; without it a file must have one.
+    pub rates: Option<Rates>,
+}
+
+/// The FOCUS columns devex reads, by position in a file's header.
+struct Columns {
+    billed: usize,
+    effective: Option<usize>,
+    list: Option<usize>,
+    currency: usize,
+    start: usize,
+    end: usize,
+    category: Option<usize>,
+    provider: Option<usize>,
+    service: Option<usize>,
+    resource_id: Option<usize>,
+    resource_name: Option<usize>,
+    sub_account: Option<usize>,
+    tags: Option<usize>,
+}
+
+impl Columns {
+    fn find(header: &csv::StringRecord, file: &str) -> Result<Columns> {
+        let position = |name: &str| header.iter().position(|h| h.trim() == name);
+        let required = |name: &str| {
+            position(name).ok_or_else(|| {
+                invalid(
+                    file,
+                    format!("the FOCUS column `{name}` is missing from the header; is this a FOCUS 1.0-1.3 export?"),
+                )
+            })
+        };
+        Ok(Columns {
+            billed: required("BilledCost")?,
+            effective: position("EffectiveCost"),
+            list: position("ListCost"),
+            currency: required("BillingCurrency")?,
+            start: required("ChargePeriodStart")?,
+            end: required("ChargePeriodEnd")?,
+            category: position("ChargeCategory"),
+            provider: position("ProviderName").or_else(|| position("ServiceProviderName")),
+            service: position("ServiceName"),
+            resource_id: position("ResourceId"),
+            resource_name: position("ResourceName"),
+            sub_account: position("SubAccountName"),
+            tags: position("Tags"),
+        })
+    }
+}
+
+fn invalid(file: &str, message: impl std::fmt::Display) -> Error {
+    Error::InvalidFile {
+        file: file.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// A cell, or `None` for `NULL` and empty cells.
+fn cell(record: &csv::StringRecord, column: Option<usize>) -> Option<&str> {
+    let value = record.get(column?)?.trim();
+    (!value.is_empty() && value != "NULL").then_some(value)
+}
+
+fn parse_decimal(raw: &str) -> Option<Decimal> {
+    Decimal::from_str(raw)
+        .or_else(|_| Decimal::from_scientific(raw))
+        .ok()
+}
+
+/// A decimal at the lake's money scale, half to even.
+fn scaled(value: Decimal) -> Option<i128> {
+    let mut rounded =
+        value.round_dp_with_strategy(MONEY_SCALE as u32, RoundingStrategy::MidpointNearestEven);
+    rounded.rescale(MONEY_SCALE as u32);
+    (rounded.scale() == MONEY_SCALE as u32).then(|| rounded.mantissa())
+}
+
+/// FOCUS times: ISO 8601 with a zone, or without one (UTC, as FOCUS
+/// requires), with `T` or a space.
+fn parse_time(raw: &str) -> Option<i64> {
+    if let Some(t) = crate::sources::json::parse_time(raw) {
+        return Some(t);
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(raw, format).ok())
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
+fn month_of(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
+/// Reads `path` into the lake's `costs` table.
+pub async fn import(
+    lake: &Lake,
+    path: &Path,
+    options: &FocusOptions,
+    progress: &dyn Progress,
+) -> Result<FocusSummary> {
+    let file = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|source| Error::ReadInput {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    check_currencies(path, &file, options)?;
+    let mut reader = csv::Reader::from_path(path).map_err(|e| invalid(&file, e))?;
+    let header = reader.headers().map_err(|e| invalid(&file, e))?.clone();
+    let columns = Columns::find(&header, &file)?;
+    let mut summary = FocusSummary::default();
+    let mut seen: HashMap<[u8; 16], u32> = HashMap::new();
+    let mut builder = TableBuilder::new(&COSTS);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| invalid(&file, e))?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let id = {
+            let mut hash = Sha256::new();
+            for value in record.iter() {
+                hash.update(value.as_bytes());
+                hash.update([0x1f]);
+            }
+            let digest: [u8; 16] = hash.finalize()[..16].try_into().unwrap_or_default();
+            let occurrence = seen.entry(digest).or_insert(0);
+            *occurrence += 1;
+            format!("focus:{}:{occurrence}", hex::encode(digest))
+        };
+        let cost = row(&record, &columns, id, options)
+            .map_err(|message| invalid(&file, format!("line {line}, {message}")))?;
+        if cost.source_currency.is_some() {
+            summary.converted += 1;
+        }
+        builder.push(crate::canonical::Row::from(cost).1)?;
+        summary.rows_read += 1;
+        if builder.len() >= BATCH_ROWS {
+            let batch = builder.finish()?;
+            summary.stored.add(&lake.append(&COSTS, &batch).await?);
+            progress.event(ProgressEvent::Advanced {
+                scope: &file,
+                resource: "costs",
+                done: reader.position().byte(),
+                total: Some(size),
+                unit: BYTES,
+            });
+        }
+    }
+    if !builder.is_empty() {
+        let batch = builder.finish()?;
+        summary.stored.add(&lake.append(&COSTS, &batch).await?);
+    }
+    progress.event(ProgressEvent::Advanced {
+        scope: &file,
+        resource: "costs",
+        done: size,
+        total: Some(size),
+        unit: BYTES,
+    });
+    Ok(summary)
+}
+
+/// The first pass: one billing currency per file, or a rate for each row's
+/// currency and month.
+fn check_currencies(path: &Path, file: &str, options: &FocusOptions) -> Result<()> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| invalid(file, e))?;
+    let header = reader.headers().map_err(|e| invalid(file, e))?.clone();
+    let columns = Columns::find(&header, file)?;
+    let mut first: Option<(String, u64)> = None;
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| invalid(file, e))?
+    {
+        let line = record.position().map_or(0, |p| p.line());
+        let currency = cell(&record, Some(columns.currency))
+            .unwrap_or("")
+            .to_uppercase();
+        if let Some(rates) = &options.rates {
+            let start = cell(&record, Some(columns.start)).and_then(parse_time);
+            let month = start.map(month_of).unwrap_or_default();
+            if rates.rate(&currency, &month).is_none() {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "line {line}, column BillingCurrency: no rate from {currency} to {} for {month} in --rates",
+                        rates.target
+                    ),
+                ));
+            }
+            continue;
+        }
+        match &first {
+            None => first = Some((currency, line)),
+            Some((seen, seen_line)) if *seen != currency => {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "line {line}, column BillingCurrency: `{currency}`, but line {seen_line} is `{seen}`; a FOCUS file must have one billing currency. Pass --rates FILE (currency,month,rate) to convert to [cost] currency"
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// One record as a cost row; the error names the column.
+fn row(
+    record: &csv::StringRecord,
+    columns: &Columns,
+    event_id: String,
+    options: &FocusOptions,
+) -> std::result::Result<Cost, String> {
+    let text = |column: Option<usize>| cell(record, column).map(str::to_string);
+    let time = |column: usize, name: &str| {
+        let raw = cell(record, Some(column)).ok_or(format!("column {name}: missing"))?;
+        parse_time(raw).ok_or(format!("column {name}: `{raw}` is not an ISO 8601 time"))
+    };
+    let money =
+        |column: Option<usize>, name: &str| -> std::result::Result<Option<Decimal>, String> {
+            match cell(record, column) {
+                None => Ok(None),
+                Some(raw) => parse_decimal(raw)
+                    .map(Some)
+                    .ok_or(format!("column {name}: `{raw}` is not a decimal number")),
+            }
+        };
+    let start = time(columns.start, "ChargePeriodStart")?;
+    let end = time(columns.end, "ChargePeriodEnd")?;
+    let currency = text(Some(columns.currency))
+        .ok_or("column BillingCurrency: missing")?
+        .to_uppercase();
+    let billed = money(Some(columns.billed), "BilledCost")?.ok_or("column BilledCost: missing")?;
+    let effective = money(columns.effective, "EffectiveCost")?;
+    let list = money(columns.list, "ListCost")?;
+    let rate = match &options.rates {
+        Some(rates) if currency != rates.target => rates.rate(&currency, &month_of(start)),
+        _ => None,
+    };
+    let convert = |amount: Decimal| -> std::result::Result<ScaledMoney, String> {
+        let amount = rate.map_or(amount, |rate| amount * rate);
+        scaled(amount)
+            .map(ScaledMoney)
+            .ok_or(format!("`{amount}` is out of range"))
+    };
+    let tags = match cell(record, columns.tags) {
+        None => None,
+        Some(raw) => {
+            // Keys sorted, so equal tags are equal text.
+            let object: std::collections::BTreeMap<String, serde_json::Value> =
+                serde_json::from_str(raw)
+                    .map_err(|e| format!("column Tags: not a JSON object ({e})"))?;
+            Some(serde_json::to_string(&object).map_err(|e| format!("column Tags: {e}"))?)
+        }
+    };
+    Ok(Cost {
+        event_id,
+        charge_period_start: Micros(start),
+        charge_period_end: Micros(end),
+        billed_cost: convert(billed)?,
+        effective_cost: effective.map(convert).transpose()?,
+        list_cost: list.map(convert).transpose()?,
+        billing_currency: match (&options.rates, rate) {
+            (Some(rates), Some(_)) => rates.target.clone(),
+            _ => currency.clone(),
+        },
+        charge_category: text(columns.category),
+        provider_name: text(columns.provider),
+        service_name: text(columns.service),
+        resource_id: text(columns.resource_id),
+        resource_name: text(columns.resource_name),
+        sub_account_name: text(columns.sub_account),
+        tags,
+        source_currency: rate.map(|_| currency.clone()),
+        exchange_rate: match rate {
+            Some(rate) => Some(ScaledMoney(scaled(rate).ok_or("rate out of range")?)),
+            None => None,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_decimal_at_the_lake_scale() {
+        assert_eq!(scaled(parse_decimal("0.00000080000").unwrap()), Some(8_000));
+        assert_eq!(
+            scaled(parse_decimal("-12.345").unwrap()),
+            Some(-123_450_000_000)
+        );
+        assert_eq!(scaled(parse_decimal("1.2E-5").unwrap()), Some(120_000));
+        // Half to even at the 10th decimal.
+        assert_eq!(scaled(parse_decimal("0.00000000005").unwrap()), Some(0));
+        assert_eq!(scaled(parse_decimal("0.00000000015").unwrap()), Some(2));
+        assert_eq!(parse_decimal("12,5"), None);
+    }
+
+    #[test]
+    fn times_with_and_without_zone() {
+        let utc = parse_time("2024-09-18T22:00:00Z").unwrap();
+        assert_eq!(parse_time("2024-09-18 22:00:00"), Some(utc));
+        assert_eq!(parse_time("2024-09-18T22:00:00"), Some(utc));
+        assert_eq!(month_of(utc), "2024-09");
+    }
+}
