@@ -50,6 +50,19 @@ impl<'a> Columns<'a> {
         Ok(out)
     }
 
+    /// A money column as integers scaled by 10^`MONEY_SCALE` (exact, as
+    /// the lake keeps it).
+    pub fn money(&self, name: &str) -> Result<Vec<Option<i128>>> {
+        let money =
+            DataType::Decimal128(ingest::schema::MONEY_PRECISION, ingest::schema::MONEY_SCALE);
+        let mut out = Vec::with_capacity(self.len());
+        for array in self.cast_column(name, &money)? {
+            let values = array.as_primitive::<arrow::datatypes::Decimal128Type>();
+            out.extend((0..values.len()).map(|i| (!values.is_null(i)).then(|| values.value(i))));
+        }
+        Ok(out)
+    }
+
     /// Two text columns as pairs, rows with a null in either left out
     /// (e.g. a catalog's repo -> service map).
     pub fn text_pairs(&self, key: &str, value: &str) -> Result<Vec<(String, String)>> {

@@ -20,6 +20,7 @@
 
 pub mod catalog;
 pub mod columns;
+pub mod cost;
 pub mod derive;
 pub mod devex;
 pub mod dora;
@@ -106,6 +107,7 @@ impl LakeQueries {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
         }
         merge_memberships(&context).await?;
+        context.register_udf(cost::tag_value_udf());
         Ok(LakeQueries {
             lake,
             context,

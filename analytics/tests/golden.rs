@@ -305,6 +305,80 @@ async fn report_command(
     }
 }
 
+/// `REPORT cost from=.. to=.. [measure=..] [group_by=..] [split=even]`:
+/// a `total` row (total, attributed, shared, unattributed), a row per group
+/// (key, direct, shared, unattributed, cost, rule counts), then `untagged`
+/// rows (resource, provider service, cost).
+async fn cost_command(
+    queries: &LakeQueries,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    use analytics::cost::{self, CostRequest, CostSettings, SplitRule};
+    let mut settings = CostSettings::default();
+    if args.get("split").map(String::as_str) == Some("even") {
+        settings.shared.split = SplitRule::Even;
+    }
+    let request = CostRequest::parse(
+        args.get("from").map(String::as_str),
+        args.get("to").map(String::as_str),
+        args.get("measure").map(String::as_str),
+        args.get("group_by").map(String::as_str),
+        settings,
+    )
+    .map_err(err)?;
+    let report = cost::report(queries, &request).await.map_err(err)?;
+    let mut out = vec![vec![
+        "total".to_string(),
+        report.total.to_string(),
+        report.attributed.to_string(),
+        report.shared.to_string(),
+        report.unattributed.to_string(),
+        "-".to_string(),
+    ]];
+    for group in &report.groups {
+        let counts: Vec<String> = group
+            .rule_counts
+            .iter()
+            .map(|(rule, n)| format!("{rule}={n}"))
+            .collect();
+        out.push(vec![
+            group.key.clone().unwrap_or_else(|| "NULL".into()),
+            group.direct.to_string(),
+            group.shared.to_string(),
+            group.unattributed.to_string(),
+            group.cost.to_string(),
+            counts.join(","),
+        ]);
+    }
+    for other in &report.other_currencies {
+        out.push(vec![
+            "currency".to_string(),
+            other.currency.clone(),
+            other.total.to_string(),
+            other.rows.to_string(),
+            "-".to_string(),
+            "-".to_string(),
+        ]);
+    }
+    for resource in &report.unattributed_top {
+        out.push(vec![
+            "untagged".to_string(),
+            resource
+                .resource_id
+                .clone()
+                .unwrap_or_else(|| "NULL".into()),
+            resource
+                .service_name
+                .clone()
+                .unwrap_or_else(|| "NULL".into()),
+            resource.cost.to_string(),
+            "-".to_string(),
+            "-".to_string(),
+        ]);
+    }
+    Ok(rows(out))
+}
+
 fn devex_request(args: &HashMap<String, String>) -> Result<DevexRequest, GoldenError> {
     let mut settings = DevexSettings::default();
     if let Some(size) = args.get("min_group_size") {
@@ -488,6 +562,7 @@ impl sqllogictest::AsyncDB for GoldenLake {
                 .collect();
             return match (command.as_str(), metric.as_str()) {
                 ("REPORT", "devex") => devex_command(&queries, &args).await,
+                ("REPORT", "cost") => cost_command(&queries, &args).await,
                 ("REPORT", "space") => space_command(&queries, &args).await,
                 ("COMPARE", metric) => compare_command(&queries, metric, &args).await,
                 (_, "dora") => report_command(&queries, &command, &args).await,

@@ -34,8 +34,8 @@ pub struct Config {
     pub surveys: SurveysConfig,
     /// The rolling window and refresh schedule of the /metrics gauges.
     pub metrics: MetricsConfig,
-    /// The currency costs are reported in.
-    pub cost: CostConfig,
+    /// The currency costs are reported in, and the attribution rules.
+    pub cost: analytics::cost::CostSettings,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -82,23 +82,6 @@ impl Default for SurveysConfig {
     }
 }
 
-/// `[cost]` in the configuration.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct CostConfig {
-    /// ISO 4217 code costs are reported in; `devex import focus --rates`
-    /// converts other currencies to it.
-    pub currency: String,
-}
-
-impl Default for CostConfig {
-    fn default() -> Self {
-        CostConfig {
-            currency: "USD".into(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct DemoConfig {
@@ -118,7 +101,7 @@ impl Default for Config {
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
             metrics: MetricsConfig::default(),
-            cost: CostConfig::default(),
+            cost: analytics::cost::CostSettings::default(),
             sources: BTreeMap::new(),
         }
     }

@@ -164,3 +164,95 @@ fn two_billing_currencies_are_refused_then_converted_with_rates() {
         stderr(&bad)
     );
 }
+
+fn decimal(value: &serde_json::Value) -> rust_decimal::Decimal {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_demo_bill_reconciles_exactly_every_month() {
+    // attributed + shared + unattributed = total, and each month's cost is
+    // the plain sum of the measure over its rows, to the last digit.
+    let lake = demo_lake();
+    let lake_arg = lake.to_str().unwrap();
+    let report = |group_by: &str, measure: &str| -> serde_json::Value {
+        let output = run(&[
+            "report",
+            "cost",
+            "--lake",
+            lake_arg,
+            "--from",
+            "2025-11-01",
+            "--to",
+            "2026-11-01",
+            "--group-by",
+            group_by,
+            "--measure",
+            measure,
+            "--format",
+            "json",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).unwrap()
+    };
+    for (measure, sql) in [
+        ("effective", "coalesce(effective_cost, billed_cost)"),
+        ("billed", "billed_cost"),
+    ] {
+        let months = report("month", measure);
+        let total = decimal(&months["total"]);
+        assert_eq!(
+            decimal(&months["attributed"])
+                + decimal(&months["shared"])
+                + decimal(&months["unattributed"]),
+            total
+        );
+        let plain = query_json(
+            lake,
+            &format!(
+                "SELECT to_char(charge_period_start, '%Y-%m') AS month, CAST(sum({sql}) AS VARCHAR) AS amount \
+                 FROM costs WHERE billing_currency = 'USD' AND charge_period_start >= '2025-11-01T00:00:00Z' \
+                 AND charge_period_start < '2026-11-01T00:00:00Z' GROUP BY 1 ORDER BY 1"
+            ),
+        );
+        let groups = months["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 12, "{months}");
+        for (group, row) in groups.iter().zip(plain.as_array().unwrap()) {
+            assert_eq!(group["month"], row["month"]);
+            assert_eq!(
+                decimal(&group["cost"]),
+                decimal(&row["amount"]),
+                "{measure} {group}"
+            );
+        }
+        // Per team: the teams' direct and shared cost plus the unattributed
+        // remainder is the total again; the remainder is small and shown.
+        let teams = report("team", measure);
+        let by_team: rust_decimal::Decimal = teams["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| decimal(&g["cost"]))
+            .sum();
+        assert_eq!(
+            by_team + decimal(&teams["unattributed"]),
+            decimal(&teams["total"])
+        );
+        assert_eq!(decimal(&teams["total"]), total);
+        let share = decimal(&teams["unattributed"]) / total;
+        assert!(
+            share > rust_decimal::Decimal::ZERO && share < rust_decimal::Decimal::new(2, 2),
+            "{share}"
+        );
+        assert!(teams["unattributed_top"][0]["resource_id"]
+            .as_str()
+            .unwrap()
+            .contains("natgateway"));
+        assert!(
+            teams["groups"][0]["rule_counts"]["shared"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+}

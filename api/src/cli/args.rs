@@ -113,6 +113,33 @@ pub enum ReportCommand {
     /// Survey results of a wave (or its change from another wave), only for
     /// groups the anonymity rules allow.
     Survey(SurveyReportArgs),
+    /// Cost per team, service, provider or month: each row placed by the
+    /// first rule that applies (service tag, team tag, namespace, shared
+    /// split), the unattributed rest shown, and the total reconciled.
+    Cost(CostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window (UTC), YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window (UTC), YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// A line per team (shared cost split across teams), service, provider or month.
+    #[arg(long, value_parser = ["team", "service", "provider", "month"], default_value = "team")]
+    pub group_by: String,
+    /// FOCUS EffectiveCost (else BilledCost), BilledCost, or ListCost (else BilledCost).
+    #[arg(long, value_parser = ["effective", "billed", "list"], default_value = "effective")]
+    pub measure: String,
+    /// List the unattributed remainder's top resources, to ask their owners for tags.
+    #[arg(long)]
+    pub unattributed: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -157,6 +157,24 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
+        Command::Report(ReportCommand::Cost(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::reports::cost::CostParams {
+                from: args.from,
+                to: args.to,
+                group_by: Some(args.group_by),
+                measure: Some(args.measure),
+                unattributed: Some(args.unattributed),
+                format: None,
+            };
+            let spinner = spinner("attributing cost");
+            let output = crate::reports::cost::run(&queries, &config, &params, args.format).await;
+            spinner.finish_and_clear();
+            println!("{}", output?.trim_end());
+            Ok(())
+        }
         Command::Report(ReportCommand::Devex(args)) => {
             devex_report(&mut config, args, crate::reports::devex::DevexView::Devex).await
         }

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 
 pub mod catalog;
+mod cost;
 pub mod devex;
 pub mod dora;
 pub mod extract;
@@ -42,6 +43,7 @@ fn api_routes() -> Router<AppState> {
         .merge(catalog::routes())
         .merge(dora::routes())
         .merge(devex::routes())
+        .merge(cost::routes())
         .merge(surveys::routes())
         .merge(ops::api_routes())
 }

@@ -68,3 +68,105 @@ pub(super) fn costs(
     }
     Ok(())
 }
+
+/// A cost row of the organisation as a whole, in USD.
+fn org_row(
+    id: String,
+    start: i64,
+    end: i64,
+    amount: f64,
+    category: &str,
+    (provider, service_name, resource): (&str, &str, String),
+    tags: Option<String>,
+) -> Cost {
+    let money = ScaledMoney((amount * 100.0).round() as i128 * 100_000_000);
+    Cost {
+        event_id: id,
+        charge_period_start: Micros(start),
+        charge_period_end: Micros(end),
+        billed_cost: money,
+        effective_cost: Some(money),
+        list_cost: Some(money),
+        billing_currency: "USD".into(),
+        charge_category: Some(category.into()),
+        provider_name: Some(provider.into()),
+        service_name: Some(service_name.into()),
+        resource_id: Some(resource),
+        resource_name: None,
+        sub_account_name: Some("shared-services".into()),
+        tags,
+        source_currency: None,
+        exchange_rate: None,
+    }
+}
+
+/// What no single service owns, as real bills have it: a monthly support
+/// plan tagged `shared`, an untagged NAT gateway, a quarterly credit, and
+/// OpenCost rows for the services that run in Kubernetes namespaces.
+pub(super) fn org_costs(org: &Org, rng: &mut ChaCha8Rng, out: &mut Output) -> Result<()> {
+    let scale = org.services.len() as f64 / 40.0;
+    for (i, day) in days(org.start_day, org.end_day).enumerate() {
+        let start = day_start(day);
+        if day.day() == 1 {
+            out.push_row(org_row(
+                format!("demo:cost:support:{start}"),
+                start,
+                start + DAY,
+                (1500.0 * scale).max(100.0),
+                "Usage",
+                ("AWS", "AWS Support (Business)", "support".into()),
+                Some(r#"{"shared":"true"}"#.into()),
+            ))?;
+            if day.month() % 3 == 1 {
+                let service = &org.services[i % org.services.len()].0;
+                out.push_row(org_row(
+                    format!("demo:cost:credit:{start}"),
+                    start,
+                    start + DAY,
+                    -250.0,
+                    "Credit",
+                    (
+                        "AWS",
+                        "Amazon Elastic Compute Cloud",
+                        format!("credit-{}", day.month()),
+                    ),
+                    Some(format!(r#"{{"service":"{service}"}}"#)),
+                ))?;
+            }
+        }
+        // Nobody tagged the NAT gateway.
+        out.push_row(org_row(
+            format!("demo:cost:nat:{start}"),
+            start,
+            start + DAY,
+            lognormal(rng, 12.0 * scale.max(0.25), 0.2),
+            "Usage",
+            (
+                "AWS",
+                "Amazon Virtual Private Cloud",
+                "arn:aws:ec2:eu-west-1:123456789012:natgateway/nat-0a1b2c3d".into(),
+            ),
+            None,
+        ))?;
+        for (s, (name, _)) in org.services.iter().enumerate() {
+            if !kubernetes_namespace(s) {
+                continue;
+            }
+            out.push_row(org_row(
+                format!("demo:cost:opencost:{name}:{start}"),
+                start,
+                start + DAY,
+                lognormal(rng, 6.0, 0.3),
+                "Usage",
+                ("OpenCost", "Kubernetes", format!("namespace/{name}")),
+                Some(format!(r#"{{"namespace":"{name}"}}"#)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every fifth service also runs in a Kubernetes namespace of its name.
+pub(super) fn kubernetes_namespace(service: usize) -> bool {
+    service % 5 == 2
+}

@@ -145,6 +145,7 @@ pub async fn generate(
         issue_work_and_platform_usage(&org, t, &mut rng, &mut out)?;
         out.flush_large(lake, &mut summaries).await?;
     }
+    org_costs(&org, &mut stream(options.seed, "costs/org"), &mut out)?;
     advanced(org.teams.len() as u64, "survey waves");
     survey_waves(&org, &mut stream(options.seed, "surveys"), &mut out)?;
     out.flush_all(lake, &mut summaries).await?;

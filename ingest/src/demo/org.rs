@@ -160,7 +160,8 @@ pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
             system: Some(format!("{}-system", team.group)),
             repos: vec![org.repo(s)],
             lifecycle: Some("production".into()),
-            annotations: None,
+            annotations: kubernetes_namespace(s)
+                .then(|| format!(r#"{{"backstage.io/kubernetes-namespace":"{service}"}}"#)),
             paths: org
                 .service_folder(s)
                 .map(|folder| vec![format!("{folder}/**")])

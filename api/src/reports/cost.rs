@@ -1,0 +1,178 @@
+//! The cost report's parameters and renderings, shared by `devex report
+//! cost` and `GET /api/v1/cost`.
+
+use analytics::cost::{self, CostReport, CostRequest};
+use analytics::LakeQueries;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::{csv_text, OutputFormat};
+
+/// The parameters, as typed on the command line or in a query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CostParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `team` (default), `service`, `provider` or `month`.
+    pub group_by: Option<String>,
+    /// `effective` (default), `billed` or `list`.
+    pub measure: Option<String>,
+    /// List the unattributed remainder's top resources (tables; JSON always
+    /// has them).
+    pub unattributed: Option<bool>,
+    pub format: Option<String>,
+}
+
+impl CostParams {
+    pub fn request(&self, config: &Config) -> Result<CostRequest> {
+        Ok(CostRequest::parse(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.measure.as_deref(),
+            self.group_by.as_deref(),
+            config.cost.clone(),
+        )?)
+    }
+}
+
+pub async fn run(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &CostParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let report = cost::report(queries, &params.request(config)?).await?;
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))
+        }
+        OutputFormat::Csv => {
+            let headers: Vec<String> = [
+                report.group_by.name(),
+                "direct",
+                "shared",
+                "unattributed",
+                "cost",
+            ]
+            .map(String::from)
+            .to_vec();
+            csv_text(&headers, &rows(&report, |m| m.to_string()))
+        }
+        OutputFormat::Table => Ok(table(&report, params.unattributed.unwrap_or(false))),
+    }
+}
+
+/// A row per group, then the unattributed remainder's line (team and
+/// service groupings, where no group holds it).
+fn rows(report: &CostReport, show: fn(cost::Money) -> String) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.key.clone().unwrap_or_else(|| "(none)".into()),
+                show(g.direct),
+                show(g.shared),
+                show(g.unattributed),
+                show(g.cost),
+            ]
+        })
+        .collect();
+    if matches!(
+        report.group_by,
+        cost::CostGroupBy::Team | cost::CostGroupBy::Service
+    ) {
+        let shared_elsewhere = if report.group_by == cost::CostGroupBy::Service {
+            report.shared
+        } else {
+            cost::Money(0)
+        };
+        if shared_elsewhere.0 != 0 {
+            rows.push(vec![
+                "(shared)".into(),
+                "0.00".into(),
+                show(shared_elsewhere),
+                "0.00".into(),
+                show(shared_elsewhere),
+            ]);
+        }
+        rows.push(vec![
+            "(unattributed)".into(),
+            "0.00".into(),
+            "0.00".into(),
+            show(report.unattributed),
+            show(report.unattributed),
+        ]);
+    }
+    rows
+}
+
+fn table(report: &CostReport, unattributed: bool) -> String {
+    let mut lines = vec![format!(
+        "Cost {} to {} (exclusive), {} {}, to the cent (JSON and CSV are exact): total {}, attributed {}, shared {}, unattributed {}.",
+        report.from,
+        report.to,
+        report.currency,
+        serde_json::to_value(report.measure)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        report.total.cents(),
+        report.attributed.cents(),
+        report.shared.cents(),
+        report.unattributed.cents()
+    )];
+    let mut all = vec![[
+        report.group_by.name(),
+        "direct",
+        "shared",
+        "unattributed",
+        "cost",
+    ]
+    .map(String::from)
+    .to_vec()];
+    all.extend(rows(report, cost::Money::cents));
+    let widths: Vec<usize> = (0..5)
+        .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &all {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match i {
+                0 => format!("{c:<w$}", w = widths[i]),
+                _ => format!("{c:>w$}", w = widths[i]),
+            })
+            .collect();
+        lines.push(cells.join("  "));
+    }
+    for other in &report.other_currencies {
+        lines.push(format!(
+            "Not in {}: {} rows in {}, {} (import them with --rates to convert).",
+            report.currency,
+            other.rows,
+            other.currency,
+            other.total.cents()
+        ));
+    }
+    if !report.unsplit_months.is_empty() {
+        lines.push(format!(
+            "Shared cost of {} had no team with direct cost to split to: counted as unattributed.",
+            report.unsplit_months.join(", ")
+        ));
+    }
+    if unattributed && !report.unattributed_top.is_empty() {
+        lines.push("Top unattributed resources (tag them with a service or team):".into());
+        for r in &report.unattributed_top {
+            lines.push(format!(
+                "  {}  {}  {}",
+                r.cost.cents(),
+                r.resource_id.as_deref().unwrap_or("-"),
+                r.service_name.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    lines.join("\n")
+}
