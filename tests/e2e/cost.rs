@@ -256,3 +256,113 @@ fn the_demo_bill_reconciles_exactly_every_month() {
         );
     }
 }
+
+/// A fake OpenCost serving the published allocations as two whole days
+/// (`step=1d`, `accumulate=false`).
+async fn fake_opencost() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let published: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/payloads/opencost-website/allocation-example-output.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let day = |start: &str, end: &str| {
+        let mut step = published["data"][0].clone();
+        for allocation in step.as_object_mut().unwrap().values_mut() {
+            allocation["window"] = serde_json::json!({"start": start, "end": end});
+            allocation["start"] = serde_json::json!(start);
+            allocation["end"] = serde_json::json!(end);
+        }
+        step
+    };
+    let body = serde_json::json!({"code": 200, "status": "success", "data": [
+        day("2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"),
+        day("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
+    ]});
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/allocation"))
+        .and(query_param("aggregate", "namespace"))
+        .and(query_param("step", "1d"))
+        .and(query_param("accumulate", "false"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opencost_namespaces_cost_their_services_and_never_twice() {
+    let opencost = fake_opencost().await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap().to_string();
+    // The catalog says prometheus runs in the namespace of that name.
+    let services = dir.path().join("services.jsonl");
+    std::fs::write(
+        &services,
+        r#"{"service": "metrics", "owner_team": "observability", "repos": ["acme/metrics"], "annotations": "{\"backstage.io/kubernetes-namespace\":\"prometheus\"}"}"#,
+    )
+    .unwrap();
+    let url = opencost.uri();
+    let services_arg = services.to_str().unwrap().to_string();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let imported = run(&["import", "services", &services_arg, "--lake", &lake_arg]);
+        assert!(imported.status.success(), "{}", stderr(&imported));
+        let pull = || {
+            run(&[
+                "ingest", "opencost", "--url", &url, "--window", "7d", "--json", "--lake",
+                &lake_arg,
+            ])
+        };
+        (pull(), pull())
+    })
+    .await
+    .unwrap();
+    let (first, second) = outputs;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let stored = |output: &std::process::Output| {
+        let report: serde_json::Value = serde_json::from_str(&stdout(output)).unwrap();
+        report["resources"][0]["stored"].as_u64().unwrap()
+    };
+    assert_eq!(stored(&first), 6, "three namespaces, two days");
+    assert_eq!(stored(&second), 0, "the same days again add nothing");
+    // prometheus's two days go to the metrics service; kube-system and
+    // opencost are no one's (published totalCost: kube-system 1.52743).
+    let output = run(&[
+        "report",
+        "cost",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-03",
+        "--group-by",
+        "service",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["groups"][0]["service"], "metrics", "{report}");
+    assert_eq!(report["groups"][0]["rule_counts"]["namespace"], 2);
+    let top = report["unattributed_top"].as_array().unwrap();
+    let kube = top
+        .iter()
+        .find(|r| r["resource_id"] == "default-cluster/kube-system")
+        .unwrap();
+    assert_eq!(kube["cost"], "3.05486", "two days of 1.52743");
+    assert_eq!(
+        decimal(&report["attributed"]) + decimal(&report["unattributed"]),
+        decimal(&report["total"])
+    );
+    // Without a URL, it says where to point it.
+    let missing = run(&["ingest", "opencost", "--lake", lake.to_str().unwrap()]);
+    assert_eq!(missing.status.code().map(|c| c != 0), Some(true));
+    assert!(stderr(&missing).contains("--url"), "{}", stderr(&missing));
+}

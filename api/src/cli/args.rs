@@ -341,6 +341,12 @@ pub struct IngestArgs {
     /// BACKSTAGE_TOKEN: a flag shows in the process list).
     #[arg(long)]
     pub token: Option<String>,
+    /// For opencost: how far back to read, e.g. 30d (default [opencost] window).
+    #[arg(long)]
+    pub window: Option<String>,
+    /// For opencost: `namespace` or `label:KEY` (default [opencost] aggregate).
+    #[arg(long)]
+    pub aggregate: Option<String>,
     /// Print the sync report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -100,6 +100,8 @@ async fn run(cli: Cli) -> Result<()> {
                 resync: args.resync,
                 base_url: args.base_url,
                 token: args.token,
+                window: args.window,
+                aggregate: args.aggregate,
                 json: args.json,
             };
             let report = crate::cli::sync::ingest(&config, &request).await?;

@@ -22,12 +22,20 @@ pub struct IngestRequest {
     pub resync: bool,
     pub base_url: Option<String>,
     pub token: Option<String>,
+    /// OpenCost: how far back, and by what.
+    pub window: Option<String>,
+    pub aggregate: Option<String>,
     pub json: bool,
 }
 
 pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncReport> {
     let mut sections = config.sources.clone();
-    for (key, value) in [("base_url", &request.base_url), ("token", &request.token)] {
+    for (key, value) in [
+        ("base_url", &request.base_url),
+        ("token", &request.token),
+        ("window", &request.window),
+        ("aggregate", &request.aggregate),
+    ] {
         if let Some(value) = value {
             let section = sections
                 .entry(request.source.clone())

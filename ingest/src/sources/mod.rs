@@ -20,6 +20,7 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod json;
+pub mod opencost;
 pub mod pagerduty;
 pub mod webhook;
 
@@ -202,6 +203,7 @@ impl Registry {
                 cdevents::ENTRY,
                 argocd::ENTRY,
                 backstage::ENTRY,
+                opencost::ENTRY,
             ],
         }
     }
