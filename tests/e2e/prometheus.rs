@@ -150,6 +150,27 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         .query(r#"devex_ci_duration_minutes{quantile="0.5"}"#)
         .await;
     assert_eq!(ci.len(), 8);
+    // Cost: October so far per team, September per team and service, and
+    // the unattributed share, as the cost report gives them.
+    let cost = server
+        .get_json("/api/v1/cost?from=2026-10-01&to=2026-11-01&group_by=team")
+        .await;
+    let checkout_cost = cost["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["team"] == "checkout")
+        .unwrap()["cost"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap();
+    let month = prometheus
+        .query(r#"devex_cost_month_to_date{team="checkout",currency="USD"}"#)
+        .await;
+    assert!((value(&month[0]) - checkout_cost).abs() < 1e-6, "{month:?}");
+    let share = prometheus.query("devex_cost_unattributed_share").await;
+    assert!(value(&share[0]) > 0.0 && value(&share[0]) < 0.02, "{share:?}");
     let refreshed = prometheus
         .query("devex_last_refresh_timestamp_seconds")
         .await;
@@ -169,7 +190,8 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
                     "metric",
                     "level",
                     "phase",
-                    "version"
+                    "version",
+                    "currency"
                 ]
                 .contains(&label.as_str()),
                 "unexpected label {label}"
@@ -226,7 +248,7 @@ async fn check_dashboards(prometheus: &Prometheus) {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let board: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
