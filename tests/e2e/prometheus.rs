@@ -170,7 +170,10 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         .await;
     assert!((value(&month[0]) - checkout_cost).abs() < 1e-6, "{month:?}");
     let share = prometheus.query("devex_cost_unattributed_share").await;
-    assert!(value(&share[0]) > 0.0 && value(&share[0]) < 0.02, "{share:?}");
+    assert!(
+        value(&share[0]) > 0.0 && value(&share[0]) < 0.02,
+        "{share:?}"
+    );
     let refreshed = prometheus
         .query("devex_last_refresh_timestamp_seconds")
         .await;

@@ -261,7 +261,10 @@ async fn cost_gauges(
         builder.push(
             "devex_cost_month_to_date",
             "Cost of the current month so far (direct and shared), by team",
-            labels(&[("team", group.key.as_deref().unwrap_or("")), ("currency", currency)]),
+            labels(&[
+                ("team", group.key.as_deref().unwrap_or("")),
+                ("currency", currency),
+            ]),
             money(group.cost),
         );
     }
