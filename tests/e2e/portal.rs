@@ -251,12 +251,36 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     );
     let deployment = page.screenshot("deployment.png").await;
 
+    // The cost page: seven months stacked by team, the table, the untagged.
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("{}/cost", server.base)}),
+    )
+    .await;
+    page.wait_for_load().await;
+    let bars = page
+        .evaluate("document.querySelectorAll('#cost-bars rect').length")
+        .await;
+    assert!(bars.as_u64().unwrap() >= 7 * 8, "{bars}");
+    let rows = page
+        .evaluate("document.querySelectorAll('#cost tbody tr').length")
+        .await;
+    assert_eq!(rows, 8 + 2, "eight teams, unattributed and total");
+    let untagged = page
+        .evaluate("document.querySelector('#untagged tbody').textContent")
+        .await;
+    assert!(
+        untagged.as_str().unwrap().contains("natgateway"),
+        "{untagged}"
+    );
+    let cost = page.screenshot("cost.png").await;
+
     assert!(
         page.errors.is_empty(),
         "errors in the browser: {:?}",
         page.errors
     );
-    for shot in [overview, team, deployment] {
+    for shot in [overview, team, deployment, cost] {
         assert!(
             std::fs::metadata(&shot).unwrap().len() > 10_000,
             "{}",

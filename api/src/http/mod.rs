@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 
 pub mod catalog;
 mod cost;
+mod cost_page;
 pub mod devex;
 pub mod dora;
 pub mod extract;

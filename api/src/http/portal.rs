@@ -23,7 +23,7 @@ use crate::error::Result;
 const WINDOW_DAYS: u64 = 91;
 
 /// Escapes text for HTML.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -32,7 +32,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Percent-encodes a path segment.
-fn segment(text: &str) -> String {
+pub(super) fn segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -53,7 +53,7 @@ fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
     (to - Days::new(WINDOW_DAYS), to)
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -79,7 +79,7 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
 <body>
-<nav><a href="/">Overview</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+<nav><a href="/">Overview</a> · <a href="/cost">Cost</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
 {body}
 </body>
 </html>
@@ -229,7 +229,7 @@ pub async fn overview(state: &AppState) -> Result<String> {
 <p class="muted">{from} to {to} (exclusive), {days} days. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
 <table id="levels"><thead><tr><th>team</th><th>deployment frequency</th><th>lead time</th><th>change failure rate</th><th>recovery time</th><th>deploys / week</th><th>lead time (median)</th><th>change failure rate</th><th>CI (median)</th><th>PR cycle time (median)</th></tr></thead>
 <tbody>{rows}</tbody></table>
-<p class="muted">Surveys, platform adoption and cost will have their pages here.</p>"#,
+<p class="muted"><a href="/cost">Cost per team</a>. Surveys and platform adoption will have their pages here.</p>"#,
         days = report.days,
         source = escape(&report.levels_source),
     );
@@ -467,6 +467,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview_page))
         .route("/teams/{team}", get(team_page))
         .route("/deployments/{service}/{id}", get(deployment_page))
+        .route("/cost", get(cost_page))
 }
 
 /// Portal pages: HTML, or the error as a small HTML page with its status.
@@ -492,6 +493,10 @@ fn html(result: Result<String>) -> Response {
 
 async fn overview_page(State(state): State<AppState>) -> Response {
     html(overview(&state).await)
+}
+
+async fn cost_page(State(state): State<AppState>) -> Response {
+    html(super::cost_page::cost(&state).await)
 }
 
 async fn team_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {

@@ -1,0 +1,186 @@
+//! The portal's `/cost` page: the last six full months and this one, a bar
+//! per month stacked by team (the unattributed remainder in grey on top),
+//! the same numbers as a table, and last month's top untagged resources.
+//! Every number comes from `analytics::cost::report`, as the API's.
+
+use analytics::cost::{self, CostGroupBy, CostReport, CostRequest, Money};
+use chrono::{Datelike, Months, NaiveDate};
+
+use super::portal::{escape, page, segment};
+use super::state::AppState;
+use crate::error::Result;
+
+/// Months on the page, this one included.
+const MONTHS: u32 = 7;
+
+/// Bar colours per team, in order of total cost.
+const COLOURS: [&str; 8] = [
+    "#2a5bd7", "#1a7f4b", "#d39b16", "#c4452f", "#7a4fd1", "#1b9aaa", "#b5477b", "#6b8e23",
+];
+
+fn month_report(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<CostRequest> {
+    Ok(CostRequest::parse(
+        Some(&from.to_string()),
+        Some(&to.to_string()),
+        None,
+        Some(CostGroupBy::Team.name()),
+        state.config.cost.clone(),
+    )?)
+}
+
+fn value(money: Money) -> f64 {
+    money.0 as f64 / 10f64.powi(i32::from(ingest::schema::MONEY_SCALE))
+}
+
+/// Stacked bars: one per month, a segment per team, the unattributed on top.
+fn stacked_bars(months: &[(NaiveDate, CostReport)], teams: &[String]) -> String {
+    let (width, height, left, bottom) = (720.0, 260.0, 64.0, 24.0);
+    let max = months
+        .iter()
+        .map(|(_, r)| value(r.total))
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    let slot = (width - left) / months.len().max(1) as f64;
+    let scale = |v: f64| (height - bottom) * v / max;
+    let mut shapes = String::new();
+    for (i, (month, report)) in months.iter().enumerate() {
+        let x = left + slot * i as f64 + slot * 0.15;
+        let mut top = height - bottom;
+        let mut segment = |amount: f64, colour: &str, label: &str| {
+            if amount <= 0.0 {
+                return;
+            }
+            let h = scale(amount);
+            top -= h;
+            shapes.push_str(&format!(
+                r#"<rect x="{x:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="{colour}"><title>{label}: {amount:.2}</title></rect>"#,
+                w = slot * 0.7,
+                label = escape(label),
+            ));
+        };
+        for (k, team) in teams.iter().enumerate() {
+            let cost = report
+                .groups
+                .iter()
+                .find(|g| g.key.as_deref() == Some(team.as_str()))
+                .map_or(0.0, |g| value(g.cost));
+            segment(cost, COLOURS[k % COLOURS.len()], team);
+        }
+        segment(value(report.unattributed), "#9aa3b5", "unattributed");
+        shapes.push_str(&format!(
+            r#"<text x="{cx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle">{label}</text>"#,
+            cx = x + slot * 0.35,
+            ty = height - 6.0,
+            label = month.format("%Y-%m"),
+        ));
+    }
+    format!(
+        r##"<figure><figcaption>Cost per month by team ({n} months; grey: unattributed)</figcaption>
+<svg class="chart" id="cost-bars" viewBox="0 0 {width} {height}" role="img" aria-label="Cost per month by team">
+<text x="4" y="14" font-size="11">{max:.0}</text><text x="4" y="{zero:.1}" font-size="11">0</text>
+{shapes}
+</svg></figure>"##,
+        n = months.len(),
+        zero = height - bottom,
+    )
+}
+
+pub async fn cost(state: &AppState) -> Result<String> {
+    let end = state
+        .config
+        .metrics
+        .end
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let this_month = end.with_day(1).unwrap_or(end);
+    let mut months = Vec::new();
+    for back in (0..MONTHS).rev() {
+        let from = this_month - Months::new(back);
+        let to = if back == 0 {
+            end + chrono::Days::new(1)
+        } else {
+            from + Months::new(1)
+        };
+        let report = cost::report(&state.queries, &month_report(state, from, to)?).await?;
+        months.push((from, report));
+    }
+    // Teams by their cost over the months shown, largest first.
+    let mut totals: Vec<(String, i128)> = Vec::new();
+    for (_, report) in &months {
+        for group in &report.groups {
+            let Some(team) = &group.key else { continue };
+            match totals.iter_mut().find(|(t, _)| t == team) {
+                Some(entry) => entry.1 += group.cost.0,
+                None => totals.push((team.clone(), group.cost.0)),
+            }
+        }
+    }
+    totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let teams: Vec<String> = totals.into_iter().map(|(t, _)| t).collect();
+    let header: String = months
+        .iter()
+        .map(|(month, _)| format!(r#"<th class="n">{}</th>"#, month.format("%Y-%m")))
+        .collect();
+    let mut rows = String::new();
+    for (k, team) in teams.iter().enumerate() {
+        let cells: String = months
+            .iter()
+            .map(|(_, report)| {
+                let cost = report
+                    .groups
+                    .iter()
+                    .find(|g| g.key.as_deref() == Some(team.as_str()))
+                    .map_or(Money(0), |g| g.cost);
+                format!(r#"<td class="n">{}</td>"#, cost.cents())
+            })
+            .collect();
+        rows.push_str(&format!(
+            r#"<tr><td><span class="swatch" style="background:{colour}"></span> <a href="/teams/{link}">{name}</a></td>{cells}</tr>"#,
+            colour = COLOURS[k % COLOURS.len()],
+            link = segment(team),
+            name = escape(team),
+        ));
+    }
+    let line = |label: &str, id: &str, pick: fn(&CostReport) -> Money| {
+        let cells: String = months
+            .iter()
+            .map(|(_, r)| format!(r#"<td class="n">{}</td>"#, pick(r).cents()))
+            .collect();
+        let swatch = if id == "unattributed" {
+            r#"<span class="swatch" style="background:#9aa3b5"></span> "#
+        } else {
+            ""
+        };
+        format!(r#"<tr id="{id}"><th>{swatch}{label}</th>{cells}</tr>"#)
+    };
+    rows.push_str(&line("unattributed", "unattributed", |r| r.unattributed));
+    rows.push_str(&line("total", "total", |r| r.total));
+    let last_month = &months[months.len().saturating_sub(2)].1;
+    let untagged: String = last_month
+        .unattributed_top
+        .iter()
+        .map(|r| {
+            format!(
+                r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
+                escape(r.resource_id.as_deref().unwrap_or("-")),
+                escape(r.service_name.as_deref().unwrap_or("-")),
+                r.cost.cents()
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Cost</h1>
+<p class="muted">{currency}, {measure} cost, by calendar month (UTC), through {end}. A team's cost is what tags and namespaces place on it plus its share of shared cost; what no rule places is unattributed, never dropped. Rules: {rules}.</p>
+<style>.swatch {{ display: inline-block; width: .8rem; height: .8rem; border-radius: .15rem; vertical-align: middle; }}</style>
+{bars}
+<table id="cost"><thead><tr><th>team</th>{header}</tr></thead><tbody>{rows}</tbody></table>
+<h2>Top unattributed resources, {last}</h2>
+<p class="muted">Tag these with a service or team (devex report cost --unattributed).</p>
+<table id="untagged"><thead><tr><th>resource</th><th>provider service</th><th>cost</th></tr></thead><tbody>{untagged}</tbody></table>"#,
+        currency = escape(&state.config.cost.currency),
+        measure = "effective",
+        rules = escape(last_month.rules),
+        bars = stacked_bars(&months, &teams),
+        last = last_month.from.format("%Y-%m"),
+    );
+    Ok(page("Cost", &body))
+}
