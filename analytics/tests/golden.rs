@@ -318,6 +318,13 @@ async fn cost_command(
     if args.get("split").map(String::as_str) == Some("even") {
         settings.shared.split = SplitRule::Even;
     }
+    for (key, value) in args {
+        if let Some(team) = key.strip_prefix("budget.") {
+            settings
+                .budgets
+                .insert(team.to_string(), cost::Amount::Text(value.clone()));
+        }
+    }
     let request = CostRequest::parse(
         args.get("from").map(String::as_str),
         args.get("to").map(String::as_str),
@@ -336,11 +343,14 @@ async fn cost_command(
         "-".to_string(),
     ]];
     for group in &report.groups {
-        let counts: Vec<String> = group
+        let mut counts: Vec<String> = group
             .rule_counts
             .iter()
             .map(|(rule, n)| format!("{rule}={n}"))
             .collect();
+        if let Some(change) = group.change {
+            counts.push(format!("change={change}"));
+        }
         out.push(vec![
             group.key.clone().unwrap_or_else(|| "NULL".into()),
             group.direct.to_string(),
@@ -348,6 +358,16 @@ async fn cost_command(
             group.unattributed.to_string(),
             group.cost.to_string(),
             counts.join(","),
+        ]);
+    }
+    for budget in &report.budgets {
+        out.push(vec![
+            "budget".to_string(),
+            budget.team.clone(),
+            budget.budget.to_string(),
+            budget.spent.to_string(),
+            budget.forecast.to_string(),
+            format!("{:.4}", budget.forecast_share.unwrap_or(f64::NAN)),
         ]);
     }
     for other in &report.other_currencies {

@@ -5,6 +5,7 @@
 //! `attributed + shared + unattributed = total`, exactly: money is integers
 //! at the lake's scale from the Parquet decimals to the JSON strings.
 
+mod budgets;
 mod split;
 mod tags;
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use budgets::{Amount, BudgetStatus};
 pub use split::{split, SplitRule};
 pub use tags::{tag_value, tag_value_udf};
 
@@ -42,6 +44,8 @@ pub struct CostSettings {
     pub namespace_tags: Vec<String>,
     /// Which rows are shared, and how they are split.
     pub shared: SharedSettings,
+    /// Team -> monthly budget in `currency` (`[cost.budgets]`).
+    pub budgets: BTreeMap<String, Amount>,
 }
 
 /// `[cost.shared]`.
@@ -71,6 +75,7 @@ impl Default for CostSettings {
                 .map(String::from)
                 .to_vec(),
             shared: SharedSettings::default(),
+            budgets: BTreeMap::new(),
         }
     }
 }
@@ -262,6 +267,10 @@ pub struct CostGroup {
     pub cost: Money,
     /// Rows per rule.
     pub rule_counts: BTreeMap<String, u64>,
+    /// Month grouping: this month's cost minus the month before's (none for
+    /// the window's first month).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Money>,
 }
 
 /// A resource of the unattributed remainder: whom to ask for tags.
@@ -299,6 +308,8 @@ pub struct CostReport {
     /// Shared rows of months without a team to split them to: counted as
     /// unattributed.
     pub unsplit_months: Vec<String>,
+    /// Budgeted teams' month (the one holding the window's last day).
+    pub budgets: Vec<BudgetStatus>,
     /// The rules, in the order they apply.
     pub rules: &'static str,
 }
@@ -373,8 +384,23 @@ fn cost_lines_sql(request: &CostRequest) -> Result<String> {
     )
 }
 
-/// The report of a request.
+/// The report of a request: the groups, month-over-month change (month
+/// grouping) and budgets.
 pub async fn report(queries: &LakeQueries, request: &CostRequest) -> Result<CostReport> {
+    let mut report = report_lines(queries, request).await?;
+    if request.group_by == CostGroupBy::Month {
+        let mut previous: Option<Money> = None;
+        for group in &mut report.groups {
+            group.change = previous.map(|p| Money(group.cost.0 - p.0));
+            previous = Some(group.cost);
+        }
+    }
+    report.budgets = budgets::statuses(queries, request).await?;
+    Ok(report)
+}
+
+/// The groups and totals of a request.
+async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<CostReport> {
     let lines_sql = cost_lines_sql(request)?;
     let currency = sql_text(&request.settings.currency);
     let result = queries
@@ -421,6 +447,7 @@ pub async fn report(queries: &LakeQueries, request: &CostRequest) -> Result<Cost
         unattributed_top: unattributed_top(queries, &lines_sql, &currency).await?,
         other_currencies: other_currencies(queries, &lines_sql, &currency).await?,
         unsplit_months: Vec::new(),
+        budgets: Vec::new(),
         rules: RULES,
     };
     let shares = shares(&lines, request.settings.shared.split, &mut report);

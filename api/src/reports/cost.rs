@@ -163,6 +163,21 @@ fn table(report: &CostReport, unattributed: bool) -> String {
             report.unsplit_months.join(", ")
         ));
     }
+    for b in &report.budgets {
+        lines.push(format!(
+            "Budget {} {}: spent {} of {} in {} of {} days; straight-line forecast {}{}.",
+            b.team,
+            b.month,
+            b.spent.cents(),
+            b.budget.cents(),
+            b.days_elapsed,
+            b.days_in_month,
+            b.forecast.cents(),
+            b.forecast_share
+                .map(|s| format!(" ({:.0}% of budget)", s * 100.0))
+                .unwrap_or_default()
+        ));
+    }
     if unattributed && !report.unattributed_top.is_empty() {
         lines.push("Top unattributed resources (tag them with a service or team):".into());
         for r in &report.unattributed_top {
