@@ -366,3 +366,25 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
     assert_eq!(missing.status.code().map(|c| c != 0), Some(true));
     assert!(stderr(&missing).contains("--url"), "{}", stderr(&missing));
 }
+
+#[test]
+fn a_table_that_is_not_a_whole_export_names_the_missing_column() {
+    // The FOCUS specification's scenario tables leave out BillingCurrency.
+    let lake = tempfile::tempdir().unwrap();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../tests/fixtures/payloads/focus-spec-examples/commitment_discount_usage_scenario_1.csv",
+    );
+    let output = run(&[
+        "import",
+        "focus",
+        file.to_str().unwrap(),
+        "--lake",
+        lake.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the FOCUS column `BillingCurrency` is missing from the header"),
+        "{}",
+        stderr(&output)
+    );
+}
