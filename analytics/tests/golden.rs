@@ -324,6 +324,12 @@ async fn cost_command(
                 .budgets
                 .insert(team.to_string(), cost::Amount::Text(value.clone()));
         }
+        if let Some(os) = key.strip_prefix("ci.") {
+            settings
+                .ci
+                .per_minute
+                .insert(os.to_string(), cost::Amount::Text(value.clone()));
+        }
     }
     let request = CostRequest::parse(
         args.get("from").map(String::as_str),
@@ -368,6 +374,16 @@ async fn cost_command(
             budget.spent.to_string(),
             budget.forecast.to_string(),
             format!("{:.4}", budget.forecast_share.unwrap_or(f64::NAN)),
+        ]);
+    }
+    for ci in &report.ci {
+        out.push(vec![
+            "ci".to_string(),
+            ci.team.clone().unwrap_or_else(|| "NULL".into()),
+            ci.runs.to_string(),
+            ci.minutes.to_string(),
+            ci.cost.to_string(),
+            ci.unpriced_minutes.to_string(),
         ]);
     }
     for other in &report.other_currencies {

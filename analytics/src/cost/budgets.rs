@@ -28,7 +28,7 @@ pub enum Amount {
 }
 
 impl Amount {
-    fn money(&self, team: &str) -> Result<Money> {
+    pub(super) fn money(&self, key: &str) -> Result<Money> {
         let text = match self {
             Amount::Text(text) => text.clone(),
             Amount::Integer(n) => n.to_string(),
@@ -44,7 +44,7 @@ impl Amount {
             })
             .ok_or_else(|| {
                 Error::InvalidSetting(format!(
-                    "cost.budgets.{team}: `{text}` is not an amount; give it as \"12000.00\""
+                    "cost.{key}: `{text}` is not an amount; give it as \"12000.00\""
                 ))
             })
     }
@@ -104,7 +104,7 @@ pub async fn statuses(queries: &LakeQueries, request: &CostRequest) -> Result<Ve
     }
     let mut statuses = Vec::new();
     for (team, amount) in budgets {
-        let budget = amount.money(team)?;
+        let budget = amount.money(&format!("budgets.{team}"))?;
         let spent = spent.get(team).copied().unwrap_or(0);
         let forecast = pro_rata(
             spent,
@@ -141,7 +141,9 @@ mod tests {
             Money(300 * dollar)
         );
         assert_eq!(Amount::Float(0.1).money("a").unwrap(), Money(dollar / 10));
-        let error = Amount::Text("lots".into()).money("payments").unwrap_err();
+        let error = Amount::Text("lots".into())
+            .money("budgets.payments")
+            .unwrap_err();
         assert!(
             error.to_string().contains("cost.budgets.payments"),
             "{error}"

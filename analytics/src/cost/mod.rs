@@ -6,6 +6,7 @@
 //! at the lake's scale from the Parquet decimals to the JSON strings.
 
 mod budgets;
+mod ci;
 mod split;
 mod tags;
 
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use budgets::{Amount, BudgetStatus};
+pub use ci::{CiCost, CiPrices};
 pub use split::{split, SplitRule};
 pub use tags::{tag_value, tag_value_udf};
 
@@ -46,6 +48,8 @@ pub struct CostSettings {
     pub shared: SharedSettings,
     /// Team -> monthly budget in `currency` (`[cost.budgets]`).
     pub budgets: BTreeMap<String, Amount>,
+    /// Prices of CI minutes (`[cost.ci]`).
+    pub ci: CiPrices,
 }
 
 /// `[cost.shared]`.
@@ -76,6 +80,7 @@ impl Default for CostSettings {
                 .to_vec(),
             shared: SharedSettings::default(),
             budgets: BTreeMap::new(),
+            ci: CiPrices::default(),
         }
     }
 }
@@ -310,6 +315,9 @@ pub struct CostReport {
     pub unsplit_months: Vec<String>,
     /// Budgeted teams' month (the one holding the window's last day).
     pub budgets: Vec<BudgetStatus>,
+    /// CI minutes per team priced by runner OS, beside the bill (not in
+    /// its total).
+    pub ci: Vec<CiCost>,
     /// The rules, in the order they apply.
     pub rules: &'static str,
 }
@@ -396,6 +404,7 @@ pub async fn report(queries: &LakeQueries, request: &CostRequest) -> Result<Cost
         }
     }
     report.budgets = budgets::statuses(queries, request).await?;
+    report.ci = ci::ci_costs(queries, request).await?;
     Ok(report)
 }
 
@@ -448,6 +457,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
         other_currencies: other_currencies(queries, &lines_sql, &currency).await?,
         unsplit_months: Vec::new(),
         budgets: Vec::new(),
+        ci: Vec::new(),
         rules: RULES,
     };
     let shares = shares(&lines, request.settings.shared.split, &mut report);

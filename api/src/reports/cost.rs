@@ -178,6 +178,23 @@ fn table(report: &CostReport, unattributed: bool) -> String {
                 .unwrap_or_default()
         ));
     }
+    for ci in &report.ci {
+        lines.push(format!(
+            "CI {}: {} runs, {} minutes, {}{}.",
+            ci.team.as_deref().unwrap_or("(no team)"),
+            ci.runs,
+            ci.minutes,
+            ci.cost.cents(),
+            if ci.unpriced_minutes > 0.0 {
+                format!(
+                    " ({} minutes on runners without a [cost.ci] price)",
+                    ci.unpriced_minutes
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     if unattributed && !report.unattributed_top.is_empty() {
         lines.push("Top unattributed resources (tag them with a service or team):".into());
         for r in &report.unattributed_top {
