@@ -339,7 +339,18 @@ async fn cost_command(
         settings,
     )
     .map_err(err)?;
-    let report = cost::report(queries, &request).await.map_err(err)?;
+    let report = if args.contains_key("units") {
+        cost::report_with_unit_costs(
+            queries,
+            &request,
+            &DoraSettings::default(),
+            &DevexSettings::default(),
+        )
+        .await
+    } else {
+        cost::report(queries, &request).await
+    }
+    .map_err(err)?;
     let mut out = vec![vec![
         "total".to_string(),
         report.total.to_string(),
@@ -374,6 +385,17 @@ async fn cost_command(
             budget.spent.to_string(),
             budget.forecast.to_string(),
             format!("{:.4}", budget.forecast_share.unwrap_or(f64::NAN)),
+        ]);
+    }
+    let money = |m: Option<cost::Money>| m.map_or_else(|| "NULL".to_string(), |m| m.to_string());
+    for unit in &report.unit_costs {
+        out.push(vec![
+            "unit".to_string(),
+            unit.team.clone(),
+            format!("{}/{}", unit.cost, unit.production_deployments),
+            money(unit.cost_per_deployment),
+            unit.merged_pull_requests.to_string(),
+            money(unit.cost_per_merged_pull_request),
         ]);
     }
     for ci in &report.ci {

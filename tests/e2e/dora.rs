@@ -312,6 +312,39 @@ async fn http_answers_as_the_cli_does() {
         .await;
     assert_eq!(group["dora"]["levels"]["deployment_frequency"], "elite");
     assert!(group["devex"]["ci_duration_median_minutes"].is_number());
+    // And their cost in the last full month (October), as the cost report
+    // gives it, with the team's cost per deployment.
+    let october = server
+        .get_json("/api/v1/cost?from=2026-10-01&to=2026-11-01&group_by=team")
+        .await;
+    let checkout = october["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["team"] == "checkout")
+        .unwrap();
+    assert_eq!(group["cost"]["month"], "2026-10");
+    assert_eq!(group["cost"]["cost"], checkout["cost"]);
+    let unit = october["unit_costs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["team"] == "checkout")
+        .unwrap();
+    assert_eq!(
+        group["cost"]["unit"]["cost_per_deployment"],
+        unit["cost_per_deployment"]
+    );
+    assert!(unit["production_deployments"].as_u64().unwrap() > 0);
+    assert!(
+        component["cost"]["direct"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    );
+    assert!(component["cost"].get("unit").is_none());
     let (status, _) = server
         .get("/api/v1/entities/component/default/nope/scorecard")
         .await;

@@ -231,6 +231,16 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         .evaluate("document.querySelectorAll('#deployments tbody tr').length")
         .await;
     assert!(rows.as_u64().unwrap() > 20, "{rows}");
+    let cost_line = page
+        .evaluate("document.querySelector('#team-cost').textContent")
+        .await;
+    assert!(
+        cost_line
+            .as_str()
+            .unwrap()
+            .contains("per production deployment"),
+        "{cost_line}"
+    );
     let team = page.screenshot("team-checkout.png").await;
 
     // And on to a deployment.

@@ -9,6 +9,7 @@ mod budgets;
 mod ci;
 mod split;
 mod tags;
+mod units;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ pub use budgets::{Amount, BudgetStatus};
 pub use ci::{CiCost, CiPrices};
 pub use split::{split, SplitRule};
 pub use tags::{tag_value, tag_value_udf};
+pub use units::{unit_costs, UnitCost};
 
 use crate::columns::Columns;
 use crate::error::{Error, Result};
@@ -318,6 +320,9 @@ pub struct CostReport {
     /// CI minutes per team priced by runner OS, beside the bill (not in
     /// its total).
     pub ci: Vec<CiCost>,
+    /// Team grouping: cost per production deployment and per merged pull
+    /// request ([`report_with_unit_costs`]).
+    pub unit_costs: Vec<UnitCost>,
     /// The rules, in the order they apply.
     pub rules: &'static str,
 }
@@ -408,6 +413,20 @@ pub async fn report(queries: &LakeQueries, request: &CostRequest) -> Result<Cost
     Ok(report)
 }
 
+/// [`report`], with each team's unit costs when grouped by team.
+pub async fn report_with_unit_costs(
+    queries: &LakeQueries,
+    request: &CostRequest,
+    dora: &crate::dora::DoraSettings,
+    devex: &crate::devex::DevexSettings,
+) -> Result<CostReport> {
+    let mut report = report(queries, request).await?;
+    if request.group_by == CostGroupBy::Team {
+        report.unit_costs = unit_costs(queries, request, &report, dora, devex).await?;
+    }
+    Ok(report)
+}
+
 /// The groups and totals of a request.
 async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<CostReport> {
     let lines_sql = cost_lines_sql(request)?;
@@ -458,6 +477,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
         unsplit_months: Vec::new(),
         budgets: Vec::new(),
         ci: Vec::new(),
+        unit_costs: Vec::new(),
         rules: RULES,
     };
     let shares = shares(&lines, request.settings.shared.split, &mut report);

@@ -57,6 +57,15 @@ async fn entity_scorecard(
         "levels_source": report.levels_source,
         "dora": report.overall,
     });
+    // The last full month before the window's end.
+    let owner = match &team {
+        Some(team) => crate::reports::cost::CostOwner::Team(team),
+        None => crate::reports::cost::CostOwner::Service(&name),
+    };
+    let cost =
+        crate::reports::cost::last_full_month(&state.queries, &state.config, report.to, owner)
+            .await?;
+    body["cost"] = serde_json::to_value(&cost).map_err(|e| Error::Internal(e.to_string()))?;
     if let Some(team) = team {
         let devex = crate::reports::devex::DevexParams {
             from: Some(report.from.to_string()),

@@ -184,3 +184,29 @@ pub async fn cost(state: &AppState) -> Result<String> {
     );
     Ok(page("Cost", &body))
 }
+
+/// The team page's cost line: last full month, and its unit costs.
+pub async fn team_cost_line(state: &AppState, team: &str) -> Result<String> {
+    use crate::reports::cost::{last_full_month, CostOwner};
+    let today = state
+        .config
+        .metrics
+        .end
+        .map(|end| end + chrono::Days::new(1))
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let last = last_full_month(&state.queries, &state.config, today, CostOwner::Team(team)).await?;
+    let show = |m: Option<Money>| m.map_or_else(|| "–".to_string(), |m| m.cents());
+    let unit = last.unit.as_ref();
+    Ok(format!(
+        r#"<p id="team-cost">Cost {month}: <strong>{cost} {currency}</strong> (direct {direct}, shared {shared}); per production deployment {per_deployment} ({deployments} deployments), per merged pull request {per_pull} ({pulls}). <a href="/cost">All teams</a></p>"#,
+        month = last.month,
+        cost = last.cost.cents(),
+        currency = escape(&last.currency),
+        direct = last.direct.cents(),
+        shared = last.shared.cents(),
+        per_deployment = show(unit.and_then(|u| u.cost_per_deployment)),
+        deployments = unit.map_or(0, |u| u.production_deployments),
+        per_pull = show(unit.and_then(|u| u.cost_per_merged_pull_request)),
+        pulls = unit.map_or(0, |u| u.merged_pull_requests),
+    ))
+}

@@ -333,8 +333,10 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
         .rev()
         .map(deployment_row)
         .collect();
+    let cost = super::cost_page::team_cost_line(state, team).await?;
     let body = format!(
         r#"<h1>Team {team}</h1>
+{cost}
 <p class="muted">Weekly, {from} to {to} (exclusive).</p>
 <div class="charts">{charts}</div>
 <h2>Production deployments, last 30 days</h2>

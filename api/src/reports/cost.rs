@@ -43,7 +43,13 @@ pub async fn run(
     params: &CostParams,
     format: OutputFormat,
 ) -> Result<String> {
-    let report = cost::report(queries, &params.request(config)?).await?;
+    let report = cost::report_with_unit_costs(
+        queries,
+        &params.request(config)?,
+        &config.dora,
+        &config.devex,
+    )
+    .await?;
     match format {
         OutputFormat::Json => {
             serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))
@@ -178,6 +184,17 @@ fn table(report: &CostReport, unattributed: bool) -> String {
                 .unwrap_or_default()
         ));
     }
+    for unit in &report.unit_costs {
+        let show = |m: Option<cost::Money>| m.map_or_else(|| "-".to_string(), |m| m.cents());
+        lines.push(format!(
+            "Unit cost {}: {} per production deployment ({}), {} per merged pull request ({}).",
+            unit.team,
+            show(unit.cost_per_deployment),
+            unit.production_deployments,
+            show(unit.cost_per_merged_pull_request),
+            unit.merged_pull_requests
+        ));
+    }
     for ci in &report.ci {
         lines.push(format!(
             "CI {}: {} runs, {} minutes, {}{}.",
@@ -207,4 +224,64 @@ fn table(report: &CostReport, unattributed: bool) -> String {
         }
     }
     lines.join("\n")
+}
+
+/// A team's or service's cost in the last full month before `today`: what
+/// the team page and the Backstage scorecard show.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LastMonthCost {
+    pub month: String,
+    pub currency: String,
+    pub direct: cost::Money,
+    /// The team's share of shared cost (none for a service).
+    pub shared: cost::Money,
+    pub cost: cost::Money,
+    /// A team's cost per production deployment and per merged pull request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<cost::UnitCost>,
+}
+
+/// Whose cost.
+pub enum CostOwner<'a> {
+    Team(&'a str),
+    Service(&'a str),
+}
+
+pub async fn last_full_month(
+    queries: &LakeQueries,
+    config: &Config,
+    today: chrono::NaiveDate,
+    owner: CostOwner<'_>,
+) -> Result<LastMonthCost> {
+    use chrono::Datelike;
+    let this_month = today.with_day(1).unwrap_or(today);
+    let from = this_month - chrono::Months::new(1);
+    let group_by = match owner {
+        CostOwner::Team(_) => "team",
+        CostOwner::Service(_) => "service",
+    };
+    let request = CostRequest::parse(
+        Some(&from.to_string()),
+        Some(&this_month.to_string()),
+        None,
+        Some(group_by),
+        config.cost.clone(),
+    )?;
+    let report =
+        cost::report_with_unit_costs(queries, &request, &config.dora, &config.devex).await?;
+    let name = match owner {
+        CostOwner::Team(name) | CostOwner::Service(name) => name,
+    };
+    let group = report
+        .groups
+        .iter()
+        .find(|g| g.key.as_deref() == Some(name));
+    Ok(LastMonthCost {
+        month: from.format("%Y-%m").to_string(),
+        currency: report.currency.clone(),
+        direct: group.map_or(cost::Money(0), |g| g.direct),
+        shared: group.map_or(cost::Money(0), |g| g.shared),
+        cost: group.map_or(cost::Money(0), |g| g.cost),
+        unit: report.unit_costs.into_iter().find(|u| u.team == name),
+    })
 }
