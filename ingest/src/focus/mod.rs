@@ -1,6 +1,7 @@
 //! FOCUS billing exports (FinOps Open Cost and Usage Specification 1.0 to
-//! 1.3, CSV) to `costs` rows, streamed: a file of millions of rows is read
-//! twice (the currencies first, then the rows, in batches), never held.
+//! 1.3, CSV or Parquet) to `costs` rows, streamed: a file of millions of rows
+//! is read twice (the currencies first, then the rows, in batches), never
+//! held.
 //!
 //! * Columns go by FOCUS's names; `x_` columns and any other column are
 //!   ignored. `NULL` or an empty cell is null.
@@ -24,9 +25,12 @@ use sha2::{Digest, Sha256};
 use crate::canonical::{Cost, Micros, ScaledMoney};
 use crate::error::{Error, Result};
 use crate::lake::{AppendSummary, Lake};
-use crate::progress::{Progress, ProgressEvent, BYTES};
+use crate::progress::{Progress, ProgressEvent};
 use crate::rows::TableBuilder;
 use crate::schema::{COSTS, MONEY_SCALE};
+
+mod records;
+use records::Records;
 
 /// Rows written to the lake at a time.
 const BATCH_ROWS: usize = 50_000;
@@ -195,28 +199,15 @@ pub async fn import(
     progress: &dyn Progress,
 ) -> Result<FocusSummary> {
     let file = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .map_err(|source| Error::ReadInput {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
     check_currencies(path, &file, options)?;
-    let mut reader = csv::Reader::from_path(path).map_err(|e| invalid(&file, e))?;
-    let header = reader.headers().map_err(|e| invalid(&file, e))?.clone();
+    let (mut reader, header, size) = Records::open(path, &file)?;
     let columns = Columns::find(&header, &file)?;
     let mut summary = FocusSummary::default();
     let mut seen: HashMap<[u8; 16], u32> = HashMap::new();
     let mut builder = TableBuilder::new(&COSTS);
     let mut record = csv::StringRecord::new();
-    loop {
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| invalid(&file, e))?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    while reader.next(&mut record, &file)? {
+        let line = reader.line(&record);
         let id = {
             let mut hash = Sha256::new();
             for value in record.iter() {
@@ -241,9 +232,9 @@ pub async fn import(
             progress.event(ProgressEvent::Advanced {
                 scope: &file,
                 resource: "costs",
-                done: reader.position().byte(),
+                done: reader.done(),
                 total: Some(size),
-                unit: BYTES,
+                unit: reader.unit(),
             });
         }
     }
@@ -256,7 +247,7 @@ pub async fn import(
         resource: "costs",
         done: size,
         total: Some(size),
-        unit: BYTES,
+        unit: reader.unit(),
     });
     Ok(summary)
 }
@@ -264,16 +255,12 @@ pub async fn import(
 /// The first pass: one billing currency per file, or a rate for each row's
 /// currency and month.
 fn check_currencies(path: &Path, file: &str, options: &FocusOptions) -> Result<()> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| invalid(file, e))?;
-    let header = reader.headers().map_err(|e| invalid(file, e))?.clone();
+    let (mut reader, header, _) = Records::open(path, file)?;
     let columns = Columns::find(&header, file)?;
     let mut first: Option<(String, u64)> = None;
     let mut record = csv::StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| invalid(file, e))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
+    while reader.next(&mut record, file)? {
+        let line = reader.line(&record);
         let currency = cell(&record, Some(columns.currency))
             .unwrap_or("")
             .to_uppercase();
@@ -385,6 +372,7 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::{Array, AsArray};
 
     #[test]
     fn money_is_decimal_at_the_lake_scale() {
@@ -398,6 +386,130 @@ mod tests {
         assert_eq!(scaled(parse_decimal("0.00000000005").unwrap()), Some(0));
         assert_eq!(scaled(parse_decimal("0.00000000015").unwrap()), Some(2));
         assert_eq!(parse_decimal("12,5"), None);
+    }
+
+    /// A FOCUS export as Parquet, with the types exporters use: decimals,
+    /// a double, timestamps, text and a null.
+    fn parquet_bill(path: &Path) {
+        use arrow::array::{Decimal128Array, Float64Array, StringArray, TimestampMicrosecondArray};
+        use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("BilledCost", DataType::Decimal128(20, 6), false),
+            Field::new("EffectiveCost", DataType::Float64, true),
+            Field::new("BillingCurrency", DataType::Utf8, false),
+            Field::new(
+                "ChargePeriodStart",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new(
+                "ChargePeriodEnd",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                false,
+            ),
+            Field::new("Tags", DataType::Utf8, true),
+            Field::new("x_Internal", DataType::Utf8, true),
+        ]));
+        let day = 86_400_000_000i64;
+        let start = 1_725_148_800_000_000i64; // 2024-09-01T00:00:00Z
+        let batch = arrow::array::RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(
+                    Decimal128Array::from(vec![12_345_678i128, -2_500_000])
+                        .with_precision_and_scale(20, 6)
+                        .unwrap(),
+                ),
+                std::sync::Arc::new(Float64Array::from(vec![Some(10.5), None])),
+                std::sync::Arc::new(StringArray::from(vec!["USD", "USD"])),
+                std::sync::Arc::new(
+                    TimestampMicrosecondArray::from(vec![start, start + day]).with_timezone("UTC"),
+                ),
+                std::sync::Arc::new(TimestampMicrosecondArray::from(vec![
+                    start + day,
+                    start + 2 * day,
+                ])),
+                std::sync::Arc::new(StringArray::from(vec![
+                    Some(r#"{"team":"a","app":"x"}"#),
+                    None,
+                ])),
+                std::sync::Arc::new(StringArray::from(vec![Some("ignored"), None])),
+            ],
+        )
+        .unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_parquet_export_imports_like_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let bill = dir.path().join("bill.parquet");
+        parquet_bill(&bill);
+        let lake = Lake::create_or_open(dir.path().join("lake")).unwrap();
+        let options = FocusOptions::default();
+        let none = crate::progress::NoProgress;
+        let summary = import(&lake, &bill, &options, &none).await.unwrap();
+        assert_eq!((summary.rows_read, summary.stored.rows_written), (2, 2));
+        let again = import(&lake, &bill, &options, &none).await.unwrap();
+        assert_eq!(again.stored.duplicates, 2);
+        // Decimals, doubles and timestamps read as FOCUS values.
+        let mut costs = Vec::new();
+        let mut files = Vec::new();
+        let mut folders = vec![dir.path().join("lake").join("costs")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                match path.extension() {
+                    None => folders.push(path),
+                    Some(e) if e == "parquet" => files.push(path),
+                    Some(_) => {}
+                }
+            }
+        }
+        let batches = files.into_iter().flat_map(|path| {
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(path).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+        });
+        for batch in batches {
+            let billed = batch.column_by_name("billed_cost").unwrap();
+            let effective = batch.column_by_name("effective_cost").unwrap();
+            let tags = batch.column_by_name("tags").unwrap();
+            let billed = billed.as_primitive::<arrow::datatypes::Decimal128Type>();
+            let effective = effective.as_primitive::<arrow::datatypes::Decimal128Type>();
+            let tags = arrow::compute::cast(tags, &arrow::datatypes::DataType::Utf8).unwrap();
+            let tags = tags.as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                costs.push((
+                    billed.value(i),
+                    effective.is_valid(i).then(|| effective.value(i)),
+                    tags.is_valid(i).then(|| tags.value(i).to_string()),
+                ));
+            }
+        }
+        costs.sort();
+        assert_eq!(
+            costs,
+            vec![
+                (-25_000_000_000, None, None),
+                (
+                    123_456_780_000,
+                    Some(105_000_000_000),
+                    Some(r#"{"app":"x","team":"a"}"#.into())
+                ),
+            ]
+        );
     }
 
     #[test]
