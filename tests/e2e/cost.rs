@@ -58,6 +58,38 @@ fn the_focus_sample_imports_to_the_cent_and_once() {
         )[0]["n"],
         0
     );
+    // The report reconciles on the published bill too: no catalog, so all
+    // of it is unattributed, and it is the plain sum of the measure.
+    let output = run(&[
+        "report",
+        "cost",
+        "--lake",
+        lake_arg,
+        "--from",
+        "2024-09-01",
+        "--to",
+        "2024-10-01",
+        "--group-by",
+        "provider",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["total"], "14.9765141858");
+    assert_eq!(report["unattributed"], "14.9765141858");
+    let by_provider: rust_decimal::Decimal = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| decimal(&g["cost"]))
+        .sum();
+    assert_eq!(by_provider, decimal(&report["total"]));
+    assert_eq!(
+        report["groups"].as_array().unwrap().len(),
+        3,
+        "AWS, Microsoft, Oracle"
+    );
 }
 
 #[test]
@@ -360,6 +392,42 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
     assert_eq!(
         decimal(&report["attributed"]) + decimal(&report["unattributed"]),
         decimal(&report["total"])
+    );
+    // The rows behind it, each with its rule.
+    let output = run(&[
+        "report",
+        "cost",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-03",
+        "--lines",
+        "--rule",
+        "namespace",
+        "--format",
+        "json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows
+        .iter()
+        .all(|r| r["service"] == "metrics" && r["team"] == "observability"));
+    let bad = run(&[
+        "report",
+        "cost",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--lines",
+        "--rule",
+        "magic",
+    ]);
+    assert!(
+        stderr(&bad).contains("`magic` is not one of service_tag"),
+        "{}",
+        stderr(&bad)
     );
     // Without a URL, it says where to point it.
     let missing = run(&["ingest", "opencost", "--lake", lake.to_str().unwrap()]);

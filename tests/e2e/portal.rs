@@ -191,7 +191,13 @@ async fn open_browser() -> (Browser, Page) {
 
 #[tokio::test]
 async fn the_portal_renders_and_clicks_through_in_chromium() {
-    let server = Server::start_with_env(demo_lake(), &[("DEVEX_METRICS__END", "2026-10-31")]);
+    let server = Server::start_with_env(
+        demo_lake(),
+        &[
+            ("DEVEX_METRICS__END", "2026-10-31"),
+            ("DEVEX_COST__BUDGETS__CHECKOUT", "12000"),
+        ],
+    );
     let (_browser, mut page) = open_browser().await;
 
     page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))
@@ -283,6 +289,11 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         untagged.as_str().unwrap().contains("natgateway"),
         "{untagged}"
     );
+    let budget = page
+        .evaluate("document.querySelector('#budgets tbody').textContent")
+        .await;
+    assert!(budget.as_str().unwrap().contains("12000.00"), "{budget}");
+    assert!(budget.as_str().unwrap().contains("31 of 31"), "{budget}");
     let cost = page.screenshot("cost.png").await;
 
     assert!(

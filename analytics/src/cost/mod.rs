@@ -7,6 +7,7 @@
 
 mod budgets;
 mod ci;
+mod lines;
 mod split;
 mod tags;
 mod units;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use budgets::{Amount, BudgetStatus};
 pub use ci::{CiCost, CiPrices};
+pub use lines::{lines, CostLine, LineFilter};
 pub use split::{split, SplitRule};
 pub use tags::{tag_value, tag_value_udf};
 pub use units::{unit_costs, UnitCost};
@@ -141,6 +143,8 @@ pub enum CostGroupBy {
     Team,
     Service,
     Provider,
+    /// The provider's service (FOCUS ServiceName).
+    ProviderService,
     Month,
 }
 
@@ -151,10 +155,11 @@ impl std::str::FromStr for CostGroupBy {
             "team" => Ok(CostGroupBy::Team),
             "service" => Ok(CostGroupBy::Service),
             "provider" => Ok(CostGroupBy::Provider),
+            "provider_service" => Ok(CostGroupBy::ProviderService),
             "month" => Ok(CostGroupBy::Month),
             other => Err(Error::invalid_parameter(
                 "group_by",
-                format!("`{other}` is not one of team, service, provider, month"),
+                format!("`{other}` is not one of team, service, provider, provider_service, month"),
             )),
         }
     }
@@ -167,6 +172,7 @@ impl CostGroupBy {
             CostGroupBy::Team => "team",
             CostGroupBy::Service => "service",
             CostGroupBy::Provider => "provider",
+            CostGroupBy::ProviderService => "provider_service",
             CostGroupBy::Month => "month",
         }
     }
@@ -361,6 +367,7 @@ struct Line {
     service: Option<String>,
     team: Option<String>,
     provider: Option<String>,
+    provider_service: Option<String>,
     amount: i128,
     rows: u64,
 }
@@ -434,20 +441,21 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
     let result = queries
         .read_only_sql(&format!(
             "WITH cost_lines AS ({lines_sql}) \
-             SELECT month, rule, service, team, provider_name, sum(amount) AS amount, count(*) AS n \
+             SELECT month, rule, service, team, provider_name, service_name, sum(amount) AS amount, count(*) AS n \
              FROM cost_lines WHERE currency = {currency} \
-             GROUP BY month, rule, service, team, provider_name"
+             GROUP BY month, rule, service, team, provider_name, service_name"
         ))
         .await?;
     let c = Columns::new(&result.batches);
     let mut lines = Vec::new();
-    for ((((((month, rule), service), team), provider), amount), rows) in c
+    for (((((((month, rule), service), team), provider), provider_service), amount), rows) in c
         .text("month")?
         .into_iter()
         .zip(c.text("rule")?)
         .zip(c.text("service")?)
         .zip(c.text("team")?)
         .zip(c.text("provider_name")?)
+        .zip(c.text("service_name")?)
         .zip(c.money("amount")?)
         .zip(c.int("n")?)
     {
@@ -457,6 +465,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
             service,
             team,
             provider,
+            provider_service,
             amount: amount.unwrap_or(0),
             rows: rows.unwrap_or(0) as u64,
         });
@@ -495,6 +504,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
             CostGroupBy::Service if direct => line.service.clone(),
             CostGroupBy::Team | CostGroupBy::Service => continue,
             CostGroupBy::Provider => line.provider.clone(),
+            CostGroupBy::ProviderService => line.provider_service.clone(),
             CostGroupBy::Month => Some(line.month.clone()),
         };
         let group = groups.entry(key).or_default();

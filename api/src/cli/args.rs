@@ -129,8 +129,9 @@ pub struct CostArgs {
     /// Day after the window (UTC), YYYY-MM-DD (default: tomorrow).
     #[arg(long)]
     pub to: Option<String>,
-    /// A line per team (shared cost split across teams), service, provider or month.
-    #[arg(long, value_parser = ["team", "service", "provider", "month"], default_value = "team")]
+    /// A line per team (shared cost split across teams), service, provider,
+    /// provider service (FOCUS ServiceName) or month.
+    #[arg(long, value_parser = ["team", "service", "provider", "provider_service", "month"], default_value = "team")]
     pub group_by: String,
     /// FOCUS EffectiveCost (else BilledCost), BilledCost, or ListCost (else BilledCost).
     #[arg(long, value_parser = ["effective", "billed", "list"], default_value = "effective")]
@@ -138,6 +139,22 @@ pub struct CostArgs {
     /// List the unattributed remainder's top resources, to ask their owners for tags.
     #[arg(long)]
     pub unattributed: bool,
+    /// The rows behind the numbers instead, each with the rule that placed
+    /// it (largest first; with --team, --service, --rule, --limit).
+    #[arg(long)]
+    pub lines: bool,
+    /// With --lines: only this team's rows.
+    #[arg(long, requires = "lines")]
+    pub team: Option<String>,
+    /// With --lines: only this service's rows.
+    #[arg(long, requires = "lines")]
+    pub service: Option<String>,
+    /// With --lines: service_tag, team_tag, namespace, shared or unattributed.
+    #[arg(long, requires = "lines")]
+    pub rule: Option<String>,
+    /// With --lines: at most this many rows (default 100).
+    #[arg(long, requires = "lines")]
+    pub limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

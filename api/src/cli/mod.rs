@@ -172,7 +172,21 @@ async fn run(cli: Cli) -> Result<()> {
                 format: None,
             };
             let spinner = spinner("attributing cost");
-            let output = crate::reports::cost::run(&queries, &config, &params, args.format).await;
+            let output = if args.lines {
+                let lines = crate::reports::cost::CostLinesParams {
+                    from: params.from,
+                    to: params.to,
+                    measure: params.measure,
+                    team: args.team,
+                    service: args.service,
+                    rule: args.rule,
+                    limit: args.limit,
+                    format: None,
+                };
+                crate::reports::cost::lines(&queries, &config, &lines, args.format).await
+            } else {
+                crate::reports::cost::run(&queries, &config, &params, args.format).await
+            };
             spinner.finish_and_clear();
             println!("{}", output?.trim_end());
             Ok(())

@@ -9,10 +9,23 @@ use axum::Router;
 use super::extract::{content_type, output_format, ApiQuery};
 use super::state::AppState;
 use crate::error::Result;
-use crate::reports::cost::CostParams;
+use crate::reports::cost::{CostLinesParams, CostParams};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/cost", get(cost_report))
+    Router::new()
+        .route("/cost", get(cost_report))
+        .route("/cost/lines", get(cost_lines))
+}
+
+/// `?from&to&measure&team&service&rule&limit&format`: the rows behind the
+/// numbers, each with the rule that placed it.
+async fn cost_lines(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<CostLinesParams>,
+) -> Result<Response> {
+    let format = output_format(params.format.as_deref())?;
+    let body = crate::reports::cost::lines(&state.queries, &state.config, &params, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
 /// `?from&to&group_by&measure&format`: cost per group, attributed by rule,

@@ -155,6 +155,32 @@ pub async fn cost(state: &AppState) -> Result<String> {
     rows.push_str(&line("unattributed", "unattributed", |r| r.unattributed));
     rows.push_str(&line("total", "total", |r| r.total));
     let last_month = &months[months.len().saturating_sub(2)].1;
+    let this_month = &months[months.len() - 1].1;
+    let budgets = if this_month.budgets.is_empty() {
+        String::new()
+    } else {
+        let rows: String = this_month
+            .budgets
+            .iter()
+            .map(|b| {
+                format!(
+                    r#"<tr><td>{team}</td><td class="n">{budget}</td><td class="n">{spent}</td><td class="n">{days}</td><td class="n">{forecast}</td><td class="n">{share}</td></tr>"#,
+                    team = escape(&b.team),
+                    budget = b.budget.cents(),
+                    spent = b.spent.cents(),
+                    days = format_args!("{} of {}", b.days_elapsed, b.days_in_month),
+                    forecast = b.forecast.cents(),
+                    share = b.forecast_share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0)),
+                )
+            })
+            .collect();
+        format!(
+            r#"<h2>Budgets, {month}</h2>
+<p class="muted">Spent so far and a straight-line forecast of the month's end ([cost.budgets]).</p>
+<table id="budgets"><thead><tr><th>team</th><th>budget</th><th>spent</th><th>days</th><th>forecast</th><th>of budget</th></tr></thead><tbody>{rows}</tbody></table>"#,
+            month = this_month.from.format("%Y-%m"),
+        )
+    };
     let untagged: String = last_month
         .unattributed_top
         .iter()
@@ -173,6 +199,7 @@ pub async fn cost(state: &AppState) -> Result<String> {
 <style>.swatch {{ display: inline-block; width: .8rem; height: .8rem; border-radius: .15rem; vertical-align: middle; }}</style>
 {bars}
 <table id="cost"><thead><tr><th>team</th>{header}</tr></thead><tbody>{rows}</tbody></table>
+{budgets}
 <h2>Top unattributed resources, {last}</h2>
 <p class="muted">Tag these with a service or team (devex report cost --unattributed).</p>
 <table id="untagged"><thead><tr><th>resource</th><th>provider service</th><th>cost</th></tr></thead><tbody>{untagged}</tbody></table>"#,

@@ -25,6 +25,100 @@ pub struct CostParams {
     pub format: Option<String>,
 }
 
+/// `GET /api/v1/cost/lines`, `devex report cost --lines`: the rows behind
+/// the numbers, each with its rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CostLinesParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub measure: Option<String>,
+    pub team: Option<String>,
+    pub service: Option<String>,
+    /// service_tag, team_tag, namespace, shared or unattributed.
+    pub rule: Option<String>,
+    /// At most this many rows, largest first (default 100, at most 10,000).
+    pub limit: Option<usize>,
+    pub format: Option<String>,
+}
+
+const RULE_NAMES: [&str; 5] = [
+    "service_tag",
+    "team_tag",
+    "namespace",
+    "shared",
+    "unattributed",
+];
+
+pub async fn lines(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &CostLinesParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let request = CostRequest::parse(
+        params.from.as_deref(),
+        params.to.as_deref(),
+        params.measure.as_deref(),
+        None,
+        config.cost.clone(),
+    )?;
+    let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let rule = present(&params.rule);
+    if let Some(rule) = &rule {
+        if !RULE_NAMES.contains(&rule.as_str()) {
+            return Err(Error::invalid_parameter(
+                "rule",
+                format!("`{rule}` is not one of {}", RULE_NAMES.join(", ")),
+            ));
+        }
+    }
+    let filter = cost::LineFilter {
+        team: present(&params.team),
+        service: present(&params.service),
+        rule,
+        limit: params.limit.unwrap_or(100).min(10_000),
+    };
+    let lines = cost::lines(queries, &request, &filter).await?;
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&lines).map_err(|e| Error::Internal(e.to_string()))
+        }
+        OutputFormat::Csv | OutputFormat::Table => {
+            let headers: Vec<String> = [
+                "month",
+                "amount",
+                "rule",
+                "team",
+                "service",
+                "provider",
+                "provider_service",
+                "resource_id",
+                "event_id",
+            ]
+            .map(String::from)
+            .to_vec();
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.month.clone(),
+                        l.amount.to_string(),
+                        l.rule.clone(),
+                        l.team.clone().unwrap_or_default(),
+                        l.service.clone().unwrap_or_default(),
+                        l.provider_name.clone().unwrap_or_default(),
+                        l.service_name.clone().unwrap_or_default(),
+                        l.resource_id.clone().unwrap_or_default(),
+                        l.event_id.clone(),
+                    ]
+                })
+                .collect();
+            csv_text(&headers, &rows)
+        }
+    }
+}
+
 impl CostParams {
     pub fn request(&self, config: &Config) -> Result<CostRequest> {
         Ok(CostRequest::parse(
