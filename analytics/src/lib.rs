@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adoption;
 pub mod catalog;
 pub mod columns;
 pub mod cost;

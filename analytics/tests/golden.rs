@@ -305,6 +305,55 @@ async fn report_command(
     }
 }
 
+/// `REPORT adoption from=.. to=.. [tz=..] [group_by=tool|feature|team]
+/// [min_group_size=..]`: a row per group, then `overall` (key,
+/// active_users, dau_mean, wau_mean, stickiness, events, developers,
+/// adoption, hidden).
+async fn adoption_command(
+    queries: &LakeQueries,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    use analytics::adoption::{self, AdoptionMetrics, AdoptionRequest};
+    let mut settings = DevexSettings::default();
+    if let Some(size) = args.get("min_group_size") {
+        settings.min_group_size = size.parse().map_err(err)?;
+    }
+    let request = AdoptionRequest::parse(
+        args.get("from").map(String::as_str),
+        args.get("to").map(String::as_str),
+        args.get("tz").map(String::as_str),
+        args.get("group_by").map(String::as_str),
+        settings,
+    )
+    .map_err(err)?;
+    let report = adoption::report(queries, &request).await.map_err(err)?;
+    let row = |key: String, m: &AdoptionMetrics| {
+        vec![
+            key,
+            count(m.active_users),
+            number(m.dau_mean),
+            number(m.wau_mean),
+            number(m.stickiness),
+            count(m.events),
+            count(m.developers),
+            number(m.adoption),
+            if m.hidden_reason.is_some() {
+                "hidden"
+            } else {
+                "-"
+            }
+            .to_string(),
+        ]
+    };
+    let mut out: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| row(g.key.clone().unwrap_or_else(|| "NULL".into()), &g.metrics))
+        .collect();
+    out.push(row("overall".into(), &report.overall));
+    Ok(rows(out))
+}
+
 /// `REPORT cost from=.. to=.. [measure=..] [group_by=..] [split=even]`:
 /// a `total` row (total, attributed, shared, unattributed), a row per group
 /// (key, direct, shared, unattributed, cost, rule counts), then `untagged`
@@ -621,6 +670,7 @@ impl sqllogictest::AsyncDB for GoldenLake {
             return match (command.as_str(), metric.as_str()) {
                 ("REPORT", "devex") => devex_command(&queries, &args).await,
                 ("REPORT", "cost") => cost_command(&queries, &args).await,
+                ("REPORT", "adoption") => adoption_command(&queries, &args).await,
                 ("REPORT", "space") => space_command(&queries, &args).await,
                 ("COMPARE", metric) => compare_command(&queries, metric, &args).await,
                 (_, "dora") => report_command(&queries, &command, &args).await,

@@ -246,6 +246,38 @@ async fn http_answers_as_the_cli_does() {
         .await;
     assert!(!drill["deployments"].as_array().unwrap().is_empty());
 
+    // Platform adoption: the API answers as the CLI does, every demo team
+    // has its developers, and a bad grouping says what to give.
+    let adoption = server
+        .get_json("/api/v1/adoption?from=2026-08-01&to=2026-11-01&tz=Europe/Berlin&group_by=team")
+        .await;
+    let output = run(&[
+        "report",
+        "adoption",
+        "--lake",
+        demo_lake().to_str().unwrap(),
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-11-01",
+        "--tz",
+        "Europe/Berlin",
+        "--group-by",
+        "team",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(adoption, cli);
+    let teams = adoption["groups"].as_array().unwrap();
+    assert_eq!(teams.len(), 8, "{adoption}");
+    assert!(teams.iter().all(|t| t["developers"].as_u64().unwrap() >= 5));
+    assert!(adoption["overall"]["active_users"].as_u64().unwrap() > 0);
+    let (status, body) = server.get("/api/v1/adoption?group_by=person").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not one of tool, feature, team"), "{body}");
+
     let (status, body) = server
         .get("/api/v1/dora?from=2026-13-01&to=2026-11-01")
         .await;

@@ -117,6 +117,30 @@ pub enum ReportCommand {
     /// first rule that applies (service tag, team tag, namespace, shared
     /// split), the unattributed rest shown, and the total reconciled.
     Cost(CostArgs),
+    /// Platform adoption per tool, feature or team: active users, daily and
+    /// weekly means, stickiness, events; per team, the share of its
+    /// developers using the platform (small teams hidden).
+    Adoption(AdoptionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptionArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the window's days and weeks (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// A line per tool, feature or team.
+    #[arg(long, value_parser = ["tool", "feature", "team"], default_value = "tool")]
+    pub group_by: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

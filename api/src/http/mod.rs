@@ -10,6 +10,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+mod adoption;
 pub mod catalog;
 mod cost;
 mod cost_page;
@@ -45,6 +46,7 @@ fn api_routes() -> Router<AppState> {
         .merge(dora::routes())
         .merge(devex::routes())
         .merge(cost::routes())
+        .merge(adoption::routes())
         .merge(surveys::routes())
         .merge(ops::api_routes())
 }

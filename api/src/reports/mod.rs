@@ -2,6 +2,7 @@
 //! (`--team` and `?team=` are one field) and their rendering as JSON, CSV or a
 //! text table. The numbers come from `analytics` and `surveys`.
 
+pub mod adoption;
 pub mod cost;
 pub mod devex;
 pub mod dora;

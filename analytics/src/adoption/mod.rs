@@ -1,0 +1,326 @@
+//! Platform adoption: who uses the internal developer platform, how often,
+//! per tool, feature or team (`active_users.sql`), and per team the share of
+//! its developers who use it (`headcount.sql`). Teams smaller than the
+//! minimum group size are hidden, as the DevEx people measures are.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::columns::Columns;
+use crate::devex::DevexSettings;
+use crate::error::{Error, Result};
+use crate::template::{fill, local_midnight, sql_instant};
+use crate::window::Window;
+use crate::LakeQueries;
+
+const ACTIVE_USERS: &str = include_str!("active_users.sql");
+const HEADCOUNT: &str = include_str!("headcount.sql");
+
+/// What the groups are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdoptionGroupBy {
+    Tool,
+    Feature,
+    Team,
+}
+
+impl AdoptionGroupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            AdoptionGroupBy::Tool => "tool",
+            AdoptionGroupBy::Feature => "feature",
+            AdoptionGroupBy::Team => "team",
+        }
+    }
+}
+
+impl std::str::FromStr for AdoptionGroupBy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<AdoptionGroupBy> {
+        match s {
+            "tool" => Ok(AdoptionGroupBy::Tool),
+            "feature" => Ok(AdoptionGroupBy::Feature),
+            "team" => Ok(AdoptionGroupBy::Team),
+            other => Err(Error::invalid_parameter(
+                "group_by",
+                format!("`{other}` is not one of tool, feature, team"),
+            )),
+        }
+    }
+}
+
+/// One question: local days `[from, to)` in `tz`, a grouping.
+#[derive(Debug, Clone)]
+pub struct AdoptionRequest {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: Tz,
+    pub group_by: AdoptionGroupBy,
+    /// The minimum group size of people measures.
+    pub settings: DevexSettings,
+}
+
+impl AdoptionRequest {
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        tz: Option<&str>,
+        group_by: Option<&str>,
+        settings: DevexSettings,
+    ) -> Result<AdoptionRequest> {
+        let window = Window::parse(from, to, tz, crate::window::REPORT_DAYS)?;
+        Ok(AdoptionRequest {
+            from: window.from,
+            to: window.to,
+            tz: window.tz,
+            group_by: match group_by.map(str::trim).filter(|g| !g.is_empty()) {
+                None => AdoptionGroupBy::Tool,
+                Some(g) => g.parse()?,
+            },
+            settings,
+        })
+    }
+
+    fn days(&self) -> i64 {
+        (self.to - self.from).num_days().max(1)
+    }
+
+    /// ISO weeks (Monday first) holding at least one of the window's days.
+    fn weeks(&self) -> usize {
+        self.from
+            .iter_days()
+            .take_while(|d| *d < self.to)
+            .map(|d| (d.iso_week().year(), d.iso_week().week()))
+            .collect::<BTreeSet<_>>()
+            .len()
+            .max(1)
+    }
+}
+
+/// The measures of one group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AdoptionMetrics {
+    pub active_users: Option<u64>,
+    pub dau_mean: Option<f64>,
+    pub wau_mean: Option<f64>,
+    /// dau_mean / active_users.
+    pub stickiness: Option<f64>,
+    pub events: Option<u64>,
+    /// Team grouping: the team's developers in the window, and the share of
+    /// them active on the platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_reason: Option<String>,
+}
+
+/// One group: its key and measures.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdoptionGroup {
+    #[serde(skip)]
+    pub key: Option<String>,
+    #[serde(skip)]
+    pub key_name: &'static str,
+    #[serde(flatten)]
+    pub metrics: AdoptionMetrics,
+}
+
+/// An adoption report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdoptionReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub group_by: AdoptionGroupBy,
+    pub days: i64,
+    pub weeks: usize,
+    #[serde(serialize_with = "groups_with_keys")]
+    pub groups: Vec<AdoptionGroup>,
+    pub overall: AdoptionMetrics,
+}
+
+fn groups_with_keys<S: serde::Serializer>(
+    groups: &[AdoptionGroup],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(groups.len()))?;
+    for group in groups {
+        let fields = serde_json::to_value(&group.metrics).map_err(serde::ser::Error::custom)?;
+        let mut object = serde_json::Map::new();
+        object.insert(
+            group.key_name.into(),
+            group
+                .key
+                .clone()
+                .map_or(serde_json::Value::Null, Into::into),
+        );
+        if let serde_json::Value::Object(fields) = fields {
+            object.extend(fields);
+        }
+        seq.serialize_element(&object)?;
+    }
+    seq.end()
+}
+
+fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "from",
+            sql_instant(local_midnight(request.tz, request.from)),
+        ),
+        ("to", sql_instant(local_midnight(request.tz, request.to))),
+        ("tz", request.tz.name().to_string()),
+    ]
+}
+
+/// Measures per `group_key` (a platform_usage column, or a constant).
+async fn measures(
+    queries: &LakeQueries,
+    request: &AdoptionRequest,
+    group_key: &str,
+) -> Result<BTreeMap<Option<String>, AdoptionMetrics>> {
+    let mut values = window_values(request);
+    values.push(("group_key", group_key.to_string()));
+    let result = queries.read_only_sql(&fill(ACTIVE_USERS, &values)?).await?;
+    let c = Columns::new(&result.batches);
+    let (days, weeks) = (request.days() as f64, request.weeks() as f64);
+    let mut out = BTreeMap::new();
+    for ((((key, users), events), user_days), user_weeks) in c
+        .text("group_key")?
+        .into_iter()
+        .zip(c.int("active_users")?)
+        .zip(c.int("events")?)
+        .zip(c.float("user_days")?)
+        .zip(c.float("user_weeks")?)
+    {
+        let users = users.unwrap_or(0) as u64;
+        let dau = user_days.unwrap_or(0.0) / days;
+        out.insert(
+            key.filter(|k| !k.is_empty()),
+            AdoptionMetrics {
+                active_users: Some(users),
+                dau_mean: Some(dau),
+                wau_mean: Some(user_weeks.unwrap_or(0.0) / weeks),
+                stickiness: (users > 0).then(|| dau / users as f64),
+                events: Some(events.unwrap_or(0) as u64),
+                ..AdoptionMetrics::default()
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The report of a request.
+pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<AdoptionReport> {
+    let column = match request.group_by {
+        AdoptionGroupBy::Tool => "tool",
+        AdoptionGroupBy::Feature => "feature",
+        AdoptionGroupBy::Team => "team",
+    };
+    let mut by_group = measures(queries, request, column).await?;
+    let overall = measures(queries, request, "'all'")
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or(AdoptionMetrics {
+            active_users: Some(0),
+            dau_mean: Some(0.0),
+            wau_mean: Some(0.0),
+            stickiness: None,
+            events: Some(0),
+            ..AdoptionMetrics::default()
+        });
+    if request.group_by == AdoptionGroupBy::Team {
+        let result = queries
+            .read_only_sql(&fill(HEADCOUNT, &window_values(request))?)
+            .await?;
+        let c = Columns::new(&result.batches);
+        let headcounts: BTreeMap<String, u64> = c
+            .text("team")?
+            .into_iter()
+            .zip(c.int("developers")?)
+            .filter_map(|(team, n)| Some((team?, n.unwrap_or(0) as u64)))
+            .collect();
+        // Every team with developers shows, with or without platform use.
+        for team in headcounts.keys() {
+            by_group
+                .entry(Some(team.clone()))
+                .or_insert_with(|| AdoptionMetrics {
+                    active_users: Some(0),
+                    dau_mean: Some(0.0),
+                    wau_mean: Some(0.0),
+                    stickiness: None,
+                    events: Some(0),
+                    ..AdoptionMetrics::default()
+                });
+        }
+        let min = request.settings.min_group_size as u64;
+        for (team, metrics) in by_group.iter_mut() {
+            let developers = team.as_ref().and_then(|t| headcounts.get(t)).copied();
+            match developers {
+                Some(n) if n >= min => {
+                    metrics.developers = Some(n);
+                    metrics.adoption = metrics.active_users.map(|u| u as f64 / n as f64);
+                }
+                // Events whose source named no team: counted overall only.
+                _ if team.is_none() => {
+                    *metrics = AdoptionMetrics {
+                        hidden_reason: Some("events without a team; they count in overall".into()),
+                        ..AdoptionMetrics::default()
+                    };
+                }
+                _ => {
+                    *metrics = AdoptionMetrics {
+                        hidden_reason: Some(format!(
+                            "fewer than {min} developers (devex.min_group_size): too few to show without pointing at people"
+                        )),
+                        ..AdoptionMetrics::default()
+                    };
+                }
+            }
+        }
+    }
+    let groups = by_group
+        .into_iter()
+        .map(|(key, metrics)| AdoptionGroup {
+            key,
+            key_name: request.group_by.name(),
+            metrics,
+        })
+        .collect();
+    Ok(AdoptionReport {
+        from: request.from,
+        to: request.to,
+        tz: request.tz.name().to_string(),
+        group_by: request.group_by,
+        days: request.days(),
+        weeks: request.weeks(),
+        groups,
+        overall,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_are_the_iso_weeks_the_window_touches() {
+        let request = |from: &str, to: &str| {
+            AdoptionRequest::parse(Some(from), Some(to), None, None, DevexSettings::default())
+                .unwrap()
+        };
+        // Mon 2024-07-29 to Sun 2024-08-04 is one week, across a month.
+        assert_eq!(request("2024-07-29", "2024-08-05").weeks(), 1);
+        // Wed to the next Tue: two weeks.
+        assert_eq!(request("2024-07-31", "2024-08-07").weeks(), 2);
+        assert_eq!(request("2024-07-31", "2024-08-07").days(), 7);
+    }
+}
