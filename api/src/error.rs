@@ -41,6 +41,11 @@ pub enum Error {
     #[error("{0}")]
     Unauthorized(String),
 
+    /// Refused whoever asks from where it came (e.g. an open bind without
+    /// access roles).
+    #[error("{0}")]
+    Forbidden(String),
+
     /// A delivery or request body that cannot be read.
     #[error("{0}")]
     BadBody(String),

@@ -37,6 +37,7 @@ pub mod progress;
 pub mod rows;
 pub mod schema;
 pub mod sources;
+pub mod usage;
 pub mod vocabulary;
 
 pub use error::{Error, Result};

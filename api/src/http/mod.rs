@@ -16,6 +16,7 @@ mod cost;
 mod cost_page;
 pub mod devex;
 pub mod dora;
+mod events;
 pub mod extract;
 pub mod gauges;
 pub mod intake;
@@ -47,6 +48,7 @@ fn api_routes() -> Router<AppState> {
         .merge(devex::routes())
         .merge(cost::routes())
         .merge(adoption::routes())
+        .merge(events::routes())
         .merge(surveys::routes())
         .merge(ops::api_routes())
 }
@@ -89,13 +91,17 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|source| Error::Io {
-            context: "server failed".into(),
-            source,
-        })?;
+    // The peer's address, for the endpoints open to this machine only.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|source| Error::Io {
+        context: "server failed".into(),
+        source,
+    })?;
     tracing::info!("Shut down cleanly.");
     Ok(())
 }

@@ -1,0 +1,86 @@
+//! `POST /api/v1/events/usage`: platform usage events pushed by tools, as a
+//! JSON array (`ingest::usage`). Stored durably before the answer, once per
+//! `event_id`. Until access roles exist it is accepted from this machine
+//! only: anything that can reach an open bind could otherwise write events.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+
+use super::state::AppState;
+use crate::error::{Error, Result};
+
+/// Bodies larger than this are refused before they are read.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/events/usage", post(usage_events))
+}
+
+/// Whether a peer may send events: loopback only (in-process calls, which
+/// have no peer, are the server's own).
+fn accepted_from(peer: Option<SocketAddr>) -> bool {
+    peer.is_none_or(|peer| peer.ip().is_loopback())
+}
+
+async fn usage_events(State(state): State<AppState>, request: Request) -> Result<Response> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if !accepted_from(peer) {
+        return Err(Error::Forbidden(
+            "usage events are accepted from this machine only until access roles exist; send them to 127.0.0.1, or through a relay on this host".into(),
+        ));
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|e| Error::BadBody(format!("cannot read the body ({e}); send at most 16 MiB")))?;
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        Error::BadBody(format!(
+            "the body is not JSON ({e}); send an array of {{user, tool, feature, at}} events"
+        ))
+    })?;
+    let pseudonymizer = state
+        .intake
+        .pseudonymizer(&state.lake, &state.config)
+        .await?;
+    let rows = ingest::usage::parse(&json, pseudonymizer).map_err(|errors| {
+        Error::BadBody(
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let received = rows.len();
+    let batches = ingest::sources::batches(rows)?;
+    let counts = state.intake.committer.commit(batches).await?;
+    if counts.stored > 0 {
+        state.scorecard.ingested();
+    }
+    Ok(Json(serde_json::json!({
+        "received": received,
+        "stored": counts.stored,
+        "duplicates": counts.duplicates
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_machine_may_send() {
+        assert!(accepted_from(Some("127.0.0.1:5000".parse().unwrap())));
+        assert!(accepted_from(Some("[::1]:5000".parse().unwrap())));
+        assert!(!accepted_from(Some("10.1.2.3:5000".parse().unwrap())));
+        assert!(!accepted_from(Some("[2001:db8::1]:5000".parse().unwrap())));
+        assert!(accepted_from(None));
+    }
+}
