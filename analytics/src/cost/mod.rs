@@ -511,7 +511,10 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
         *group.rule_counts.entry(line.rule.clone()).or_default() += line.rows;
         match line.rule.as_str() {
             _ if direct => group.direct += Money(line.amount),
-            "shared" => group.shared += Money(line.amount),
+            // A month's shared rows that no team could take stay unattributed.
+            "shared" if !report.unsplit_months.contains(&line.month) => {
+                group.shared += Money(line.amount)
+            }
             _ => group.unattributed += Money(line.amount),
         }
     }
