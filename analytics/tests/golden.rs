@@ -348,7 +348,7 @@ async fn adoption_command(
     let mut out: Vec<Vec<String>> = report
         .groups
         .iter()
-        .map(|g| row(g.key.clone().unwrap_or_else(|| "NULL".into()), &g.metrics))
+        .map(|g| row(g.key.label().unwrap_or("NULL").to_string(), &g.metrics))
         .collect();
     out.push(row("overall".into(), &report.overall));
     Ok(rows(out))
@@ -418,7 +418,7 @@ async fn cost_command(
             counts.push(format!("change={change}"));
         }
         out.push(vec![
-            group.key.clone().unwrap_or_else(|| "NULL".into()),
+            group.key.label().unwrap_or("NULL").to_string(),
             group.direct.to_string(),
             group.shared.to_string(),
             group.unattributed.to_string(),

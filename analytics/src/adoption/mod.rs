@@ -120,13 +120,30 @@ pub struct AdoptionMetrics {
     pub hidden_reason: Option<String>,
 }
 
+/// A group's key: `"tool": ...`, `"feature": ...` or `"team": ...` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum AdoptionKey {
+    #[serde(rename = "tool")]
+    Tool(Option<String>),
+    #[serde(rename = "feature")]
+    Feature(Option<String>),
+    #[serde(rename = "team")]
+    Team(Option<String>),
+}
+
+impl AdoptionKey {
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            AdoptionKey::Tool(k) | AdoptionKey::Feature(k) | AdoptionKey::Team(k) => k.as_deref(),
+        }
+    }
+}
+
 /// One group: its key and measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct AdoptionGroup {
-    #[serde(skip)]
-    pub key: Option<String>,
-    #[serde(skip)]
-    pub key_name: &'static str,
+    #[serde(flatten)]
+    pub key: AdoptionKey,
     #[serde(flatten)]
     pub metrics: AdoptionMetrics,
 }
@@ -140,33 +157,8 @@ pub struct AdoptionReport {
     pub group_by: AdoptionGroupBy,
     pub days: i64,
     pub weeks: usize,
-    #[serde(serialize_with = "groups_with_keys")]
     pub groups: Vec<AdoptionGroup>,
     pub overall: AdoptionMetrics,
-}
-
-fn groups_with_keys<S: serde::Serializer>(
-    groups: &[AdoptionGroup],
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut seq = s.serialize_seq(Some(groups.len()))?;
-    for group in groups {
-        let fields = serde_json::to_value(&group.metrics).map_err(serde::ser::Error::custom)?;
-        let mut object = serde_json::Map::new();
-        object.insert(
-            group.key_name.into(),
-            group
-                .key
-                .clone()
-                .map_or(serde_json::Value::Null, Into::into),
-        );
-        if let serde_json::Value::Object(fields) = fields {
-            object.extend(fields);
-        }
-        seq.serialize_element(&object)?;
-    }
-    seq.end()
 }
 
 fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
@@ -290,8 +282,11 @@ pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<
     let groups = by_group
         .into_iter()
         .map(|(key, metrics)| AdoptionGroup {
-            key,
-            key_name: request.group_by.name(),
+            key: match request.group_by {
+                AdoptionGroupBy::Tool => AdoptionKey::Tool(key),
+                AdoptionGroupBy::Feature => AdoptionKey::Feature(key),
+                AdoptionGroupBy::Team => AdoptionKey::Team(key),
+            },
             metrics,
         })
         .collect();

@@ -98,8 +98,8 @@ pub async fn statuses(queries: &LakeQueries, request: &CostRequest) -> Result<Ve
     let month = report_lines(queries, &month_request).await?;
     let mut spent: BTreeMap<String, i128> = BTreeMap::new();
     for group in &month.groups {
-        if let Some(team) = &group.key {
-            spent.insert(team.clone(), group.cost.0);
+        if let Some(team) = group.key.label() {
+            spent.insert(team.to_string(), group.cost.0);
         }
     }
     let mut statuses = Vec::new();

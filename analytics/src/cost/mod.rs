@@ -260,16 +260,52 @@ impl std::ops::AddAssign for Money {
     }
 }
 
+/// A group's key: `"team": ...`, `"service": ...` and so on in JSON (null:
+/// none, e.g. the team-tagged rows of a service grouping).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum CostKey {
+    #[serde(rename = "team")]
+    Team(Option<String>),
+    #[serde(rename = "service")]
+    Service(Option<String>),
+    #[serde(rename = "provider")]
+    Provider(Option<String>),
+    #[serde(rename = "provider_service")]
+    ProviderService(Option<String>),
+    #[serde(rename = "month")]
+    Month(Option<String>),
+}
+
+impl CostKey {
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            CostKey::Team(k)
+            | CostKey::Service(k)
+            | CostKey::Provider(k)
+            | CostKey::ProviderService(k)
+            | CostKey::Month(k) => k.as_deref(),
+        }
+    }
+}
+
+impl CostGroupBy {
+    /// The key of a group of this grouping.
+    fn key(self, value: Option<String>) -> CostKey {
+        match self {
+            CostGroupBy::Team => CostKey::Team(value),
+            CostGroupBy::Service => CostKey::Service(value),
+            CostGroupBy::Provider => CostKey::Provider(value),
+            CostGroupBy::ProviderService => CostKey::ProviderService(value),
+            CostGroupBy::Month => CostKey::Month(value),
+        }
+    }
+}
+
 /// One group's cost.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CostGroup {
-    /// The group's team, service, provider or month (null: none, e.g. the
-    /// team-tagged rows of a service grouping).
-    #[serde(skip)]
-    pub key: Option<String>,
-    /// The key's field name in JSON: the grouping (`team`, ...).
-    #[serde(skip)]
-    pub key_name: &'static str,
+    #[serde(flatten)]
+    pub key: CostKey,
     /// Placed by a tag or namespace rule.
     pub direct: Money,
     /// Its share of shared rows (teams); the shared rows themselves
@@ -314,7 +350,6 @@ pub struct CostReport {
     pub attributed: Money,
     pub shared: Money,
     pub unattributed: Money,
-    #[serde(serialize_with = "groups_with_keys")]
     pub groups: Vec<CostGroup>,
     pub unattributed_top: Vec<UnattributedResource>,
     pub other_currencies: Vec<OtherCurrency>,
@@ -334,31 +369,6 @@ pub struct CostReport {
 }
 
 const RULES: &str = "service_tag, team_tag, namespace, shared (split proportionally or evenly across teams with direct cost that month and currency, to the cent, the remainder to the largest share), unattributed";
-
-fn groups_with_keys<S: serde::Serializer>(
-    groups: &[CostGroup],
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    // The key's field is named after the grouping; it is set per report.
-    let mut seq = s.serialize_seq(Some(groups.len()))?;
-    for group in groups {
-        let fields = serde_json::to_value(group).map_err(serde::ser::Error::custom)?;
-        let mut object = serde_json::Map::new();
-        object.insert(
-            group.key_name.into(),
-            group
-                .key
-                .clone()
-                .map_or(serde_json::Value::Null, Into::into),
-        );
-        if let serde_json::Value::Object(fields) = fields {
-            object.extend(fields);
-        }
-        seq.serialize_element(&object)?;
-    }
-    seq.end()
-}
 
 /// One aggregated line of `cost_lines`.
 struct Line {
@@ -491,6 +501,16 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
     };
     let shares = shares(&lines, request.settings.shared.split, &mut report);
     let mut groups: BTreeMap<Option<String>, CostGroup> = BTreeMap::new();
+    let group_by = request.group_by;
+    let empty = |key: &Option<String>| CostGroup {
+        key: group_by.key(key.clone()),
+        direct: Money::default(),
+        shared: Money::default(),
+        unattributed: Money::default(),
+        cost: Money::default(),
+        rule_counts: BTreeMap::new(),
+        change: None,
+    };
     for line in &lines {
         report.total += Money(line.amount);
         let direct = is_direct(&line.rule);
@@ -507,7 +527,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
             CostGroupBy::ProviderService => line.provider_service.clone(),
             CostGroupBy::Month => Some(line.month.clone()),
         };
-        let group = groups.entry(key).or_default();
+        let group = groups.entry(key.clone()).or_insert_with(|| empty(&key));
         *group.rule_counts.entry(line.rule.clone()).or_default() += line.rows;
         match line.rule.as_str() {
             _ if direct => group.direct += Money(line.amount),
@@ -520,14 +540,13 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
     }
     if request.group_by == CostGroupBy::Team {
         for (team, (amount, rows)) in shares {
-            let group = groups.entry(Some(team)).or_default();
+            let key = Some(team);
+            let group = groups.entry(key.clone()).or_insert_with(|| empty(&key));
             group.shared += Money(amount);
             *group.rule_counts.entry("shared".into()).or_default() += rows;
         }
     }
-    for (key, mut group) in groups {
-        group.key = key;
-        group.key_name = request.group_by.name();
+    for mut group in groups.into_values() {
         group.cost = Money(group.direct.0 + group.shared.0 + group.unattributed.0);
         report.groups.push(group);
     }

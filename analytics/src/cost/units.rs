@@ -70,7 +70,7 @@ pub async fn unit_costs(
         .groups
         .iter()
         .filter_map(|group| {
-            let team = group.key.clone()?;
+            let team = group.key.label()?.to_string();
             let production_deployments = deployments
                 .groups
                 .iter()

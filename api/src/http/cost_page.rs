@@ -62,7 +62,7 @@ fn stacked_bars(months: &[(NaiveDate, CostReport)], teams: &[String]) -> String 
             let cost = report
                 .groups
                 .iter()
-                .find(|g| g.key.as_deref() == Some(team.as_str()))
+                .find(|g| g.key.label() == Some(team.as_str()))
                 .map_or(0.0, |g| value(g.cost));
             segment(cost, COLOURS[k % COLOURS.len()], team);
         }
@@ -107,10 +107,12 @@ pub async fn cost(state: &AppState) -> Result<String> {
     let mut totals: Vec<(String, i128)> = Vec::new();
     for (_, report) in &months {
         for group in &report.groups {
-            let Some(team) = &group.key else { continue };
+            let Some(team) = group.key.label() else {
+                continue;
+            };
             match totals.iter_mut().find(|(t, _)| t == team) {
                 Some(entry) => entry.1 += group.cost.0,
-                None => totals.push((team.clone(), group.cost.0)),
+                None => totals.push((team.to_string(), group.cost.0)),
             }
         }
     }
@@ -128,7 +130,7 @@ pub async fn cost(state: &AppState) -> Result<String> {
                 let cost = report
                     .groups
                     .iter()
-                    .find(|g| g.key.as_deref() == Some(team.as_str()))
+                    .find(|g| g.key.label() == Some(team.as_str()))
                     .map_or(Money(0), |g| g.cost);
                 format!(r#"<td class="n">{}</td>"#, cost.cents())
             })

@@ -262,7 +262,7 @@ async fn cost_gauges(
             "devex_cost_month_to_date",
             "Cost of the current month so far (direct and shared), by team",
             labels(&[
-                ("team", group.key.as_deref().unwrap_or("")),
+                ("team", group.key.label().unwrap_or("")),
                 ("currency", currency),
             ]),
             money(group.cost),
@@ -271,7 +271,7 @@ async fn cost_gauges(
     let last = |group_by| request(last_month_start, month_start, group_by);
     let by_service = analytics::cost::report(queries, &last(CostGroupBy::Service)?).await?;
     for group in &by_service.groups {
-        let service = group.key.as_deref().unwrap_or("");
+        let service = group.key.label().unwrap_or("");
         let team = owners.get(service).map(String::as_str).unwrap_or("");
         builder.push(
             "devex_cost_last_month",
@@ -286,7 +286,7 @@ async fn cost_gauges(
             "devex_cost_last_month",
             "Cost of the last full month by team and service (service \"(shared)\": the team's share of shared cost)",
             labels(&[
-                ("team", group.key.as_deref().unwrap_or("")),
+                ("team", group.key.label().unwrap_or("")),
                 ("service", "(shared)"),
                 ("currency", currency),
             ]),

@@ -71,7 +71,7 @@ pub async fn run(
         .groups
         .iter()
         .map(|g| {
-            let mut row = vec![g.key.clone().unwrap_or_else(|| "(none)".into())];
+            let mut row = vec![g.key.label().unwrap_or("(none)").to_string()];
             row.extend(cells(&g.metrics));
             row
         })

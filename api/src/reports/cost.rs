@@ -172,7 +172,7 @@ fn rows(report: &CostReport, show: fn(cost::Money) -> String) -> Vec<Vec<String>
         .iter()
         .map(|g| {
             vec![
-                g.key.clone().unwrap_or_else(|| "(none)".into()),
+                g.key.label().unwrap_or("(none)").to_string(),
                 show(g.direct),
                 show(g.shared),
                 show(g.unattributed),
@@ -366,10 +366,7 @@ pub async fn last_full_month(
     let name = match owner {
         CostOwner::Team(name) | CostOwner::Service(name) => name,
     };
-    let group = report
-        .groups
-        .iter()
-        .find(|g| g.key.as_deref() == Some(name));
+    let group = report.groups.iter().find(|g| g.key.label() == Some(name));
     Ok(LastMonthCost {
         month: from.format("%Y-%m").to_string(),
         currency: report.currency.clone(),
