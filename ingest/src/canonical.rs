@@ -21,6 +21,18 @@ pub struct Micros(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScaledMoney(pub i128);
 
+impl ScaledMoney {
+    /// A decimal at the lake's scale, rounded half to even; `None` when it
+    /// does not fit.
+    pub fn from_decimal(value: rust_decimal::Decimal) -> Option<ScaledMoney> {
+        let scale = schema::MONEY_SCALE as u32;
+        let mut rounded = value
+            .round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        rounded.rescale(scale);
+        (rounded.scale() == scale).then(|| ScaledMoney(rounded.mantissa()))
+    }
+}
+
 /// A Rust type that fills a canonical column.
 pub trait CellValue {
     const KIND: ColumnKind;

@@ -34,14 +34,10 @@ impl Amount {
             Amount::Integer(n) => n.to_string(),
             Amount::Float(f) => f.to_string(),
         };
-        let scale = ingest::schema::MONEY_SCALE as u32;
         Decimal::from_str(text.trim())
             .ok()
-            .map(|mut d| {
-                d = d.round_dp(scale);
-                d.rescale(scale);
-                Money(d.mantissa())
-            })
+            .and_then(ingest::canonical::ScaledMoney::from_decimal)
+            .map(|money| Money(money.0))
             .ok_or_else(|| {
                 Error::InvalidSetting(format!(
                     "cost.{key}: `{text}` is not an amount; give it as \"12000.00\""
@@ -67,15 +63,7 @@ pub struct BudgetStatus {
 
 /// `amount * numerator / denominator`, to the cent (half away from zero).
 fn pro_rata(amount: i128, numerator: i128, denominator: i128) -> i128 {
-    let cent = 10i128.pow(ingest::schema::MONEY_SCALE as u32 - 2);
-    let unit = denominator * cent;
-    let product = amount * numerator;
-    let (q, r) = (product / unit, product % unit);
-    (if 2 * r.abs() >= unit {
-        q + product.signum()
-    } else {
-        q
-    }) * cent
+    super::split::to_cent(amount * numerator, denominator)
 }
 
 /// Every budgeted team's status for the month holding the request's last day.

@@ -38,13 +38,15 @@ pub struct CiCost {
     pub unpriced_minutes: f64,
 }
 
-/// Minutes priced at `price` per minute, at the lake's scale.
-fn priced(minutes: f64, price: Money) -> Money {
+/// Minutes priced at `price` per minute, at the lake's scale; `None` when
+/// the cost does not fit it.
+fn priced(minutes: f64, price: Money) -> Option<Money> {
     let scale = ingest::schema::MONEY_SCALE as u32;
     let minutes = Decimal::from_str(&minutes.to_string()).unwrap_or_default();
-    let mut cost = (minutes * Decimal::from_i128_with_scale(price.0, scale)).round_dp(scale);
-    cost.rescale(scale);
-    Money(cost.mantissa())
+    ingest::canonical::ScaledMoney::from_decimal(
+        minutes * Decimal::from_i128_with_scale(price.0, scale),
+    )
+    .map(|cost| Money(cost.0))
 }
 
 /// CI cost per team in the request's window, largest first.
@@ -94,8 +96,11 @@ pub async fn ci_costs(queries: &LakeQueries, request: &CostRequest) -> Result<Ve
         });
         entry.runs += runs.unwrap_or(0) as u64;
         entry.minutes += minutes;
-        match os.and_then(|os| prices.get(&os).copied()) {
-            Some(price) => entry.cost += priced(minutes, price),
+        match os
+            .and_then(|os| prices.get(&os).copied())
+            .and_then(|price| priced(minutes, price))
+        {
+            Some(cost) => entry.cost += cost,
             None => entry.unpriced_minutes += minutes,
         }
     }
@@ -112,7 +117,7 @@ mod tests {
     fn minutes_are_priced_exactly() {
         let cent = 10i128.pow(8);
         // 125 minutes at 0.008 = 1.00; 7 at 0.08 = 0.56.
-        assert_eq!(priced(125.0, Money(8 * cent / 10)), Money(100 * cent));
-        assert_eq!(priced(7.0, Money(8 * cent)), Money(56 * cent));
+        assert_eq!(priced(125.0, Money(8 * cent / 10)), Some(Money(100 * cent)));
+        assert_eq!(priced(7.0, Money(8 * cent)), Some(Money(56 * cent)));
     }
 }

@@ -234,6 +234,12 @@ impl std::fmt::Display for Money {
 }
 
 impl Money {
+    /// As a float, for what only takes floats (Prometheus samples, chart
+    /// geometry); never for arithmetic on money.
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / 10f64.powi(i32::from(ingest::schema::MONEY_SCALE))
+    }
+
     /// Rounded to the cent (half away from zero), for people to read.
     pub fn cents(self) -> String {
         let exact = rust_decimal::Decimal::try_from_i128_with_scale(

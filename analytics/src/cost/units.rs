@@ -31,16 +31,7 @@ fn per(amount: Money, count: u64) -> Option<Money> {
     if count == 0 {
         return None;
     }
-    let cent = 10i128.pow(ingest::schema::MONEY_SCALE as u32 - 2);
-    let unit = i128::from(count) * cent;
-    let (q, r) = (amount.0 / unit, amount.0 % unit);
-    Some(Money(
-        (if 2 * r.abs() >= unit {
-            q + amount.0.signum()
-        } else {
-            q
-        }) * cent,
-    ))
+    Some(Money(super::split::to_cent(amount.0, i128::from(count))))
 }
 
 /// The unit costs of a team report's groups.

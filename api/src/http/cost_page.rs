@@ -28,16 +28,12 @@ fn month_report(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Cost
     )?)
 }
 
-fn value(money: Money) -> f64 {
-    money.0 as f64 / 10f64.powi(i32::from(ingest::schema::MONEY_SCALE))
-}
-
 /// Stacked bars: one per month, a segment per team, the unattributed on top.
 fn stacked_bars(months: &[(NaiveDate, CostReport)], teams: &[String]) -> String {
     let (width, height, left, bottom) = (720.0, 260.0, 64.0, 24.0);
     let max = months
         .iter()
-        .map(|(_, r)| value(r.total))
+        .map(|(_, r)| r.total.to_f64())
         .fold(0.0_f64, f64::max)
         .max(1e-9);
     let slot = (width - left) / months.len().max(1) as f64;
@@ -63,10 +59,10 @@ fn stacked_bars(months: &[(NaiveDate, CostReport)], teams: &[String]) -> String 
                 .groups
                 .iter()
                 .find(|g| g.key.label() == Some(team.as_str()))
-                .map_or(0.0, |g| value(g.cost));
+                .map_or(0.0, |g| g.cost.to_f64());
             segment(cost, COLOURS[k % COLOURS.len()], team);
         }
-        segment(value(report.unattributed), "#9aa3b5", "unattributed");
+        segment(report.unattributed.to_f64(), "#9aa3b5", "unattributed");
         shapes.push_str(&format!(
             r#"<text x="{cx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle">{label}</text>"#,
             cx = x + slot * 0.35,

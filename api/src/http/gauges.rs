@@ -223,12 +223,6 @@ impl Builder {
     }
 }
 
-/// Money as a gauge value: Prometheus samples are floats, so this is the
-/// only place devex turns money into one.
-fn money(amount: analytics::cost::Money) -> Option<f64> {
-    Some(amount.0 as f64 / 10f64.powi(i32::from(ingest::schema::MONEY_SCALE)))
-}
-
 /// This month's cost to date per team, last month's per team and service,
 /// and last month's unattributed share.
 async fn cost_gauges(
@@ -265,7 +259,7 @@ async fn cost_gauges(
                 ("team", group.key.label().unwrap_or("")),
                 ("currency", currency),
             ]),
-            money(group.cost),
+            Some(group.cost.to_f64()),
         );
     }
     let last = |group_by| request(last_month_start, month_start, group_by);
@@ -277,7 +271,7 @@ async fn cost_gauges(
             "devex_cost_last_month",
             "Cost of the last full month by team and service (service \"(shared)\": the team's share of shared cost)",
             labels(&[("team", team), ("service", service), ("currency", currency)]),
-            money(group.direct),
+            Some(group.direct.to_f64()),
         );
     }
     let by_team = analytics::cost::report(queries, &last(CostGroupBy::Team)?).await?;
@@ -290,7 +284,7 @@ async fn cost_gauges(
                 ("service", "(shared)"),
                 ("currency", currency),
             ]),
-            money(group.shared),
+            Some(group.shared.to_f64()),
         );
     }
     if by_team.total.0 != 0 {

@@ -6,7 +6,8 @@
 //! * Columns go by FOCUS's names; `x_` columns and any other column are
 //!   ignored. `NULL` or an empty cell is null.
 //! * Money is parsed as a decimal (`rust_decimal`), never a float, and kept
-//!   at the lake's scale ([`MONEY_SCALE`] digits), rounding half to even.
+//!   at the lake's scale ([`crate::schema::MONEY_SCALE`] digits), rounding
+//!   half to even.
 //! * One file has one billing currency. A second one is an error naming its
 //!   line and column, unless rates (currency, month, rate to the target
 //!   currency) convert each row; a converted row keeps its source currency
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{Cost, Micros, ScaledMoney};
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::lake::{AppendSummary, Lake};
 use crate::progress::{Progress, ProgressEvent};
 use crate::rows::TableBuilder;
-use crate::schema::{COSTS, MONEY_SCALE};
+use crate::schema::COSTS;
 
 mod records;
 use records::Records;
@@ -167,10 +168,7 @@ fn parse_decimal(raw: &str) -> Option<Decimal> {
 
 /// A decimal at the lake's money scale, half to even.
 fn scaled(value: Decimal) -> Option<i128> {
-    let mut rounded =
-        value.round_dp_with_strategy(MONEY_SCALE as u32, RoundingStrategy::MidpointNearestEven);
-    rounded.rescale(MONEY_SCALE as u32);
-    (rounded.scale() == MONEY_SCALE as u32).then(|| rounded.mantissa())
+    ScaledMoney::from_decimal(value).map(|money| money.0)
 }
 
 /// FOCUS times: ISO 8601 with a zone, or without one (UTC, as FOCUS

@@ -165,10 +165,8 @@ fn row(
                 .ok()
         })
         .ok_or(format!("{key}: `totalCost` is not a number"))?;
-    let scale = crate::schema::MONEY_SCALE as u32;
-    let mut amount = total.round_dp(scale);
-    amount.rescale(scale);
-    let amount = ScaledMoney(amount.mantissa());
+    let amount = ScaledMoney::from_decimal(total)
+        .ok_or(format!("{key}: `totalCost` {total} is out of range"))?;
     let mut tags = std::collections::BTreeMap::new();
     for labels in ["namespaceLabels", "labels"] {
         if let Some(map) = properties[labels].as_object() {
