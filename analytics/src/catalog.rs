@@ -12,6 +12,12 @@ use crate::columns::Columns;
 /// the service's latest `valid_from` (a null one is the oldest), as a
 /// subquery to select from.
 pub const CURRENT_SERVICES: &str = "(SELECT * FROM (SELECT *, rank() OVER (PARTITION BY service ORDER BY valid_from DESC NULLS LAST) AS version FROM services) WHERE version = 1)";
+
+/// Each service's owners over time: (service, team, valid_from, valid_to),
+/// a version holding from its `valid_from` (null: since always) until the
+/// next one's; rows of one version merge (max owner_team). A subquery to
+/// join on `valid_from <= t < valid_to`, for "the team that owned it then".
+pub const SERVICE_OWNERSHIP: &str = "(SELECT service, team, valid_from, lead(valid_from) OVER (PARTITION BY service ORDER BY valid_from ASC NULLS FIRST) AS valid_to FROM (SELECT service, valid_from, max(owner_team) AS team FROM services GROUP BY service, valid_from))";
 use crate::error::{Error, NameKind, Result};
 use crate::LakeQueries;
 

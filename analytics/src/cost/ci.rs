@@ -74,6 +74,10 @@ pub async fn ci_costs(queries: &LakeQueries, request: &CostRequest) -> Result<Ve
                 "to",
                 sql_instant(local_midnight(chrono_tz::UTC, request.to)),
             ),
+            (
+                "repository_teams",
+                crate::devex::REPOSITORY_TEAMS.to_string(),
+            ),
         ],
     )?;
     let result = queries.read_only_sql(&sql).await?;

@@ -9,7 +9,9 @@
 -- service listing the repository (the first by name when several do), as
 -- the DevEx CI measures count it; a repository no service lists has no team.
 --
--- Template values (filled in by analytics::cost): from, to.
+-- Template values (filled in by analytics::cost): from, to, and
+-- repository_teams (analytics/src/devex/repository_teams.sql, the DevEx
+-- rule itself).
 WITH attempts AS (
     SELECT repo,
            run_id,
@@ -21,17 +23,7 @@ WITH attempts AS (
     GROUP BY repo, run_id, attempt
 ),
 repository_teams AS (
-    SELECT repo, min(owner_team) AS team
-    FROM (
-        SELECT unnest(repos) AS repo, owner_team
-        FROM (
-            SELECT repos, owner_team,
-                   rank() OVER (PARTITION BY service ORDER BY valid_from DESC NULLS LAST) AS version
-            FROM services
-        )
-        WHERE version = 1
-    )
-    GROUP BY repo
+    {{repository_teams}}
 )
 SELECT t.team, a.os, sum(a.minutes) AS minutes, count(*) AS runs
 FROM attempts a

@@ -26,7 +26,9 @@
 -- month that contain its charge_period_start.
 --
 -- Template values (filled in by analytics::cost): from, to, amount,
--- service_tags, team_tags, namespace_tags, shared_tag, shared_value.
+-- service_tags, team_tags, namespace_tags, shared_tag, shared_value, and
+-- the catalog's rules: ownership (analytics::catalog::SERVICE_OWNERSHIP)
+-- and current_services (analytics::catalog::CURRENT_SERVICES).
 WITH lines AS (
     SELECT event_id,
            charge_period_start,
@@ -43,17 +45,8 @@ WITH lines AS (
     FROM costs
     WHERE charge_period_start >= {{from}} AND charge_period_start < {{to}}
 ),
-versions AS (
-    SELECT service, valid_from, max(owner_team) AS team
-    FROM services
-    GROUP BY service, valid_from
-),
 ownership AS (
-    SELECT service,
-           team,
-           valid_from,
-           lead(valid_from) OVER (PARTITION BY service ORDER BY valid_from ASC NULLS FIRST) AS valid_to
-    FROM versions
+    SELECT * FROM {{ownership}}
 ),
 known_teams AS (
     SELECT team FROM teams
@@ -64,11 +57,7 @@ namespaces AS (
     SELECT namespace, min(service) AS service
     FROM (
         SELECT tag_value(annotations, 'backstage.io/kubernetes-namespace') AS namespace, service
-        FROM (
-            SELECT *, rank() OVER (PARTITION BY service ORDER BY valid_from DESC NULLS LAST) AS version
-            FROM services
-        )
-        WHERE version = 1
+        FROM {{current_services}}
     )
     WHERE namespace IS NOT NULL
     GROUP BY namespace

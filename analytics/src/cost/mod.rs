@@ -416,6 +416,11 @@ fn cost_lines_sql(request: &CostRequest) -> Result<String> {
             ("namespace_tags", keys(&s.namespace_tags)),
             ("shared_tag", sql_text(&s.shared.tag)),
             ("shared_value", sql_text(&s.shared.value.to_lowercase())),
+            ("ownership", crate::catalog::SERVICE_OWNERSHIP.to_string()),
+            (
+                "current_services",
+                crate::catalog::CURRENT_SERVICES.to_string(),
+            ),
         ],
     )
 }

@@ -25,7 +25,9 @@ use crate::template::{fill, local_midnight, sql_instant, sql_text};
 use crate::window::Window;
 use crate::LakeQueries;
 
-const REPOSITORY_TEAMS: &str = include_str!("repository_teams.sql");
+/// The team (and services) a repository's measures belong to; the cost
+/// report's CI minutes use the same rule.
+pub(crate) const REPOSITORY_TEAMS: &str = include_str!("repository_teams.sql");
 const COMMIT_SCOPES: &str = include_str!("commit_scopes.sql");
 const PULL_REQUEST_SCOPES: &str = include_str!("pull_request_scopes.sql");
 const CI_ATTEMPTS: &str = include_str!("ci_attempts.sql");

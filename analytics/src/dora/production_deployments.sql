@@ -26,7 +26,8 @@
 --   version merge (max owner_team). Last year's deployments stay with last
 --   year's owner after the service changes hands.
 --
--- Template value (filled in by analytics::dora): production_pattern.
+-- Template values (filled in by analytics::dora): production_pattern, and
+-- ownership (analytics::catalog::SERVICE_OWNERSHIP).
 WITH successful AS (
     SELECT service,
            deployment_id,
@@ -72,17 +73,8 @@ segment_start AS (
     FROM segmented
     WHERE class <> 'redeploy'
 ),
-versions AS (
-    SELECT service, valid_from, max(owner_team) AS team
-    FROM services
-    GROUP BY service, valid_from
-),
 ownership AS (
-    SELECT service,
-           team,
-           valid_from,
-           lead(valid_from) OVER (PARTITION BY service ORDER BY valid_from ASC NULLS FIRST) AS valid_to
-    FROM versions
+    SELECT * FROM {{ownership}}
 )
 SELECT d.service,
        ownership.team,

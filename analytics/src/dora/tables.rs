@@ -156,6 +156,7 @@ pub(super) async fn materialize(
     };
     let values = [
         ("production_pattern", sql_text(&settings.production_pattern)),
+        ("ownership", crate::catalog::SERVICE_OWNERSHIP.to_string()),
         ("rework_message_match", rework_message_match),
         ("rework_label_match", rework_label_match),
         ("deployment_changes", changes_table.to_string()),
@@ -217,6 +218,7 @@ pub(super) fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
         PRODUCTION_DEPLOYMENTS,
         &[
             ("production_pattern", sql_text(&settings.production_pattern)),
+            ("ownership", crate::catalog::SERVICE_OWNERSHIP.to_string()),
             ("tz", "UTC".into()),
             ("period_unit", "day".into()),
         ],
