@@ -60,7 +60,7 @@ fn the_focus_sample_imports_to_the_cent_and_once() {
     );
     // The report reconciles on the published bill too: no catalog, so all
     // of it is unattributed, and it is the plain sum of the measure.
-    let output = run(&[
+    let report = run_json(&[
         "report",
         "cost",
         "--lake",
@@ -71,11 +71,7 @@ fn the_focus_sample_imports_to_the_cent_and_once() {
         "2024-10-01",
         "--group-by",
         "provider",
-        "--format",
-        "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["total"], "14.9765141858");
     assert_eq!(report["unattributed"], "14.9765141858");
     let by_provider: rust_decimal::Decimal = report["groups"]
@@ -208,7 +204,7 @@ fn the_demo_bill_reconciles_exactly_every_month() {
     let lake = demo_lake();
     let lake_arg = lake.to_str().unwrap();
     let report = |group_by: &str, measure: &str| -> serde_json::Value {
-        let output = run(&[
+        run_json(&[
             "report",
             "cost",
             "--lake",
@@ -221,11 +217,7 @@ fn the_demo_bill_reconciles_exactly_every_month() {
             group_by,
             "--measure",
             measure,
-            "--format",
-            "json",
-        ]);
-        assert!(output.status.success(), "{}", stderr(&output));
-        serde_json::from_str(&stdout(&output)).unwrap()
+        ])
     };
     for (measure, sql) in [
         ("effective", "coalesce(effective_cost, billed_cost)"),
@@ -365,7 +357,7 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
     assert_eq!(stored(&second), 0, "the same days again add nothing");
     // prometheus's two days go to the metrics service; kube-system and
     // opencost are no one's (published totalCost: kube-system 1.52743).
-    let output = run(&[
+    let report = run_json(&[
         "report",
         "cost",
         "--lake",
@@ -376,11 +368,7 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
         "2026-03-03",
         "--group-by",
         "service",
-        "--format",
-        "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["groups"][0]["service"], "metrics", "{report}");
     assert_eq!(report["groups"][0]["rule_counts"]["namespace"], 2);
     let top = report["unattributed_top"].as_array().unwrap();
@@ -394,7 +382,7 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
         decimal(&report["total"])
     );
     // The rows behind it, each with its rule.
-    let output = run(&[
+    let rows = run_json(&[
         "report",
         "cost",
         "--lake",
@@ -406,10 +394,7 @@ async fn opencost_namespaces_cost_their_services_and_never_twice() {
         "--lines",
         "--rule",
         "namespace",
-        "--format",
-        "json",
     ]);
-    let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows

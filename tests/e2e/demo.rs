@@ -138,7 +138,7 @@ fn the_demo_monorepo_measures_each_service_apart() {
         assert_eq!(row["changes"], row["own"], "{row}");
     }
     let merged = |service: &str| -> u64 {
-        let output = run(&[
+        let report = run_json(&[
             "report",
             "devex",
             "--lake",
@@ -151,11 +151,7 @@ fn the_demo_monorepo_measures_each_service_apart() {
             "2026-08-01",
             "--to",
             "2026-11-01",
-            "--format",
-            "json",
         ]);
-        assert!(output.status.success(), "{}", stderr(&output));
-        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
         report["groups"][0]["merged_prs"].as_u64().unwrap()
     };
     let (api, web, worker) = (

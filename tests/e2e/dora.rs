@@ -251,7 +251,7 @@ async fn http_answers_as_the_cli_does() {
     let adoption = server
         .get_json("/api/v1/adoption?from=2026-08-01&to=2026-11-01&tz=Europe/Berlin&group_by=team")
         .await;
-    let output = run(&[
+    let cli = run_json(&[
         "report",
         "adoption",
         "--lake",
@@ -264,11 +264,7 @@ async fn http_answers_as_the_cli_does() {
         "Europe/Berlin",
         "--group-by",
         "team",
-        "--format",
-        "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let cli: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(adoption, cli);
     let teams = adoption["groups"].as_array().unwrap();
     assert_eq!(teams.len(), 8, "{adoption}");

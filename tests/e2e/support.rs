@@ -36,6 +36,16 @@ pub fn import(table: &str, file: impl AsRef<Path>, lake: impl AsRef<Path>) -> Ou
     ])
 }
 
+/// Runs devex with `args` and `--format json`; it must succeed, and its
+/// output is the JSON answer.
+pub fn run_json(args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.extend(["--format", "json"]);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
