@@ -156,6 +156,17 @@ pub async fn service_owners(queries: &LakeQueries) -> Result<HashMap<String, Str
     .await
 }
 
+/// Team -> its parent group, in the catalog's latest version of each team.
+pub async fn team_parents(queries: &LakeQueries) -> Result<HashMap<String, String>> {
+    pairs(
+        queries,
+        "SELECT team, parent FROM (SELECT *, rank() OVER (PARTITION BY team ORDER BY valid_from DESC NULLS LAST) AS version FROM teams) WHERE version = 1 AND parent IS NOT NULL",
+        "team",
+        "parent",
+    )
+    .await
+}
+
 /// Developer -> their current team (the latest membership still open).
 pub async fn current_teams(queries: &LakeQueries) -> Result<HashMap<String, String>> {
     pairs(

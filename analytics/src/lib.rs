@@ -27,6 +27,7 @@ pub mod devex;
 pub mod dora;
 pub mod durations;
 pub mod error;
+pub mod onboarding;
 pub mod paths;
 pub mod stats;
 pub(crate) mod template;

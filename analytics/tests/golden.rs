@@ -354,6 +354,57 @@ async fn adoption_command(
     Ok(rows(out))
 }
 
+/// `REPORT onboarding from=.. to=.. [tz=..] [group_by=team|cohort]
+/// [min_group_size=..]`: a row per group, then `overall` (key,
+/// new_developers, then median, n and not_yet_reached of the first merged
+/// pull request, the first production change and the tenth merged pull
+/// request, hidden).
+async fn onboarding_command(
+    queries: &LakeQueries,
+    args: &HashMap<String, String>,
+) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
+    use analytics::onboarding::{self, OnboardingMetrics, OnboardingRequest};
+    let mut settings = DevexSettings::default();
+    if let Some(size) = args.get("min_group_size") {
+        settings.min_group_size = size.parse().map_err(err)?;
+    }
+    let request = OnboardingRequest::parse(
+        args.get("from").map(String::as_str),
+        args.get("to").map(String::as_str),
+        args.get("tz").map(String::as_str),
+        args.get("group_by").map(String::as_str),
+        settings,
+        DoraSettings::default(),
+    )
+    .map_err(err)?;
+    let report = onboarding::report(queries, &request).await.map_err(err)?;
+    let row = |key: String, m: &OnboardingMetrics| {
+        let mut row = vec![key, count(m.new_developers)];
+        for i in 0..onboarding::MILESTONES.len() {
+            let summary = m.milestones.map(|s| s[i]);
+            row.push(number(summary.and_then(|s| s.median)));
+            row.push(count(summary.map(|s| s.n)));
+            row.push(count(summary.map(|s| s.not_yet_reached)));
+        }
+        row.push(
+            if m.hidden_reason.is_some() {
+                "hidden"
+            } else {
+                "-"
+            }
+            .to_string(),
+        );
+        row
+    };
+    let mut out: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| row(g.key.label().to_string(), &g.metrics))
+        .collect();
+    out.push(row("overall".into(), &report.overall));
+    Ok(rows(out))
+}
+
 /// `REPORT cost from=.. to=.. [measure=..] [group_by=..] [split=even]`:
 /// a `total` row (total, attributed, shared, unattributed), a row per group
 /// (key, direct, shared, unattributed, cost, rule counts), then `untagged`
@@ -671,6 +722,7 @@ impl sqllogictest::AsyncDB for GoldenLake {
                 ("REPORT", "devex") => devex_command(&queries, &args).await,
                 ("REPORT", "cost") => cost_command(&queries, &args).await,
                 ("REPORT", "adoption") => adoption_command(&queries, &args).await,
+                ("REPORT", "onboarding") => onboarding_command(&queries, &args).await,
                 ("REPORT", "space") => space_command(&queries, &args).await,
                 ("COMPARE", metric) => compare_command(&queries, metric, &args).await,
                 (_, "dora") => report_command(&queries, &command, &args).await,

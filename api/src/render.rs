@@ -99,6 +99,37 @@ pub fn csv_text(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// Rows of text (the header first) as aligned lines: the first and the
+/// last column left-aligned (a key and a reason), the numbers between
+/// right-aligned.
+pub fn aligned_lines(rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 || i + 1 == columns {
+                        format!("{c:<w$}", w = widths[i])
+                    } else {
+                        format!("{c:>w$}", w = widths[i])
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

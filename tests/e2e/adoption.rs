@@ -63,3 +63,104 @@ async fn usage_events_are_stored_once_and_counted() {
     assert_eq!(users.as_array().unwrap().len(), 2);
     assert!(!users.to_string().contains('@'), "{users}");
 }
+
+fn group<'a>(report: &'a serde_json::Value, key: &str, name: &str) -> &'a serde_json::Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g[key] == name)
+        .unwrap_or_else(|| panic!("no {key} {name} in {report}"))
+}
+
+/// The demo's story, read through the CLI and the API: adoption rises in
+/// the adopting teams and not in the others; six developers join every
+/// month, and the teams on the golden path get them to a first merge faster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_tells_the_adoption_and_onboarding_story() {
+    let lake = demo_lake().to_str().unwrap();
+    let adoption = |from: &str, to: &str| {
+        run_json(&[
+            "report",
+            "adoption",
+            "--lake",
+            lake,
+            "--from",
+            from,
+            "--to",
+            to,
+            "--group-by",
+            "team",
+        ])
+    };
+    let (early, late) = (
+        adoption("2025-11-01", "2026-01-01"),
+        adoption("2026-09-01", "2026-11-01"),
+    );
+    let share = |report: &serde_json::Value, team: &str| {
+        group(report, "team", team)["adoption"].as_f64().unwrap()
+    };
+    assert!(share(&late, "checkout") > share(&early, "checkout") + 0.3);
+    assert!(share(&late, "search") < 0.6, "{late}");
+
+    let onboarding = run_json(&[
+        "report",
+        "onboarding",
+        "--lake",
+        lake,
+        "--from",
+        "2025-11-01",
+        "--to",
+        "2026-11-01",
+    ]);
+    // Founders come from the catalog's first import: only hires are new.
+    assert_eq!(onboarding["overall"]["new_developers"], 66, "{onboarding}");
+    for g in onboarding["groups"].as_array().unwrap() {
+        match g["new_developers"].as_u64() {
+            Some(n) => {
+                assert!(n >= 5, "{g}");
+                for milestone in [
+                    "first_merged_pr_days",
+                    "first_production_change_days",
+                    "tenth_merged_pr_days",
+                ] {
+                    let reached = g[format!("{milestone}_n")].as_u64().unwrap();
+                    let waiting = g[format!("{milestone}_not_yet_reached")].as_u64().unwrap();
+                    assert_eq!(reached + waiting, n, "{g}");
+                }
+            }
+            None => assert!(g["hidden_reason"].is_string(), "{g}"),
+        }
+    }
+    let first_merge = |team: &str| {
+        group(&onboarding, "team", team)["first_merged_pr_days_median"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        first_merge("checkout") < first_merge("search"),
+        "{onboarding}"
+    );
+    // The groups above the teams count their developers.
+    assert_eq!(
+        group(&onboarding, "team", "product")["parent"],
+        serde_json::Value::Null
+    );
+    assert_eq!(group(&onboarding, "team", "checkout")["parent"], "product");
+
+    // The API answers the same JSON, by cohort too.
+    let server = Server::start(demo_lake(), false);
+    let api = server
+        .get_json("/api/v1/onboarding?from=2025-11-01&to=2026-11-01")
+        .await;
+    assert_eq!(api, onboarding);
+    let cohorts = server
+        .get_json("/api/v1/onboarding?from=2025-11-01&to=2026-11-01&group_by=cohort")
+        .await;
+    assert_eq!(cohorts["group_by"], "cohort");
+    assert!(group(&cohorts, "cohort", "2026-03")["new_developers"].as_u64() >= Some(5));
+    let (status, body) = server.get("/api/v1/onboarding?group_by=person").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("team, cohort"), "{body}");
+    assert!(server.terminate().success());
+}

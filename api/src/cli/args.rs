@@ -121,6 +121,31 @@ pub enum ReportCommand {
     /// weekly means, stickiness, events; per team, the share of its
     /// developers using the platform (small teams hidden).
     Adoption(AdoptionArgs),
+    /// Onboarding of developers who started in the window: median days to
+    /// their first merged pull request, first change in production and
+    /// tenth merged pull request, per team or start-month cohort (small
+    /// groups hidden; those not there yet counted apart).
+    Onboarding(OnboardingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardingArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the starts counted, YYYY-MM-DD (default: 365 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the last start counted, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the days and start months (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// A line per team (with the groups above it) or per start month.
+    #[arg(long, value_parser = ["team", "cohort"], default_value = "team")]
+    pub group_by: String,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -177,6 +177,24 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
+        Command::Report(ReportCommand::Onboarding(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::reports::onboarding::OnboardingParams {
+                from: args.from,
+                to: args.to,
+                tz: args.tz,
+                group_by: Some(args.group_by),
+                format: None,
+            };
+            let spinner = spinner("measuring onboarding");
+            let output =
+                crate::reports::onboarding::run(&queries, &config, &params, args.format).await;
+            spinner.finish_and_clear();
+            println!("{}", output?.trim_end());
+            Ok(())
+        }
         Command::Report(ReportCommand::Cost(args)) => {
             apply_lake(&mut config, &args.lake);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);

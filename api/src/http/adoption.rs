@@ -1,4 +1,5 @@
-//! `/api/v1/adoption`: the same report as `devex report adoption`.
+//! `/api/v1/adoption` and `/api/v1/onboarding`: the same reports as `devex
+//! report adoption` and `devex report onboarding`.
 
 use axum::extract::State;
 use axum::http::header;
@@ -10,9 +11,12 @@ use super::extract::{content_type, output_format, ApiQuery};
 use super::state::AppState;
 use crate::error::Result;
 use crate::reports::adoption::AdoptionParams;
+use crate::reports::onboarding::OnboardingParams;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/adoption", get(adoption_report))
+    Router::new()
+        .route("/adoption", get(adoption_report))
+        .route("/onboarding", get(onboarding_report))
 }
 
 /// `?from&to&tz&group_by=tool|feature|team&format`: platform adoption.
@@ -23,5 +27,16 @@ async fn adoption_report(
     let format = output_format(params.format.as_deref())?;
     let body =
         crate::reports::adoption::run(&state.queries, &state.config, &params, format).await?;
+    Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
+}
+
+/// `?from&to&tz&group_by=team|cohort&format`: onboarding milestones.
+async fn onboarding_report(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<OnboardingParams>,
+) -> Result<Response> {
+    let format = output_format(params.format.as_deref())?;
+    let body =
+        crate::reports::onboarding::run(&state.queries, &state.config, &params, format).await?;
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }

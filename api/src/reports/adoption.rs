@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::render::{csv_text, OutputFormat};
+use crate::render::{aligned_lines, csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,7 +21,7 @@ pub struct AdoptionParams {
     pub format: Option<String>,
 }
 
-const HEADERS: [&str; 9] = [
+const HEADERS: [&str; 8] = [
     "active_users",
     "dau_mean",
     "wau_mean",
@@ -30,7 +30,6 @@ const HEADERS: [&str; 9] = [
     "developers",
     "adoption",
     "hidden_reason",
-    "",
 ];
 
 fn cells(m: &AdoptionMetrics) -> Vec<String> {
@@ -66,7 +65,7 @@ pub async fn run(
         return serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()));
     }
     let mut headers = vec![report.group_by.name().to_string()];
-    headers.extend(HEADERS[..8].iter().map(|h| h.to_string()));
+    headers.extend(HEADERS.iter().map(|h| h.to_string()));
     let mut rows: Vec<Vec<String>> = report
         .groups
         .iter()
@@ -84,23 +83,10 @@ pub async fn run(
     }
     let mut all = vec![headers];
     all.extend(rows);
-    let widths: Vec<usize> = (0..all[0].len())
-        .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut lines = vec![format!(
         "Platform adoption {} to {} (exclusive), {} days, {} ISO weeks, {}.",
         report.from, report.to, report.days, report.weeks, report.tz
     )];
-    for row in &all {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| match i {
-                0 | 8 => format!("{c:<w$}", w = widths[i]),
-                _ => format!("{c:>w$}", w = widths[i]),
-            })
-            .collect();
-        lines.push(line.join("  ").trim_end().to_string());
-    }
+    lines.extend(aligned_lines(&all));
     Ok(lines.join("\n"))
 }

@@ -6,4 +6,5 @@ pub mod adoption;
 pub mod cost;
 pub mod devex;
 pub mod dora;
+pub mod onboarding;
 pub mod surveys;

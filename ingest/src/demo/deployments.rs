@@ -154,7 +154,13 @@ impl RepoSimulation<'_> {
         if first_commit_at >= self.org.end {
             return Ok(());
         }
-        let author = self.team.members[self.rng.gen_range(0..self.team.members.len())];
+        let joined: Vec<usize> = (self.team.members.iter().copied())
+            .filter(|&m| self.org.joined(m, first_commit_at))
+            .collect();
+        let author = match joined.len() {
+            0 => self.team.members[0],
+            n => joined[self.rng.gen_range(0..n)],
+        };
         let mut plan = plan_one(
             self.org,
             self.rng,

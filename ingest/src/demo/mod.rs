@@ -1,7 +1,9 @@
 //! The demo organisation: a seeded, reproducible synthetic company.
 //!
 //! At scale 1: 8 teams in two groups, 40 services (one repository each, but
-//! for three of the first team's, which share a monorepo), 300 developers and `months` of history ending at `end`. Each team follows a
+//! for three of the first team's, which share a monorepo), 300 founding
+//! developers and six new hires a month over `months` of history ending at
+//! `end`. Each team follows a
 //! performance profile (elite, high, medium, low) that drives how often it
 //! deploys, how long reviews wait, how flaky its CI is and how often its
 //! deployments fail, so the DORA levels differ between teams the way a real
@@ -217,6 +219,8 @@ mod tests {
         });
         assert_eq!(org.teams.len(), 8);
         assert_eq!(org.services.len(), 40);
-        assert_eq!(org.developers.len(), 300);
+        // 300 founders and six hires in each month after the first.
+        assert_eq!(org.developers.len(), 300 + 6 * 5);
+        assert_eq!(org.starts.iter().filter(|&&s| s > org.start).count(), 30);
     }
 }

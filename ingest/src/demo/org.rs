@@ -11,17 +11,24 @@ pub(super) struct Team {
     pub(super) zone: Tz,
     /// Indices into `Org::services`.
     pub(super) services: Vec<usize>,
-    /// Indices into `Org::developers` (members for the whole history).
+    /// Indices into `Org::developers`: the founding members, there for the
+    /// whole history, then the new hires (see `Org::starts`).
     pub(super) members: Vec<usize>,
     /// Its platform adoption rises over the year.
     pub(super) adopting: bool,
 }
+
+/// New hires a month: enough for a start-month cohort to be shown.
+const HIRES_PER_MONTH: usize = 6;
 
 pub(super) struct Org {
     pub(super) teams: Vec<Team>,
     /// (service name, owner team index)
     pub(super) services: Vec<(String, usize)>,
     pub(super) developers: Vec<String>,
+    /// When each developer joined: `start` for the founding members, a
+    /// weekday morning of a later month for new hires.
+    pub(super) starts: Vec<i64>,
     /// The monorepo: its name and the services that share it (the first
     /// team's first three), each owning `services/<kind>/`.
     pub(super) monorepo: (String, Vec<usize>),
@@ -71,6 +78,27 @@ impl Org {
             .end
             .checked_sub_months(chrono::Months::new(options.months))
             .unwrap_or(options.end);
+        let start = day_start(start_day);
+        let mut starts = vec![start; developers.len()];
+        // Six new hires a month, each month in the next teams.
+        for month in 1..options.months {
+            let Some(first) = start_day.checked_add_months(chrono::Months::new(month)) else {
+                continue;
+            };
+            for k in 0..HIRES_PER_MONTH {
+                let t = (HIRES_PER_MONTH * month as usize + k) % teams.len();
+                let mut day = first + chrono::Days::new(rng.gen_range(0..10));
+                while is_weekend(day) {
+                    day = day + chrono::Days::new(1);
+                }
+                if day >= options.end {
+                    continue;
+                }
+                developers.push(format!("dev_{:016x}", rng.gen::<u64>()));
+                starts.push(local_time(teams[t].zone, day, 9.0));
+                teams[t].members.push(developers.len() - 1);
+            }
+        }
         let monorepo = (
             format!("{ORG}/{}-monorepo", teams[0].name),
             teams[0].services[..MONOREPO_SERVICES].to_vec(),
@@ -79,12 +107,23 @@ impl Org {
             teams,
             services,
             developers,
+            starts,
             monorepo,
-            start: day_start(start_day),
+            start,
             end: day_start(options.end),
             start_day,
             end_day: options.end,
         }
+    }
+
+    /// Whether the developer had joined at `at`.
+    pub(super) fn joined(&self, developer: usize, at: i64) -> bool {
+        at >= self.starts[developer]
+    }
+
+    /// Whether the developer joined after the history began.
+    pub(super) fn new_hire(&self, developer: usize) -> bool {
+        self.starts[developer] > self.start
     }
 
     pub(super) fn repo(&self, service: usize) -> String {
@@ -135,7 +174,14 @@ pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
             valid_from: None,
         })?;
         for &member in &team.members {
-            out.push_row(membership(&team.name, member, org.start, None))?;
+            // The founders come from the catalog's first import, which
+            // records its memberships since always: only hires are new.
+            let from = if org.new_hire(member) {
+                org.starts[member]
+            } else {
+                0
+            };
+            out.push_row(membership(&team.name, member, from, None))?;
         }
     }
     // Some developers also belong to a second team (embedded platform

@@ -37,8 +37,13 @@ pub(super) const PLATFORM_FEATURES: [(&str, &str); 8] = [
     ("api", "rotate-secret"),
 ];
 
-/// Issue work (another source of context switches) and platform usage, whose
-/// adoption rises over the year in adopting teams.
+/// Issue work (another source of context switches) and platform usage.
+///
+/// Each developer adopts the platform on a day of their own, then uses it
+/// most working days; before that they only glance at its docs now and
+/// then. In adopting teams founders adopt spread over the history and new
+/// hires start on it (so team adoption rises); elsewhere a quarter of the
+/// team ever adopts.
 pub(super) fn issue_work_and_platform_usage(
     org: &Org,
     t: usize,
@@ -48,18 +53,32 @@ pub(super) fn issue_work_and_platform_usage(
     let team = &org.teams[t];
     let total_days = (org.end_day - org.start_day).num_days().max(1) as f64;
     let mut issue_numbers = vec![10_000i64; team.services.len()];
+    // The share of the history after which each member is an adopter.
+    let adopts_after: Vec<f64> = team
+        .members
+        .iter()
+        .map(|&member| match (team.adopting, org.new_hire(member)) {
+            (true, true) => 0.0,
+            (true, false) => rng.gen::<f64>() * 1.1,
+            (false, _) if rng.gen::<f64>() < 0.25 => rng.gen::<f64>(),
+            (false, _) => f64::INFINITY,
+        })
+        .collect();
     for (i, day) in days(org.start_day, org.end_day).enumerate() {
         if is_weekend(day) {
             continue;
         }
         let progress = i as f64 / total_days;
-        let adoption = if team.adopting {
-            0.05 + 0.55 * progress
-        } else {
-            0.12
-        };
-        for &member in &team.members {
+        for (m, &member) in team.members.iter().enumerate() {
             let developer = &org.developers[member];
+            if !org.joined(member, local_time(team.zone, day, 9.0)) {
+                continue;
+            }
+            let adoption = if progress >= adopts_after[m] {
+                0.35
+            } else {
+                0.003
+            };
             if rng.gen::<f64>() < 0.3 {
                 let k = rng.gen_range(0..team.services.len());
                 if rng.gen::<f64>() < 0.3 {

@@ -34,11 +34,18 @@ pub(super) fn plan_pull_requests(
     for day in days(org.start_day, org.end_day) {
         let weekend = is_weekend(day);
         for &author in &team.members {
-            let rate = if weekend {
+            let mut rate = if weekend {
                 profile.pr_rate * 0.03
             } else {
                 profile.pr_rate
             };
+            let morning = local_time(team.zone, day, 9.0);
+            if !org.joined(author, morning) {
+                continue;
+            }
+            if org.new_hire(author) {
+                rate *= onboarding_ramp(team, (morning - org.starts[author]) / DAY);
+            }
             if rng.gen::<f64>() >= rate {
                 continue;
             }
@@ -54,6 +61,21 @@ pub(super) fn plan_pull_requests(
             per_repo[service].push(plan);
         }
     }
+}
+
+/// A new hire's share of the full pull request rate, `days` after their
+/// start: nothing while waiting for access and setup, then rising to 1. A
+/// team on the platform's golden path waits less and ramps up faster.
+fn onboarding_ramp(team: &Team, days: i64) -> f64 {
+    let (wait, first, ramp) = if team.adopting {
+        (2, 0.5, 15.0)
+    } else {
+        (12, 0.1, 40.0)
+    };
+    if days < wait {
+        return 0.0;
+    }
+    (first + (1.0 - first) * (days - wait) as f64 / ramp).min(1.0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -90,7 +112,7 @@ pub(super) fn plan_one(
         .members
         .iter()
         .copied()
-        .filter(|&m| m != author)
+        .filter(|&m| m != author && org.joined(m, created_at))
         .collect();
     let unreviewed = rng.gen::<f64>() < profile.merged_without_review;
     if !unreviewed && !reviewers.is_empty() {

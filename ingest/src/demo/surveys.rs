@@ -35,7 +35,7 @@ pub(super) fn survey_waves(org: &Org, rng: &mut ChaCha8Rng, out: &mut Output) ->
                 0.0
             };
             for &member in &team.members {
-                if rng.gen::<f64>() >= 0.72 {
+                if !org.joined(member, day_start(opens)) || rng.gen::<f64>() >= 0.72 {
                     continue;
                 }
                 let respondent = format!(

@@ -1,0 +1,98 @@
+//! The onboarding report's parameters and renderings, shared by `devex
+//! report onboarding` and `GET /api/v1/onboarding`.
+
+use analytics::onboarding::{self, OnboardingMetrics, OnboardingRequest, MILESTONES};
+use analytics::LakeQueries;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::render::{aligned_lines, csv_text, OutputFormat};
+
+/// The parameters, as typed on the command line or in a query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnboardingParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tz: Option<String>,
+    /// `team` (default) or `cohort`.
+    pub group_by: Option<String>,
+    pub format: Option<String>,
+}
+
+fn headers(group_by: &str) -> Vec<String> {
+    let mut headers = vec![group_by.to_string(), "new_developers".to_string()];
+    for milestone in MILESTONES {
+        for suffix in ["median", "n", "not_yet_reached"] {
+            headers.push(format!("{milestone}_{suffix}"));
+        }
+    }
+    headers.push("hidden_reason".to_string());
+    headers
+}
+
+fn cells(key: &str, m: &OnboardingMetrics) -> Vec<String> {
+    let count = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut row = vec![key.to_string(), count(m.new_developers)];
+    for i in 0..MILESTONES.len() {
+        let summary = m.milestones.map(|s| s[i]);
+        row.push(
+            summary
+                .and_then(|s| s.median)
+                .map_or_else(String::new, |v| format!("{v:.1}")),
+        );
+        row.push(count(summary.map(|s| s.n)));
+        row.push(count(summary.map(|s| s.not_yet_reached)));
+    }
+    row.push(m.hidden_reason.clone().unwrap_or_default());
+    row
+}
+
+pub async fn run(
+    queries: &LakeQueries,
+    config: &Config,
+    params: &OnboardingParams,
+    format: OutputFormat,
+) -> Result<String> {
+    let request = OnboardingRequest::parse(
+        params.from.as_deref(),
+        params.to.as_deref(),
+        params.tz.as_deref(),
+        params.group_by.as_deref(),
+        config.devex.clone(),
+        config.dora.clone(),
+    )?;
+    let report = onboarding::report(queries, &request).await?;
+    if format == OutputFormat::Json {
+        return serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()));
+    }
+    let mut rows: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| cells(g.key.label(), &g.metrics))
+        .collect();
+    rows.push(cells("overall", &report.overall));
+    let headers = headers(report.group_by.name());
+    if format == OutputFormat::Csv {
+        return csv_text(&headers, &rows);
+    }
+    // The table names each milestone once, with median days, n and not yet.
+    let mut short = vec![report.group_by.name().to_string(), "new".to_string()];
+    for milestone in ["first merge", "first in production", "tenth merge"] {
+        short.extend([
+            format!("{milestone} (days)"),
+            "n".to_string(),
+            "not yet".to_string(),
+        ]);
+    }
+    short.push(String::new());
+    let mut all = vec![short];
+    all.extend(rows);
+    let mut lines = vec![format!(
+        "Onboarding of developers who started {} to {} (exclusive), {}: median days from the start to each milestone.",
+        report.from, report.to, report.tz
+    )];
+    lines.extend(aligned_lines(&all));
+    Ok(lines.join("\n"))
+}
