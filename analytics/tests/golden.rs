@@ -308,25 +308,100 @@ async fn report_command(
 /// `REPORT adoption from=.. to=.. [tz=..] [group_by=tool|feature|team]
 /// [min_group_size=..]`: a row per group, then `overall` (key,
 /// active_users, dau_mean, wau_mean, stickiness, events, developers,
-/// adoption, hidden).
+/// adoption, hidden). With `outcomes=true`: per group the success, failure
+/// and abandoned shares. With `funnel=tool:feature,..` [step_days=..]: that
+/// funnel's steps. With `cohorts=true`: the retention cohorts.
 async fn adoption_command(
     queries: &LakeQueries,
     args: &HashMap<String, String>,
 ) -> Result<DBOutput<DefaultColumnType>, GoldenError> {
-    use analytics::adoption::{self, AdoptionMetrics, AdoptionRequest};
+    use analytics::adoption::{self, AdoptionMetrics, AdoptionRequest, AdoptionSettings};
     let mut settings = DevexSettings::default();
     if let Some(size) = args.get("min_group_size") {
         settings.min_group_size = size.parse().map_err(err)?;
     }
-    let request = AdoptionRequest::parse(
+    let mut adoption_settings = AdoptionSettings::default();
+    if let Some(funnel) = args.get("funnel") {
+        adoption_settings.funnels = [(
+            "f".to_string(),
+            funnel.split(',').map(str::to_string).collect(),
+        )]
+        .into_iter()
+        .collect();
+    }
+    if let Some(days) = args.get("step_days") {
+        adoption_settings.step_days = days.parse().map_err(err)?;
+    }
+    let mut request = AdoptionRequest::parse(
         args.get("from").map(String::as_str),
         args.get("to").map(String::as_str),
         args.get("tz").map(String::as_str),
         args.get("group_by").map(String::as_str),
         settings,
+        adoption_settings,
     )
     .map_err(err)?;
+    request.extras.funnels = args.contains_key("funnel");
+    request.extras.cohorts = args.get("cohorts").is_some_and(|v| v == "true");
     let report = adoption::report(queries, &request).await.map_err(err)?;
+    // Funnels: a row per step (step, users, share, median days from the
+    // previous step, hidden); cohorts: a row per cohort (cohort, users,
+    // then the share active in each month since).
+    if let Some(funnels) = &report.funnels {
+        let mut out = Vec::new();
+        for funnel in funnels {
+            for step in &funnel.steps {
+                out.push(vec![
+                    step.step.clone(),
+                    count(step.users),
+                    number(step.share),
+                    number(step.median_days_from_previous),
+                    if funnel.hidden_reason.is_some() {
+                        "hidden"
+                    } else {
+                        "-"
+                    }
+                    .to_string(),
+                ]);
+            }
+        }
+        return Ok(rows(out));
+    }
+    if args.contains_key("outcomes") {
+        let out = report
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.key.label().unwrap_or("NULL").to_string(),
+                    number(g.metrics.success_share),
+                    number(g.metrics.failure_share),
+                    number(g.metrics.abandoned_share),
+                ]
+            })
+            .collect();
+        return Ok(rows(out));
+    }
+    if let Some(cohorts) = &report.cohorts {
+        let out = cohorts
+            .iter()
+            .map(|c| {
+                let mut row = vec![c.cohort.clone(), count(c.users)];
+                row.push(if c.retention.is_empty() {
+                    "hidden".to_string()
+                } else {
+                    c.retention
+                        .iter()
+                        .map(|r| format!("{r:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
+                row
+            })
+            .collect();
+        return Ok(rows(out));
+    }
+
     let row = |key: String, m: &AdoptionMetrics| {
         vec![
             key,

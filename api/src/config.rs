@@ -36,6 +36,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The currency costs are reported in, and the attribution rules.
     pub cost: analytics::cost::CostSettings,
+    /// The platform adoption funnels.
+    pub adoption: analytics::adoption::AdoptionSettings,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -102,6 +104,7 @@ impl Default for Config {
             surveys: SurveysConfig::default(),
             metrics: MetricsConfig::default(),
             cost: analytics::cost::CostSettings::default(),
+            adoption: analytics::adoption::AdoptionSettings::default(),
             sources: BTreeMap::new(),
         }
     }
@@ -136,6 +139,9 @@ impl Config {
             .merge(Env::prefixed("DEVEX_").split("__"))
             .extract()
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
+        config.adoption.check().map_err(|e| {
+            Error::Config(format!("{e}; see the README's platform adoption section"))
+        })?;
         Registry::builtin()
             .check(&config.sources)
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
@@ -172,6 +178,17 @@ mod tests {
             jail.set_env("DEVEX_GITHUB__PER_PAGE", "50");
             let config = Config::load(None).unwrap();
             assert_eq!(config.sources["github"]["incident_label"], "sev");
+            // A funnel step that is not tool:feature is named at start.
+            jail.create_file(
+                "devex.toml",
+                "[adoption.funnels]\nfirst-deploy = [\"template:scaffold-service\", \"deploy\"]\n",
+            )?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("adoption.funnels.first-deploy: step `deploy`"), "{err}");
+            jail.create_file("devex.toml", "[adoption]\nstep_days = 0\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("adoption.step_days"), "{err}");
+            jail.create_file("devex.toml", "")?;
             jail.set_env("DEVEX_ADDR", "not an address");
             assert!(Config::load(None).unwrap_err().to_string().contains("addr"));
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());

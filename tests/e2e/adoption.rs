@@ -103,6 +103,22 @@ async fn the_demo_tells_the_adoption_and_onboarding_story() {
     assert!(share(&late, "checkout") > share(&early, "checkout") + 0.3);
     assert!(share(&late, "search") < 0.6, "{late}");
 
+    // The default funnel narrows step by step; cohorts start at 100%.
+    let extras = run_json(&[
+        "report", "adoption", "--lake", lake, "--from", "2026-05-01", "--to", "2026-11-01",
+        "--funnels", "--cohorts",
+    ]);
+    let steps = extras["funnels"][0]["steps"].as_array().unwrap();
+    assert_eq!(extras["funnels"][0]["funnel"], "new-service");
+    assert_eq!(steps[0]["step"], "template:scaffold-service");
+    let users: Vec<u64> = steps.iter().map(|s| s["users"].as_u64().unwrap()).collect();
+    assert!(users[0] > users[1] && users[1] > users[2] && users[2] > 0, "{users:?}");
+    let cohorts = extras["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts[0]["cohort"], "2026-05");
+    for cohort in cohorts.iter().filter(|c| c["users"].is_u64()) {
+        assert_eq!(cohort["retention"][0], 1.0, "{cohort}");
+    }
+
     let onboarding = run_json(&[
         "report",
         "onboarding",
@@ -159,6 +175,12 @@ async fn the_demo_tells_the_adoption_and_onboarding_story() {
         .await;
     assert_eq!(cohorts["group_by"], "cohort");
     assert!(group(&cohorts, "cohort", "2026-03")["new_developers"].as_u64() >= Some(5));
+    let api_extras = server
+        .get_json("/api/v1/adoption?from=2026-05-01&to=2026-11-01&funnels=true&cohorts=true")
+        .await;
+    assert_eq!(api_extras, extras);
+    let (status, body) = server.get("/api/v1/adoption?funnels=true&format=csv").await;
+    assert_eq!(status, 400, "{body}");
     let (status, body) = server.get("/api/v1/onboarding?group_by=person").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("team, cohort"), "{body}");

@@ -11,7 +11,9 @@
 --   user_weeks the same over ISO weeks (only the window's days count); Rust
 --   divides them by the window's days and weeks, so days and weeks without
 --   events count as 0: dau_mean and wau_mean;
--- * events: the number of events.
+-- * events: the number of events; success, failure and abandoned: how many
+--   had each outcome (Rust gives each as a share of the events with an
+--   outcome).
 --
 -- A missing team is the empty text here (Rust reports it as null).
 --
@@ -20,6 +22,7 @@
 WITH events AS (
     SELECT coalesce({{group_key}}, '') AS group_key,
            "user",
+           outcome,
            date_trunc('day', to_local_time(at AT TIME ZONE '{{tz}}')) AS day,
            date_trunc('week', to_local_time(at AT TIME ZONE '{{tz}}')) AS week
     FROM platform_usage
@@ -32,11 +35,17 @@ weekly AS (
     SELECT group_key, week, count(DISTINCT "user") AS users FROM events GROUP BY group_key, week
 ),
 totals AS (
-    SELECT group_key, count(DISTINCT "user") AS active_users, count(*) AS events
+    SELECT group_key,
+           count(DISTINCT "user") AS active_users,
+           count(*) AS events,
+           count(*) FILTER (WHERE outcome = 'success') AS success,
+           count(*) FILTER (WHERE outcome = 'failure') AS failure,
+           count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned
     FROM events
     GROUP BY group_key
 )
-SELECT t.group_key, t.active_users, t.events, d.user_days, w.user_weeks
+SELECT t.group_key, t.active_users, t.events, t.success, t.failure, t.abandoned,
+       d.user_days, w.user_weeks
 FROM totals t
 JOIN (SELECT group_key, sum(users) AS user_days FROM daily GROUP BY group_key) d
   ON d.group_key = t.group_key

@@ -1,13 +1,21 @@
 //! Platform adoption: who uses the internal developer platform, how often,
 //! per tool, feature or team (`active_users.sql`), and per team the share of
-//! its developers who use it (`headcount.sql`). Teams smaller than the
-//! minimum group size are hidden, as the DevEx people measures are.
+//! its developers who use it (`headcount.sql`); on request, the configured
+//! funnels (`funnels.rs`) and monthly retention cohorts (`cohorts.rs`).
+//! Groups smaller than the minimum group size are hidden, as the DevEx
+//! people measures are.
+
+mod cohorts;
+mod funnels;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use cohorts::RetentionCohort;
+pub use funnels::{Funnel, FunnelStep, FunnelStepSpec};
 
 use crate::columns::Columns;
 use crate::devex::DevexSettings;
@@ -18,6 +26,64 @@ use crate::LakeQueries;
 
 const ACTIVE_USERS: &str = include_str!("active_users.sql");
 const HEADCOUNT: &str = include_str!("headcount.sql");
+
+/// `[adoption]` in the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdoptionSettings {
+    /// `[adoption.funnels]`: name -> ordered steps `tool:feature` (`tool:*`
+    /// for any feature of the tool).
+    pub funnels: BTreeMap<String, Vec<String>>,
+    /// A funnel step counts only this many days after the previous one.
+    pub step_days: u32,
+}
+
+impl Default for AdoptionSettings {
+    fn default() -> Self {
+        AdoptionSettings {
+            // In the vocabulary `platform_usage` documents: scaffold a
+            // service, deploy it, look at its scorecard.
+            funnels: BTreeMap::from([(
+                "new-service".to_string(),
+                vec![
+                    "template:scaffold-service".to_string(),
+                    "cli:deploy".to_string(),
+                    "portal:scorecards".to_string(),
+                ],
+            )]),
+            step_days: 14,
+        }
+    }
+}
+
+impl AdoptionSettings {
+    /// Every funnel step readable and `step_days` positive.
+    pub fn check(&self) -> Result<()> {
+        if self.step_days == 0 {
+            return Err(Error::InvalidSetting(
+                "adoption.step_days must be at least 1".into(),
+            ));
+        }
+        for (name, steps) in &self.funnels {
+            if steps.is_empty() {
+                return Err(Error::InvalidSetting(format!(
+                    "adoption.funnels.{name} has no steps; list them as [\"tool:feature\", ...]"
+                )));
+            }
+            for step in steps {
+                FunnelStepSpec::parse(name, step)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parts of the report beyond the groups, each asked for on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdoptionExtras {
+    pub funnels: bool,
+    pub cohorts: bool,
+}
 
 /// What the groups are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +128,9 @@ pub struct AdoptionRequest {
     pub group_by: AdoptionGroupBy,
     /// The minimum group size of people measures.
     pub settings: DevexSettings,
+    /// The funnels and their step window.
+    pub adoption: AdoptionSettings,
+    pub extras: AdoptionExtras,
 }
 
 impl AdoptionRequest {
@@ -71,7 +140,9 @@ impl AdoptionRequest {
         tz: Option<&str>,
         group_by: Option<&str>,
         settings: DevexSettings,
+        adoption: AdoptionSettings,
     ) -> Result<AdoptionRequest> {
+        adoption.check()?;
         let window = Window::parse(from, to, tz, crate::window::REPORT_DAYS)?;
         Ok(AdoptionRequest {
             from: window.from,
@@ -82,6 +153,8 @@ impl AdoptionRequest {
                 Some(g) => g.parse()?,
             },
             settings,
+            adoption,
+            extras: AdoptionExtras::default(),
         })
     }
 
@@ -110,6 +183,11 @@ pub struct AdoptionMetrics {
     /// dau_mean / active_users.
     pub stickiness: Option<f64>,
     pub events: Option<u64>,
+    /// Of the events with an outcome, the shares that succeeded, failed and
+    /// were abandoned (null when none has one).
+    pub success_share: Option<f64>,
+    pub failure_share: Option<f64>,
+    pub abandoned_share: Option<f64>,
     /// Team grouping: the team's developers in the window, and the share of
     /// them active on the platform.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,9 +237,15 @@ pub struct AdoptionReport {
     pub weeks: usize,
     pub groups: Vec<AdoptionGroup>,
     pub overall: AdoptionMetrics,
+    /// With `funnels`: each configured funnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funnels: Option<Vec<Funnel>>,
+    /// With `cohorts`: monthly retention cohorts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohorts: Option<Vec<RetentionCohort>>,
 }
 
-fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
+pub(crate) fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
     vec![
         (
             "from",
@@ -184,16 +268,21 @@ async fn measures(
     let c = Columns::new(&result.batches);
     let (days, weeks) = (request.days() as f64, request.weeks() as f64);
     let mut out = BTreeMap::new();
-    for ((((key, users), events), user_days), user_weeks) in c
+    let outcomes = [c.int("success")?, c.int("failure")?, c.int("abandoned")?];
+    for (i, ((((key, users), events), user_days), user_weeks)) in c
         .text("group_key")?
         .into_iter()
         .zip(c.int("active_users")?)
         .zip(c.int("events")?)
         .zip(c.float("user_days")?)
         .zip(c.float("user_weeks")?)
+        .enumerate()
     {
         let users = users.unwrap_or(0) as u64;
         let dau = user_days.unwrap_or(0.0) / days;
+        let [success, failure, abandoned] = outcomes.each_ref().map(|o| o[i].unwrap_or(0) as f64);
+        let with_outcome = success + failure + abandoned;
+        let share = |n: f64| (with_outcome > 0.0).then(|| n / with_outcome);
         out.insert(
             key.filter(|k| !k.is_empty()),
             AdoptionMetrics {
@@ -202,6 +291,9 @@ async fn measures(
                 wau_mean: Some(user_weeks.unwrap_or(0.0) / weeks),
                 stickiness: (users > 0).then(|| dau / users as f64),
                 events: Some(events.unwrap_or(0) as u64),
+                success_share: share(success),
+                failure_share: share(failure),
+                abandoned_share: share(abandoned),
                 ..AdoptionMetrics::default()
             },
         );
@@ -299,6 +391,14 @@ pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<
         weeks: request.weeks(),
         groups,
         overall,
+        funnels: match request.extras.funnels {
+            true => Some(funnels::funnels(queries, request).await?),
+            false => None,
+        },
+        cohorts: match request.extras.cohorts {
+            true => Some(cohorts::cohorts(queries, request).await?),
+            false => None,
+        },
     })
 }
 
@@ -309,8 +409,15 @@ mod tests {
     #[test]
     fn weeks_are_the_iso_weeks_the_window_touches() {
         let request = |from: &str, to: &str| {
-            AdoptionRequest::parse(Some(from), Some(to), None, None, DevexSettings::default())
-                .unwrap()
+            AdoptionRequest::parse(
+                Some(from),
+                Some(to),
+                None,
+                None,
+                DevexSettings::default(),
+                AdoptionSettings::default(),
+            )
+            .unwrap()
         };
         // Mon 2024-07-29 to Sun 2024-08-04 is one week, across a month.
         assert_eq!(request("2024-07-29", "2024-08-05").weeks(), 1);

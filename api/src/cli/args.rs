@@ -164,6 +164,14 @@ pub struct AdoptionArgs {
     /// A line per tool, feature or team.
     #[arg(long, value_parser = ["tool", "feature", "team"], default_value = "tool")]
     pub group_by: String,
+    /// Also the configured funnels (`[adoption.funnels]`): users at each
+    /// step, their share, the median days between steps.
+    #[arg(long)]
+    pub funnels: bool,
+    /// Also the monthly retention cohorts: users by the month of their first
+    /// event, and the share active in each month since.
+    #[arg(long)]
+    pub cohorts: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

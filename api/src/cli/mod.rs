@@ -168,6 +168,8 @@ async fn run(cli: Cli) -> Result<()> {
                 to: args.to,
                 tz: args.tz,
                 group_by: Some(args.group_by),
+                funnels: Some(args.funnels),
+                cohorts: Some(args.cohorts),
                 format: None,
             };
             let spinner = spinner("measuring adoption");

@@ -1,7 +1,9 @@
 //! The adoption report's parameters and renderings, shared by `devex
 //! report adoption` and `GET /api/v1/adoption`.
 
-use analytics::adoption::{self, AdoptionMetrics, AdoptionRequest};
+use analytics::adoption::{
+    self, AdoptionExtras, AdoptionMetrics, AdoptionRequest, Funnel, RetentionCohort,
+};
 use analytics::LakeQueries;
 use serde::Deserialize;
 
@@ -18,33 +20,111 @@ pub struct AdoptionParams {
     pub tz: Option<String>,
     /// `tool` (default), `feature` or `team`.
     pub group_by: Option<String>,
+    /// Add the configured funnels.
+    pub funnels: Option<bool>,
+    /// Add the monthly retention cohorts.
+    pub cohorts: Option<bool>,
     pub format: Option<String>,
 }
 
-const HEADERS: [&str; 8] = [
+const HEADERS: [&str; 11] = [
     "active_users",
     "dau_mean",
     "wau_mean",
     "stickiness",
     "events",
+    "success_share",
+    "failure_share",
+    "abandoned_share",
     "developers",
     "adoption",
     "hidden_reason",
 ];
 
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.4}"))
+}
+
 fn cells(m: &AdoptionMetrics) -> Vec<String> {
-    let count = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
-    let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.4}"));
     vec![
         count(m.active_users),
         number(m.dau_mean),
         number(m.wau_mean),
         number(m.stickiness),
         count(m.events),
+        number(m.success_share),
+        number(m.failure_share),
+        number(m.abandoned_share),
         count(m.developers),
         number(m.adoption),
         m.hidden_reason.clone().unwrap_or_default(),
     ]
+}
+
+/// The funnels as text: a block per funnel, a line per step.
+fn funnel_lines(funnels: &[Funnel]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for funnel in funnels {
+        lines.push(String::new());
+        lines.push(format!(
+            "Funnel {} (each step within {} days of the previous one):",
+            funnel.funnel, funnel.step_days
+        ));
+        if let Some(reason) = &funnel.hidden_reason {
+            lines.push(format!("  hidden: {reason}"));
+            continue;
+        }
+        let mut rows = vec![vec![
+            "step".to_string(),
+            "users".to_string(),
+            "share".to_string(),
+            "median days from previous".to_string(),
+            String::new(),
+        ]];
+        rows.extend(funnel.steps.iter().map(|step| {
+            vec![
+                step.step.clone(),
+                count(step.users),
+                number(step.share),
+                step.median_days_from_previous
+                    .map_or_else(String::new, |d| format!("{d:.1}")),
+                String::new(),
+            ]
+        }));
+        lines.extend(aligned_lines(&rows).into_iter().map(|l| format!("  {l}")));
+    }
+    lines
+}
+
+/// The cohorts as text: a line per cohort, the share active in each month
+/// since (month 0 is the cohort's own).
+fn cohort_lines(cohorts: &[RetentionCohort]) -> Vec<String> {
+    let months = cohorts.iter().map(|c| c.retention.len()).max().unwrap_or(0);
+    let mut header = vec!["cohort".to_string(), "users".to_string()];
+    header.extend((0..months).map(|m| format!("m{m}")));
+    header.push(String::new());
+    let mut rows = vec![header];
+    for cohort in cohorts {
+        let mut row = vec![cohort.cohort.clone(), count(cohort.users)];
+        row.extend((0..months).map(|m| {
+            cohort
+                .retention
+                .get(m)
+                .map_or_else(String::new, |r| format!("{:.0}%", r * 100.0))
+        }));
+        row.push(cohort.hidden_reason.clone().unwrap_or_default());
+        rows.push(row);
+    }
+    let mut lines = vec![
+        String::new(),
+        "Retention: users by the month of their first event, and the share active in each month since:".to_string(),
+    ];
+    lines.extend(aligned_lines(&rows).into_iter().map(|l| format!("  {l}")));
+    lines
 }
 
 pub async fn run(
@@ -53,13 +133,18 @@ pub async fn run(
     params: &AdoptionParams,
     format: OutputFormat,
 ) -> Result<String> {
-    let request = AdoptionRequest::parse(
+    let mut request = AdoptionRequest::parse(
         params.from.as_deref(),
         params.to.as_deref(),
         params.tz.as_deref(),
         params.group_by.as_deref(),
         config.devex.clone(),
+        config.adoption.clone(),
     )?;
+    request.extras = AdoptionExtras {
+        funnels: params.funnels.unwrap_or(false),
+        cohorts: params.cohorts.unwrap_or(false),
+    };
     let report = adoption::report(queries, &request).await?;
     if format == OutputFormat::Json {
         return serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()));
@@ -79,6 +164,12 @@ pub async fn run(
     overall.extend(cells(&report.overall));
     rows.push(overall);
     if format == OutputFormat::Csv {
+        if report.funnels.is_some() || report.cohorts.is_some() {
+            return Err(Error::invalid_parameter(
+                "format",
+                "CSV holds one table, the groups; ask for funnels and cohorts as json or table",
+            ));
+        }
         return csv_text(&headers, &rows);
     }
     let mut all = vec![headers];
@@ -88,5 +179,11 @@ pub async fn run(
         report.from, report.to, report.days, report.weeks, report.tz
     )];
     lines.extend(aligned_lines(&all));
+    if let Some(funnels) = &report.funnels {
+        lines.extend(funnel_lines(funnels));
+    }
+    if let Some(cohorts) = &report.cohorts {
+        lines.extend(cohort_lines(cohorts));
+    }
     Ok(lines.join("\n"))
 }
