@@ -65,6 +65,8 @@ pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView>
         repository_services,
         services,
         annotations,
+        developer_teams: current_teams(queries).await?,
+        backstage_users: ingest::sources::backstage::aliases::load(queries.lake())?,
     })
 }
 

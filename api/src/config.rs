@@ -184,7 +184,10 @@ mod tests {
                 "[adoption.funnels]\nfirst-deploy = [\"template:scaffold-service\", \"deploy\"]\n",
             )?;
             let err = Config::load(None).unwrap_err().to_string();
-            assert!(err.contains("adoption.funnels.first-deploy: step `deploy`"), "{err}");
+            assert!(
+                err.contains("adoption.funnels.first-deploy: step `deploy`"),
+                "{err}"
+            );
             jail.create_file("devex.toml", "[adoption]\nstep_days = 0\n")?;
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("adoption.step_days"), "{err}");

@@ -105,14 +105,25 @@ async fn the_demo_tells_the_adoption_and_onboarding_story() {
 
     // The default funnel narrows step by step; cohorts start at 100%.
     let extras = run_json(&[
-        "report", "adoption", "--lake", lake, "--from", "2026-05-01", "--to", "2026-11-01",
-        "--funnels", "--cohorts",
+        "report",
+        "adoption",
+        "--lake",
+        lake,
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-11-01",
+        "--funnels",
+        "--cohorts",
     ]);
     let steps = extras["funnels"][0]["steps"].as_array().unwrap();
     assert_eq!(extras["funnels"][0]["funnel"], "new-service");
     assert_eq!(steps[0]["step"], "template:scaffold-service");
     let users: Vec<u64> = steps.iter().map(|s| s["users"].as_u64().unwrap()).collect();
-    assert!(users[0] > users[1] && users[1] > users[2] && users[2] > 0, "{users:?}");
+    assert!(
+        users[0] > users[1] && users[1] > users[2] && users[2] > 0,
+        "{users:?}"
+    );
     let cohorts = extras["cohorts"].as_array().unwrap();
     assert_eq!(cohorts[0]["cohort"], "2026-05");
     for cohort in cohorts.iter().filter(|c| c["users"].is_u64()) {
@@ -185,4 +196,111 @@ async fn the_demo_tells_the_adoption_and_onboarding_story() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("team, cohort"), "{body}");
     assert!(server.terminate().success());
+}
+
+/// Backstage analytics events posted by an analytics module: the plugin is
+/// the tool and `action:subject` the feature unless the mapping says
+/// otherwise; users known to the catalog get its id and team; a redelivery
+/// stores nothing; a bad event refuses the delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backstage_analytics_events_become_platform_usage() {
+    let lake = tempfile::tempdir().unwrap();
+    let group = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/payloads/backstage/backstage-backstage/team-a-group.yaml");
+    let imported = run(&[
+        "import",
+        "catalog",
+        group.to_str().unwrap(),
+        "--lake",
+        lake.path().to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let server = Server::start_with_env(
+        lake.path(),
+        &[
+            ("BACKSTAGE_ANALYTICS_TOKEN", "ba-token"),
+            (
+                "DEVEX_BACKSTAGE_ANALYTICS__MAPPING",
+                r#"[{pluginId="scaffolder", action="create", tool="template", feature="scaffold-service"}, {action="navigate", skip=true}]"#,
+            ),
+        ],
+    );
+    let send = |body: serde_json::Value, token: &'static str, request: &'static str| {
+        let server = &server;
+        async move {
+            post(
+                server,
+                "/webhooks/backstage-analytics",
+                &[
+                    ("Authorization", format!("Bearer {token}")),
+                    ("Content-Type", "application/json".into()),
+                    ("X-Request-Id", request.into()),
+                ],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await
+        }
+    };
+    let batch = json!({"events": [
+        {"action": "create", "subject": "template:default/node-service",
+         "context": {"pluginId": "scaffolder", "routeRef": "scaffolder", "extension": "App"},
+         "user": "user:default/janelle.dawe", "timestamp": "2026-11-02T09:00:00Z"},
+        {"action": "click", "subject": "Run CI", "value": 1,
+         "attributes": {"to": "/ci"},
+         "context": {"pluginId": "github-actions", "routeRef": "entity-content", "extension": "EntityGithubActionsContent"},
+         "user": "user:default/janelle.dawe", "timestamp": "2026-11-02T10:00:00Z"},
+        {"action": "navigate", "subject": "/catalog",
+         "context": {"pluginId": "catalog", "routeRef": "catalog:index"},
+         "user": "user:default/nigel.manning", "timestamp": "2026-11-02T11:00:00Z"},
+        {"action": "search", "subject": "payments",
+         "context": {"pluginId": "search", "routeRef": "search"},
+         "userEntityRef": "user:default/someone-new"}
+    ]});
+    let (status, _) = send(batch.clone(), "wrong", "r1").await;
+    assert_eq!(status, 401);
+    let (status, answer) = send(batch.clone(), "ba-token", "r1").await;
+    assert_eq!(
+        (status, answer["stored"].as_u64()),
+        (200, Some(3)),
+        "{answer}"
+    );
+    // The same delivery again stores nothing.
+    let (status, answer) = send(batch, "ba-token", "r1").await;
+    assert_eq!(
+        (status, answer["duplicates"].as_u64()),
+        (200, Some(3)),
+        "{answer}"
+    );
+    // One event without its plugin refuses the whole delivery.
+    let bad = json!([
+        {"action": "click", "subject": "x", "context": {"pluginId": "p"}, "user": "user:default/guest"},
+        {"action": "click", "subject": "y", "context": {}, "user": "user:default/guest"}
+    ]);
+    let (status, answer) = send(bad, "ba-token", "r2").await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("events[1].context.pluginId is missing"),
+        "{message}"
+    );
+    assert!(server.terminate().success());
+
+    let rows = query_json(
+        lake.path(),
+        "SELECT tool, feature, team FROM platform_usage ORDER BY tool",
+    );
+    assert_eq!(
+        rows,
+        json!([
+            {"tool": "github-actions", "feature": "click:Run CI", "team": "team-a"},
+            {"tool": "search", "feature": "search:payments", "team": null},
+            {"tool": "template", "feature": "scaffold-service", "team": "team-a"}
+        ])
+    );
+    // Janelle is the developer the catalog knows, under its id for her.
+    let same = query_json(
+        lake.path(),
+        "SELECT count(*) AS n FROM platform_usage u JOIN team_members m ON m.developer = u.\"user\"",
+    );
+    assert_eq!(same[0]["n"], 2, "{same}");
 }

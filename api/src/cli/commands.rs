@@ -151,6 +151,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
         .timestamp_micros();
     let plan = ingest::sources::backstage::plan(&entities, &current, as_of, &pseudonymizer)?;
     let summary = ingest::sources::append_rows(&lake, plan.rows).await?;
+    ingest::sources::backstage::aliases::save(&lake, &plan.user_aliases)?;
     println!(
         "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; memberships {} new, {} ended; {} unchanged. {} rows stored, {} already in the lake.",
         entities.len(),

@@ -22,6 +22,11 @@ pub struct CatalogView {
     /// (annotation, value) -> service, e.g.
     /// (`pagerduty.com/service-id`, `PA2P440`) -> `checkout`.
     pub annotations: HashMap<(String, String), String>,
+    /// Developer id -> their current team (the latest open membership).
+    pub developer_teams: HashMap<String, String>,
+    /// Pseudonym of `backstage-user:<name>` -> the developer id the catalog
+    /// gave that Backstage user.
+    pub backstage_users: std::collections::BTreeMap<String, String>,
 }
 
 impl CatalogView {

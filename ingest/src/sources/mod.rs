@@ -14,6 +14,7 @@
 
 pub mod argocd;
 pub mod backstage;
+pub mod backstage_analytics;
 pub mod catalog;
 pub mod cdevents;
 pub mod github;
@@ -203,6 +204,7 @@ impl Registry {
                 cdevents::ENTRY,
                 argocd::ENTRY,
                 backstage::ENTRY,
+                backstage_analytics::ENTRY,
                 opencost::ENTRY,
             ],
         }
@@ -228,11 +230,12 @@ impl Registry {
             .join(", ")
     }
 
-    /// The source called `name`.
+    /// The source called `name`. `_` stands for `-`, so that
+    /// `DEVEX_BACKSTAGE_ANALYTICS__TOKEN` reaches `[backstage-analytics]`.
     pub fn entry(&self, name: &str) -> Result<&SourceEntry> {
         self.entries
             .iter()
-            .find(|e| e.name == name)
+            .find(|e| e.name == name || e.name.replace('-', "_") == name)
             .ok_or_else(|| Error::UnknownSource {
                 name: name.to_string(),
                 known: self.names(),
@@ -247,10 +250,16 @@ impl Registry {
         sections: &BTreeMap<String, SourceSection>,
     ) -> Result<SourceSection> {
         let entry = self.entry(name)?;
-        let mut section = match sections.get(name) {
-            Some(section @ serde_json::Value::Object(_)) => section.clone(),
-            _ => serde_json::json!({}),
-        };
+        // The file's `[backstage-analytics]`, then the environment's
+        // `backstage_analytics` keys over it.
+        let mut section = serde_json::json!({});
+        for spelling in [entry.name.to_string(), entry.name.replace('-', "_")] {
+            if let Some(serde_json::Value::Object(keys)) = sections.get(&spelling) {
+                for (key, value) in keys {
+                    section[key] = value.clone();
+                }
+            }
+        }
         for (variable, key) in entry.environment {
             if section[*key].as_str().is_none_or(str::is_empty) {
                 if let Ok(value) = std::env::var(variable) {

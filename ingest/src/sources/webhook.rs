@@ -92,12 +92,17 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Checks `Authorization: Bearer <token>` against `token` in constant time;
-/// `Err` says what is wrong, naming where the token is configured.
-pub fn verify_bearer(headers: &HeaderMap, token: Option<&str>, source: &str) -> Result<(), String> {
+/// `Err` says what is wrong, naming where the token is configured (the
+/// `[source]` section's `token`, or `variable`).
+pub fn verify_bearer(
+    headers: &HeaderMap,
+    token: Option<&str>,
+    source: &str,
+    variable: &str,
+) -> Result<(), String> {
     let Some(token) = token else {
         return Err(format!(
-            "no token is configured; set {source}.token or DEVEX_{}__TOKEN, and send it as `Authorization: Bearer <token>`",
-            source.to_uppercase()
+            "no token is configured; set token in [{source}] or {variable}, and send it as `Authorization: Bearer <token>`"
         ));
     };
     let given = header(headers, "authorization")

@@ -68,7 +68,12 @@ fn required(body: &Json, field: &str) -> Result<String, PayloadError> {
 impl WebhookReceiver for ArgocdWebhook {
     fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), String> {
         // The token also goes in argocd-notifications-secret as devex-token.
-        verify_bearer(headers, self.token.as_deref(), "argocd")
+        verify_bearer(
+            headers,
+            self.token.as_deref(),
+            "argocd",
+            "DEVEX_ARGOCD__TOKEN",
+        )
     }
 
     /// Argo CD sends no delivery id: a notification is named by its app,

@@ -64,6 +64,9 @@ pub struct CatalogPlan {
     pub memberships_new: usize,
     pub memberships_ended: usize,
     pub unchanged: usize,
+    /// Pseudonym of `backstage-user:<name>` -> the developer id the import
+    /// gave the user (see [`super::aliases`]).
+    pub user_aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// `owner/name` of a repository URL or slug.
@@ -272,10 +275,16 @@ pub fn plan(
         let mut identities: Vec<String> = Vec::new();
         match entity.and_then(|u| u.spec["profile"]["email"].as_str()) {
             Some(email) => identities.push(email.to_string()),
-            None => identities.push(format!("backstage-user:{user}")),
+            None => identities.push(super::aliases::user_identity(&user)),
         }
         if let Some(login) = entity.and_then(|u| u.annotation("github.com/user-login")) {
             identities.push(login);
+        }
+        if let Some(first) = identities.first() {
+            plan.user_aliases.insert(
+                pseudonymizer.pseudonym(&super::aliases::user_identity(&user)),
+                pseudonymizer.pseudonym(first),
+            );
         }
         for identity in identities {
             let developer = pseudonymizer.pseudonym(&identity);

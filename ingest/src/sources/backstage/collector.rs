@@ -100,6 +100,7 @@ impl Backstage {
             context.pseudonymizer,
         )?;
         let summary = append_rows(context.lake, planned.rows).await?;
+        super::aliases::save(context.lake, &planned.user_aliases)?;
         progress.event(ProgressEvent::Finished {
             scope: &self.base,
             resource: "entities",

@@ -2,6 +2,7 @@
 //! `catalog-info.yaml` files (`devex import catalog PATH...`) or a live
 //! catalog (`devex ingest backstage --url URL`).
 
+pub mod aliases;
 pub mod catalog;
 pub mod collector;
 pub mod config;

@@ -32,7 +32,12 @@ fn is_structured(headers: &HeaderMap) -> bool {
 
 impl WebhookReceiver for CdeventsWebhook {
     fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), String> {
-        verify_bearer(headers, self.token.as_deref(), "cdevents")
+        verify_bearer(
+            headers,
+            self.token.as_deref(),
+            "cdevents",
+            "DEVEX_CDEVENTS__TOKEN",
+        )
     }
 
     fn identify(&self, headers: &HeaderMap, body: &[u8]) -> Result<DeliveryId, String> {
