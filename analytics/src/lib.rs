@@ -176,6 +176,8 @@ impl LakeQueries {
         // The same runtime: one memory budget for every query of the process.
         let scratch =
             SessionContext::new_with_config_rt(session_config(), self.context.runtime_env());
+        // The lake's own functions, as on the main context.
+        scratch.register_udf(cost::tag_value_udf());
         for name in TABLES.iter().map(|t| t.name) {
             let provider = self
                 .context

@@ -310,7 +310,10 @@ async fn report_command(
 /// active_users, dau_mean, wau_mean, stickiness, events, developers,
 /// adoption, hidden). With `outcomes=true`: per group the success, failure
 /// and abandoned shares. With `funnel=tool:feature,..` [step_days=..]: that
-/// funnel's steps. With `cohorts=true`: the retention cohorts.
+/// funnel's steps. With `cohorts=true`: the retention cohorts. With
+/// `golden_paths=true` [platform_pipelines=..]: per team and overall,
+/// services created, from a template, share, production deployments, on
+/// the platform pipeline, share.
 async fn adoption_command(
     queries: &LakeQueries,
     args: &HashMap<String, String>,
@@ -343,6 +346,10 @@ async fn adoption_command(
     .map_err(err)?;
     request.extras.funnels = args.contains_key("funnel");
     request.extras.cohorts = args.get("cohorts").is_some_and(|v| v == "true");
+    request.extras.golden_paths = args.get("golden_paths").is_some_and(|v| v == "true");
+    if let Some(pattern) = args.get("platform_pipelines") {
+        request.adoption.platform_pipelines = pattern.clone();
+    }
     let report = adoption::report(queries, &request).await.map_err(err)?;
     // Funnels: a row per step (step, users, share, median days from the
     // previous step, hidden); cohorts: a row per cohort (cohort, users,
@@ -380,6 +387,26 @@ async fn adoption_command(
                 ]
             })
             .collect();
+        return Ok(rows(out));
+    }
+    if let Some(paths) = &report.golden_paths {
+        let row = |key: String, s: &analytics::adoption::GoldenPathShares| {
+            vec![
+                key,
+                s.services_created.to_string(),
+                s.services_from_template.to_string(),
+                number(s.template_share),
+                s.production_deployments.to_string(),
+                s.platform_pipeline_deployments.to_string(),
+                number(s.pipeline_share),
+            ]
+        };
+        let mut out: Vec<Vec<String>> = paths
+            .teams
+            .iter()
+            .map(|t| row(t.team.clone().unwrap_or_else(|| "NULL".into()), &t.shares))
+            .collect();
+        out.push(row("overall".into(), &paths.overall));
         return Ok(rows(out));
     }
     if let Some(cohorts) = &report.cohorts {

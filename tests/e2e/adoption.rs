@@ -124,6 +124,38 @@ async fn the_demo_tells_the_adoption_and_onboarding_story() {
         users[0] > users[1] && users[1] > users[2] && users[2] > 0,
         "{users:?}"
     );
+    // Adopting teams moved to the golden-path pipeline; search did not.
+    let paths = run_json(&[
+        "report",
+        "adoption",
+        "--lake",
+        lake,
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-11-01",
+        "--golden-paths",
+    ]);
+    let team_paths = |team: &str| {
+        paths["golden_paths"]["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["team"] == team)
+            .unwrap_or_else(|| panic!("no {team} in {paths}"))
+            .clone()
+    };
+    assert!(
+        team_paths("checkout")["pipeline_share"].as_f64().unwrap() > 0.9,
+        "{paths}"
+    );
+    assert_eq!(team_paths("search")["pipeline_share"], 0.0);
+    let overall = &paths["golden_paths"]["overall"];
+    assert!(
+        overall["services_created"].as_u64().unwrap() >= 10,
+        "{overall}"
+    );
+    assert!(overall["services_from_template"].as_u64() < overall["services_created"].as_u64());
     let cohorts = extras["cohorts"].as_array().unwrap();
     assert_eq!(cohorts[0]["cohort"], "2026-05");
     for cohort in cohorts.iter().filter(|c| c["users"].is_u64()) {

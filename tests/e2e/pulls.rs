@@ -46,6 +46,33 @@ async fn a_live_backstage_catalog_is_read_like_its_files() {
         .respond_with(ResponseTemplate::new(401).set_body_string("{\"error\":\"unauthorized\"}"))
         .mount(&backstage)
         .await;
+    // The scaffolder's tasks, in the shape its list endpoint answers: two
+    // finished runs of templates and one still running (read when done).
+    let task = |id: &str, status: &str, template: &str, user: &str, at: &str| {
+        serde_json::json!({
+            "id": id, "status": status, "createdAt": at, "lastHeartbeatAt": at,
+            "createdBy": user,
+            "spec": {
+                "apiVersion": "scaffolder.backstage.io/v1beta3",
+                "templateInfo": {"entityRef": template, "baseUrl": "https://github.com/acme/templates/blob/main/"},
+                "user": {"ref": user},
+                "steps": [], "output": {}, "parameters": {}
+            }
+        })
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/scaffolder/v2/tasks"))
+        .and(header("authorization", "Bearer bs-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "tasks": [
+                task("7f1c", "completed", "template:default/node-service", "user:default/janelle.dawe", "2026-11-02T09:00:00.000Z"),
+                task("8a2d", "failed", "template:default/node-service", "user:default/nigel.manning", "2026-11-03T09:00:00.000Z"),
+                task("9b3e", "processing", "template:default/react-app", "user:default/guest", "2026-11-04T09:00:00.000Z")
+            ],
+            "totalTasks": 3
+        })))
+        .mount(&backstage)
+        .await;
     let lake = tempfile::tempdir().unwrap();
     let lake_path = lake.path().to_path_buf();
     let uri = backstage.uri();
@@ -68,6 +95,22 @@ async fn a_live_backstage_catalog_is_read_like_its_files() {
     assert_eq!(report["source"], "backstage");
     let rows = query_json(lake.path(), "SELECT count(*) AS n FROM services");
     assert_eq!(rows[0]["n"], 3);
+    assert_eq!(report["resources"][1]["resource"], "scaffolder tasks");
+    assert_eq!(report["resources"][1]["stored"], 2, "{report}");
+    // Template runs, by the catalog's developers, with their teams.
+    let runs = query_json(
+        lake.path(),
+        "SELECT u.tool, u.feature, u.outcome, u.team, count(m.developer) AS known \
+         FROM platform_usage u LEFT JOIN team_members m ON m.developer = u.\"user\" \
+         GROUP BY u.tool, u.feature, u.outcome, u.team ORDER BY u.outcome",
+    );
+    assert_eq!(
+        runs,
+        serde_json::json!([
+            {"tool": "template", "feature": "node-service", "outcome": "failure", "team": "team-a", "known": 1},
+            {"tool": "template", "feature": "node-service", "outcome": "success", "team": "team-a", "known": 1}
+        ])
+    );
     // Again: nothing changed, nothing stored.
     let again = tokio::task::spawn_blocking({
         let sync = sync.clone();
@@ -77,6 +120,7 @@ async fn a_live_backstage_catalog_is_read_like_its_files() {
     .unwrap();
     let report: Value = serde_json::from_str(&stdout(&again)).unwrap();
     assert_eq!(report["resources"][0]["stored"], 0, "{report}");
+    assert_eq!(report["resources"][1]["duplicates"], 2, "{report}");
     // A refused token says which one to make and where to put it.
     let refused = tokio::task::spawn_blocking(move || sync("wrong"))
         .await

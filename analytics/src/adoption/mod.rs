@@ -1,12 +1,14 @@
 //! Platform adoption: who uses the internal developer platform, how often,
 //! per tool, feature or team (`active_users.sql`), and per team the share of
 //! its developers who use it (`headcount.sql`); on request, the configured
-//! funnels (`funnels.rs`) and monthly retention cohorts (`cohorts.rs`).
+//! funnels (`funnels.rs`), monthly retention cohorts (`cohorts.rs`) and
+//! golden-path shares per team (`golden_paths.rs`).
 //! Groups smaller than the minimum group size are hidden, as the DevEx
 //! people measures are.
 
 mod cohorts;
 mod funnels;
+mod golden_paths;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cohorts::RetentionCohort;
 pub use funnels::{Funnel, FunnelStep, FunnelStepSpec};
+pub use golden_paths::{GoldenPathShares, GoldenPathTeam, GoldenPaths};
 
 use crate::columns::Columns;
 use crate::devex::DevexSettings;
@@ -36,6 +39,9 @@ pub struct AdoptionSettings {
     pub funnels: BTreeMap<String, Vec<String>>,
     /// A funnel step counts only this many days after the previous one.
     pub step_days: u32,
+    /// A regular expression matching the CI pipelines that are the
+    /// platform's golden path (`ci_runs.pipeline`).
+    pub platform_pipelines: String,
 }
 
 impl Default for AdoptionSettings {
@@ -52,6 +58,7 @@ impl Default for AdoptionSettings {
                 ],
             )]),
             step_days: 14,
+            platform_pipelines: "^golden-path".to_string(),
         }
     }
 }
@@ -63,6 +70,11 @@ impl AdoptionSettings {
             return Err(Error::InvalidSetting(
                 "adoption.step_days must be at least 1".into(),
             ));
+        }
+        if let Err(e) = regex::Regex::new(&self.platform_pipelines) {
+            return Err(Error::InvalidSetting(format!(
+                "adoption.platform_pipelines is not a regular expression: {e}"
+            )));
         }
         for (name, steps) in &self.funnels {
             if steps.is_empty() {
@@ -83,6 +95,7 @@ impl AdoptionSettings {
 pub struct AdoptionExtras {
     pub funnels: bool,
     pub cohorts: bool,
+    pub golden_paths: bool,
 }
 
 /// What the groups are.
@@ -128,8 +141,10 @@ pub struct AdoptionRequest {
     pub group_by: AdoptionGroupBy,
     /// The minimum group size of people measures.
     pub settings: DevexSettings,
-    /// The funnels and their step window.
+    /// The funnels and their step window, the platform's pipelines.
     pub adoption: AdoptionSettings,
+    /// What counts as a production deployment, for golden paths.
+    pub dora: crate::dora::DoraSettings,
     pub extras: AdoptionExtras,
 }
 
@@ -154,6 +169,7 @@ impl AdoptionRequest {
             },
             settings,
             adoption,
+            dora: crate::dora::DoraSettings::default(),
             extras: AdoptionExtras::default(),
         })
     }
@@ -243,6 +259,9 @@ pub struct AdoptionReport {
     /// With `cohorts`: monthly retention cohorts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cohorts: Option<Vec<RetentionCohort>>,
+    /// With `golden_paths`: template and pipeline shares per team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub golden_paths: Option<GoldenPaths>,
 }
 
 pub(crate) fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
@@ -397,6 +416,10 @@ pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<
         },
         cohorts: match request.extras.cohorts {
             true => Some(cohorts::cohorts(queries, request).await?),
+            false => None,
+        },
+        golden_paths: match request.extras.golden_paths {
+            true => Some(golden_paths::golden_paths(queries, request).await?),
             false => None,
         },
     })

@@ -172,6 +172,11 @@ pub struct AdoptionArgs {
     /// event, and the share active in each month since.
     #[arg(long)]
     pub cohorts: bool,
+    /// Also the golden paths per team: new services created from a
+    /// template, production deployments built by the platform's pipeline
+    /// (`[adoption] platform_pipelines`).
+    #[arg(long)]
+    pub golden_paths: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

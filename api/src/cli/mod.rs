@@ -170,6 +170,7 @@ async fn run(cli: Cli) -> Result<()> {
                 group_by: Some(args.group_by),
                 funnels: Some(args.funnels),
                 cohorts: Some(args.cohorts),
+                golden_paths: Some(args.golden_paths),
                 format: None,
             };
             let spinner = spinner("measuring adoption");

@@ -2,7 +2,8 @@
 //! report adoption` and `GET /api/v1/adoption`.
 
 use analytics::adoption::{
-    self, AdoptionExtras, AdoptionMetrics, AdoptionRequest, Funnel, RetentionCohort,
+    self, AdoptionExtras, AdoptionMetrics, AdoptionRequest, Funnel, GoldenPathShares, GoldenPaths,
+    RetentionCohort,
 };
 use analytics::LakeQueries;
 use serde::Deserialize;
@@ -24,6 +25,8 @@ pub struct AdoptionParams {
     pub funnels: Option<bool>,
     /// Add the monthly retention cohorts.
     pub cohorts: Option<bool>,
+    /// Add the golden-path shares per team.
+    pub golden_paths: Option<bool>,
     pub format: Option<String>,
 }
 
@@ -100,6 +103,48 @@ fn funnel_lines(funnels: &[Funnel]) -> Vec<String> {
     lines
 }
 
+/// The golden paths as text: a line per team, then the organisation.
+fn golden_path_lines(paths: &GoldenPaths) -> Vec<String> {
+    let mut rows = vec![vec![
+        "team".to_string(),
+        "services created".to_string(),
+        "from a template".to_string(),
+        "share".to_string(),
+        "production deployments".to_string(),
+        "platform pipeline".to_string(),
+        "share".to_string(),
+        String::new(),
+    ]];
+    let row = |name: &str, s: &GoldenPathShares| {
+        vec![
+            name.to_string(),
+            s.services_created.to_string(),
+            s.services_from_template.to_string(),
+            number(s.template_share),
+            s.production_deployments.to_string(),
+            s.platform_pipeline_deployments.to_string(),
+            number(s.pipeline_share),
+            String::new(),
+        ]
+    };
+    rows.extend(
+        paths
+            .teams
+            .iter()
+            .map(|t| row(t.team.as_deref().unwrap_or("(no owner)"), &t.shares)),
+    );
+    rows.push(row("overall", &paths.overall));
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "Golden paths: new services from a template, production deployments built by a pipeline matching `{}`:",
+            paths.platform_pipelines
+        ),
+    ];
+    lines.extend(aligned_lines(&rows).into_iter().map(|l| format!("  {l}")));
+    lines
+}
+
 /// The cohorts as text: a line per cohort, the share active in each month
 /// since (month 0 is the cohort's own).
 fn cohort_lines(cohorts: &[RetentionCohort]) -> Vec<String> {
@@ -144,7 +189,9 @@ pub async fn run(
     request.extras = AdoptionExtras {
         funnels: params.funnels.unwrap_or(false),
         cohorts: params.cohorts.unwrap_or(false),
+        golden_paths: params.golden_paths.unwrap_or(false),
     };
+    request.dora = config.dora.clone();
     let report = adoption::report(queries, &request).await?;
     if format == OutputFormat::Json {
         return serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()));
@@ -164,10 +211,10 @@ pub async fn run(
     overall.extend(cells(&report.overall));
     rows.push(overall);
     if format == OutputFormat::Csv {
-        if report.funnels.is_some() || report.cohorts.is_some() {
+        if report.funnels.is_some() || report.cohorts.is_some() || report.golden_paths.is_some() {
             return Err(Error::invalid_parameter(
                 "format",
-                "CSV holds one table, the groups; ask for funnels and cohorts as json or table",
+                "CSV holds one table, the groups; ask for funnels, cohorts and golden paths as json or table",
             ));
         }
         return csv_text(&headers, &rows);
@@ -184,6 +231,9 @@ pub async fn run(
     }
     if let Some(cohorts) = &report.cohorts {
         lines.extend(cohort_lines(cohorts));
+    }
+    if let Some(paths) = &report.golden_paths {
+        lines.extend(golden_path_lines(paths));
     }
     Ok(lines.join("\n"))
 }

@@ -116,6 +116,19 @@ impl Org {
         }
     }
 
+    /// The CI pipeline of a merge to the main branch of `service`'s
+    /// repository at `at`: adopting teams move their services to the
+    /// platform's golden-path pipeline one by one over the history.
+    pub(super) fn main_pipeline(&self, team: &Team, service: usize, at: i64) -> &'static str {
+        let share = 0.1 + 0.7 * ((service * 37) % 100) as f64 / 100.0;
+        let moves_at = self.start + ((self.end - self.start) as f64 * share) as i64;
+        if team.adopting && at >= moves_at {
+            "golden-path/build"
+        } else {
+            "ci"
+        }
+    }
+
     /// Whether the developer had joined at `at`.
     pub(super) fn joined(&self, developer: usize, at: i64) -> bool {
         at >= self.starts[developer]
@@ -147,8 +160,50 @@ impl Org {
     }
 }
 
-/// The catalog rows: teams, services with their repositories, memberships.
+/// The catalog rows: teams, services with their repositories, memberships,
+/// and the services teams add over the history (most from a template in
+/// adopting teams, few elsewhere).
+fn new_services(org: &Org, out: &mut Output) -> Result<()> {
+    let months = (org.end_day.year() - org.start_day.year()) * 12 + org.end_day.month() as i32
+        - org.start_day.month() as i32;
+    for month in 1..months.max(0) as u32 {
+        let Some(first) = org.start_day.checked_add_months(chrono::Months::new(month)) else {
+            continue;
+        };
+        for k in 0..2usize {
+            let t = (3 * month as usize + k) % org.teams.len();
+            let team = &org.teams[t];
+            let day = first + chrono::Days::new(3 + 7 * k as u64);
+            if day >= org.end_day {
+                continue;
+            }
+            let from_template = if team.adopting {
+                !(month as usize + k).is_multiple_of(6)
+            } else {
+                (month as usize + k).is_multiple_of(4)
+            };
+            let name = format!("{}-svc-{month}{k}", team.name);
+            out.push_row(Service {
+                event_id: format!("demo:service:{name}"),
+                service: name,
+                owner_team: team.name.clone(),
+                system: Some(format!("{}-system", team.group)),
+                repos: Vec::new(),
+                lifecycle: Some("experimental".into()),
+                annotations: from_template.then(|| {
+                    r#"{"backstage.io/source-template":"template:default/scaffold-service"}"#
+                        .to_string()
+                }),
+                paths: Vec::new(),
+                valid_from: Some(Micros(local_time(team.zone, day, 10.0))),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn catalog(org: &Org, out: &mut Output) -> Result<()> {
+    new_services(org, out)?;
     for group in ["product", "engineering"] {
         out.push_row(canonical::Team {
             event_id: format!("demo:team:{group}"),

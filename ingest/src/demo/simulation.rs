@@ -299,7 +299,8 @@ impl<'a> RepoSimulation<'a> {
             at,
             author,
         )?;
-        self.ci_run("ci", &merge_sha, "main", "push", at + MINUTE)?;
+        let pipeline = self.org.main_pipeline(self.team, self.services[0], at);
+        self.ci_run(pipeline, &merge_sha, "main", "push", at + MINUTE)?;
         self.pull_request_row(index, Some(&merge_sha))?;
         if matches!(self.team.profile.cadence, Cadence::EveryMerge) || hotfix {
             let delay = self.rng.gen_range(20..50) * MINUTE;

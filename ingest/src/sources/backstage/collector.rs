@@ -1,6 +1,9 @@
 //! `devex ingest backstage --url URL`: a live catalog's entities
 //! (`GET /api/catalog/entities`, in pages of `limit` from `offset`), planned
-//! against the lake's current catalog exactly like `devex import catalog`.
+//! against the lake's current catalog exactly like `devex import catalog`;
+//! then the scaffolder's tasks (`GET /api/scaffolder/v2/tasks`), each
+//! finished one a use of a template. A Backstage without the scaffolder
+//! (404) has no tasks.
 
 use futures::future::BoxFuture;
 use serde_json::Value as Json;
@@ -8,12 +11,16 @@ use serde_json::Value as Json;
 use super::catalog::plan;
 use super::config::BackstageConfig;
 use super::entities::Entity;
+use super::scaffolder::{task_row, tasks_of, People};
 use crate::error::{Error, Result};
+use crate::lake::AppendSummary;
+use crate::rows::Value;
 use crate::sources::http::{encode, Patience, ToolClient};
 use crate::sources::{
     append_rows, ProgressEvent, ResourceReport, Source, SourceSection, SyncContext, SyncReport,
     SyncRequest,
 };
+use std::collections::HashMap;
 
 /// Entities per page.
 const PAGE: usize = 500;
@@ -99,23 +106,111 @@ impl Backstage {
             as_of,
             context.pseudonymizer,
         )?;
+        // Who is in which team, after this import, for the tasks' users.
+        let mut teams: HashMap<String, String> = context
+            .current_catalog
+            .memberships
+            .keys()
+            .map(|(developer, team)| (developer.clone(), team.clone()))
+            .collect();
+        for row in &planned.rows {
+            if let (Some(Value::Text(developer)), Some(Value::Text(team)), Some(Value::Null)) =
+                (row.1.get(1), row.1.get(2), row.1.get(4))
+            {
+                if row.0.name == "team_members" {
+                    teams.insert(developer.clone(), team.clone());
+                }
+            }
+        }
         let summary = append_rows(context.lake, planned.rows).await?;
         super::aliases::save(context.lake, &planned.user_aliases)?;
+        let aliases = super::aliases::load(context.lake)?;
         progress.event(ProgressEvent::Finished {
             scope: &self.base,
             resource: "entities",
             stored: summary.rows_written,
             duplicates: summary.duplicates,
         });
+        let entity_requests = self.client.counts().requests;
+        let people = People {
+            pseudonymizer: context.pseudonymizer,
+            aliases: &aliases,
+            teams: &teams,
+        };
+        let tasks = self.tasks(context, &people).await?;
         let counts = self.client.counts();
-        let resource = ResourceReport {
-            scope: self.base.clone(),
-            resource: "entities".into(),
+        let resources = vec![
+            ResourceReport {
+                scope: self.base.clone(),
+                resource: "entities".into(),
+                stored: summary.rows_written,
+                duplicates: summary.duplicates,
+                requests: entity_requests,
+            },
+            ResourceReport {
+                scope: self.base.clone(),
+                resource: "scaffolder tasks".into(),
+                stored: tasks.rows_written,
+                duplicates: tasks.duplicates,
+                requests: counts.requests - entity_requests,
+            },
+        ];
+        Ok(SyncReport::new("backstage", resources, counts))
+    }
+
+    /// The scaffolder's finished tasks, stored as platform usage.
+    async fn tasks(&self, context: &SyncContext<'_>, people: &People<'_>) -> Result<AppendSummary> {
+        let progress = context.progress;
+        progress.event(ProgressEvent::Started {
+            scope: &self.base,
+            resource: "scaffolder tasks",
+        });
+        let mut rows = Vec::new();
+        let mut read = 0usize;
+        loop {
+            let url = format!(
+                "{}/api/scaffolder/v2/tasks?limit={PAGE}&offset={read}",
+                self.base
+            );
+            // No scaffolder plugin: no tasks to read.
+            let Some(page) = self.client.get(&url, progress).await? else {
+                break;
+            };
+            let tasks = tasks_of(&page.body).ok_or_else(|| Error::SourcePayload {
+                url: url.clone(),
+                message: "the answer is neither {\"tasks\": [...]} nor a list of tasks".into(),
+            })?;
+            for task in tasks {
+                if let Some(row) =
+                    task_row(task, people).map_err(|message| Error::SourcePayload {
+                        url: url.clone(),
+                        message,
+                    })?
+                {
+                    rows.push(row);
+                }
+            }
+            read += tasks.len();
+            progress.event(ProgressEvent::Advanced {
+                scope: &self.base,
+                resource: "scaffolder tasks",
+                done: read as u64,
+                total: page.body["totalTasks"].as_u64(),
+                unit: "tasks",
+            });
+            // Older releases answer every task at once, without paging.
+            if tasks.len() < PAGE || page.body.is_array() {
+                break;
+            }
+        }
+        let summary = append_rows(context.lake, rows).await?;
+        progress.event(ProgressEvent::Finished {
+            scope: &self.base,
+            resource: "scaffolder tasks",
             stored: summary.rows_written,
             duplicates: summary.duplicates,
-            requests: counts.requests,
-        };
-        Ok(SyncReport::new("backstage", vec![resource], counts))
+        });
+        Ok(summary)
     }
 }
 
