@@ -174,6 +174,50 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         value(&share[0]) > 0.0 && value(&share[0]) < 0.02,
         "{share:?}"
     );
+    // Platform: users of a tool, golden paths and onboarding, as the
+    // adoption and onboarding reports give them.
+    let adoption = server
+        .get_json("/api/v1/adoption?from=2026-10-04&to=2026-11-01&golden_paths=true")
+        .await;
+    let portal = adoption["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["tool"] == "portal")
+        .unwrap();
+    let users = prometheus
+        .query(r#"devex_platform_active_users{tool="portal",feature="all",period="window"}"#)
+        .await;
+    assert_eq!(value(&users[0]), portal["active_users"].as_f64().unwrap());
+    let daily = prometheus
+        .query(r#"devex_platform_active_users{tool="portal",feature="all",period="day"}"#)
+        .await;
+    assert!((value(&daily[0]) - portal["dau_mean"].as_f64().unwrap()).abs() < 1e-9);
+    let features = prometheus
+        .query(r#"count(devex_platform_active_users{tool="portal",feature!="all",period="week"})"#)
+        .await;
+    assert_eq!(value(&features[0]), 3.0, "portal has three features");
+    let sticky = prometheus
+        .query(r#"devex_platform_stickiness{tool="portal"}"#)
+        .await;
+    assert!((value(&sticky[0]) - portal["stickiness"].as_f64().unwrap()).abs() < 1e-9);
+    let pipeline = prometheus
+        .query(r#"devex_golden_path_share{team="all",kind="pipeline"}"#)
+        .await;
+    let expected = adoption["golden_paths"]["overall"]["pipeline_share"]
+        .as_f64()
+        .unwrap();
+    assert!((value(&pipeline[0]) - expected).abs() < 1e-9);
+    let onboarding = server
+        .get_json("/api/v1/onboarding?from=2025-11-01&to=2026-11-01")
+        .await;
+    let first_merge = prometheus
+        .query(r#"devex_onboarding_days{team="all",milestone="first_merged_pr",quantile="0.5"}"#)
+        .await;
+    let expected = onboarding["overall"]["first_merged_pr_days_median"]
+        .as_f64()
+        .unwrap();
+    assert!((value(&first_merge[0]) - expected).abs() < 1e-9);
     let refreshed = prometheus
         .query("devex_last_refresh_timestamp_seconds")
         .await;
@@ -194,7 +238,12 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
                     "level",
                     "phase",
                     "version",
-                    "currency"
+                    "currency",
+                    "tool",
+                    "feature",
+                    "period",
+                    "kind",
+                    "milestone"
                 ]
                 .contains(&label.as_str()),
                 "unexpected label {label}"
@@ -251,7 +300,7 @@ async fn check_dashboards(prometheus: &Prometheus) {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let board: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -263,7 +312,7 @@ async fn check_dashboards(prometheus: &Prometheus) {
             .iter()
             .map(|v| v["name"].as_str().unwrap().to_string())
             .collect();
-        for required in ["datasource", "team", "service"] {
+        for required in ["datasource", "team"] {
             assert!(
                 defined.contains(&required.to_string()),
                 "{name}: no {required} variable"
@@ -310,7 +359,8 @@ async fn check_dashboards(prometheus: &Prometheus) {
                 };
                 let expr = expr
                     .replace("$team", "checkout")
-                    .replace("$service", "checkout-api");
+                    .replace("$service", "checkout-api")
+                    .replace("$tool", "portal");
                 let series = prometheus.query(&expr).await;
                 assert!(!series.is_empty(), "{name}: {expr}");
             }

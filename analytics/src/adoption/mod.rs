@@ -320,6 +320,24 @@ async fn measures(
     Ok(out)
 }
 
+/// The measures of every (tool, feature) pair in the request's window,
+/// for gauges that label both.
+pub async fn by_tool_and_feature(
+    queries: &LakeQueries,
+    request: &AdoptionRequest,
+) -> Result<BTreeMap<(String, String), AdoptionMetrics>> {
+    let pairs = measures(queries, request, "tool || chr(31) || feature").await?;
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(key, metrics)| {
+            let (tool, feature) = key?
+                .split_once('\u{1f}')
+                .map(|(t, f)| (t.to_string(), f.to_string()))?;
+            Some(((tool, feature), metrics))
+        })
+        .collect())
+}
+
 /// The report of a request.
 pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<AdoptionReport> {
     let column = match request.group_by {

@@ -18,6 +18,9 @@ use prometheus_client::metrics::MetricType;
 use crate::config::Config;
 use crate::error::Result;
 
+mod cost;
+mod platform;
+
 type Labels = Vec<(String, String)>;
 
 /// One gauge family and its samples.
@@ -36,19 +39,25 @@ pub struct Scorecard {
     stale: Arc<tokio::sync::Notify>,
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Labels {
+pub(super) fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-struct Builder {
+pub(super) struct Builder {
     families: Vec<Family>,
 }
 
 impl Builder {
-    fn push(&mut self, name: &'static str, help: &'static str, labels: Labels, value: Option<f64>) {
+    pub(super) fn push(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: Labels,
+        value: Option<f64>,
+    ) {
         let Some(value) = value else { return };
         match self.families.iter_mut().find(|f| f.name == name) {
             Some(family) => family.samples.push((labels, value)),
@@ -223,81 +232,6 @@ impl Builder {
     }
 }
 
-/// This month's cost to date per team, last month's per team and service,
-/// and last month's unattributed share.
-async fn cost_gauges(
-    builder: &mut Builder,
-    queries: &LakeQueries,
-    config: &Config,
-    end: chrono::NaiveDate,
-    owners: &std::collections::HashMap<String, String>,
-) -> Result<()> {
-    use analytics::cost::{CostGroupBy, CostRequest};
-    use chrono::Datelike;
-    let month_start = end.with_day(1).unwrap_or(end);
-    let last_month_start = month_start - chrono::Months::new(1);
-    let request = |from: chrono::NaiveDate, to: chrono::NaiveDate, group_by: CostGroupBy| {
-        CostRequest::parse(
-            Some(&from.to_string()),
-            Some(&to.to_string()),
-            None,
-            Some(group_by.name()),
-            config.cost.clone(),
-        )
-    };
-    let currency = config.cost.currency.as_str();
-    let to_date = analytics::cost::report(
-        queries,
-        &request(month_start, end + Days::new(1), CostGroupBy::Team)?,
-    )
-    .await?;
-    for group in &to_date.groups {
-        builder.push(
-            "devex_cost_month_to_date",
-            "Cost of the current month so far (direct and shared), by team",
-            labels(&[
-                ("team", group.key.label().unwrap_or("")),
-                ("currency", currency),
-            ]),
-            Some(group.cost.to_f64()),
-        );
-    }
-    let last = |group_by| request(last_month_start, month_start, group_by);
-    let by_service = analytics::cost::report(queries, &last(CostGroupBy::Service)?).await?;
-    for group in &by_service.groups {
-        let service = group.key.label().unwrap_or("");
-        let team = owners.get(service).map(String::as_str).unwrap_or("");
-        builder.push(
-            "devex_cost_last_month",
-            "Cost of the last full month by team and service (service \"(shared)\": the team's share of shared cost)",
-            labels(&[("team", team), ("service", service), ("currency", currency)]),
-            Some(group.direct.to_f64()),
-        );
-    }
-    let by_team = analytics::cost::report(queries, &last(CostGroupBy::Team)?).await?;
-    for group in &by_team.groups {
-        builder.push(
-            "devex_cost_last_month",
-            "Cost of the last full month by team and service (service \"(shared)\": the team's share of shared cost)",
-            labels(&[
-                ("team", group.key.label().unwrap_or("")),
-                ("service", "(shared)"),
-                ("currency", currency),
-            ]),
-            Some(group.shared.to_f64()),
-        );
-    }
-    if by_team.total.0 != 0 {
-        builder.push(
-            "devex_cost_unattributed_share",
-            "Share of the last full month's cost that no rule placed",
-            vec![],
-            Some(by_team.unattributed.0 as f64 / by_team.total.0 as f64),
-        );
-    }
-    Ok(())
-}
-
 impl Scorecard {
     /// Recomputes every gauge for the window ending `end` (inclusive).
     pub async fn refresh(&self, queries: &LakeQueries, config: &Config) -> Result<()> {
@@ -364,7 +298,8 @@ impl Scorecard {
                 builder.devex(team, &group.metrics);
             }
         }
-        cost_gauges(&mut builder, queries, config, end, &owners).await?;
+        cost::cost_gauges(&mut builder, queries, config, end, &owners).await?;
+        platform::platform_gauges(&mut builder, queries, config, from, to).await?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
