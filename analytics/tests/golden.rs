@@ -311,6 +311,7 @@ async fn report_command(
 /// adoption, hidden). With `outcomes=true`: per group the success, failure
 /// and abandoned shares. With `funnel=tool:feature,..` [step_days=..]: that
 /// funnel's steps. With `cohorts=true`: the retention cohorts. With
+/// `weekly=true`: week, tool, distinct users. With
 /// `golden_paths=true` [platform_pipelines=..]: per team and overall,
 /// services created, from a template, share, production deployments, on
 /// the platform pipeline, share.
@@ -349,6 +350,16 @@ async fn adoption_command(
     request.extras.golden_paths = args.get("golden_paths").is_some_and(|v| v == "true");
     if let Some(pattern) = args.get("platform_pipelines") {
         request.adoption.platform_pipelines = pattern.clone();
+    }
+    if args.contains_key("weekly") {
+        let weeks = adoption::weekly_users(queries, &request)
+            .await
+            .map_err(err)?;
+        let out = weeks
+            .into_iter()
+            .map(|w| vec![w.week.to_string(), w.tool, w.users.to_string()])
+            .collect();
+        return Ok(rows(out));
     }
     let report = adoption::report(queries, &request).await.map_err(err)?;
     // Funnels: a row per step (step, users, share, median days from the

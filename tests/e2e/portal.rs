@@ -1,6 +1,6 @@
 //! The portal in a real browser: headless Chromium (Debian's `chromium`)
 //! loads the overview on the demo lake, clicks through to a team and to a
-//! deployment, checks that the charts render with data and that nothing is
+//! deployment, then the cost, adoption and onboarding pages, checks that the charts render with data and that nothing is
 //! logged as an error, and saves screenshots under the test output folder.
 //! It drives Chromium through the DevTools protocol on loopback.
 
@@ -296,12 +296,71 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     assert!(budget.as_str().unwrap().contains("31 of 31"), "{budget}");
     let cost = page.screenshot("cost.png").await;
 
+    // Adoption, from the navigation: a line per tool, the funnel narrowing,
+    // the cohort heatmap, golden paths and adoption per team.
+    page.evaluate("document.querySelector('nav a[href=\"/adoption\"]').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.pathname").await, "/adoption");
+    let tools = page
+        .evaluate("[...document.querySelectorAll('#weekly-users polyline.tool')].map(l => l.dataset.tool)")
+        .await;
+    assert_eq!(tools, json!(["api", "cli", "portal", "template"]));
+    let steps = page
+        .evaluate(
+            "[...document.querySelectorAll('#funnel-0 rect')].map(r => r.width.baseVal.value)",
+        )
+        .await;
+    let widths: Vec<f64> = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .collect();
+    assert_eq!(widths.len(), 3, "{widths:?}");
+    assert!(
+        widths[0] > widths[1] && widths[1] > widths[2] && widths[2] > 0.0,
+        "{widths:?}"
+    );
+    let cells = page
+        .evaluate("document.querySelectorAll('#cohorts rect.cell').length")
+        .await;
+    assert!(cells.as_u64().unwrap() >= 12, "{cells}");
+    let golden = page
+        .evaluate("document.querySelectorAll('#golden-paths tbody tr').length")
+        .await;
+    assert_eq!(golden, 8 + 1, "eight teams and overall");
+    let adopting = page
+        .evaluate("document.querySelectorAll('#team-adoption tbody tr').length")
+        .await;
+    assert_eq!(adopting, 8);
+    let adoption = page.screenshot("adoption.png").await;
+
+    // And onboarding, from the adoption page's link: a bar per start month.
+    page.evaluate("document.querySelector('#to-onboarding').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.pathname").await, "/onboarding");
+    let bars = page
+        .evaluate("document.querySelectorAll('#first-merge rect').length")
+        .await;
+    assert!(bars.as_u64().unwrap() >= 10, "{bars}");
+    let cohorts = page
+        .evaluate("document.querySelectorAll('#onboarding-cohorts tbody tr').length")
+        .await;
+    assert!(cohorts.as_u64().unwrap() >= 11, "{cohorts}");
+    let overall = page
+        .evaluate("document.querySelector('#onboarding-cohorts tbody tr:last-child').textContent")
+        .await;
+    assert!(overall.as_str().unwrap().contains("66"), "{overall}");
+    let onboarding = page.screenshot("onboarding.png").await;
+
     assert!(
         page.errors.is_empty(),
         "errors in the browser: {:?}",
         page.errors
     );
-    for shot in [overview, team, deployment, cost] {
+    for shot in [overview, team, deployment, cost, adoption, onboarding] {
         assert!(
             std::fs::metadata(&shot).unwrap().len() > 10_000,
             "{}",

@@ -29,6 +29,7 @@ use crate::LakeQueries;
 
 const ACTIVE_USERS: &str = include_str!("active_users.sql");
 const HEADCOUNT: &str = include_str!("headcount.sql");
+const WEEKLY_USERS: &str = include_str!("weekly_users.sql");
 
 /// `[adoption]` in the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,6 +337,43 @@ pub async fn by_tool_and_feature(
             Some(((tool, feature), metrics))
         })
         .collect())
+}
+
+/// One tool's distinct users in one ISO week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeeklyUsers {
+    pub tool: String,
+    /// The Monday that starts the week (local).
+    pub week: NaiveDate,
+    pub users: u64,
+}
+
+/// Distinct users per tool and ISO week of the request's window
+/// (`weekly_users.sql`), by week then tool.
+pub async fn weekly_users(
+    queries: &LakeQueries,
+    request: &AdoptionRequest,
+) -> Result<Vec<WeeklyUsers>> {
+    let result = queries
+        .read_only_sql(&fill(WEEKLY_USERS, &window_values(request))?)
+        .await?;
+    let c = Columns::new(&result.batches);
+    let mut out: Vec<WeeklyUsers> = c
+        .text("tool")?
+        .into_iter()
+        .zip(c.micros("week")?)
+        .zip(c.int("users")?)
+        .filter_map(|((tool, week), users)| {
+            let week = chrono::DateTime::from_timestamp_micros(week?)?.date_naive();
+            Some(WeeklyUsers {
+                tool: tool?,
+                week,
+                users: users.unwrap_or(0) as u64,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.week, &a.tool).cmp(&(b.week, &b.tool)));
+    Ok(out)
 }
 
 /// The report of a request.

@@ -22,6 +22,7 @@ pub mod gauges;
 pub mod intake;
 pub mod metrics;
 pub mod ops;
+mod platform_pages;
 pub mod portal;
 pub mod state;
 pub mod status;

@@ -43,7 +43,7 @@ pub(super) fn segment(text: &str) -> String {
         .collect()
 }
 
-fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
+pub(super) fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
     let end = state
         .config
         .metrics
@@ -79,7 +79,7 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
 <body>
-<nav><a href="/">Overview</a> · <a href="/cost">Cost</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
 {body}
 </body>
 </html>
@@ -470,6 +470,8 @@ pub fn routes() -> Router<AppState> {
         .route("/teams/{team}", get(team_page))
         .route("/deployments/{service}/{id}", get(deployment_page))
         .route("/cost", get(cost_page))
+        .route("/adoption", get(adoption_page))
+        .route("/onboarding", get(onboarding_page))
 }
 
 /// Portal pages: HTML, or the error as a small HTML page with its status.
@@ -499,6 +501,14 @@ async fn overview_page(State(state): State<AppState>) -> Response {
 
 async fn cost_page(State(state): State<AppState>) -> Response {
     html(super::cost_page::cost(&state).await)
+}
+
+async fn adoption_page(State(state): State<AppState>) -> Response {
+    html(super::platform_pages::adoption_page(&state).await)
+}
+
+async fn onboarding_page(State(state): State<AppState>) -> Response {
+    html(super::platform_pages::onboarding_page(&state).await)
 }
 
 async fn team_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {
