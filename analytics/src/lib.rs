@@ -29,6 +29,7 @@ pub mod durations;
 pub mod error;
 pub mod onboarding;
 pub mod paths;
+pub mod privacy;
 pub mod stats;
 pub(crate) mod template;
 pub mod window;

@@ -23,6 +23,7 @@ pub use golden_paths::{GoldenPathShares, GoldenPathTeam, GoldenPaths};
 use crate::columns::Columns;
 use crate::devex::DevexSettings;
 use crate::error::{Error, Result};
+use crate::privacy::{hidden_beyond, Hidden};
 use crate::template::{fill, local_midnight, sql_instant};
 use crate::window::Window;
 use crate::LakeQueries;
@@ -30,6 +31,7 @@ use crate::LakeQueries;
 const ACTIVE_USERS: &str = include_str!("active_users.sql");
 const HEADCOUNT: &str = include_str!("headcount.sql");
 const WEEKLY_USERS: &str = include_str!("weekly_users.sql");
+const TEAM_USERS: &str = include_str!("team_users.sql");
 
 /// `[adoption]` in the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -420,28 +422,55 @@ pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<
                     ..AdoptionMetrics::default()
                 });
         }
-        let min = request.settings.min_group_size as u64;
+        let min = request.settings.min_group_size;
+        // Teams too small by headcount, and teams whose users, shown, would
+        // leave a few of the hidden teams' users to work out by difference.
+        let mut users: BTreeMap<String, BTreeSet<String>> = by_group
+            .keys()
+            .flatten()
+            .map(|team| (team.clone(), BTreeSet::new()))
+            .collect();
+        let mut everyone = BTreeSet::new();
+        let result = queries
+            .read_only_sql(&fill(TEAM_USERS, &window_values(request))?)
+            .await?;
+        let c = Columns::new(&result.batches);
+        for (team, user) in c.text("team")?.into_iter().zip(c.text("user")?) {
+            let (Some(team), Some(user)) = (team, user) else {
+                continue;
+            };
+            everyone.insert(user.clone());
+            if let Some(set) = users.get_mut(&team) {
+                set.insert(user);
+            }
+        }
+        let too_few = users
+            .keys()
+            .filter(|team| headcounts.get(*team).is_none_or(|n| (*n as usize) < min))
+            .map(|team| (team.clone(), Hidden::TooFew))
+            .collect();
+        // The overall numbers are always shown.
+        let hidden = hidden_beyond(&users, &|_| None, &everyone, min, too_few, true);
         for (team, metrics) in by_group.iter_mut() {
-            let developers = team.as_ref().and_then(|t| headcounts.get(t)).copied();
-            match developers {
-                Some(n) if n >= min => {
+            let Some(team) = team else {
+                // Events whose source named no team: counted overall only.
+                *metrics = AdoptionMetrics {
+                    hidden_reason: Some("events without a team; they count in overall".into()),
+                    ..AdoptionMetrics::default()
+                };
+                continue;
+            };
+            match hidden.get(team) {
+                Some(why) => {
+                    *metrics = AdoptionMetrics {
+                        hidden_reason: Some(why.reason(min, "developers")),
+                        ..AdoptionMetrics::default()
+                    };
+                }
+                None => {
+                    let n = headcounts.get(team).copied().unwrap_or(0);
                     metrics.developers = Some(n);
                     metrics.adoption = metrics.active_users.map(|u| u as f64 / n as f64);
-                }
-                // Events whose source named no team: counted overall only.
-                _ if team.is_none() => {
-                    *metrics = AdoptionMetrics {
-                        hidden_reason: Some("events without a team; they count in overall".into()),
-                        ..AdoptionMetrics::default()
-                    };
-                }
-                _ => {
-                    *metrics = AdoptionMetrics {
-                        hidden_reason: Some(format!(
-                            "fewer than {min} developers (devex.min_group_size): too few to show without pointing at people"
-                        )),
-                        ..AdoptionMetrics::default()
-                    };
                 }
             }
         }

@@ -5,7 +5,9 @@
 //!
 //! Groups with fewer new developers than the minimum group size are hidden,
 //! with the reason; their developers still count in the groups above them
-//! and in `overall`. A milestone not reached is counted apart, never as 0.
+//! and in `overall`, and a group that would reveal a hidden one by
+//! difference is hidden too (`crate::privacy`). A milestone not reached is
+//! counted apart, never as 0.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,6 +20,7 @@ use crate::columns::Columns;
 use crate::devex::DevexSettings;
 use crate::dora::DoraSettings;
 use crate::error::{Error, Result};
+use crate::privacy::{hidden_groups, Hidden};
 use crate::template::{fill, local_midnight, sql_instant};
 use crate::window::Window;
 use crate::LakeQueries;
@@ -242,18 +245,21 @@ async fn new_developers(
     Ok(out)
 }
 
-/// The measures over a set of developers (each counted once).
-fn summarize(developers: &BTreeMap<&str, [Option<f64>; 3]>, min: usize) -> OnboardingMetrics {
-    let n = developers.len();
-    if n < min {
+/// The measures over a set of developers (each counted once), or why they
+/// are hidden.
+fn summarize(
+    developers: &BTreeMap<&str, [Option<f64>; 3]>,
+    hidden: Option<Hidden>,
+    min: usize,
+) -> OnboardingMetrics {
+    if let Some(why) = hidden {
         return OnboardingMetrics {
             new_developers: None,
             milestones: None,
-            hidden_reason: Some(format!(
-                "fewer than {min} new developers (devex.min_group_size): too few to show without pointing at people"
-            )),
+            hidden_reason: Some(why.reason(min, "new developers")),
         };
     }
+    let n = developers.len();
     let summary = |i: usize| {
         let mut reached: Vec<f64> = developers.values().filter_map(|d| d[i]).collect();
         reached.sort_by(f64::total_cmp);
@@ -311,6 +317,14 @@ pub async fn report(
                 .insert(row.developer.as_str(), row.days);
         }
     }
+    // Small groups, and groups that would reveal one by difference.
+    let people: BTreeMap<String, BTreeSet<String>> = members
+        .iter()
+        .map(|(g, d)| (g.clone(), d.keys().map(|k| k.to_string()).collect()))
+        .collect();
+    let all: BTreeSet<String> = everyone.keys().map(|k| k.to_string()).collect();
+    let hidden = hidden_groups(&people, &|g| parents.get(g).cloned(), &all, min);
+    let overall_hidden = (all.len() < min).then_some(Hidden::TooFew);
     let groups = members
         .into_iter()
         .map(|(name, developers)| OnboardingGroup {
@@ -318,11 +332,11 @@ pub async fn report(
                 OnboardingGroupBy::Team => parents.get(&name).cloned(),
                 OnboardingGroupBy::Cohort => None,
             },
+            metrics: summarize(&developers, hidden.get(&name).copied(), min),
             key: match request.group_by {
                 OnboardingGroupBy::Team => OnboardingKey::Team(name),
                 OnboardingGroupBy::Cohort => OnboardingKey::Cohort(name),
             },
-            metrics: summarize(&developers, min),
         })
         .collect();
     Ok(OnboardingReport {
@@ -331,7 +345,7 @@ pub async fn report(
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
         groups,
-        overall: summarize(&everyone, min),
+        overall: summarize(&everyone, overall_hidden, min),
     })
 }
 
@@ -348,14 +362,14 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let shown = summarize(&developers, 3);
+        let shown = summarize(&developers, None, 3);
         let milestones = shown.milestones.unwrap();
         assert_eq!(shown.new_developers, Some(3));
         assert_eq!(milestones[0].median, Some(3.0));
         assert_eq!((milestones[0].n, milestones[0].not_yet_reached), (2, 1));
         assert_eq!(milestones[2].median, None);
         assert_eq!(milestones[2].not_yet_reached, 3);
-        let hidden = summarize(&developers, 4);
+        let hidden = summarize(&developers, Some(Hidden::TooFew), 4);
         assert_eq!(hidden.new_developers, None);
         assert!(hidden.hidden_reason.is_some());
         let json = serde_json::to_value(&hidden).unwrap();
