@@ -38,6 +38,8 @@ pub struct Config {
     pub cost: analytics::cost::CostSettings,
     /// The platform adoption funnels.
     pub adoption: analytics::adoption::AdoptionSettings,
+    /// Access: /metrics without a token, the Host allowlist.
+    pub auth: crate::auth::AuthSettings,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -105,6 +107,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             cost: analytics::cost::CostSettings::default(),
             adoption: analytics::adoption::AdoptionSettings::default(),
+            auth: crate::auth::AuthSettings::default(),
             sources: BTreeMap::new(),
         }
     }

@@ -10,6 +10,7 @@
 //! stable code are mapped in `http::status`). Nothing under `http` imports
 //! `cli`; domain rules live in the libraries.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;

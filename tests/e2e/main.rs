@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the real `devex` binary and its HTTP server.
 //! One test binary for the whole suite, so it links once.
 
+mod access;
 mod adoption;
 mod cost;
 mod crash;

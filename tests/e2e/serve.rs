@@ -21,23 +21,27 @@ impl Server {
     }
 
     fn start_with(lake: &std::path::Path, demo: bool, env: &[(&str, &str)]) -> Server {
+        let extra: &[&str] = if demo { &["--demo"] } else { &[] };
+        Self::start_on(lake, "127.0.0.1:0", extra, env)
+    }
+
+    /// Starts the server on `addr` with extra `serve` arguments; the base
+    /// URL reaches it over loopback whatever the address.
+    pub fn start_on(
+        lake: &std::path::Path,
+        addr: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = devex();
         command.envs(env.iter().copied());
         command
-            .args([
-                "serve",
-                "--lake",
-                lake.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--lake", lake.to_str().unwrap(), "--addr", addr])
+            .args(extra)
             .env("DEVEX_DEMO__SCALE", "0.25")
             .env("DEVEX_DEMO__MONTHS", "6")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        if demo {
-            command.arg("--demo");
-        }
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
@@ -46,7 +50,7 @@ impl Server {
             .trim()
             .strip_prefix("devex listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+            .replace("0.0.0.0", "127.0.0.1");
         Server { child, base }
     }
 

@@ -51,6 +51,42 @@ pub enum Command {
     /// Argo CD: the notifications set-up that sends devex deployments.
     #[command(subcommand)]
     Argocd(ArgocdCommand),
+    /// API tokens: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone, on standard output (the only
+    /// time it is shown; only its hash is kept).
+    Create {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// What the token is for, e.g. prometheus or ci-ingest.
+        #[arg(long)]
+        name: String,
+        /// viewer (reports, portal, /metrics), ingest (posts events) or
+        /// admin (everything).
+        #[arg(long, value_parser = ["viewer", "ingest", "admin"])]
+        role: String,
+        /// How long it lives: e.g. 90d, 12h, 4w, or never.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+    },
+    /// List the tokens: name, role, created, expires, state.
+    List {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Revoke the token with this name; a running server refuses it at once.
+    Revoke {
+        #[command(flatten)]
+        lake: LakeArg,
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +376,10 @@ pub struct ServeArgs {
     /// Create the demo organisation first when the lake is empty.
     #[arg(long)]
     pub demo: bool,
+    /// Serve an address other than loopback without tokens (only when
+    /// something in front of devex authenticates); the portal says so.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod args;
 pub mod commands;
 pub mod progress;
 pub mod sync;
+pub mod token;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -84,7 +85,7 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(addr) = args.addr {
                 config.addr = addr;
             }
-            crate::http::serve(&config, args.demo).await
+            crate::http::serve(&config, args.demo, args.insecure_no_auth).await
         }
         Command::Import(args) => {
             apply_lake(&mut config, &args.lake);
@@ -257,6 +258,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
+        Command::Token(command) => token::run(&mut config, command),
         Command::Argocd(ArgocdCommand::Template { url }) => {
             let url = url.unwrap_or_else(|| format!("http://{}", config.addr));
             print!("{}", ingest::sources::argocd::template::config_map(&url));

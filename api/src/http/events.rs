@@ -1,7 +1,9 @@
 //! `POST /api/v1/events/usage`: platform usage events pushed by tools, as a
 //! JSON array (`ingest::usage`). Stored durably before the answer, once per
-//! `event_id`. Until access roles exist it is accepted from this machine
-//! only: anything that can reach an open bind could otherwise write events.
+//! `event_id`. It needs an `ingest` token once the lake holds tokens; until
+//! then it is accepted from this machine only (even behind
+//! `--insecure-no-auth`): anything that can reach an open bind could
+//! otherwise write events.
 
 use std::net::SocketAddr;
 
@@ -13,8 +15,7 @@ use axum::{Json, Router};
 use super::state::AppState;
 use crate::error::{Error, Result};
 
-/// Bodies larger than this are refused before they are read.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+use super::MAX_BODY_BYTES;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/events/usage", post(usage_events))
@@ -31,14 +32,14 @@ async fn usage_events(State(state): State<AppState>, request: Request) -> Result
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    if !accepted_from(peer) {
+    if !state.guard.auth_required()? && !accepted_from(peer) {
         return Err(Error::Forbidden(
-            "usage events are accepted from this machine only until access roles exist; send them to 127.0.0.1, or through a relay on this host".into(),
+            "without tokens, usage events are accepted from this machine only; create an ingest token (devex token create --name NAME --role ingest) and send it as `Authorization: Bearer <token>`".into(),
         ));
     }
     let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
         .await
-        .map_err(|e| Error::BadBody(format!("cannot read the body ({e}); send at most 16 MiB")))?;
+        .map_err(|e| Error::BadBody(format!("cannot read the body ({e}); send at most 25 MiB")))?;
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         Error::BadBody(format!(
             "the body is not JSON ({e}); send an array of {{user, tool, feature, at}} events"

@@ -7,6 +7,7 @@ use axum::Router;
 use ingest::lake::Lake;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::guard::{Exposure, Guard};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -31,13 +32,22 @@ pub mod webhooks;
 
 pub use state::AppState;
 
+/// Request bodies above this are refused (GitHub's own largest delivery).
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
 pub fn app(state: AppState) -> Router {
+    let guard = state.guard.clone();
     Router::new()
         .merge(portal::routes())
         .merge(ops::routes())
         .merge(webhooks::routes())
         .nest("/api/v1", api_routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::auth::guard::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -56,8 +66,34 @@ fn api_routes() -> Router<AppState> {
 
 /// Creates the demo lake when asked and the lake is empty, then serves until
 /// SIGINT or SIGTERM, finishing requests in flight.
-pub async fn serve(config: &Config, demo: bool) -> Result<()> {
+pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Result<()> {
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
+    // Safe by default: without a token, loopback only, unless told otherwise.
+    let has_tokens = !crate::auth::tokens::TokenStore::new(&lake)
+        .load()?
+        .is_empty();
+    let exposure = if config.addr.ip().is_loopback() {
+        Exposure::Loopback
+    } else {
+        Exposure::Open { insecure_no_auth }
+    };
+    match (has_tokens, exposure) {
+        (true, _) => tracing::info!("Tokens exist: every request but /healthz and the webhooks needs one."),
+        (false, Exposure::Loopback) => eprintln!(
+            "devex: no tokens, so serving this machine only ({}); create one with `devex token create --name NAME --role admin` before binding elsewhere.",
+            config.addr
+        ),
+        (false, Exposure::Open { insecure_no_auth: false }) => {
+            return Err(Error::Config(format!(
+                "refusing to serve {} without auth: anyone who reaches it could read everything. Create a token first (devex token create --name admin --role admin), bind to 127.0.0.1, or pass --insecure-no-auth if something in front of devex authenticates",
+                config.addr
+            )))
+        }
+        (false, Exposure::Open { insecure_no_auth: true }) => tracing::warn!(
+            addr = %config.addr,
+            "Serving without auth on an open address (--insecure-no-auth)."
+        ),
+    }
     if demo && lake.is_empty().await? {
         tracing::info!(lake = %config.lake.display(), "Creating the demo organisation in an empty lake.");
         let started = std::time::Instant::now();
@@ -85,7 +121,8 @@ pub async fn serve(config: &Config, demo: bool) -> Result<()> {
     // On stdout, so scripts and tests can find the port when it was 0.
     println!("devex listening on http://{address}");
     tracing::info!(%address, lake = %config.lake.display(), "Serving.");
-    let state = AppState::new(lake, config.clone()).await?;
+    let mut state = AppState::new(lake.clone(), config.clone()).await?;
+    state.guard = Guard::new(&lake, &config.auth, address, exposure);
     // Walk the commit graph and build the derived tables now rather than in
     // the first request.
     if let Err(e) = analytics::derive::run(&state.queries, &config.dora, &config.devex).await {

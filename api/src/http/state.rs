@@ -10,6 +10,7 @@ use ingest::sources::Registry;
 use super::gauges::Scorecard;
 use super::intake::Intake;
 use super::metrics::Metrics;
+use crate::auth::guard::{Exposure, Guard};
 use crate::config::Config;
 use crate::error::Result;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub scorecard: Scorecard,
     /// The webhook receivers, writer (group commit) and caches.
     pub intake: Arc<Intake>,
+    /// Who may call what (tokens, roles, the Host allowlist).
+    pub guard: Guard,
 }
 
 impl AppState {
@@ -39,7 +42,15 @@ impl AppState {
     ) -> Result<AppState> {
         let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
         let scorecard = Scorecard::default();
+        // Until `serve` knows its address: no Host check, on loopback.
+        let guard = Guard::new(
+            &lake,
+            &config.auth,
+            std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            Exposure::Loopback,
+        );
         Ok(AppState {
+            guard,
             intake: Arc::new(Intake::start(lake.clone(), &config, registry)?),
             lake,
             queries,

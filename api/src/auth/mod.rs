@@ -1,0 +1,63 @@
+//! Who may call what: API tokens with a role (`tokens`), the rules mapping
+//! each route to the role it needs and the middleware applying them
+//! (`guard`), and the `[auth]` settings. Webhooks are not here: each source
+//! checks its own signature or token.
+
+pub mod guard;
+pub mod tokens;
+
+use serde::{Deserialize, Serialize};
+
+/// What a token or a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads reports, the portal and /metrics.
+    Viewer,
+    /// Posts events (`/api/v1/events/*`).
+    Ingest,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Ingest => "ingest",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role may do what `needed` allows.
+    pub fn allows(self, needed: Role) -> bool {
+        self == Role::Admin || self == needed
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Role> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "ingest" => Ok(Role::Ingest),
+            "admin" => Ok(Role::Admin),
+            other => Err(crate::error::Error::invalid_parameter(
+                "role",
+                format!("`{other}` is not one of viewer, ingest, admin"),
+            )),
+        }
+    }
+}
+
+/// `[auth]` in the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Serve /metrics without a token (for a Prometheus that cannot send one).
+    pub public_metrics: bool,
+    /// `Host` header values the server answers (besides its bound address
+    /// and `localhost`), so a DNS-rebinding page cannot read a loopback
+    /// server. Names, optionally with `:port`.
+    pub allowed_hosts: Vec<String>,
+}

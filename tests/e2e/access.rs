@@ -1,0 +1,278 @@
+//! Who may call what: tokens made by `devex token`, every route against
+//! every kind of caller (none, a wrong, revoked or expired token, and each
+//! role), the Host allowlist, and the safe defaults of `devex serve`.
+
+use reqwest::header::{AUTHORIZATION, HOST};
+use serde_json::json;
+
+use crate::serve::Server;
+use crate::support::*;
+
+/// The requests checked: method, path, the role they need (`None`: open to
+/// all, as the webhooks check their own signatures).
+fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)> {
+    let get = |path: &str| ("GET", path.to_string(), Some("viewer"));
+    vec![
+        ("GET", "/healthz".into(), None),
+        ("POST", "/webhooks/cdevents".into(), None),
+        get("/"),
+        get("/teams/checkout"),
+        get(deployment),
+        get("/cost"),
+        get("/adoption"),
+        get("/onboarding"),
+        get("/metrics"),
+        get("/api/v1/openapi.json"),
+        get("/api/v1/tables"),
+        get("/api/v1/dora?from=2026-08-01&to=2026-11-01"),
+        get("/api/v1/dora/series?from=2026-08-01&to=2026-11-01&granularity=week"),
+        get("/api/v1/dora/deployments?from=2026-10-01&to=2026-11-01"),
+        get("/api/v1/devex?from=2026-08-01&to=2026-11-01"),
+        get("/api/v1/space?from=2026-08-01&to=2026-11-01"),
+        get("/api/v1/compare?metric=lead_time&a_from=2026-08-01&a_to=2026-09-01&b_from=2026-09-01&b_to=2026-10-01"),
+        get("/api/v1/cost?from=2026-08-01&to=2026-11-01"),
+        get("/api/v1/cost/lines?from=2026-10-01&to=2026-11-01"),
+        get("/api/v1/adoption?from=2026-08-01&to=2026-11-01"),
+        get("/api/v1/onboarding?from=2026-01-01&to=2026-11-01"),
+        get("/api/v1/surveys"),
+        get("/api/v1/surveys/devex-2026-q3/results"),
+        get("/api/v1/surveys/compare?a=devex-2026-q2&b=devex-2026-q3"),
+        get("/api/v1/surveys/devex-2026-q3/perceived-vs-measured"),
+        get("/api/v1/entities/component/default/checkout-api/scorecard"),
+        ("POST", "/api/v1/events/usage".into(), Some("ingest")),
+    ]
+}
+
+async fn call(server: &Server, method: &str, path: &str, token: Option<&str>) -> u16 {
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", server.base);
+    let mut request = match method {
+        "POST" => client.post(url).header("content-type", "application/json").body(
+            if path.contains("events") {
+                json!([{"user": "u@example.com", "tool": "cli", "feature": "deploy", "at": "2026-10-02T09:00:00Z"}]).to_string()
+            } else {
+                "{}".to_string()
+            },
+        ),
+        _ => client.get(url),
+    };
+    if let Some(token) = token {
+        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+fn create_token(lake: &str, name: &str, role: &str, expires: &str) -> String {
+    let output = run(&[
+        "token",
+        "create",
+        "--lake",
+        lake,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--expires",
+        expires,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let token = stdout(&output);
+    // Only the token on stdout; what it is goes to stderr.
+    assert_eq!(token.lines().count(), 1, "{token}");
+    assert!(stderr(&output).contains(name));
+    token.trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_the_callers_role() {
+    let lake = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    let demo = run(&[
+        "demo",
+        "--lake",
+        lake_arg,
+        "--scale",
+        "0.25",
+        "--months",
+        "12",
+        "--end",
+        "2026-11-01",
+    ]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+
+    // Without tokens (loopback): what each request answers when allowed.
+    let open = Server::start(lake.path(), false);
+    let listed = open
+        .get_json("/api/v1/dora/deployments?from=2026-10-01&to=2026-11-01")
+        .await;
+    let first = &listed["deployments"][0];
+    let deployment = format!(
+        "/deployments/{}/{}",
+        first["service"].as_str().unwrap(),
+        first["deployment_id"].as_str().unwrap()
+    );
+    let routes = || routes(&deployment);
+    let mut baseline = Vec::new();
+    for (method, path, _) in routes() {
+        let status = call(&open, method, &path, None).await;
+        baseline.push(status);
+    }
+    assert!(open.terminate().success());
+    for ((_, path, role), status) in routes().iter().zip(&baseline) {
+        match role {
+            // The webhook refuses for want of its own token.
+            None if path.starts_with("/webhooks") => assert_eq!(*status, 401, "{path}"),
+            _ => assert_eq!(*status, 200, "{path}"),
+        }
+    }
+
+    let viewer = create_token(lake_arg, "grafana", "viewer", "90d");
+    let ingest = create_token(lake_arg, "ci", "ingest", "90d");
+    let admin = create_token(lake_arg, "ops", "admin", "never");
+    let revoked = create_token(lake_arg, "old", "admin", "90d");
+    let expired = create_token(lake_arg, "stale", "admin", "1h");
+    let revoke = run(&["token", "revoke", "--lake", lake_arg, "old"]);
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    // Age the `stale` token by editing its kept expiry.
+    let file = lake.path().join("_devex/tokens.json");
+    let mut kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for record in kept.as_array_mut().unwrap() {
+        if record["name"] == "stale" {
+            record["expires_at"] = json!("2020-01-01T00:00:00Z");
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&kept).unwrap()).unwrap();
+    assert!(!std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&admin[4..]));
+    let list = run_json(&["token", "list", "--lake", lake_arg]);
+    let states: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().into(),
+                t["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("old".into(), "revoked".into())),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("stale".into(), "expired".into())),
+        "{states:?}"
+    );
+
+    let server = Server::start(lake.path(), false);
+    let callers: [(&str, Option<&str>, Option<&str>); 7] = [
+        ("no token", None, None),
+        ("unknown token", Some("dvx_not-a-token"), None),
+        ("revoked", Some(&revoked), None),
+        ("expired", Some(&expired), None),
+        ("viewer", Some(&viewer), Some("viewer")),
+        ("ingest", Some(&ingest), Some("ingest")),
+        ("admin", Some(&admin), Some("admin")),
+    ];
+    let mut table = Vec::new();
+    for ((method, path, needed), allowed_status) in routes().into_iter().zip(&baseline) {
+        for (caller, token, role) in &callers {
+            let expected = match (needed, role) {
+                (None, _) => *allowed_status,
+                (Some(_), None) => 401,
+                (Some(_), Some("admin")) => *allowed_status,
+                (Some(needed), Some(role)) if needed == *role => *allowed_status,
+                (Some(_), Some(_)) => 403,
+            };
+            let status = call(&server, method, &path, *token).await;
+            table.push(format!(
+                "{method} {path} as {caller}: {status} (expected {expected})"
+            ));
+            assert_eq!(status, expected, "{}", table.join("\n"));
+        }
+    }
+    assert_eq!(table.len(), routes().len() * callers.len());
+
+    // A refusal says what to do, and how to authenticate.
+    let response = reqwest::get(format!("{}/api/v1/dora", server.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"devex\""
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("devex token create"));
+
+    // A DNS-rebinding page's Host is refused, even on /healthz.
+    let client = reqwest::Client::new();
+    let rebound = client
+        .get(format!("{}/healthz", server.base))
+        .header(HOST, "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
+    let local = client
+        .get(format!("{}/healthz", server.base))
+        .header(
+            HOST,
+            format!("localhost:{}", server.base.rsplit(':').next().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status().as_u16(), 200);
+
+    // Revoking applies to the running server at once.
+    let revoke = run(&["token", "revoke", "--lake", lake_arg, "grafana"]);
+    assert!(revoke.status.success());
+    assert_eq!(
+        call(&server, "GET", "/api/v1/tables", Some(&viewer)).await,
+        401
+    );
+    assert!(server.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_bind_needs_auth_or_says_it_has_none() {
+    let lake = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    // No token, an address beyond loopback: refused, saying what to do.
+    let refused = run(&["serve", "--lake", lake_arg, "--addr", "0.0.0.0:0"]);
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(
+        message.contains("without auth") && message.contains("devex token create"),
+        "{message}"
+    );
+    // Overridden explicitly: it serves, and the portal warns.
+    let server = Server::start_on(lake.path(), "0.0.0.0:0", &["--insecure-no-auth"], &[]);
+    let (status, page) = server.get("/cost").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="insecure""#), "{page}");
+    // Bodies are capped at 25 MiB (GitHub's largest delivery); 24 MiB pass
+    // the cap and reach the receiver, which wants its token.
+    let client = reqwest::Client::new();
+    let post = |size: usize| {
+        client
+            .post(format!("{}/webhooks/cdevents", server.base))
+            .body(vec![b' '; size])
+            .send()
+    };
+    assert_eq!(post(26 * 1024 * 1024).await.unwrap().status().as_u16(), 413);
+    assert_eq!(post(24 * 1024 * 1024).await.unwrap().status().as_u16(), 401);
+    assert!(server.terminate().success());
+    // With a token, an open bind needs no override.
+    create_token(lake_arg, "ops", "admin", "90d");
+    let server = Server::start_on(lake.path(), "0.0.0.0:0", &[], &[]);
+    let (status, page) = server.get("/cost").await;
+    assert_eq!(status, 401, "{page}");
+    assert!(server.terminate().success());
+}
