@@ -215,8 +215,10 @@ impl LakeQueries {
         // take the process down.
         let context = context.clone();
         let sql = sql.to_string();
-        let task = tokio::spawn(async move { run_read_only(&context, &sql).await });
-        match task.await {
+        let task = AbortOnDrop(tokio::spawn(
+            async move { run_read_only(&context, &sql).await },
+        ));
+        match task.join().await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(Failure::Planning(e))) => match classify_planning_error(e) {
                 Error::Engine(e) => Err(self.explain_execution_error(e).await),
@@ -290,6 +292,22 @@ impl LakeQueries {
                 .unwrap_or(Error::Engine(error)),
             _ => Error::Engine(error),
         }
+    }
+}
+
+/// A spawned query that stops when whoever waits for it goes away (a request
+/// that timed out, a client that hung up), instead of running on unseen.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> std::result::Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

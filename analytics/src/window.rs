@@ -20,6 +20,11 @@ pub const REPORT_DAYS: u64 = 90;
 /// partial first week.
 pub const PORTAL_DAYS: u64 = 91;
 
+/// The longest window a report covers: ten years (with their leap days).
+/// A longer one is almost always a mistake (`from=0001-01-01`) that would
+/// make every per-period answer enormous.
+pub const MAX_DAYS: i64 = 3653;
+
 /// A window of local calendar days: `from` inclusive, `to` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -70,8 +75,20 @@ impl Window {
         Ok(window)
     }
 
-    /// An empty window is a mistake, not an empty report.
+    /// An empty window is a mistake, not an empty report; so is one longer
+    /// than [`MAX_DAYS`].
     pub fn check(&self) -> Result<()> {
+        if self.days() > MAX_DAYS {
+            return Err(Error::invalid_parameter(
+                "from",
+                format!(
+                    "the window from {} to {} spans {} days; a report covers at most {MAX_DAYS} (ten years): narrow it, or ask for several windows",
+                    self.from,
+                    self.to,
+                    self.days()
+                ),
+            ));
+        }
         if self.from >= self.to {
             return Err(Error::invalid_parameter(
                 "from",
@@ -116,6 +133,18 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_window_covers_at_most_ten_years() {
+        assert!(Window::parse(Some("2016-11-01"), Some("2026-11-01"), None, REPORT_DAYS).is_ok());
+        let err = Window::parse(Some("0001-01-01"), Some("9999-12-31"), None, REPORT_DAYS)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("at most 3653") && err.contains("narrow"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct DeploymentsReport {
 /// Every successful production deployment in the window (all classes), with
 /// its changes, failure causes and recovery: the rows behind every number of
 /// [`report`].
+/// The most deployments one drill-down lists.
+pub const MAX_DEPLOYMENTS: usize = 50_000;
+
 pub async fn deployments(
     queries: &LakeQueries,
     request: &DoraRequest,
@@ -107,10 +110,19 @@ pub async fn deployments(
                 "SELECT * FROM (SELECT p.*, o.failed, o.recovered_at, o.recovery_hours, o.rework \
                  FROM production_deployments p LEFT JOIN deployment_outcomes o \
                  ON o.service = p.service AND o.deployment_id = p.deployment_id) \
-                 WHERE {in_window} ORDER BY deployed_at, service, seq"
+                 WHERE {in_window} ORDER BY deployed_at, service, seq LIMIT {}",
+                MAX_DEPLOYMENTS + 1
             ),
         )
         .await?;
+    if Columns::new(&rows.batches).len() > MAX_DEPLOYMENTS {
+        return Err(Error::invalid_parameter(
+            "from",
+            format!(
+                "more than {MAX_DEPLOYMENTS} deployments in the window; narrow it, or filter by team or service"
+            ),
+        ));
+    }
     let changes = sql
         .query(
             queries,

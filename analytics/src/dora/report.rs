@@ -94,6 +94,9 @@ pub(crate) fn periods(
 
 /// The DORA metrics per week or month of the window (every period present,
 /// empty ones with zero deployments), per group when grouped.
+/// The most points (periods times groups) a series answers.
+pub const MAX_SERIES_POINTS: usize = 100_000;
+
 pub async fn series(
     queries: &LakeQueries,
     request: &DoraRequest,
@@ -130,6 +133,17 @@ pub async fn series(
     }
     if by_group.is_empty() {
         by_group.insert(None, HashMap::new());
+    }
+    let period_count = periods(request.from, request.to, granularity).len();
+    let asked = period_count * by_group.len();
+    if asked > MAX_SERIES_POINTS {
+        return Err(Error::invalid_parameter(
+            "granularity",
+            format!(
+                "{period_count} periods x {} groups = {asked} points; a series holds at most {MAX_SERIES_POINTS}: narrow the window, use granularity=month, or filter by team or service",
+                by_group.len()
+            ),
+        ));
     }
     let mut points = Vec::new();
     for (key, cells) in by_group {

@@ -35,6 +35,9 @@ pub use state::AppState;
 /// Request bodies above this are refused (GitHub's own largest delivery).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
+/// A request still unanswered after this gets 503, and its queries stop.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub fn app(state: AppState) -> Router {
     let guard = state.guard.clone();
     Router::new()
@@ -48,6 +51,10 @@ pub fn app(state: AppState) -> Router {
             crate::auth::guard::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
