@@ -19,6 +19,7 @@
 //! ```
 
 pub mod adoption;
+pub mod audit;
 pub mod catalog;
 pub mod columns;
 pub mod cost;
@@ -508,7 +509,7 @@ async fn merge_memberships(context: &SessionContext) -> Result<()> {
     Ok(())
 }
 
-fn register_table(
+pub(crate) fn register_table(
     context: &SessionContext,
     lake: &Lake,
     table: &'static TableSpec,

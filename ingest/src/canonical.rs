@@ -226,6 +226,11 @@ canonical_rows! {
     TeamMember => TEAM_MEMBERS {
         developer: String, team: String, valid_from: Micros, valid_to: Option<Micros>,
     }
+    /// One entry of devex's audit log (not a canonical table).
+    AuditEntry => AUDIT {
+        at: Micros, actor: String, action: String, target: Option<String>,
+        origin: Option<String>, outcome: String,
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +275,7 @@ mod tests {
         check::<Team>();
         check::<Service>();
         check::<TeamMember>();
+        check::<AuditEntry>();
         let typed = 16;
         assert_eq!(schema::TABLES.len(), typed, "a table has no typed row");
     }

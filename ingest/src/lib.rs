@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod canonical;
 pub mod demo;
 pub mod error;

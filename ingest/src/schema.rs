@@ -716,6 +716,25 @@ pub static TEAM_MEMBERS: TableSpec = TableSpec {
     sort_by: &["team", "developer"],
 };
 
+/// devex's own record of who did what: not a canonical table (nothing imports
+/// into it, raw SQL does not see it), read by admins only. Every entry has a
+/// random id, so none is ever deduplicated away.
+pub static AUDIT: TableSpec = TableSpec {
+    name: "audit",
+    doc: "Audit log: who (token name, OIDC subject or local user; never a secret) did what, when, from where, and the outcome.",
+    columns: &[
+        EVENT_ID,
+        col!("at", Timestamp, required, "When it happened."),
+        col!("actor", Text, required, "Who: a token's name, `oidc:<subject>`, `local:<user>` or `anonymous`."),
+        col!("action", Text, required, "What: `http.refused`, `token.create`, `token.revoke`, `import`, `ingest`, `query`, `survey.view`, ..."),
+        col!("target", Text, optional, "What it was done to: a path, table, token or survey."),
+        col!("origin", Text, optional, "From where: the peer address, or `cli`."),
+        col!("outcome", Text, required, "`ok`, or what went wrong (e.g. `401 unauthorized`)."),
+    ],
+    partition_by: Some("at"),
+    sort_by: &["at"],
+};
+
 /// Every canonical table, in documentation order.
 pub static TABLES: &[&TableSpec] = &[
     &COMMITS,

@@ -40,6 +40,7 @@ fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)>
         get("/api/v1/surveys/devex-2026-q3/perceived-vs-measured"),
         get("/api/v1/entities/component/default/checkout-api/scorecard"),
         ("POST", "/api/v1/events/usage".into(), Some("ingest")),
+        ("GET", "/api/v1/audit".into(), Some("admin")),
     ]
 }
 

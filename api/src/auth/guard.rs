@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use ingest::group_commit::GroupCommit;
 use ingest::lake::Lake;
 
 use super::tokens::{find, TokenRecord, TokenStore};
@@ -27,6 +28,13 @@ pub struct Caller {
     /// The token's name; `anonymous` when the server runs without auth.
     pub name: String,
     pub role: Role,
+}
+
+/// Why a request is refused, and who asked (a known token's name, else
+/// `anonymous`).
+pub struct Refusal {
+    error: Error,
+    actor: String,
 }
 
 /// What a route needs.
@@ -75,6 +83,8 @@ pub struct Guard {
     hosts: Option<Vec<String>>,
     settings: AuthSettings,
     exposure: Exposure,
+    /// Where refusals are recorded (the audit log, through the group commit).
+    audit: Option<GroupCommit>,
 }
 
 impl Guard {
@@ -105,6 +115,51 @@ impl Guard {
             hosts,
             settings: settings.clone(),
             exposure,
+            audit: None,
+        }
+    }
+
+    /// Records refused requests in the audit log through `committer`.
+    pub fn with_audit(mut self, committer: GroupCommit) -> Guard {
+        self.audit = Some(committer);
+        self
+    }
+
+    /// The audit entry of a refused request (`None` without an audit log).
+    fn refusal(
+        &self,
+        request: &Request,
+        actor: &str,
+        outcome: &str,
+    ) -> Option<ingest::canonical::Row> {
+        self.audit.as_ref()?;
+        let origin = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        // The path only: a query string is the caller's text, not ours to keep.
+        let target = format!("{} {}", request.method(), request.uri().path());
+        Some(ingest::audit::entry(
+            actor,
+            "http.refused",
+            Some(&target),
+            origin.as_deref(),
+            outcome,
+        ))
+    }
+
+    /// Appends an entry to the audit log; a failure to record is logged,
+    /// never turned into another answer.
+    async fn record(&self, entry: Option<ingest::canonical::Row>) {
+        let (Some(committer), Some(entry)) = (&self.audit, entry) else {
+            return;
+        };
+        let written = match ingest::sources::batches(vec![entry]) {
+            Ok(batches) => committer.commit(batches).await.map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "A refused request could not be written to the audit log.");
         }
     }
 
@@ -160,12 +215,19 @@ impl Guard {
     }
 
     /// The caller of a request, or why it is refused.
-    fn admit(&self, request: &Request) -> Result<Option<Caller>, Error> {
+    fn admit(&self, request: &Request) -> Result<Option<Caller>, Box<Refusal>> {
+        let refused = |error: Error, actor: &str| {
+            Box::new(Refusal {
+                error,
+                actor: actor.to_string(),
+            })
+        };
+        let anonymous = |e: Error| refused(e, "anonymous");
         let needed = match needs(request.method(), request.uri().path(), &self.settings) {
             Needs::Nothing => return Ok(None),
             Needs::Role(role) => role,
         };
-        if !self.auth_required()? {
+        if !self.auth_required().map_err(anonymous)? {
             return Ok(Some(Caller {
                 name: "anonymous".into(),
                 role: Role::Admin,
@@ -178,26 +240,37 @@ impl Guard {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(presented) = presented else {
-            return Err(Error::Unauthorized(
+            return Err(anonymous(Error::Unauthorized(
                 "this server needs a token: send `Authorization: Bearer <token>` (devex token create --name NAME --role viewer makes one)".into(),
-            ));
-        };
-        let tokens = self.tokens()?;
-        let now = Utc::now();
-        let record = find(&tokens, presented)
-            .filter(|r| r.active(now))
-            .ok_or_else(|| {
-                Error::Unauthorized(
-                    "the token is unknown, expired or revoked; ask an admin for a new one (devex token list shows them)".into(),
-                )
-            })?;
-        if !record.role.allows(needed) {
-            return Err(Error::Forbidden(format!(
-                "token `{}` has the role {}; this needs {}",
-                record.name,
-                record.role.name(),
-                needed.name()
             )));
+        };
+        let tokens = self.tokens().map_err(anonymous)?;
+        let now = Utc::now();
+        let Some(record) = find(&tokens, presented) else {
+            return Err(anonymous(Error::Unauthorized(
+                "the token is unknown, expired or revoked; ask an admin for a new one (devex token list shows them)".into(),
+            )));
+        };
+        if !record.active(now) {
+            return Err(refused(
+                Error::Unauthorized(format!(
+                    "token `{}` is {}; ask an admin for a new one (devex token list shows them)",
+                    record.name,
+                    record.state(now)
+                )),
+                &record.name,
+            ));
+        }
+        if !record.role.allows(needed) {
+            return Err(refused(
+                Error::Forbidden(format!(
+                    "token `{}` has the role {}; this needs {}",
+                    record.name,
+                    record.role.name(),
+                    needed.name()
+                )),
+                &record.name,
+            ));
         }
         Ok(Some(Caller {
             name: record.name.clone(),
@@ -210,6 +283,8 @@ impl Guard {
 /// not make; otherwise hands the caller to the handlers.
 pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     if !guard.host_allowed(&request) {
+        let entry = guard.refusal(&request, "anonymous", "403 host not allowed");
+        guard.record(entry).await;
         return Error::Forbidden(
             "this Host is not one devex answers; add it to [auth] allowed_hosts".into(),
         )
@@ -227,8 +302,12 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
                 response
             }
         }
-        Err(error) => {
+        Err(refusal) => {
+            let Refusal { error, actor } = *refusal;
             let unauthorized = matches!(error, Error::Unauthorized(_));
+            let (status, code) = error.status_and_code();
+            let entry = guard.refusal(&request, &actor, &format!("{} {code}", status.as_u16()));
+            guard.record(entry).await;
             let mut response = error.into_response();
             if unauthorized {
                 response.headers_mut().insert(

@@ -54,6 +54,23 @@ pub enum Command {
     /// API tokens: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The audit log, newest first: who did what, when, from where, and
+    /// the outcome.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Entries on or after this day (UTC), YYYY-MM-DD.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many (default 1000).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,6 +77,35 @@ fn hint(error: &Error) -> Option<&'static str> {
     }
 }
 
+/// Records a command in the audit log (imports, ingests, queries); the
+/// command's own outcome wins over a failure to record it, which is logged.
+async fn audit<T, E: std::fmt::Display>(
+    config: &Config,
+    action: &str,
+    target: &str,
+    result: &std::result::Result<T, E>,
+) {
+    let outcome = match result {
+        Ok(_) => "ok".to_string(),
+        Err(e) => crate::render::truncate(&format!("error: {e}"), 500),
+    };
+    let entry = ingest::audit::entry(
+        &ingest::audit::local_actor(),
+        action,
+        Some(&crate::render::truncate(target, 2000)),
+        Some("cli"),
+        &outcome,
+    );
+    // A lake that does not exist (a mistyped --lake) is not created for it.
+    let Ok(lake) = Lake::open_existing(&config.lake) else {
+        return;
+    };
+    let recorded = ingest::audit::record(&lake, vec![entry]).await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, action, "Not written to the audit log.");
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
@@ -89,7 +118,11 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import(args) => {
             apply_lake(&mut config, &args.lake);
-            import(&config, &args).await
+            let result = import(&config, &args).await;
+            let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+            let target = format!("{}: {}", args.table, files.join(", "));
+            audit(&config, "import", &target, &result).await;
+            result
         }
         Command::Ingest(args) => {
             apply_lake(&mut config, &args.lake);
@@ -105,7 +138,9 @@ async fn run(cli: Cli) -> Result<()> {
                 aggregate: args.aggregate,
                 json: args.json,
             };
-            let report = crate::cli::sync::ingest(&config, &request).await?;
+            let report = crate::cli::sync::ingest(&config, &request).await;
+            audit(&config, "ingest", &request.source, &report).await;
+            let report = report?;
             if request.json {
                 let json = serde_json::to_string_pretty(&report)
                     .map_err(|e| Error::Internal(format!("report does not serialise: {e}")))?;
@@ -124,8 +159,9 @@ async fn run(cli: Cli) -> Result<()> {
             if let Err(e) = analytics::dora::expose(&queries, &config.dora).await {
                 tracing::warn!(error = %e, "The DORA tables are not queryable by name this time.");
             }
-            let result = queries.read_only_sql(&args.sql).await?;
-            println!("{}", render(&result, args.format)?);
+            let result = queries.read_only_sql(&args.sql).await;
+            audit(&config, "query", &args.sql, &result).await;
+            println!("{}", render(&result?, args.format)?);
             Ok(())
         }
         Command::Demo(args) => {
@@ -258,7 +294,20 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", output?.trim_end());
             Ok(())
         }
-        Command::Token(command) => token::run(&mut config, command),
+        Command::Token(command) => token::run(&mut config, command).await,
+        Command::Audit(args) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::reports::audit::AuditParams {
+                since: args.since,
+                limit: args.limit,
+                format: None,
+            };
+            let output = crate::reports::audit::run(&queries, &params, args.format).await?;
+            println!("{}", output.trim_end());
+            Ok(())
+        }
         Command::Argocd(ArgocdCommand::Template { url }) => {
             let url = url.unwrap_or_else(|| format!("http://{}", config.addr));
             print!("{}", ingest::sources::argocd::template::config_map(&url));

@@ -11,7 +11,19 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::render::{aligned_lines, csv_text, OutputFormat};
 
-pub fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
+/// Records a token change in the audit log.
+async fn audit(lake: &Lake, action: &str, name: &str) -> Result<()> {
+    let entry = ingest::audit::entry(
+        &ingest::audit::local_actor(),
+        action,
+        Some(name),
+        Some("cli"),
+        "ok",
+    );
+    Ok(ingest::audit::record(lake, vec![entry]).await?)
+}
+
+pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
     let now = Utc::now();
     match command {
         TokenCommand::Create {
@@ -26,6 +38,12 @@ pub fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
             let expires_at = parse_expiry(&expires, now)?;
             let (token, record) =
                 TokenStore::new(&lake).create(&lake, &name, role, expires_at, now)?;
+            audit(
+                &lake,
+                "token.create",
+                &format!("{} ({})", record.name, record.role.name()),
+            )
+            .await?;
             // The token alone on stdout, so scripts can capture it.
             println!("{token}");
             eprintln!(
@@ -94,6 +112,7 @@ pub fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
             apply_lake(config, &lake);
             let lake = Lake::open_existing(&config.lake)?;
             let revoked = TokenStore::new(&lake).revoke(&lake, &name, now)?;
+            audit(&lake, "token.revoke", &name).await?;
             eprintln!(
                 "Revoked token `{name}` ({revoked}); a running server refuses it from now on."
             );

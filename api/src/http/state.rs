@@ -42,16 +42,18 @@ impl AppState {
     ) -> Result<AppState> {
         let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
         let scorecard = Scorecard::default();
+        let intake = Arc::new(Intake::start(lake.clone(), &config, registry)?);
         // Until `serve` knows its address: no Host check, on loopback.
         let guard = Guard::new(
             &lake,
             &config.auth,
             std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
             Exposure::Loopback,
-        );
+        )
+        .with_audit(intake.committer.clone());
         Ok(AppState {
             guard,
-            intake: Arc::new(Intake::start(lake.clone(), &config, registry)?),
+            intake,
             lake,
             queries,
             config: Arc::new(config),
