@@ -46,6 +46,10 @@ pub enum Error {
     #[error("{0}")]
     Forbidden(String),
 
+    /// Too many requests from one token or address.
+    #[error("{0}")]
+    RateLimited(String),
+
     /// A delivery or request body that cannot be read.
     #[error("{0}")]
     BadBody(String),

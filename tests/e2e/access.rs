@@ -310,3 +310,106 @@ async fn an_enormous_request_is_refused_at_once() {
     assert!(body.len() < 64 * 1024 * 1024, "{} bytes", body.len());
     assert!(server.terminate().success());
 }
+
+/// A loopback flood: past the burst, requests get 429 with Retry-After;
+/// another token keeps its own allowance; webhooks are never limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_rate_limited() {
+    let lake = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        lake.path(),
+        &[
+            ("DEVEX_AUTH__REQUESTS_PER_SECOND", "5"),
+            ("DEVEX_AUTH__BURST", "20"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let flood = (0..200).map(|_| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/tables", server.base);
+        async move { client.get(url).send().await.unwrap() }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let took = started.elapsed().as_secs_f64();
+    let ok = answers.iter().filter(|a| a.status() == 200).count();
+    let limited: Vec<_> = answers.iter().filter(|a| a.status() == 429).collect();
+    println!(
+        "flood: 200 requests in {took:.2} s: {ok} answered, {} limited",
+        limited.len()
+    );
+    assert_eq!(ok + limited.len(), 200);
+    // The burst, plus what refilled at 5 a second while the flood ran.
+    assert!(
+        ok >= 20 && ok as f64 <= 20.0 + 5.0 * took + 2.0,
+        "{ok} in {took} s"
+    );
+    let retry: u64 = limited[0].headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=5).contains(&retry), "{retry}");
+    // Webhooks are not limited: their own token check answers each one.
+    for _ in 0..30 {
+        let answer = client
+            .post(format!("{}/webhooks/cdevents", server.base))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401);
+    }
+    // After the wait, the address may ask again.
+    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+    let (status, _) = server.get("/api/v1/tables").await;
+    assert_eq!(status, 200);
+    assert!(server.terminate().success());
+}
+
+/// A slow-loris client, trickling its headers a byte at a time, is cut off
+/// once the header timeout passes; other clients are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_loris_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let lake = tempfile::tempdir().unwrap();
+    let server =
+        Server::start_with_env(lake.path(), &[("DEVEX_AUTH__HEADER_TIMEOUT_SECONDS", "2")]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = std::time::Instant::now();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nX-Slow: ");
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut closed_after = None;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if slow.write_all(b"a").await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        // A closed connection reads as end of file (after any 408 answer).
+        let mut buffer = [0u8; 512];
+        match tokio::time::timeout(std::time::Duration::from_millis(10), slow.read(&mut buffer))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+        // Everyone else is served in the meantime.
+        if started.elapsed() < std::time::Duration::from_secs(1) {
+            let (status, _) = server.get("/healthz").await;
+            assert_eq!(status, 200);
+        }
+    }
+    let closed_after = closed_after.expect("the trickling client was never cut off");
+    assert!(
+        closed_after >= std::time::Duration::from_secs(2)
+            && closed_after < std::time::Duration::from_secs(6),
+        "{closed_after:?}"
+    );
+    assert!(server.terminate().success());
+}

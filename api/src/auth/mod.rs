@@ -4,6 +4,7 @@
 //! checks its own signature or token.
 
 pub mod guard;
+pub mod limits;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ impl std::str::FromStr for Role {
 }
 
 /// `[auth]` in the configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Serve /metrics without a token (for a Prometheus that cannot send one).
@@ -60,4 +61,23 @@ pub struct AuthSettings {
     /// and `localhost`), so a DNS-rebinding page cannot read a loopback
     /// server. Names, optionally with `:port`.
     pub allowed_hosts: Vec<String>,
+    /// Requests a second one token (or, without a token, one address) may
+    /// make to the API and the portal, on average...
+    pub requests_per_second: u32,
+    /// ...and at once.
+    pub burst: u32,
+    /// A client must send a request's headers within this many seconds.
+    pub header_timeout_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            public_metrics: false,
+            allowed_hosts: Vec::new(),
+            requests_per_second: 50,
+            burst: 200,
+            header_timeout_seconds: 10,
+        }
+    }
 }

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod ops;
 mod platform_pages;
 pub mod portal;
+mod server;
 pub mod state;
 pub mod status;
 pub mod surveys;
@@ -41,17 +42,25 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub fn app(state: AppState) -> Router {
     let guard = state.guard.clone();
-    Router::new()
+    // The API and the portal are rate limited; webhooks and operations not.
+    let limited = Router::new()
         .merge(portal::routes())
+        .nest("/api/v1", api_routes())
+        .layer(crate::auth::limits::layer(&state.config.auth));
+    Router::new()
+        .merge(limited)
         .merge(ops::routes())
         .merge(webhooks::routes())
-        .nest("/api/v1", api_routes())
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             guard,
             crate::auth::guard::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A body that stalls this long between its parts is dropped.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(30),
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
@@ -139,17 +148,13 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();
-    // The peer's address, for the endpoints open to this machine only.
-    axum::serve(
+    server::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state),
+        std::time::Duration::from_secs(config.auth.header_timeout_seconds.max(1)),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|source| Error::Io {
-        context: "server failed".into(),
-        source,
-    })?;
+    .await;
     tracing::info!("Shut down cleanly.");
     Ok(())
 }

@@ -32,6 +32,7 @@ impl Error {
             Error::NotFound(_) => (S::NOT_FOUND, "not_found"),
             Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
             Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
             Error::BadBody(_) => (S::BAD_REQUEST, "invalid_body"),
             Error::Io { .. } => (S::INTERNAL_SERVER_ERROR, "io_error"),
             Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
@@ -373,6 +374,7 @@ mod tests {
             (Error::NotFound("n".into()), 404, "not_found"),
             (Error::Unauthorized("u".into()), 401, "unauthorized"),
             (Error::Forbidden("f".into()), 403, "forbidden"),
+            (Error::RateLimited("r".into()), 429, "rate_limited"),
             (Error::BadBody("b".into()), 400, "invalid_body"),
             (
                 Error::Io {
