@@ -75,32 +75,45 @@ pub fn count(lake: &Path, table: &str) -> i64 {
 }
 
 /// Every file under a folder (but the audit log's), relative path and
-/// content, sorted.
+/// content, sorted. A file that vanishes while the walk runs (a writer's
+/// temporary file, renamed) is left out.
 pub fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+    paths(root)
+        .into_iter()
+        .filter_map(|relative| {
+            let bytes = std::fs::read(root.join(&relative)).ok()?;
+            Some((relative, bytes))
+        })
+        .collect()
+}
+
+/// Every file's path under a folder (but the audit log's), sorted.
+fn paths(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                out.push((relative, std::fs::read(&path).unwrap()));
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
             }
         }
     }
     let mut out = Vec::new();
     walk(root, root, &mut out);
     // The audit log records every command, so it grows by design.
-    out.retain(|(path, _)| !path.starts_with("audit/"));
+    out.retain(|path| !path.starts_with("audit/"));
     out.sort();
     out
 }
 
 /// Data files only (what readers see).
 pub fn data_files(root: &Path) -> Vec<String> {
-    snapshot(root)
+    paths(root)
         .into_iter()
-        .map(|(p, _)| p)
         .filter(|p| !p.starts_with("_devex"))
         .collect()
 }
