@@ -213,24 +213,31 @@ impl LakeQueries {
     ) -> Result<QueryResult> {
         // Run on a task of its own: a malformed file can make the Parquet
         // decoder panic, and that must become an error naming the file, not
-        // take the process down.
-        let context = context.clone();
-        let sql = sql.to_string();
-        let task = AbortOnDrop(tokio::spawn(
-            async move { run_read_only(&context, &sql).await },
-        ));
-        match task.join().await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(Failure::Planning(e))) => match classify_planning_error(e) {
-                Error::Engine(e) => Err(self.explain_execution_error(e).await),
-                user_error => Err(user_error),
-            },
-            Ok(Err(Failure::Execution(e))) => Err(self.explain_execution_error(e).await),
-            Err(join_error) => Err(self
-                .explain_execution_error(DataFusionError::Execution(format!(
-                    "the query engine failed: {join_error}"
-                )))
-                .await),
+        // take the process down. A query that fails on a corrupt file moves
+        // it to the quarantine and runs again over the rest.
+        let mut retried = false;
+        loop {
+            let context = context.clone();
+            let sql = sql.to_string();
+            let task = AbortOnDrop(tokio::spawn(
+                async move { run_read_only(&context, &sql).await },
+            ));
+            let failure = match task.join().await {
+                Ok(Ok(result)) => return Ok(result),
+                Ok(Err(Failure::Planning(e))) => match classify_planning_error(e) {
+                    Error::Engine(e) => e,
+                    user_error => return Err(user_error),
+                },
+                Ok(Err(Failure::Execution(e))) => e,
+                Err(join_error) => {
+                    DataFusionError::Execution(format!("the query engine failed: {join_error}"))
+                }
+            };
+            if !retried && !self.lake.quarantine_corrupt_files().await?.is_empty() {
+                retried = true;
+                continue;
+            }
+            return Err(self.explain_execution_error(failure).await);
         }
     }
 
@@ -695,17 +702,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn names_a_corrupt_file() {
+    async fn a_corrupt_file_is_quarantined_and_the_rest_answers() {
         let (dir, queries) = lake_with_deployments().await;
+        let all = queries
+            .read_only_sql("SELECT count(*) AS n FROM deployments")
+            .await
+            .unwrap();
         let bad = dir.path().join("deployments/month=2026-02/part-zz.parquet");
         std::fs::write(&bad, b"PAR1 garbage").unwrap();
         let queries = LakeQueries::open(queries.lake().clone()).await.unwrap();
-        let err = queries
-            .read_only_sql("SELECT count(*) FROM deployments")
+        let rest = queries
+            .read_only_sql("SELECT count(*) AS n FROM deployments")
             .await
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("part-zz.parquet"), "{err}");
+            .unwrap();
+        let count = |r: &QueryResult| crate::columns::Columns::new(&r.batches).int("n").unwrap()[0];
+        assert_eq!(count(&rest), count(&all));
+        assert!(!bad.exists());
+        assert_eq!(
+            queries.lake().quarantined_files().unwrap(),
+            vec!["deployments/month=2026-02/part-zz.parquet".to_string()]
+        );
     }
 }

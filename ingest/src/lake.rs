@@ -27,7 +27,7 @@ use chrono::DateTime;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 // ParquetObjectReader is deprecated in parquet 59 in favour of hand-written
 // AsyncFileReaders; it still does exactly what the lake needs (ranged reads of
@@ -51,6 +51,8 @@ pub use derived::{DerivedFile, DERIVED_DIR};
 /// enough that min/max statistics still prune.
 const ROW_GROUP_SIZE: usize = 128 * 1024;
 const STATE_DIR: &str = "_devex";
+/// Where corrupt data files are moved, inside the state folder.
+const QUARANTINE_DIR: &str = "quarantine";
 const TEMP_PREFIX: &str = ".tmp-";
 /// Test hook: when set to `lake:before-rename`, the process aborts after a
 /// data file is written and fsynced but before it is renamed into place, the
@@ -81,6 +83,9 @@ pub struct TableStats {
     pub rows: u64,
     pub files: u64,
     pub bytes: u64,
+    /// Corrupt files taken out of the table (`_devex/quarantine/`): while
+    /// any is there, the table is incomplete.
+    pub quarantined: u64,
 }
 
 /// The event ids already stored in one partition, and which files they came from.
@@ -359,21 +364,96 @@ impl Lake {
     /// Rows, files and bytes of every canonical table. Reads only footers; a
     /// corrupt file is reported by name.
     pub async fn table_stats(&self) -> Result<Vec<TableStats>> {
+        let quarantined = self.quarantined_files()?;
         let mut out = Vec::with_capacity(TABLES.len());
         for table in TABLES {
-            let files = self.list_data_files(table.name).await?;
             let mut stats = TableStats {
                 table: table.name.to_string(),
                 rows: 0,
-                files: files.len() as u64,
+                files: 0,
                 bytes: 0,
+                quarantined: 0,
             };
-            for (path, size) in files {
-                stats.bytes += size;
-                stats.rows += self.read_row_count(&path).await?;
+            for (path, size) in self.list_data_files(table.name).await? {
+                match self.read_row_count(&path).await {
+                    Ok(rows) => {
+                        stats.rows += rows;
+                        stats.files += 1;
+                        stats.bytes += size;
+                    }
+                    Err(Error::CorruptFile { message, .. }) => {
+                        self.quarantine(&path, &message).await?;
+                        stats.quarantined += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
+            stats.quarantined += quarantined
+                .iter()
+                .filter(|q| q.starts_with(&format!("{}/", table.name)))
+                .count() as u64;
             out.push(stats);
         }
+        Ok(out)
+    }
+
+    /// Moves a corrupt data file (a path below the lake) out of its table,
+    /// to `_devex/quarantine/` under the same path, so that queries read the
+    /// rest; says so in the log.
+    pub async fn quarantine(&self, path: &str, reason: &str) -> Result<()> {
+        let to = format!("{STATE_DIR}/{QUARANTINE_DIR}/{path}");
+        self.store
+            .rename(&StorePath::from(path), &StorePath::from(to.as_str()))
+            .await
+            .map_err(|source| Error::Storage {
+                path: self.root.join(path).display().to_string(),
+                source,
+            })?;
+        tracing::error!(
+            file = %self.root.join(path).display(),
+            quarantined = %self.root.join(&to).display(),
+            reason,
+            "A corrupt lake file was moved to the quarantine; its table is incomplete until it is re-imported or re-synced."
+        );
+        Ok(())
+    }
+
+    /// Finds the data files whose footers cannot be read and quarantines
+    /// them; returns their paths.
+    pub async fn quarantine_corrupt_files(&self) -> Result<Vec<String>> {
+        let mut moved = Vec::new();
+        for corrupt in self.find_corrupt_files().await? {
+            if let Error::CorruptFile { path, message } = corrupt {
+                let relative = std::path::Path::new(&path)
+                    .strip_prefix(&self.root)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or(path);
+                self.quarantine(&relative, &message).await?;
+                moved.push(relative);
+            }
+        }
+        Ok(moved)
+    }
+
+    /// The files in quarantine, as paths below the lake (`incidents/...`).
+    pub fn quarantined_files(&self) -> Result<Vec<String>> {
+        let folder = self.state_path(QUARANTINE_DIR);
+        let mut out = Vec::new();
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(base, &path, out);
+                } else if let Ok(relative) = path.strip_prefix(base) {
+                    out.push(relative.display().to_string());
+                }
+            }
+        }
+        walk(&folder, &folder, &mut out);
+        out.sort();
         Ok(out)
     }
 
@@ -736,11 +816,7 @@ mod tests {
         .unwrap();
         let bad = dir.path().join("incidents/month=2026-03/part-bad.parquet");
         std::fs::write(&bad, b"not parquet at all").unwrap();
-        let err = lake.table_stats().await.unwrap_err().to_string();
-        assert!(
-            err.contains("part-bad.parquet") && err.contains("corrupt"),
-            "{err}"
-        );
+        // A writer refuses to append next to it, naming it.
         let fresh = Lake::open_existing(dir.path()).unwrap();
         let err = fresh
             .append(
@@ -752,11 +828,17 @@ mod tests {
             .to_string();
         assert!(err.contains("part-bad.parquet"), "{err}");
         assert_eq!(fresh.find_corrupt_files().await.unwrap().len(), 1);
-        std::fs::remove_file(&bad).unwrap();
-        assert_eq!(
-            row_count(&fresh.table_stats().await.unwrap(), "incidents"),
-            1
-        );
+        // Reading the stats quarantines it; the rest is intact.
+        let stats = fresh.table_stats().await.unwrap();
+        assert_eq!(row_count(&stats, "incidents"), 1);
+        let incidents = stats.iter().find(|s| s.table == "incidents").unwrap();
+        assert_eq!((incidents.files, incidents.quarantined), (1, 1));
+        assert!(!bad.exists());
+        assert!(dir
+            .path()
+            .join("_devex/quarantine/incidents/month=2026-03/part-bad.parquet")
+            .exists());
+        assert!(fresh.find_corrupt_files().await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -120,3 +120,56 @@ fn a_demo_killed_with_sigkill_leaves_a_readable_lake() {
         count(lake.path(), table);
     }
 }
+
+/// A data file truncated under a running server (a disk fault, a bad copy):
+/// the next query moves it to the quarantine and answers from the rest,
+/// answers name the incomplete table, and /metrics counts the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_file_is_quarantined_and_the_server_keeps_answering() {
+    let lake = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    let demo = run(&[
+        "demo",
+        "--lake",
+        lake_arg,
+        "--scale",
+        "0.25",
+        "--months",
+        "3",
+        "--end",
+        "2026-11-01",
+    ]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let server = crate::serve::Server::start_with_env(
+        lake.path(),
+        &[("DEVEX_METRICS__REFRESH_SECONDS", "1")],
+    );
+    let url = "/api/v1/dora?from=2026-08-01&to=2026-11-01";
+    let (status, before) = server.get(url).await;
+    assert_eq!(status, 200, "{before}");
+    // Truncate one incidents file to half its size, in place.
+    let victim = data_files(lake.path())
+        .into_iter()
+        .find(|p| p.starts_with("incidents/") && p.ends_with(".parquet"))
+        .unwrap();
+    let path = lake.path().join(&victim);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+
+    let response = reqwest::get(format!("{}{url}", server.base)).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-devex-incomplete-tables"], "incidents");
+    assert!(lake.path().join("_devex/quarantine").join(&victim).exists());
+    assert!(!path.exists());
+    // The gauge counts it once the next refresh ran.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, metrics) = server.get("/metrics").await;
+        if metrics.contains("devex_quarantined_files{table=\"incidents\"} 1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(server.terminate().success());
+}

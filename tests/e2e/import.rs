@@ -116,7 +116,7 @@ fn unknown_table_and_unwritable_lake_say_what_to_do() {
 }
 
 #[test]
-fn a_corrupt_parquet_file_is_named_and_nothing_else_is_lost() {
+fn a_corrupt_parquet_file_is_quarantined_and_nothing_else_is_lost() {
     let lake = tempfile::tempdir().unwrap();
     let lake_arg = lake.path().to_str().unwrap();
     let ok = import("deployments", fixture("deployments.jsonl"), lake.path());
@@ -126,28 +126,33 @@ fn a_corrupt_parquet_file_is_named_and_nothing_else_is_lost() {
         .join("deployments/month=2026-03/part-corrupt.parquet");
     std::fs::write(&corrupt, b"PAR1 this is not a parquet file PAR1").unwrap();
 
+    // The query moves the file to the quarantine, says so, and answers
+    // from the rest.
     let output = run(&[
         "query",
         "--lake",
         lake_arg,
-        "SELECT count(*) FROM deployments",
+        "--format",
+        "json",
+        "SELECT count(*) AS n FROM deployments",
     ]);
-    assert_eq!(output.status.code(), Some(1));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(rows[0]["n"], 4);
     let message = stderr(&output);
     assert!(
-        message.contains("part-corrupt.parquet") && message.contains("corrupt"),
+        message.contains("part-corrupt.parquet") && message.contains("quarantine"),
         "{message}"
     );
-    assert!(
-        message.contains("move it out of the lake folder"),
-        "{message}"
-    );
+    assert!(!corrupt.exists());
+    assert!(lake
+        .path()
+        .join("_devex/quarantine/deployments/month=2026-03/part-corrupt.parquet")
+        .exists());
 
+    // Imports go on; the table says it is incomplete.
     let output = import("deployments", fixture("deployments.jsonl"), lake.path());
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("part-corrupt.parquet"));
-
-    std::fs::remove_file(&corrupt).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(count(lake.path(), "deployments"), 4);
 }
 

@@ -243,7 +243,8 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
                     "feature",
                     "period",
                     "kind",
-                    "milestone"
+                    "milestone",
+                    "table"
                 ]
                 .contains(&label.as_str()),
                 "unexpected label {label}"

@@ -47,11 +47,15 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::routes())
         .nest("/api/v1", api_routes())
         .layer(crate::auth::limits::layer(&state.config.auth));
+    let lake = state.lake.clone();
     Router::new()
         .merge(limited)
         .merge(ops::routes())
         .merge(webhooks::routes())
         .with_state(state)
+        .layer(axum::middleware::map_response(move |response| {
+            mark_incomplete(lake.clone(), response)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             crate::auth::guard::guard,
@@ -66,6 +70,28 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Names the tables that miss quarantined files on every answer, so that a
+/// report read from an incomplete lake says so
+/// (`X-Devex-Incomplete-Tables: incidents, deployments`).
+async fn mark_incomplete(
+    lake: Arc<Lake>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let Ok(files) = lake.quarantined_files() else {
+        return response;
+    };
+    let mut tables: Vec<&str> = files.iter().filter_map(|f| f.split('/').next()).collect();
+    tables.dedup();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&tables.join(", ")) {
+        if !tables.is_empty() {
+            response
+                .headers_mut()
+                .insert("x-devex-incomplete-tables", value);
+        }
+    }
+    response
 }
 
 /// `/api/v1/...`: JSON (or CSV, or text tables) for programs.
@@ -218,23 +244,37 @@ mod tests {
         assert_eq!(rows.len(), ingest::schema::TABLES.len());
         assert_eq!(
             rows[0],
-            serde_json::json!({"table": "commits", "rows": 0, "files": 0, "bytes": 0})
+            serde_json::json!({"table": "commits", "rows": 0, "files": 0, "bytes": 0, "quarantined": 0})
         );
     }
 
     #[tokio::test]
-    async fn corrupt_file_is_a_json_error_naming_it() {
+    async fn a_corrupt_file_is_quarantined_and_the_table_marked_incomplete() {
         let (dir, state) = state().await;
         let folder = dir.path().join("incidents/month=2026-01");
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join("part-broken.parquet"), b"nope").unwrap();
-        let (status, body) = get_json(app(state), "/api/v1/tables").await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body["error"]["code"], "corrupt_lake_file");
-        assert!(body["error"]["message"]
-            .as_str()
+        let response = app(state)
+            .oneshot(Request::get("/api/v1/tables").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-devex-incomplete-tables"], "incidents");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let incidents = body
+            .as_array()
             .unwrap()
-            .contains("part-broken.parquet"));
+            .iter()
+            .find(|t| t["table"] == "incidents")
+            .unwrap();
+        assert_eq!(incidents["quarantined"], 1);
+        assert!(dir
+            .path()
+            .join("_devex/quarantine/incidents/month=2026-01/part-broken.parquet")
+            .exists());
     }
 
     #[test]

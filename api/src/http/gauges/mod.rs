@@ -300,6 +300,21 @@ impl Scorecard {
         }
         cost::cost_gauges(&mut builder, queries, config, end, &owners).await?;
         platform::platform_gauges(&mut builder, queries, config, from, to).await?;
+        // Corrupt files moved out of their tables: alert on any.
+        let quarantined = queries.lake().quarantined_files()?;
+        for table in ingest::schema::TABLES {
+            let prefix = format!("{}/", table.name);
+            let count = quarantined
+                .iter()
+                .filter(|f| f.starts_with(&prefix))
+                .count();
+            builder.push(
+                "devex_quarantined_files",
+                "Corrupt data files moved to the lake's _devex/quarantine/, by table: the table is incomplete until they are re-imported or re-synced",
+                labels(&[("table", table.name)]),
+                Some(count as f64),
+            );
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
