@@ -39,7 +39,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("lake folder {} is not writable: {source}; choose another --lake or fix its permissions", path.display())]
+    #[error("{}", not_writable_message(path, source))]
     LakeNotWritable {
         path: PathBuf,
         source: std::io::Error,
@@ -132,3 +132,19 @@ fn format_invalid_rows(file: &str, errors: &[RowError], more: usize) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A full disk is waited out; a folder that cannot be written is the
+/// operator's to fix.
+fn not_writable_message(path: &std::path::Path, source: &std::io::Error) -> String {
+    if crate::lake::is_storage_full(source) {
+        format!(
+            "lake folder {} is full: {source}; free space (or raise the quota) and devex goes on by itself; nothing already stored is lost",
+            path.display()
+        )
+    } else {
+        format!(
+            "lake folder {} is not writable: {source}; choose another --lake or fix its permissions",
+            path.display()
+        )
+    }
+}

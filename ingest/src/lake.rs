@@ -563,8 +563,16 @@ impl Lake {
             path: temp_path.clone(),
             source,
         };
-        file.write_all(bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+            // A full disk must not keep the partial file's blocks.
+            drop(file);
+            let _ = std::fs::remove_file(&temp_path);
+            return Err(if is_storage_full(&e) {
+                not_writable(e)
+            } else {
+                io(e)
+            });
+        }
         drop(file);
         if std::env::var(FAILPOINT_ENV).as_deref() == Ok("lake:before-rename") {
             std::process::abort();
@@ -578,6 +586,14 @@ impl Lake {
             })?;
         Ok(())
     }
+}
+
+/// Whether an I/O error says the file system (or the quota) is full.
+pub fn is_storage_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull
+        || error.kind() == std::io::ErrorKind::QuotaExceeded
+        // ENOSPC and EDQUOT (Linux), whatever kind std gives them.
+        || matches!(error.raw_os_error(), Some(28 | 122))
 }
 
 /// A 128-bit hash of an event id: compact enough to keep every id of a

@@ -173,3 +173,198 @@ async fn a_truncated_file_is_quarantined_and_the_server_keeps_answering() {
     }
     assert!(server.terminate().success());
 }
+
+/// A loopback load of authenticated webhooks (CDEvents with a bearer
+/// token), `devex serve` killed with SIGKILL at a random moment, restarted,
+/// and the sender retrying what was not acknowledged: every acknowledged
+/// delivery is stored, and nothing twice. Ten runs, ten kill points.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_webhooks_survive_a_kill() {
+    use futures::StreamExt;
+    use rand::Rng;
+    const DELIVERIES: usize = 150;
+    let lake = tempfile::tempdir().unwrap();
+    crate::sources::catalog(
+        lake.path(),
+        r#"{"service":"mySubject123","owner_team":"ops","repos":["acme/app"]}"#,
+    );
+    let template: serde_json::Value = serde_json::from_slice(&crate::sources::payload(
+        "cdevents-spec-v0.5.1/conformance/service_deployed.json",
+    ))
+    .unwrap();
+    let env = [("DEVEX_CDEVENTS__TOKEN", "kill-token")];
+    let body = |run: usize, n: usize| {
+        let mut event = template.clone();
+        event["context"]["id"] = serde_json::json!(format!("kill-{run}-{n}"));
+        serde_json::to_vec(&event).unwrap()
+    };
+    let send = |base: String, bytes: Vec<u8>| async move {
+        let answer = reqwest::Client::new()
+            .post(format!("{base}/webhooks/cdevents"))
+            .header("authorization", "Bearer kill-token")
+            .header("content-type", "application/json")
+            .body(bytes)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await;
+        matches!(answer, Ok(a) if a.status().as_u16() == 200)
+    };
+    let mut rng = rand::thread_rng();
+    let (mut acknowledged_before_kill, mut stored_total) = (0, 0);
+    for run in 0..10 {
+        let server = crate::serve::Server::start_with_env(lake.path(), &env);
+        let base = server.base.clone();
+        // Kill once a random number of deliveries were acknowledged: mid-load.
+        let kill_at = rng.gen_range(5..DELIVERIES - 10);
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sender = tokio::spawn({
+            let base = base.clone();
+            let acks = acks.clone();
+            let bodies: Vec<Vec<u8>> = (0..DELIVERIES).map(|n| body(run, n)).collect();
+            async move {
+                futures::stream::iter(bodies.into_iter().enumerate())
+                    .map(|(n, bytes)| {
+                        let (base, acks) = (base.clone(), acks.clone());
+                        async move {
+                            let ok = send(base, bytes).await;
+                            if ok {
+                                acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
+                            (n, ok)
+                        }
+                    })
+                    .buffer_unordered(8)
+                    .collect::<Vec<(usize, bool)>>()
+                    .await
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while acks.load(std::sync::atomic::Ordering::SeqCst) < kill_at {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run}: no progress"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        server.kill();
+        let answers = sender.await.unwrap();
+        let acked: Vec<usize> = answers
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(n, _)| *n)
+            .collect();
+        acknowledged_before_kill += acked.len();
+        // Restarted, the sender retries what was not acknowledged, once each
+        // until it is (and some acknowledged ones again, as senders do).
+        let server = crate::serve::Server::start_with_env(lake.path(), &env);
+        for n in 0..DELIVERIES {
+            if acked.contains(&n) && n % 10 != 0 {
+                continue;
+            }
+            assert!(
+                send(server.base.clone(), body(run, n)).await,
+                "run {run}, delivery {n}"
+            );
+        }
+        assert!(server.terminate().success());
+        let rows = query_json(
+            lake.path(),
+            &format!(
+                "SELECT count(*) AS n, count(DISTINCT deployment_id) AS distinct_ids \
+                 FROM deployments WHERE deployment_id LIKE 'kill-{run}-%'"
+            ),
+        );
+        assert_eq!(rows[0]["n"], DELIVERIES, "run {run}: {rows}");
+        assert_eq!(rows[0]["distinct_ids"], DELIVERIES, "run {run}: {rows}");
+        stored_total += rows[0]["n"].as_u64().unwrap();
+        println!(
+            "kill run {run}: killed after {} acknowledgements, {} of {DELIVERIES} acknowledged in all before the kill, all {DELIVERIES} stored once",
+            kill_at,
+            acked.len()
+        );
+    }
+    println!(
+        "kill test: {acknowledged_before_kill} deliveries acknowledged before the kills, {stored_total} stored, over 10 runs of {DELIVERIES}"
+    );
+}
+
+/// A lake on a small file system that fills up: webhooks answer 503 with
+/// Retry-After and are not acknowledged, what was acknowledged stays, and
+/// once there is room again the server takes deliveries by itself. Needs
+/// root to mount a tmpfs; elsewhere the test says so and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_deliveries_until_there_is_room() {
+    struct Mount(std::path::PathBuf);
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("full-disk test skipped: cannot mount a tmpfs here (not root)");
+        return;
+    }
+    let _mount = Mount(dir.path().to_path_buf());
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).unwrap();
+    crate::sources::catalog(
+        &lake,
+        r#"{"service":"mySubject123","owner_team":"ops","repos":["acme/app"]}"#,
+    );
+    let template: serde_json::Value = serde_json::from_slice(&crate::sources::payload(
+        "cdevents-spec-v0.5.1/conformance/service_deployed.json",
+    ))
+    .unwrap();
+    let server =
+        crate::serve::Server::start_with_env(&lake, &[("DEVEX_CDEVENTS__TOKEN", "disk-token")]);
+    let deliver = |n: usize| {
+        let mut event = template.clone();
+        event["context"]["id"] = serde_json::json!(format!("disk-{n}"));
+        reqwest::Client::new()
+            .post(format!("{}/webhooks/cdevents", server.base))
+            .header("authorization", "Bearer disk-token")
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&event).unwrap())
+            .send()
+    };
+    for n in 0..20 {
+        assert_eq!(deliver(n).await.unwrap().status().as_u16(), 200);
+    }
+    // Fill the file system.
+    let filler = dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 1 << 20];
+        while file
+            .write_all(&block)
+            .and_then(|()| file.sync_all())
+            .is_ok()
+        {}
+    }
+    let refused = deliver(20).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "lake_not_writable", "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("full"),
+        "{body}"
+    );
+    // Room again: the same delivery, retried, is taken without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let taken = deliver(20).await.unwrap();
+    assert_eq!(taken.status().as_u16(), 200);
+    assert!(server.terminate().success());
+    let rows = query_json(
+        &lake,
+        "SELECT count(*) AS n, count(DISTINCT deployment_id) AS ids FROM deployments WHERE deployment_id LIKE 'disk-%'",
+    );
+    assert_eq!(rows, serde_json::json!([{"n": 21, "ids": 21}]));
+}

@@ -80,6 +80,12 @@ impl Server {
             .unwrap()
     }
 
+    /// Kills the server with SIGKILL, as a crash or the OOM killer would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn terminate(mut self) -> std::process::ExitStatus {
         // SAFETY: sending a signal to our own child process.
         unsafe {

@@ -135,7 +135,16 @@ impl IntoResponse for Error {
         if let Some(parameter) = self.parameter() {
             body["error"]["parameter"] = parameter.into();
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // A lake that cannot be written now (a full disk) may be later:
+        // senders should try again rather than give up.
+        if status == S::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+        }
+        response
     }
 }
 
