@@ -211,6 +211,50 @@ impl LakeQueries {
         context: &SessionContext,
         sql: &str,
     ) -> Result<QueryResult> {
+        self.run_guarded(context, sql, None).await
+    }
+
+    /// Raw SQL as admins may run it over HTTP: read-only, over the tables
+    /// without a person-level column and without survey answers (the
+    /// reports are the way to those, with their group minimums), and at
+    /// most `max_rows` rows: more is an error saying to aggregate or limit.
+    pub async fn shared_sql(&self, sql: &str, max_rows: usize) -> Result<QueryResult> {
+        let context =
+            SessionContext::new_with_config_rt(session_config(), self.context.runtime_env());
+        for table in shareable_tables() {
+            register_table(&context, &self.lake, table).map_err(Error::Engine)?;
+        }
+        context.register_udf(cost::tag_value_udf());
+        let result = self
+            .run_guarded(&context, sql, Some(max_rows + 1))
+            .await
+            .map_err(|e| match e {
+                Error::InvalidQuery(message) if message.contains("not found") => {
+                    Error::InvalidQuery(format!(
+                        "{message}; over HTTP, SQL reads only {} (tables about people are reached through the reports, which keep their group minimums)",
+                        shareable_tables()
+                            .iter()
+                            .map(|t| t.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+                other => other,
+            })?;
+        if result.num_rows() > max_rows {
+            return Err(Error::InvalidQuery(format!(
+                "the query returns more than {max_rows} rows; aggregate, or add a LIMIT"
+            )));
+        }
+        Ok(result)
+    }
+
+    async fn run_guarded(
+        &self,
+        context: &SessionContext,
+        sql: &str,
+        limit: Option<usize>,
+    ) -> Result<QueryResult> {
         // Run on a task of its own: a malformed file can make the Parquet
         // decoder panic, and that must become an error naming the file, not
         // take the process down. A query that fails on a corrupt file moves
@@ -219,9 +263,9 @@ impl LakeQueries {
         loop {
             let context = context.clone();
             let sql = sql.to_string();
-            let task = AbortOnDrop(tokio::spawn(
-                async move { run_read_only(&context, &sql).await },
-            ));
+            let task = AbortOnDrop(tokio::spawn(async move {
+                run_read_only(&context, &sql, limit).await
+            }));
             let failure = match task.join().await {
                 Ok(Ok(result)) => return Ok(result),
                 Ok(Err(Failure::Planning(e))) => match classify_planning_error(e) {
@@ -375,11 +419,26 @@ async fn plan_read_only(
         .map_err(Failure::Planning)
 }
 
+/// The tables raw SQL over HTTP may read: no person-level column, no survey
+/// answers.
+pub fn shareable_tables() -> Vec<&'static ingest::schema::TableSpec> {
+    TABLES
+        .iter()
+        .copied()
+        .filter(|t| t.name != "survey_responses" && !t.columns.iter().any(|c| c.person))
+        .collect()
+}
+
 async fn run_read_only(
     context: &SessionContext,
     sql: &str,
+    limit: Option<usize>,
 ) -> std::result::Result<QueryResult, Failure> {
     let frame = plan_read_only(context, sql).await?;
+    let frame = match limit {
+        Some(rows) => frame.limit(0, Some(rows)).map_err(Failure::Planning)?,
+        None => frame,
+    };
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Failure::Execution)?;
     Ok(QueryResult { schema, batches })

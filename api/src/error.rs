@@ -50,6 +50,10 @@ pub enum Error {
     #[error("{0}")]
     RateLimited(String),
 
+    /// A query that ran past its time limit and was stopped.
+    #[error("{0}")]
+    QueryTimeout(String),
+
     /// A delivery or request body that cannot be read.
     #[error("{0}")]
     BadBody(String),

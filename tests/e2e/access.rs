@@ -41,6 +41,7 @@ fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)>
         get("/api/v1/entities/component/default/checkout-api/scorecard"),
         ("POST", "/api/v1/events/usage".into(), Some("ingest")),
         ("GET", "/api/v1/audit".into(), Some("admin")),
+        ("POST", "/api/v1/query".into(), Some("admin")),
     ]
 }
 
@@ -51,6 +52,8 @@ async fn call(server: &Server, method: &str, path: &str, token: Option<&str>) ->
         "POST" => client.post(url).header("content-type", "application/json").body(
             if path.contains("events") {
                 json!([{"user": "u@example.com", "tool": "cli", "feature": "deploy", "at": "2026-10-02T09:00:00Z"}]).to_string()
+            } else if path.ends_with("/query") {
+                json!({"sql": "SELECT count(*) AS n FROM deployments"}).to_string()
             } else {
                 "{}".to_string()
             },
@@ -210,6 +213,44 @@ async fn every_route_checks_the_callers_role() {
         .as_str()
         .unwrap()
         .contains("devex token create"));
+
+    // Raw SQL for admins: tables about people are out of reach, answers
+    // are bounded, and each query is audited.
+    let sql = |text: &str| {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/query", server.base);
+        let body = json!({"sql": text}).to_string();
+        let admin = admin.clone();
+        async move {
+            let answer = client
+                .post(url)
+                .header(AUTHORIZATION, format!("Bearer {admin}"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let (status, body) =
+        sql("SELECT service, count(*) AS n FROM deployments GROUP BY service").await;
+    assert_eq!(status, 200, "{body}");
+    for person_level in [
+        "SELECT author FROM commits",
+        "SELECT * FROM team_members",
+        "SELECT * FROM survey_responses",
+        "SELECT \"user\" FROM platform_usage",
+    ] {
+        let (status, body) = sql(person_level).await;
+        assert_eq!(status, 400, "{person_level}: {body}");
+        assert!(body.contains("through the reports"), "{body}");
+    }
+    let (status, body) = sql("SELECT * FROM ci_runs").await;
+    assert_eq!(status, 400, "{}", &body[..body.len().min(300)]);
+    assert!(body.contains("more than 10000 rows"), "{body}");
+    let (status, _) = sql("DELETE FROM deployments").await;
+    assert_eq!(status, 400);
 
     // A DNS-rebinding page's Host is refused, even on /healthz.
     let client = reqwest::Client::new();

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod ops;
 mod platform_pages;
 pub mod portal;
+mod query;
 mod server;
 pub mod state;
 pub mod status;
@@ -104,6 +105,7 @@ fn api_routes() -> Router<AppState> {
         .merge(adoption::routes())
         .merge(events::routes())
         .merge(audit::routes())
+        .merge(query::routes())
         .merge(surveys::routes())
         .merge(ops::api_routes())
 }
@@ -289,6 +291,7 @@ mod tests {
             include_str!("dora.rs"),
             include_str!("events.rs"),
             include_str!("ops.rs"),
+            include_str!("query.rs"),
             include_str!("surveys.rs"),
             include_str!("webhooks.rs"),
         ];

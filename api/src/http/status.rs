@@ -33,6 +33,7 @@ impl Error {
             Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
             Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            Error::QueryTimeout(_) => (S::SERVICE_UNAVAILABLE, "query_timeout"),
             Error::BadBody(_) => (S::BAD_REQUEST, "invalid_body"),
             Error::Io { .. } => (S::INTERNAL_SERVER_ERROR, "io_error"),
             Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
@@ -384,6 +385,7 @@ mod tests {
             (Error::Unauthorized("u".into()), 401, "unauthorized"),
             (Error::Forbidden("f".into()), 403, "forbidden"),
             (Error::RateLimited("r".into()), 429, "rate_limited"),
+            (Error::QueryTimeout("t".into()), 503, "query_timeout"),
             (Error::BadBody("b".into()), 400, "invalid_body"),
             (
                 Error::Io {
