@@ -69,7 +69,7 @@ struct Incident {
 }
 
 #[derive(Default)]
-struct Scenario {
+pub(crate) struct Scenario {
     commits: Vec<Commit>,
     pull_requests: Vec<PullRequest>,
     pushes: Vec<Push>,
@@ -84,7 +84,7 @@ fn at(y: i32, m: u32, d: u32) -> i64 {
 }
 
 /// Six services, each with its own history and deployment stream.
-fn generate(seed: u64) -> Scenario {
+pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = Scenario::default();
     let mut pr_number = 0;
@@ -279,7 +279,7 @@ fn generate(seed: u64) -> Scenario {
     s
 }
 
-async fn store(s: &Scenario, lake: &Lake) {
+pub(crate) async fn store(s: &Scenario, lake: &Lake) {
     let mut commits = TableBuilder::new(&COMMITS);
     for (i, c) in s.commits.iter().enumerate() {
         commits

@@ -45,6 +45,8 @@ use crate::error::{Error, Result};
 use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
 mod derived;
+#[cfg(test)]
+mod properties;
 pub use derived::{DerivedFile, DERIVED_DIR};
 
 /// Rows per Parquet row group: large enough for good compression, small

@@ -2,6 +2,8 @@
 //! exports of four tools, and results that an attacker tries to read below
 //! the anonymity threshold.
 
+mod properties;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
