@@ -1,0 +1,6 @@
+//! The pagerduty webhook receiver on arbitrary deliveries.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    devex_fuzz::deliver("pagerduty", &["incident"], data);
+});
