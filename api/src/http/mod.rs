@@ -42,25 +42,28 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub fn app(state: AppState) -> Router {
-    let guard = state.guard.clone();
-    // The API and the portal are rate limited; webhooks and operations not.
+    let guard =
+        || axum::middleware::from_fn_with_state(state.guard.clone(), crate::auth::guard::guard);
+    // The API and the portal are rate limited before the guard looks at
+    // them, so a flood is turned away cheaply (and not audited request by
+    // request); webhooks and operations are not limited.
     let limited = Router::new()
         .merge(portal::routes())
         .nest("/api/v1", api_routes())
+        .layer(guard())
         .layer(crate::auth::limits::layer(&state.config.auth));
+    let open = Router::new()
+        .merge(ops::routes())
+        .merge(webhooks::routes())
+        .layer(guard());
     let lake = state.lake.clone();
     Router::new()
         .merge(limited)
-        .merge(ops::routes())
-        .merge(webhooks::routes())
+        .merge(open)
         .with_state(state)
         .layer(axum::middleware::map_response(move |response| {
             mark_incomplete(lake.clone(), response)
         }))
-        .layer(axum::middleware::from_fn_with_state(
-            guard,
-            crate::auth::guard::guard,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A body that stalls this long between its parts is dropped.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
