@@ -54,32 +54,32 @@ fn hash(token: &str) -> String {
 
 /// The lake's tokens.
 pub struct TokenStore {
-    lake_root: PathBuf,
+    file: PathBuf,
 }
 
 impl TokenStore {
     pub fn new(lake: &Lake) -> TokenStore {
         TokenStore {
-            lake_root: lake.state_path(FILE),
+            file: lake.state_path(FILE),
         }
     }
 
     pub fn path(&self) -> &PathBuf {
-        &self.lake_root
+        &self.file
     }
 
     /// Every kept token, active or not.
     pub fn load(&self) -> Result<Vec<TokenRecord>> {
-        match std::fs::read(&self.lake_root) {
+        match std::fs::read(&self.file) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::Config(format!(
                     "{} is not a token list ({e}); restore it from a backup, or delete it and create the tokens again",
-                    self.lake_root.display()
+                    self.file.display()
                 ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(source) => Err(Error::Io {
-                context: format!("cannot read {}", self.lake_root.display()),
+                context: format!("cannot read {}", self.file.display()),
                 source,
             }),
         }
