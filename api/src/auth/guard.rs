@@ -61,6 +61,12 @@ pub fn needs(method: &Method, path: &str, settings: &AuthSettings) -> Needs {
     Needs::Role(Role::Viewer)
 }
 
+/// Whether a path reads survey results (a wave's, or two compared).
+fn is_survey_view(path: &str) -> bool {
+    path == "/api/v1/surveys/compare"
+        || (path.starts_with("/api/v1/surveys/") && path.ends_with("/results"))
+}
+
 /// How the server was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exposure {
@@ -148,6 +154,28 @@ impl Guard {
         ))
     }
 
+    /// The audit entry of a survey results view.
+    fn view(&self, request: &Request, caller: Option<&Caller>) -> Option<ingest::canonical::Row> {
+        self.audit.as_ref()?;
+        let origin = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        // Survey filters (wave, team, grouping) are not secrets: kept whole.
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| request.uri().path().to_string(), |p| p.to_string());
+        Some(ingest::audit::entry(
+            caller.map_or("anonymous", |c| c.name.as_str()),
+            "survey.view",
+            Some(&target),
+            origin.as_deref(),
+            // Recorded as it is let through, before the answer.
+            "allowed",
+        ))
+    }
+
     /// Appends an entry to the audit log; a failure to record is logged,
     /// never turned into another answer.
     async fn record(&self, entry: Option<ingest::canonical::Row>) {
@@ -159,7 +187,7 @@ impl Guard {
             Err(e) => Err(e),
         };
         if let Err(e) = written {
-            tracing::warn!(error = %e, "A refused request could not be written to the audit log.");
+            tracing::warn!(error = %e, "A request could not be written to the audit log.");
         }
     }
 
@@ -292,6 +320,12 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     }
     match guard.admit(&request) {
         Ok(caller) => {
+            // Survey results are read close to the anonymity threshold:
+            // every view is on record, with its filters.
+            if is_survey_view(request.uri().path()) {
+                let entry = guard.view(&request, caller.as_ref());
+                guard.record(entry).await;
+            }
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }
