@@ -52,6 +52,16 @@ pub(crate) fn fill(template: &str, values: &[(&str, String)]) -> Result<String> 
     }
 }
 
+/// The `from` and `to` (local midnights of `tz`, as SQL instants) and `tz`
+/// template values of a window of local days.
+pub(crate) fn window_values(tz: Tz, from: NaiveDate, to: NaiveDate) -> Vec<(&'static str, String)> {
+    vec![
+        ("from", sql_instant(local_midnight(tz, from))),
+        ("to", sql_instant(local_midnight(tz, to))),
+        ("tz", tz.name().to_string()),
+    ]
+}
+
 /// The first instant of a local calendar day. Where midnight does not exist
 /// (a DST gap at midnight), the first minute that does.
 pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {

@@ -89,20 +89,8 @@ fn create_token(lake: &str, name: &str, role: &str, expires: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_checks_the_callers_role() {
-    let lake = tempfile::tempdir().unwrap();
+    let lake = small_demo_lake("12");
     let lake_arg = lake.path().to_str().unwrap();
-    let demo = run(&[
-        "demo",
-        "--lake",
-        lake_arg,
-        "--scale",
-        "0.25",
-        "--months",
-        "12",
-        "--end",
-        "2026-11-01",
-    ]);
-    assert!(demo.status.success(), "{}", stderr(&demo));
 
     // Without tokens (loopback): what each request answers when allowed.
     let open = Server::start(lake.path(), false);

@@ -126,20 +126,7 @@ fn a_demo_killed_with_sigkill_leaves_a_readable_lake() {
 /// answers name the incomplete table, and /metrics counts the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_file_is_quarantined_and_the_server_keeps_answering() {
-    let lake = tempfile::tempdir().unwrap();
-    let lake_arg = lake.path().to_str().unwrap();
-    let demo = run(&[
-        "demo",
-        "--lake",
-        lake_arg,
-        "--scale",
-        "0.25",
-        "--months",
-        "3",
-        "--end",
-        "2026-11-01",
-    ]);
-    assert!(demo.status.success(), "{}", stderr(&demo));
+    let lake = small_demo_lake("3");
     let server = crate::serve::Server::start_with_env(
         lake.path(),
         &[("DEVEX_METRICS__REFRESH_SECONDS", "1")],

@@ -118,6 +118,25 @@ pub fn data_files(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A small demo lake of its own (scale 0.25, `months` to 2026-11-01), for
+/// a test that changes it (tokens, corrupt files).
+pub fn small_demo_lake(months: &str) -> tempfile::TempDir {
+    let lake = tempfile::tempdir().unwrap();
+    let output = run(&[
+        "demo",
+        "--lake",
+        lake.path().to_str().unwrap(),
+        "--scale",
+        "0.25",
+        "--months",
+        months,
+        "--end",
+        "2026-11-01",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    lake
+}
+
 /// One demo lake (scale 1: 8 teams, 40 services, 12 months to 2026-11-01),
 /// shared by the report tests.
 pub fn demo_lake() -> &'static std::path::Path {

@@ -24,7 +24,7 @@ use crate::columns::Columns;
 use crate::devex::DevexSettings;
 use crate::error::{Error, Result};
 use crate::privacy::{hidden_beyond, Hidden};
-use crate::template::{fill, local_midnight, sql_instant};
+use crate::template::fill;
 use crate::window::Window;
 use crate::LakeQueries;
 
@@ -268,14 +268,7 @@ pub struct AdoptionReport {
 }
 
 pub(crate) fn window_values(request: &AdoptionRequest) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "from",
-            sql_instant(local_midnight(request.tz, request.from)),
-        ),
-        ("to", sql_instant(local_midnight(request.tz, request.to))),
-        ("tz", request.tz.name().to_string()),
-    ]
+    crate::template::window_values(request.tz, request.from, request.to)
 }
 
 /// Measures per `group_key` (a platform_usage column, or a constant).

@@ -21,7 +21,7 @@ use crate::devex::DevexSettings;
 use crate::dora::DoraSettings;
 use crate::error::{Error, Result};
 use crate::privacy::{hidden_groups, Hidden};
-use crate::template::{fill, local_midnight, sql_instant};
+use crate::template::fill;
 use crate::window::Window;
 use crate::LakeQueries;
 
@@ -210,14 +210,7 @@ async fn new_developers(
         .map_err(Error::Engine)?;
     let sql = fill(
         NEW_DEVELOPER_MILESTONES,
-        &[
-            (
-                "from",
-                sql_instant(local_midnight(request.tz, request.from)),
-            ),
-            ("to", sql_instant(local_midnight(request.tz, request.to))),
-            ("tz", request.tz.name().to_string()),
-        ],
+        &crate::template::window_values(request.tz, request.from, request.to),
     )?;
     let result = queries.read_only_sql_on(&context, &sql).await?;
     let c = Columns::new(&result.batches);
