@@ -54,6 +54,10 @@ pub enum Error {
     #[error("{0}")]
     QueryTimeout(String),
 
+    /// The single sign-on provider cannot be reached or answers wrongly.
+    #[error("{0}")]
+    IdentityProvider(String),
+
     /// A delivery or request body that cannot be read.
     #[error("{0}")]
     BadBody(String),

@@ -1,10 +1,12 @@
 //! The middleware in front of every route: the `Host` allowlist, then the
 //! role the route needs, checked against the bearer token presented.
 //!
-//! Until the lake holds a token, the server runs without auth: on loopback
-//! only (`devex serve` refuses an open bind), or anywhere with an explicit
-//! `--insecure-no-auth`. Once a token exists, every route but `/healthz`
-//! and the webhooks (which check their own signatures) needs one.
+//! Until the lake holds a token (or single sign-on is configured), the
+//! server runs without auth: on loopback only (`devex serve` refuses an open
+//! bind), or anywhere with an explicit `--insecure-no-auth`. Once a token
+//! exists, every route but `/healthz`, the sign-in pages and the webhooks
+//! (which check their own signatures) needs a token or a portal session; a
+//! browser without one is sent to sign in.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use chrono::Utc;
 use ingest::group_commit::GroupCommit;
 use ingest::lake::Lake;
 
+use super::oidc::Oidc;
 use super::tokens::{find, TokenRecord, TokenStore};
 use super::{AuthSettings, Role};
 use crate::error::Error;
@@ -25,9 +28,12 @@ use crate::error::Error;
 /// Who made a request, as handlers (and the audit log) see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The token's name; `anonymous` when the server runs without auth.
+    /// The token's name, `oidc:<subject>` for a portal session, or
+    /// `anonymous` when the server runs without auth.
     pub name: String,
     pub role: Role,
+    /// Signed in to the portal (a session cookie) rather than a token.
+    pub session: bool,
 }
 
 /// Why a request is refused, and who asked (a known token's name, else
@@ -35,6 +41,8 @@ pub struct Caller {
 pub struct Refusal {
     error: Error,
     actor: String,
+    /// A browser asking for a page: sent to sign in instead.
+    sign_in: bool,
 }
 
 /// What a route needs.
@@ -46,7 +54,7 @@ pub enum Needs {
 
 /// The role a request needs: the single table of the server's rules.
 pub fn needs(method: &Method, path: &str, settings: &AuthSettings) -> Needs {
-    if path == "/healthz" || path.starts_with("/webhooks/") {
+    if path == "/healthz" || path.starts_with("/webhooks/") || path.starts_with("/auth/") {
         return Needs::Nothing;
     }
     if path == "/metrics" && settings.public_metrics {
@@ -91,6 +99,8 @@ pub struct Guard {
     exposure: Exposure,
     /// Where refusals are recorded (the audit log, through the group commit).
     audit: Option<GroupCommit>,
+    /// The portal's single sign-on, when configured.
+    oidc: Option<Arc<Oidc>>,
 }
 
 impl Guard {
@@ -99,7 +109,7 @@ impl Guard {
         settings: &AuthSettings,
         bound: SocketAddr,
         exposure: Exposure,
-    ) -> Guard {
+    ) -> Result<Guard, Error> {
         // The bound address and localhost, and the configured names; none to
         // check when bound to every address and nothing is configured.
         let hosts = if bound.ip().is_unspecified() && settings.allowed_hosts.is_empty() {
@@ -115,14 +125,21 @@ impl Guard {
             hosts.extend(settings.allowed_hosts.iter().map(|h| h.to_lowercase()));
             Some(hosts)
         };
-        Guard {
+        let oidc = settings.oidc.as_ref().map(Oidc::new).transpose()?;
+        Ok(Guard {
             store: Arc::new(TokenStore::new(lake)),
             cache: Arc::new(Mutex::new((None, Arc::new(Vec::new())))),
             hosts,
             settings: settings.clone(),
             exposure,
             audit: None,
-        }
+            oidc: oidc.map(Arc::new),
+        })
+    }
+
+    /// The portal's single sign-on, when configured.
+    pub fn oidc(&self) -> Option<&Arc<Oidc>> {
+        self.oidc.as_ref()
     }
 
     /// Records refused requests in the audit log through `committer`.
@@ -139,10 +156,7 @@ impl Guard {
         outcome: &str,
     ) -> Option<ingest::canonical::Row> {
         self.audit.as_ref()?;
-        let origin = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let origin = origin(request.extensions());
         // The path only: a query string is the caller's text, not ours to keep.
         let target = format!("{} {}", request.method(), request.uri().path());
         Some(ingest::audit::entry(
@@ -157,10 +171,7 @@ impl Guard {
     /// The audit entry of a survey results view.
     fn view(&self, request: &Request, caller: Option<&Caller>) -> Option<ingest::canonical::Row> {
         self.audit.as_ref()?;
-        let origin = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let origin = origin(request.extensions());
         // Survey filters (wave, team, grouping) are not secrets: kept whole.
         let target = request
             .uri()
@@ -174,6 +185,14 @@ impl Guard {
             // Recorded as it is let through, before the answer.
             "allowed",
         ))
+    }
+
+    /// Records what a handler did (a sign-in, a sign-out) in the audit log.
+    pub async fn audit(&self, actor: &str, action: &str, origin: Option<&str>, outcome: &str) {
+        if self.audit.is_some() {
+            let entry = ingest::audit::entry(actor, action, None, origin, outcome);
+            self.record(Some(entry)).await;
+        }
     }
 
     /// Appends an entry to the audit log; a failure to record is logged,
@@ -206,9 +225,10 @@ impl Guard {
         Ok(cache.1.clone())
     }
 
-    /// Whether requests need a token: once the lake holds any.
+    /// Whether requests need a token or a session: once the lake holds a
+    /// token, or single sign-on is configured.
     pub fn auth_required(&self) -> Result<bool, Error> {
-        Ok(!self.tokens()?.is_empty())
+        Ok(self.oidc.is_some() || !self.tokens()?.is_empty())
     }
 
     /// Whether the portal should warn that it runs open to the network.
@@ -248,6 +268,7 @@ impl Guard {
             Box::new(Refusal {
                 error,
                 actor: actor.to_string(),
+                sign_in: false,
             })
         };
         let anonymous = |e: Error| refused(e, "anonymous");
@@ -259,6 +280,7 @@ impl Guard {
             return Ok(Some(Caller {
                 name: "anonymous".into(),
                 role: Role::Admin,
+                session: false,
             }));
         }
         let presented = request
@@ -268,6 +290,9 @@ impl Guard {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(presented) = presented else {
+            if let Some(oidc) = &self.oidc {
+                return self.admit_session(oidc, request, needed);
+            }
             return Err(anonymous(Error::Unauthorized(
                 "this server needs a token: send `Authorization: Bearer <token>` (devex token create --name NAME --role viewer makes one)".into(),
             )));
@@ -303,8 +328,66 @@ impl Guard {
         Ok(Some(Caller {
             name: record.name.clone(),
             role: record.role,
+            session: false,
         }))
     }
+
+    /// A request without a token, with single sign-on configured: its
+    /// portal session, or a browser sent to sign in, or a 401.
+    fn admit_session(
+        &self,
+        oidc: &Oidc,
+        request: &Request,
+        needed: Role,
+    ) -> Result<Option<Caller>, Box<Refusal>> {
+        if let Some(session) = oidc.session(request.headers()) {
+            let name = format!("oidc:{}", session.subject);
+            if !session.role.allows(needed) {
+                return Err(Box::new(Refusal {
+                    error: Error::Forbidden(format!(
+                        "you are signed in as a {}; this needs {}",
+                        session.role.name(),
+                        needed.name()
+                    )),
+                    actor: name,
+                    sign_in: false,
+                }));
+            }
+            return Ok(Some(Caller {
+                name,
+                role: session.role,
+                session: true,
+            }));
+        }
+        Err(Box::new(Refusal {
+            error: Error::Unauthorized(
+                "sign in at /auth/login, or send `Authorization: Bearer <token>`".into(),
+            ),
+            actor: "anonymous".into(),
+            sign_in: wants_page(request),
+        }))
+    }
+}
+
+/// Whether a request is a browser asking for a portal page (not the API,
+/// not /metrics), which is better sent to sign in than shown a 401.
+fn wants_page(request: &Request) -> bool {
+    let path = request.uri().path();
+    request.method() == Method::GET
+        && !path.starts_with("/api/")
+        && path != "/metrics"
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The address a request came from, when the server recorded it.
+pub fn origin(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// The middleware: refuses a foreign Host, then a request its caller may
@@ -326,18 +409,30 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
                 let entry = guard.view(&request, caller.as_ref());
                 guard.record(entry).await;
             }
+            let signed_in = caller.as_ref().is_some_and(|c| c.session);
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }
             let response = next.run(request).await;
             if guard.insecure() {
-                with_banner(response).await
+                into_page(response, "<body>", INSECURE_BANNER).await
+            } else if signed_in {
+                into_page(response, "</nav>", SIGN_OUT).await
             } else {
                 response
             }
         }
+        Err(refusal) if refusal.sign_in => {
+            // Where to come back to after signing in: this page.
+            let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            let target = format!(
+                "/auth/login?next={}",
+                url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
+            );
+            axum::response::Redirect::to(&target).into_response()
+        }
         Err(refusal) => {
-            let Refusal { error, actor } = *refusal;
+            let Refusal { error, actor, .. } = *refusal;
             let unauthorized = matches!(error, Error::Unauthorized(_));
             let (status, code) = error.status_and_code();
             let entry = guard.refusal(&request, &actor, &format!("{} {code}", status.as_u16()));
@@ -354,8 +449,16 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     }
 }
 
-/// A portal page with a warning that the server runs open to the network.
-async fn with_banner(response: Response) -> Response {
+/// The warning on every page of a server open to the network.
+const INSECURE_BANNER: &str = r#"<body><p id="insecure" style="background:#c4452f;color:#fff;padding:.5rem 1rem;border-radius:.3rem">This devex runs without authentication (--insecure-no-auth): whatever can reach it reads everything. Create tokens to protect it.</p>"#;
+
+/// The sign-out button at the end of a signed-in user's navigation (a form:
+/// signing out changes state, so it is a POST).
+const SIGN_OUT: &str = r#" · <form method="post" action="/auth/logout" style="display:inline"><button type="submit" style="font:inherit;background:none;border:0;padding:0;color:#2a5bd7;cursor:pointer;text-decoration:underline">Sign out</button></form></nav>"#;
+
+/// A portal page with `insert` in place of the first `marker`; other
+/// answers unchanged.
+async fn into_page(response: Response, marker: &str, insert: &str) -> Response {
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -368,11 +471,7 @@ async fn with_banner(response: Response) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, crate::http::MAX_BODY_BYTES).await else {
         return Error::Internal("cannot read a page to mark it".into()).into_response();
     };
-    let page = String::from_utf8_lossy(&bytes).replacen(
-        "<body>",
-        r#"<body><p id="insecure" style="background:#c4452f;color:#fff;padding:.5rem 1rem;border-radius:.3rem">This devex runs without authentication (--insecure-no-auth): whatever can reach it reads everything. Create tokens to protect it.</p>"#,
-        1,
-    );
+    let page = String::from_utf8_lossy(&bytes).replacen(marker, insert, 1);
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(page))
 }

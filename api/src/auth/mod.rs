@@ -1,10 +1,13 @@
 //! Who may call what: API tokens with a role (`tokens`), the rules mapping
 //! each route to the role it needs and the middleware applying them
-//! (`guard`), and the `[auth]` settings. Webhooks are not here: each source
+//! (`guard`), the portal's single sign-on (`oidc`, with its `sessions`),
+//! and the `[auth]` settings. Webhooks are not here: each source
 //! checks its own signature or token.
 
 pub mod guard;
 pub mod limits;
+pub mod oidc;
+pub mod sessions;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +71,8 @@ pub struct AuthSettings {
     pub burst: u32,
     /// A client must send a request's headers within this many seconds.
     pub header_timeout_seconds: u64,
+    /// The portal's single sign-on (`[auth.oidc]`).
+    pub oidc: Option<oidc::OidcSettings>,
 }
 
 impl Default for AuthSettings {
@@ -78,6 +83,7 @@ impl Default for AuthSettings {
             requests_per_second: 50,
             burst: 200,
             header_timeout_seconds: 10,
+            oidc: None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod events;
 pub mod extract;
 pub mod gauges;
 pub mod intake;
+mod login;
 pub mod metrics;
 pub mod ops;
 mod platform_pages;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
     // request); webhooks and operations are not limited.
     let limited = Router::new()
         .merge(portal::routes())
+        .merge(login::routes())
         .nest("/api/v1", api_routes())
         .layer(guard())
         .layer(crate::auth::limits::layer(&state.config.auth));
@@ -117,17 +119,22 @@ fn api_routes() -> Router<AppState> {
 /// SIGINT or SIGTERM, finishing requests in flight.
 pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Result<()> {
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    // Safe by default: without a token, loopback only, unless told otherwise.
+    // Safe by default: without a token or single sign-on, loopback only,
+    // unless told otherwise.
     let has_tokens = !crate::auth::tokens::TokenStore::new(&lake)
         .load()?
         .is_empty();
+    let has_auth = has_tokens || config.auth.oidc.is_some();
     let exposure = if config.addr.ip().is_loopback() {
         Exposure::Loopback
     } else {
         Exposure::Open { insecure_no_auth }
     };
-    match (has_tokens, exposure) {
-        (true, _) => tracing::info!("Tokens exist: every request but /healthz and the webhooks needs one."),
+    match (has_auth, exposure) {
+        (true, _) => tracing::info!(
+            single_sign_on = config.auth.oidc.is_some(),
+            "Auth is on: every request but /healthz, sign-in and the webhooks needs a token or a portal session."
+        ),
         (false, Exposure::Loopback) => eprintln!(
             "devex: no tokens, so serving this machine only ({}); create one with `devex token create --name NAME --role admin` before binding elsewhere.",
             config.addr
@@ -171,7 +178,7 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     println!("devex listening on http://{address}");
     tracing::info!(%address, lake = %config.lake.display(), "Serving.");
     let mut state = AppState::new(lake.clone(), config.clone()).await?;
-    state.guard = Guard::new(&lake, &config.auth, address, exposure)
+    state.guard = Guard::new(&lake, &config.auth, address, exposure)?
         .with_audit(state.intake.committer.clone());
     // Walk the commit graph and build the derived tables now rather than in
     // the first request.

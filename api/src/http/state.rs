@@ -49,7 +49,7 @@ impl AppState {
             &config.auth,
             std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
             Exposure::Loopback,
-        )
+        )?
         .with_audit(intake.committer.clone());
         Ok(AppState {
             guard,

@@ -34,6 +34,7 @@ impl Error {
             Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
             Error::QueryTimeout(_) => (S::SERVICE_UNAVAILABLE, "query_timeout"),
+            Error::IdentityProvider(_) => (S::BAD_GATEWAY, "identity_provider"),
             Error::BadBody(_) => (S::BAD_REQUEST, "invalid_body"),
             Error::Io { .. } => (S::INTERNAL_SERVER_ERROR, "io_error"),
             Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
@@ -68,7 +69,10 @@ impl Error {
     /// told about by name.
     pub fn is_public(&self) -> bool {
         self.status().is_client_error()
-            || matches!(self.code(), "corrupt_lake_file" | "lake_not_writable")
+            || matches!(
+                self.code(),
+                "corrupt_lake_file" | "lake_not_writable" | "identity_provider"
+            )
     }
 }
 
@@ -387,6 +391,11 @@ mod tests {
             (Error::RateLimited("r".into()), 429, "rate_limited"),
             (Error::QueryTimeout("t".into()), 503, "query_timeout"),
             (Error::BadBody("b".into()), 400, "invalid_body"),
+            (
+                Error::IdentityProvider("p".into()),
+                502,
+                "identity_provider",
+            ),
             (
                 Error::Io {
                     context: "c".into(),
