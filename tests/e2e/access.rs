@@ -15,6 +15,8 @@ fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)>
     vec![
         ("GET", "/healthz".into(), None),
         ("POST", "/webhooks/cdevents".into(), None),
+        // The sign-in pages (single sign-on itself: login.rs).
+        ("GET", "/auth/signed-out".into(), None),
         get("/"),
         get("/teams/checkout"),
         get(deployment),
