@@ -2,8 +2,6 @@
 //! canonical table (the first byte picks the table and the format).
 #![no_main]
 
-use std::io::Write;
-
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((selector, body)) = data.split_first() else {
         return;
@@ -11,14 +9,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let tables = ingest::schema::TABLES;
     let table = tables[*selector as usize % tables.len()];
     let extension = if selector & 0x80 == 0 { "jsonl" } else { "csv" };
-    let path = std::env::temp_dir().join(format!("devex-fuzz-{}.{extension}", std::process::id()));
-    let Ok(mut file) = std::fs::File::create(&path) else {
+    let Some(path) = devex_fuzz::scratch_file(extension, body) else {
         return;
     };
-    if file.write_all(body).is_err() {
-        return;
-    }
-    drop(file);
     let _ = ingest::import::parse_file(
         table,
         &path,

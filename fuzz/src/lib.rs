@@ -1,5 +1,6 @@
 //! What the fuzz targets share: every source's webhook receiver, built
-//! with its default section, fed a delivery.
+//! with its default section, fed a delivery; a scratch file for the
+//! importers.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -50,4 +51,15 @@ pub fn deliver(source: &str, events: &[&str], data: &[u8]) {
         event: event.to_string(),
     };
     let _ = receiver.parse(&delivery, body, &context);
+}
+
+/// Writes `body` to this process's scratch file with `extension` (the
+/// importers read files by path and pick the format by extension).
+pub fn scratch_file(extension: &str, body: &[u8]) -> Option<std::path::PathBuf> {
+    let path = std::env::temp_dir().join(format!(
+        "devex-fuzz-{}.{extension}",
+        std::process::id()
+    ));
+    std::fs::write(&path, body).ok()?;
+    Some(path)
 }

@@ -58,8 +58,19 @@ const QUARANTINE_DIR: &str = "quarantine";
 const TEMP_PREFIX: &str = ".tmp-";
 /// Test hook: when set to `lake:before-rename`, the process aborts after a
 /// data file is written and fsynced but before it is renamed into place, the
-/// way a crash or `kill -9` would stop it.
+/// way a crash or `kill -9` would stop it. Set to `lake:full-while:PATH`,
+/// every data file write fails as on a full disk (ENOSPC) while PATH
+/// exists: the full-disk test where no file system can be mounted.
 pub const FAILPOINT_ENV: &str = "DEVEX_FAILPOINT";
+
+/// The `lake:full-while:PATH` failpoint: a full disk while PATH exists.
+fn failpoint_full_disk() -> Option<std::io::Error> {
+    let failpoint = std::env::var(FAILPOINT_ENV).ok()?;
+    let marker = failpoint.strip_prefix("lake:full-while:")?;
+    Path::new(marker)
+        .exists()
+        .then(|| std::io::Error::from_raw_os_error(28))
+}
 
 /// What one append did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -565,7 +576,11 @@ impl Lake {
             path: temp_path.clone(),
             source,
         };
-        if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        let written = match failpoint_full_disk() {
+            Some(full) => Err(full),
+            None => file.write_all(bytes).and_then(|()| file.sync_all()),
+        };
+        if let Err(e) = written {
             // A full disk must not keep the partial file's blocks.
             drop(file);
             let _ = std::fs::remove_file(&temp_path);

@@ -290,6 +290,34 @@ pub async fn import_export(
     mapping: &Mapping,
     identities: &Identities<'_>,
 ) -> Result<SurveyImport> {
+    let export = read_export(definition, survey_id, path, mapping, identities)?;
+    let answers = export.answers.num_rows();
+    let stored = lake.append(&SURVEY_RESPONSES, &export.answers).await?;
+    Ok(SurveyImport {
+        tool: export.tool,
+        responses: export.responses,
+        answers,
+        stored,
+    })
+}
+
+/// An export read and checked, not yet stored.
+pub struct ReadExport {
+    pub tool: Tool,
+    pub responses: usize,
+    /// `survey_responses` rows, one per answer.
+    pub answers: arrow::record_batch::RecordBatch,
+}
+
+/// Reads and checks one export of `survey_id`: every problem, with its
+/// line and column, or the answers.
+pub fn read_export(
+    definition: &SurveyDefinition,
+    survey_id: &str,
+    path: &Path,
+    mapping: &Mapping,
+    identities: &Identities<'_>,
+) -> Result<ReadExport> {
     let file = path.display().to_string();
     let xlsx = path
         .extension()
@@ -547,14 +575,10 @@ pub async fn import_export(
             ),
         });
     }
-    let batch = builder.finish()?;
-    let answers = batch.num_rows();
-    let stored = lake.append(&SURVEY_RESPONSES, &batch).await?;
-    Ok(SurveyImport {
+    Ok(ReadExport {
         tool,
         responses,
-        answers,
-        stored,
+        answers: builder.finish()?,
     })
 }
 

@@ -277,8 +277,9 @@ async fn acknowledged_webhooks_survive_a_kill() {
 
 /// A lake on a small file system that fills up: webhooks answer 503 with
 /// Retry-After and are not acknowledged, what was acknowledged stays, and
-/// once there is room again the server takes deliveries by itself. Needs
-/// root to mount a tmpfs; elsewhere the test says so and passes.
+/// once there is room again the server takes deliveries by itself. As root
+/// the test also mounts a small tmpfs and fills it for real; everywhere the
+/// lake's `lake:full-while:PATH` failpoint makes writes fail with ENOSPC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_deliveries_until_there_is_room() {
     struct Mount(std::path::PathBuf);
@@ -287,18 +288,31 @@ async fn a_full_disk_refuses_deliveries_until_there_is_room() {
             let _ = std::process::Command::new("umount").arg(&self.0).status();
         }
     }
+    let failpoint = tempfile::tempdir().unwrap();
+    full_disk(failpoint.path(), false).await;
     let dir = tempfile::tempdir().unwrap();
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
         .arg(dir.path())
+        .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !mounted {
-        println!("full-disk test skipped: cannot mount a tmpfs here (not root)");
-        return;
+    if mounted {
+        let _mount = Mount(dir.path().to_path_buf());
+        full_disk(dir.path(), true).await;
+    } else {
+        println!("full-disk test: no tmpfs here (not root); the failpoint only");
     }
-    let _mount = Mount(dir.path().to_path_buf());
-    let lake = dir.path().join("lake");
+}
+
+/// The full-disk scenario in `dir`: a tmpfs filled by a file, or else the
+/// failpoint's marker file.
+async fn full_disk(dir: &std::path::Path, mounted: bool) {
+    // Fills the disk: a file as large as the tmpfs allows, or the
+    // failpoint's marker.
+    let filler = dir.join("filler");
+    let failpoint = format!("lake:full-while:{}", filler.display());
+    let lake = dir.join("lake");
     std::fs::create_dir_all(&lake).unwrap();
     crate::sources::catalog(
         &lake,
@@ -308,8 +322,11 @@ async fn a_full_disk_refuses_deliveries_until_there_is_room() {
         "cdevents-spec-v0.5.1/conformance/service_deployed.json",
     ))
     .unwrap();
-    let server =
-        crate::serve::Server::start_with_env(&lake, &[("DEVEX_CDEVENTS__TOKEN", "disk-token")]);
+    let mut env = vec![("DEVEX_CDEVENTS__TOKEN", "disk-token")];
+    if !mounted {
+        env.push(("DEVEX_FAILPOINT", failpoint.as_str()));
+    }
+    let server = crate::serve::Server::start_with_env(&lake, &env);
     let deliver = |n: usize| {
         let mut event = template.clone();
         event["context"]["id"] = serde_json::json!(format!("disk-{n}"));
@@ -323,9 +340,7 @@ async fn a_full_disk_refuses_deliveries_until_there_is_room() {
     for n in 0..20 {
         assert_eq!(deliver(n).await.unwrap().status().as_u16(), 200);
     }
-    // Fill the file system.
-    let filler = dir.path().join("filler");
-    {
+    if mounted {
         use std::io::Write;
         let mut file = std::fs::File::create(&filler).unwrap();
         let block = vec![0u8; 1 << 20];
@@ -334,6 +349,8 @@ async fn a_full_disk_refuses_deliveries_until_there_is_room() {
             .and_then(|()| file.sync_all())
             .is_ok()
         {}
+    } else {
+        std::fs::write(&filler, b"full").unwrap();
     }
     let refused = deliver(20).await.unwrap();
     assert_eq!(refused.status().as_u16(), 503);

@@ -196,58 +196,98 @@ pub async fn import(
     options: &FocusOptions,
     progress: &dyn Progress,
 ) -> Result<FocusSummary> {
-    let file = path.display().to_string();
-    check_currencies(path, &file, options)?;
-    let (mut reader, header, size) = Records::open(path, &file)?;
-    let columns = Columns::find(&header, &file)?;
-    let mut summary = FocusSummary::default();
-    let mut seen: HashMap<[u8; 16], u32> = HashMap::new();
-    let mut builder = TableBuilder::new(&COSTS);
-    let mut record = csv::StringRecord::new();
-    while reader.next(&mut record, &file)? {
-        let line = reader.line(&record);
-        let id = {
-            let mut hash = Sha256::new();
-            for value in record.iter() {
-                hash.update(value.as_bytes());
-                hash.update([0x1f]);
-            }
-            let digest: [u8; 16] = hash.finalize()[..16].try_into().unwrap_or_default();
-            let occurrence = seen.entry(digest).or_insert(0);
-            *occurrence += 1;
-            format!("focus:{}:{occurrence}", hex::encode(digest))
-        };
-        let cost = row(&record, &columns, id, options)
-            .map_err(|message| invalid(&file, format!("line {line}, {message}")))?;
-        if cost.source_currency.is_some() {
-            summary.converted += 1;
-        }
-        builder.push(crate::canonical::Row::from(cost).1)?;
-        summary.rows_read += 1;
-        if builder.len() >= BATCH_ROWS {
-            let batch = builder.finish()?;
-            summary.stored.add(&lake.append(&COSTS, &batch).await?);
-            progress.event(ProgressEvent::Advanced {
-                scope: &file,
-                resource: "costs",
-                done: reader.done(),
-                total: Some(size),
-                unit: reader.unit(),
-            });
-        }
-    }
-    if !builder.is_empty() {
-        let batch = builder.finish()?;
-        summary.stored.add(&lake.append(&COSTS, &batch).await?);
+    let mut batches = CostBatches::open(path, options)?;
+    let mut stored = AppendSummary::default();
+    while let Some(batch) = batches.next_batch()? {
+        stored.add(&lake.append(&COSTS, &batch).await?);
+        progress.event(ProgressEvent::Advanced {
+            scope: &batches.file,
+            resource: "costs",
+            done: batches.reader.done(),
+            total: Some(batches.size),
+            unit: batches.reader.unit(),
+        });
     }
     progress.event(ProgressEvent::Advanced {
-        scope: &file,
+        scope: &batches.file,
         resource: "costs",
-        done: size,
-        total: Some(size),
-        unit: reader.unit(),
+        done: batches.size,
+        total: Some(batches.size),
+        unit: batches.reader.unit(),
     });
-    Ok(summary)
+    Ok(FocusSummary {
+        rows_read: batches.rows_read,
+        converted: batches.converted,
+        stored,
+    })
+}
+
+/// A checked FOCUS file read as `costs` batches of up to [`BATCH_ROWS`]
+/// rows; storing them is the caller's.
+pub struct CostBatches<'a> {
+    file: String,
+    options: &'a FocusOptions,
+    reader: Records,
+    columns: Columns,
+    size: u64,
+    /// How many times each row's cells came before (for the ids).
+    seen: HashMap<[u8; 16], u32>,
+    record: csv::StringRecord,
+    pub rows_read: u64,
+    pub converted: u64,
+}
+
+impl<'a> CostBatches<'a> {
+    /// Checks the file's currencies (the first pass) and opens it for the
+    /// second.
+    pub fn open(path: &Path, options: &'a FocusOptions) -> Result<CostBatches<'a>> {
+        let file = path.display().to_string();
+        check_currencies(path, &file, options)?;
+        let (reader, header, size) = Records::open(path, &file)?;
+        let columns = Columns::find(&header, &file)?;
+        Ok(CostBatches {
+            file,
+            options,
+            reader,
+            columns,
+            size,
+            seen: HashMap::new(),
+            record: csv::StringRecord::new(),
+            rows_read: 0,
+            converted: 0,
+        })
+    }
+
+    /// The next batch, or `None` at the end of the file; an error names the
+    /// line and column.
+    pub fn next_batch(&mut self) -> Result<Option<arrow::record_batch::RecordBatch>> {
+        let mut builder = TableBuilder::new(&COSTS);
+        while builder.len() < BATCH_ROWS && self.reader.next(&mut self.record, &self.file)? {
+            let line = self.reader.line(&self.record);
+            let id = {
+                let mut hash = Sha256::new();
+                for value in self.record.iter() {
+                    hash.update(value.as_bytes());
+                    hash.update([0x1f]);
+                }
+                let digest: [u8; 16] = hash.finalize()[..16].try_into().unwrap_or_default();
+                let occurrence = self.seen.entry(digest).or_insert(0);
+                *occurrence += 1;
+                format!("focus:{}:{occurrence}", hex::encode(digest))
+            };
+            let cost = row(&self.record, &self.columns, id, self.options)
+                .map_err(|message| invalid(&self.file, format!("line {line}, {message}")))?;
+            if cost.source_currency.is_some() {
+                self.converted += 1;
+            }
+            builder.push(crate::canonical::Row::from(cost).1)?;
+            self.rows_read += 1;
+        }
+        if builder.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(builder.finish()?))
+    }
 }
 
 /// The first pass: one billing currency per file, or a rate for each row's
