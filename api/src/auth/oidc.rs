@@ -453,11 +453,23 @@ pub fn local_path(next: &str) -> String {
         && !next.starts_with("//")
         && !next.contains('\\')
         && !next.chars().any(char::is_control);
-    if local && !next.starts_with("/auth/") {
-        next.to_string()
-    } else {
-        "/".to_string()
+    if !local || next.starts_with("/auth/") {
+        return "/".to_string();
     }
+    // Percent-encoded past printable ASCII: the path goes into a Location
+    // header (`/teams/zürich` stays reachable).
+    let mut path = String::with_capacity(next.len());
+    for c in next.chars() {
+        if c.is_ascii_graphic() {
+            path.push(c);
+        } else {
+            let mut bytes = [0u8; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    path
 }
 
 /// An error and its causes on one line.
@@ -522,6 +534,8 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(local_path("/teams/payments?x=1"), "/teams/payments?x=1");
+        assert_eq!(local_path("/teams/zürich a"), "/teams/z%C3%BCrich%20a");
+        assert!(axum::http::HeaderValue::from_str(&local_path("/ü\u{2028}")).is_ok());
         for hostile in [
             "https://evil.example/",
             "//evil.example",
