@@ -166,6 +166,21 @@ scopes = ["groups"]
     assert_eq!(idp.calls().userinfo, 1);
     let (status, audit) = get(&server, "/api/v1/audit?limit=1000", Some(&admin)).await;
     assert_eq!(status, 200, "{audit}");
+    // A signed-in browser changes things only from devex's own pages: a
+    // sibling site's POST (same site, so the cookie goes along) is refused.
+    let query = |origin: String| {
+        browser()
+            .post(format!("{}/api/v1/query", server.base))
+            .header(COOKIE, &admin)
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(r#"{"sql": "SELECT count(*) AS n FROM deployments"}"#)
+            .send()
+    };
+    let foreign = query("https://attacker.example.com".into()).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    let own = query(server.base.clone()).await.unwrap();
+    assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
 
     // Someone in none of the groups is refused, saying why.
     idp.sign_in_as(User::new("user-sales-1", &["sales"]));

@@ -342,6 +342,15 @@ impl Guard {
     ) -> Result<Option<Caller>, Box<Refusal>> {
         if let Some(session) = oidc.session(request.headers()) {
             let name = format!("oidc:{}", session.subject);
+            if !same_origin_or_safe(request) {
+                return Err(Box::new(Refusal {
+                    error: Error::Forbidden(
+                        "a signed-in browser may change things only from devex's own pages; scripts use a token".into(),
+                    ),
+                    actor: name,
+                    sign_in: false,
+                }));
+            }
             if !session.role.allows(needed) {
                 return Err(Box::new(Refusal {
                     error: Error::Forbidden(format!(
@@ -381,6 +390,29 @@ fn wants_page(request: &Request) -> bool {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Whether a request carried by a session cookie is a read, or comes from
+/// devex's own pages: `SameSite=Lax` keeps other sites' POSTs cookieless,
+/// but a sibling subdomain is the same site, so the browser's `Origin` (or
+/// `Sec-Fetch-Site`) must name this server.
+fn same_origin_or_safe(request: &Request) -> bool {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return true;
+    }
+    let headers = request.headers();
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    if let Some(origin) = text(header::ORIGIN) {
+        let host = text(header::HOST).unwrap_or_default();
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        return !host.is_empty() && origin_host.eq_ignore_ascii_case(host);
+    }
+    text(header::HeaderName::from_static("sec-fetch-site"))
+        .is_none_or(|site| site == "same-origin" || site == "none")
 }
 
 /// The address a request came from, when the server recorded it.
