@@ -255,6 +255,7 @@ impl LakeQueries {
         sql: &str,
         limit: Option<usize>,
     ) -> Result<QueryResult> {
+        let sql = &show_tables_without_internals(sql);
         // Run on a task of its own: a malformed file can make the Parquet
         // decoder panic, and that must become an error naming the file, not
         // take the process down. A query that fails on a corrupt file moves
@@ -546,6 +547,27 @@ fn classify_planning_error(error: DataFusionError) -> Error {
         | DataFusionError::NotImplemented(_) => Error::InvalidQuery(message),
         _ => Error::Engine(error),
     }
+}
+
+/// `SHOW TABLES` as users mean it: the lake's tables and the derived ones,
+/// by name, without the engine's catalog views, the memberships' stored
+/// rows or the derive stage's per-setting caches
+/// (`deployment_changes_<hash>_<hash>`). Any other SQL is left alone.
+fn show_tables_without_internals(sql: &str) -> std::borrow::Cow<'_, str> {
+    let statement = sql.trim().trim_end_matches(';').trim();
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    if words.len() != 2
+        || !words[0].eq_ignore_ascii_case("show")
+        || !words[1].eq_ignore_ascii_case("tables")
+    {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    std::borrow::Cow::Owned(format!(
+        "SELECT table_name, table_type FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name <> '{TEAM_MEMBER_ROWS}' \
+         AND NOT regexp_like(table_name, '^deployment_changes_[0-9a-f]+_[0-9a-f]+$') \
+         ORDER BY table_name"
+    ))
 }
 
 /// Rows of `team_members` as stored: a membership's first row, and the row

@@ -87,7 +87,7 @@ impl Default for SurveysConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
     pub seed: u64,
     pub scale: f64,
@@ -142,6 +142,7 @@ impl Config {
             .merge(Env::prefixed("DEVEX_").split("__"))
             .extract()
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
+        config.check_unknown_keys()?;
         config.adoption.check().map_err(|e| {
             Error::Config(format!("{e}; see the README's platform adoption section"))
         })?;
@@ -149,6 +150,37 @@ impl Config {
             .check(&config.sources)
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
         Ok(config)
+    }
+}
+
+impl Config {
+    /// A top-level value that is neither a setting nor a source's section
+    /// (`lakee = "x"`) is a mistake to name, not to ignore. Unrelated
+    /// `DEVEX_*` environment variables (`DEVEX_LOG`) are not settings and
+    /// are let be.
+    fn check_unknown_keys(&self) -> Result<()> {
+        let registry = Registry::builtin();
+        let mut known: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        known.extend(registry.names().split(", ").map(str::to_string));
+        for (key, value) in &self.sources {
+            let from_environment =
+                std::env::var_os(format!("DEVEX_{}", key.to_uppercase())).is_some();
+            if value.is_object() || from_environment {
+                continue;
+            }
+            let closest = analytics::catalog::closest(key, &known);
+            let hint = match closest.first() {
+                Some(close) if closest.len() < known.len() => format!("did you mean `{close}`?"),
+                _ => format!("the settings are {}", known.join(", ")),
+            };
+            return Err(Error::Config(format!(
+                "unknown setting `{key}`; {hint} (see the README's configuration section)"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -191,6 +223,17 @@ mod tests {
                 err.contains("adoption.funnels.first-deploy: step `deploy`"),
                 "{err}"
             );
+            // A misspelt setting is named, with the one meant.
+            jail.create_file("devex.toml", "lakee = \"x\"\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("`lakee`") && err.contains("`lake`"), "{err}");
+            jail.create_file("devex.toml", "[demo]\nsede = 4\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("sede"), "{err}");
+            // Other DEVEX_ variables (DEVEX_LOG, ...) are not settings.
+            jail.create_file("devex.toml", "")?;
+            jail.set_env("DEVEX_LOG", "debug");
+            assert!(Config::load(None).is_ok());
             jail.create_file("devex.toml", "[adoption]\nstep_days = 0\n")?;
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("adoption.step_days"), "{err}");

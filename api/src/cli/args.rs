@@ -19,7 +19,7 @@ pub const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 )]
 pub struct Cli {
     /// Configuration file (default: ./devex.toml when present).
-    #[arg(long, global = true, env = "DEVEX_CONFIG")]
+    #[arg(long, global = true, env = "DEVEX_CONFIG", hide_env_values = true)]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,

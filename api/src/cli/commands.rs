@@ -44,7 +44,7 @@ pub async fn devex_report(
     let spinner = spinner("computing measures");
     let output = crate::reports::devex::run(&queries, config, &params, view, args.format).await;
     spinner.finish_and_clear();
-    println!("{}", output?.trim_end());
+    super::output::print(&output?)?;
     Ok(())
 }
 
@@ -87,7 +87,7 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
                 .await;
         progress.clear();
         let report = report?;
-        println!(
+        super::output::print(&format!(
             "Imported {} into {}: {} rows read, {} stored, {} already in the lake ({} files written).",
             file.display(),
             report.table,
@@ -95,7 +95,7 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
             report.stored.rows_written,
             report.stored.duplicates,
             report.stored.files_written
-        );
+        ))?;
         stored += report.stored.rows_written;
     }
     if stored > 0 && analytics::derive::reads(table.name) && !args.no_derive {
@@ -120,7 +120,7 @@ pub async fn import_focus(config: &Config, args: &ImportArgs) -> Result<()> {
         let summary = ingest::focus::import(&lake, file, &options, &progress).await;
         progress.clear();
         let summary = summary?;
-        println!(
+        super::output::print(&format!(
             "Imported {} into costs: {} rows read ({} converted to {}), {} stored, {} already in the lake, in {:.1}s.",
             file.display(),
             summary.rows_read,
@@ -129,7 +129,7 @@ pub async fn import_focus(config: &Config, args: &ImportArgs) -> Result<()> {
             summary.stored.rows_written,
             summary.stored.duplicates,
             started.elapsed().as_secs_f64()
-        );
+        ))?;
     }
     Ok(())
 }
@@ -152,7 +152,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
     let plan = ingest::sources::backstage::plan(&entities, &current, as_of, &pseudonymizer)?;
     let summary = ingest::sources::append_rows(&lake, plan.rows).await?;
     ingest::sources::backstage::aliases::save(&lake, &plan.user_aliases)?;
-    println!(
+    super::output::print(&format!(
         "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; memberships {} new, {} ended; {} unchanged. {} rows stored, {} already in the lake.",
         entities.len(),
         args.files.len(),
@@ -165,7 +165,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
         plan.unchanged,
         summary.rows_written,
         summary.duplicates
-    );
+    ))?;
     if summary.rows_written > 0 && !args.no_derive {
         derive_after_write(config, lake).await?;
     }
@@ -204,7 +204,7 @@ pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
     let report =
         surveys::import::import_export(&lake, &definition, &survey_id, file, &mapping, &identities)
             .await?;
-    println!(
+    super::output::print(&format!(
         "Imported {} ({} export) into survey {survey_id}: {} responses, {} answers, {} stored, {} already in the lake.",
         file.display(),
         report.tool.name(),
@@ -212,7 +212,7 @@ pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
         report.answers,
         report.stored.rows_written,
         report.stored.duplicates
-    );
+    ))?;
     Ok(())
 }
 
@@ -238,7 +238,7 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let summaries = summaries?;
     let written: usize = summaries.iter().map(|(_, s)| s.rows_written).sum();
     let duplicates: usize = summaries.iter().map(|(_, s)| s.duplicates).sum();
-    println!(
+    super::output::print(&format!(
         "Demo organisation (seed {}, scale {}, {} months to {}) in {}: {written} rows stored, {duplicates} already there, in {:.1}s.",
         options.seed,
         options.scale,
@@ -246,7 +246,7 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         options.end,
         config.lake.display(),
         started.elapsed().as_secs_f64()
-    );
+    ))?;
     derive_after_write(config, lake).await
 }
 

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod output;
 pub mod progress;
 pub mod sync;
 pub mod token;
@@ -44,10 +45,7 @@ pub fn main() -> ExitCode {
             if let Some(hint) = hint(&error) {
                 eprintln!("hint: {hint}");
             }
-            match error {
-                Error::Config(_) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
-            }
+            ExitCode::from(output::exit_code(&error))
         }
     }
 }
@@ -65,6 +63,8 @@ fn init_logging(verbose: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a terminal, never into a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -144,9 +144,9 @@ async fn run(cli: Cli) -> Result<()> {
             if request.json {
                 let json = serde_json::to_string_pretty(&report)
                     .map_err(|e| Error::Internal(format!("report does not serialise: {e}")))?;
-                println!("{json}");
+                output::print(&json)?;
             } else {
-                println!("{}", crate::cli::sync::summary(&report));
+                output::print(&crate::cli::sync::summary(&report))?;
             }
             Ok(())
         }
@@ -161,7 +161,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let result = queries.read_only_sql(&args.sql).await;
             audit(&config, "query", &args.sql, &result).await;
-            println!("{}", render(&result?, args.format)?);
+            output::print(&render(&result?, args.format)?)?;
             Ok(())
         }
         Command::Demo(args) => {
@@ -193,7 +193,7 @@ async fn run(cli: Cli) -> Result<()> {
             let output =
                 crate::reports::dora::run(&queries, &config, &params, view, args.format).await;
             spinner.finish_and_clear();
-            println!("{}", output?.trim_end());
+            output::print(&output?)?;
             Ok(())
         }
         Command::Report(ReportCommand::Adoption(args)) => {
@@ -214,7 +214,7 @@ async fn run(cli: Cli) -> Result<()> {
             let output =
                 crate::reports::adoption::run(&queries, &config, &params, args.format).await;
             spinner.finish_and_clear();
-            println!("{}", output?.trim_end());
+            output::print(&output?)?;
             Ok(())
         }
         Command::Report(ReportCommand::Onboarding(args)) => {
@@ -232,7 +232,7 @@ async fn run(cli: Cli) -> Result<()> {
             let output =
                 crate::reports::onboarding::run(&queries, &config, &params, args.format).await;
             spinner.finish_and_clear();
-            println!("{}", output?.trim_end());
+            output::print(&output?)?;
             Ok(())
         }
         Command::Report(ReportCommand::Cost(args)) => {
@@ -264,7 +264,7 @@ async fn run(cli: Cli) -> Result<()> {
                 crate::reports::cost::run(&queries, &config, &params, args.format).await
             };
             spinner.finish_and_clear();
-            println!("{}", output?.trim_end());
+            output::print(&output?)?;
             Ok(())
         }
         Command::Report(ReportCommand::Devex(args)) => {
@@ -291,7 +291,7 @@ async fn run(cli: Cli) -> Result<()> {
             let output =
                 crate::reports::devex::compare(&queries, &config, &params, args.format).await;
             spinner.finish_and_clear();
-            println!("{}", output?.trim_end());
+            output::print(&output?)?;
             Ok(())
         }
         Command::Token(command) => token::run(&mut config, command).await,
@@ -305,16 +305,16 @@ async fn run(cli: Cli) -> Result<()> {
                 format: None,
             };
             let output = crate::reports::audit::run(&queries, &params, args.format).await?;
-            println!("{}", output.trim_end());
+            output::print(&output)?;
             Ok(())
         }
         Command::Argocd(ArgocdCommand::Template { url }) => {
             let url = url.unwrap_or_else(|| format!("http://{}", config.addr));
-            print!("{}", ingest::sources::argocd::template::config_map(&url));
+            output::print(&ingest::sources::argocd::template::config_map(&url))?;
             Ok(())
         }
         Command::Survey(SurveyCommand::Template) => {
-            print!("{}", surveys::definition::DEVEX_QUARTERLY);
+            output::print(surveys::definition::DEVEX_QUARTERLY)?;
             Ok(())
         }
         Command::Report(ReportCommand::Survey(args)) => {
@@ -353,7 +353,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .await?
                 }
             };
-            println!("{}", output.trim_end());
+            output::print(&output)?;
             Ok(())
         }
         Command::Derive(args) => {
@@ -361,24 +361,24 @@ async fn run(cli: Cli) -> Result<()> {
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
             let started = std::time::Instant::now();
             derive_after_write(&config, lake).await?;
-            println!(
+            output::print(&format!(
                 "derived tables are up to date ({:.2} s)",
                 started.elapsed().as_secs_f64()
-            );
+            ))?;
             Ok(())
         }
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;
-            println!(
+            output::print(&format!(
                 "{:<18} {:>12} {:>6} {:>14}",
                 "table", "rows", "files", "bytes"
-            );
+            ))?;
             for t in lake.table_stats().await? {
-                println!(
+                output::print(&format!(
                     "{:<18} {:>12} {:>6} {:>14}",
                     t.table, t.rows, t.files, t.bytes
-                );
+                ))?;
             }
             Ok(())
         }

@@ -45,7 +45,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
             )
             .await?;
             // The token alone on stdout, so scripts can capture it.
-            println!("{token}");
+            super::output::print(&token)?;
             eprintln!(
                 "Created token `{}` ({}), {}. It is shown this once; devex keeps only its hash.",
                 record.name,
@@ -105,7 +105,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
                     aligned_lines(&all).join("\n")
                 }
             };
-            println!("{}", text.trim_end());
+            super::output::print(&text)?;
             Ok(())
         }
         TokenCommand::Revoke { lake, name } => {
