@@ -8,12 +8,14 @@
 //! ```text
 //! REPORT dora from=2024-01-01 to=2024-02-01 [tz=..] [group_by=service|team|none]
 //!        [service=..] [team=..] [production_pattern=..] [levels_year=..]
+//!        [min_deployments=..]
 //! SERIES dora granularity=week|month from=.. to=.. [...]
 //! DEPLOYMENTS dora from=.. to=.. [...]
 //! CHANGES dora from=.. to=.. [...]
 //! ```
 //!
-//! Numbers print with 4 decimals, missing values as NULL.
+//! Numbers print with 4 decimals, missing values as NULL; a series period
+//! the window cuts, or still running, has `(partial)` after its key.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -177,6 +179,9 @@ fn parse_request(args: &HashMap<String, String>) -> Result<DoraRequest, GoldenEr
     if let Some(y) = args.get("levels_year") {
         settings.levels_year = y.parse().map_err(err)?;
     }
+    if let Some(n) = args.get("min_deployments") {
+        settings.min_deployments_for_level = n.parse().map_err(err)?;
+    }
     DoraRequest::parse(
         args.get("from").map(String::as_str).unwrap_or(""),
         args.get("to").map(String::as_str).unwrap_or(""),
@@ -234,6 +239,12 @@ async fn report_command(
                                 format!("{}:{}", p.period_start, k.label().unwrap_or("NULL"))
                             }
                             None => format!("{}..{}", p.period_start, p.period_end),
+                        };
+                        // A period the window cuts (or still running) says so.
+                        let key = if p.partial {
+                            format!("{key}(partial)")
+                        } else {
+                            key
                         };
                         metric_row(&key, &p.metrics)
                     })

@@ -386,7 +386,7 @@ async fn http_answers_as_the_cli_does() {
 fn a_bad_time_zone_says_what_to_give() {
     let lake = demo_lake().to_str().unwrap();
     let output = run(&["report", "dora", "--lake", lake, "--tz", "Mars/Base"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("IANA time zone"),
         "{}",

@@ -93,7 +93,7 @@ fn unknown_table_and_unwritable_lake_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let lake_arg = dir.path().join("lake");
     let output = import("deploys", fixture("deployments.jsonl"), &lake_arg);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
         message.contains("unknown table 'deploys'") && message.contains("deployments"),
@@ -180,7 +180,7 @@ fn query_output_formats_and_read_only() {
     assert!(stdout(&run(&["query", "--lake", lake_arg, sql])).contains("| 3 |"));
 
     let output = run(&["query", "--lake", lake_arg, "DELETE FROM deployments"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert_eq!(count(lake.path(), "deployments"), 4);
 
     let output = run(&[

@@ -126,11 +126,11 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
     let expected = checkout["lead_time_median_hours"].as_f64().unwrap();
     assert!((value(&median[0]) - expected).abs() < 1e-9);
 
-    // One series per level, 1 on the current one.
+    // One series per level (insufficient_data included), 1 on the current one.
     let levels = prometheus
         .query(r#"devex_dora_performance_level{team="checkout",service="",metric="deployment_frequency"}"#)
         .await;
-    assert_eq!(levels.len(), 4);
+    assert_eq!(levels.len(), 5);
     let current: Vec<&str> = levels
         .iter()
         .filter(|s| value(s) == 1.0)

@@ -31,7 +31,7 @@ fn the_template_prints_and_an_export_imports() {
         lake_arg,
     ];
     let output = run(&args);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("--survey is required"),
         "{}",

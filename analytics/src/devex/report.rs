@@ -295,6 +295,8 @@ pub struct DevexPeriod {
     pub period_start: NaiveDate,
     /// Day after the period's last day in the window.
     pub period_end: NaiveDate,
+    /// Cut by the window or still running (fewer days than a period).
+    pub partial: bool,
     pub groups: Vec<DevexGroup>,
 }
 
@@ -320,15 +322,17 @@ pub async fn series(
     request.validate()?;
     request.check_filters(queries).await?;
     let mut periods = Vec::new();
-    for (_, start, end) in crate::dora::periods(request.from, request.to, granularity) {
+    let today = chrono::Utc::now().with_timezone(&request.tz).date_naive();
+    for window in crate::dora::periods(request.from, request.to, granularity, today) {
         let period = DevexRequest {
-            from: start,
-            to: end,
+            from: window.from,
+            to: window.to,
             ..request.clone()
         };
         periods.push(DevexPeriod {
-            period_start: start,
-            period_end: end,
+            period_start: window.from,
+            period_end: window.to,
+            partial: window.partial,
             groups: report(queries, &period).await?.groups,
         });
     }

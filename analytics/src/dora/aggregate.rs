@@ -45,6 +45,7 @@ impl Counts {
             recovery_time_p90_hours: self.recovery_time_p90_hours,
             rework_rate: share(self.rework_deployments),
             levels: levels.grade(
+                self.deployments,
                 service_median,
                 self.lead_time_median_hours,
                 change_failure_rate,

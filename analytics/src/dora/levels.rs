@@ -11,12 +11,15 @@ const SHIPPED: &str = include_str!("levels.toml");
 const SHIPPED_NAME: &str = "analytics/src/dora/levels.toml";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Level {
     Elite,
     High,
     Medium,
     Low,
+    /// Fewer deployments in the window than the minimum sample
+    /// (`[dora] min_deployments_for_level`): too few to grade.
+    InsufficientData,
 }
 
 impl Level {
@@ -27,6 +30,7 @@ impl Level {
             Level::High => "high",
             Level::Medium => "medium",
             Level::Low => "low",
+            Level::InsufficientData => "insufficient_data",
         }
     }
 }
@@ -71,6 +75,11 @@ impl MetricBands {
 /// The levels of one DORA report.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ReportLevels {
+    /// Deployments a group needs in the window before its lead time,
+    /// change failure rate and recovery time are graded (set by
+    /// [`ReportLevels::with_minimum`], not read from the file).
+    #[serde(skip)]
+    pub min_deployments: u64,
     pub year: u16,
     pub source: String,
     pub deployment_frequency: MetricBands,
@@ -84,13 +93,25 @@ struct LevelsFile {
     report: Vec<ReportLevels>,
 }
 
-/// Levels of one group's metrics; null where the metric is undefined.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Levels of one group's metrics; null where the metric is undefined or
+/// the period is partial.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Levels {
     pub deployment_frequency: Option<Level>,
     pub lead_time_for_changes: Option<Level>,
     pub change_failure_rate: Option<Level>,
     pub failed_deployment_recovery_time: Option<Level>,
+    /// Set when the sample is below the minimum: how many deployments there
+    /// were, and how many grading needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insufficient_data: Option<Sample>,
+}
+
+/// A sample too small to grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    pub deployments: u64,
+    pub needed: u64,
 }
 
 impl ReportLevels {
@@ -154,20 +175,42 @@ impl ReportLevels {
         ]
     }
 
+    /// These levels, grading lead time, change failure rate and recovery
+    /// time only from `min_deployments` deployments on.
+    pub fn with_minimum(mut self, min_deployments: u64) -> ReportLevels {
+        self.min_deployments = min_deployments;
+        self
+    }
+
+    /// The levels of a group with `deployments` in the window. Deployment
+    /// frequency is graded whatever the count (few deployments is what it
+    /// measures); the other three need the minimum sample, else they are
+    /// `insufficient_data` (where defined at all).
     pub fn grade(
         &self,
+        deployments: u64,
         deployments_per_week: Option<f64>,
         lead_time_median_hours: Option<f64>,
         change_failure_rate: Option<f64>,
         recovery_time_median_hours: Option<f64>,
     ) -> Levels {
+        let enough = deployments >= self.min_deployments;
+        let graded = |bands: &MetricBands, value: Option<f64>| match value {
+            Some(_) if !enough => Some(Level::InsufficientData),
+            value => bands.level(value),
+        };
         Levels {
             deployment_frequency: self.deployment_frequency.level(deployments_per_week),
-            lead_time_for_changes: self.lead_time_for_changes.level(lead_time_median_hours),
-            change_failure_rate: self.change_failure_rate.level(change_failure_rate),
-            failed_deployment_recovery_time: self
-                .failed_deployment_recovery_time
-                .level(recovery_time_median_hours),
+            lead_time_for_changes: graded(&self.lead_time_for_changes, lead_time_median_hours),
+            change_failure_rate: graded(&self.change_failure_rate, change_failure_rate),
+            failed_deployment_recovery_time: graded(
+                &self.failed_deployment_recovery_time,
+                recovery_time_median_hours,
+            ),
+            insufficient_data: (!enough).then_some(Sample {
+                deployments,
+                needed: self.min_deployments,
+            }),
         }
     }
 }
@@ -175,6 +218,33 @@ impl ReportLevels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_the_minimum_sample_only_frequency_is_graded() {
+        let levels = ReportLevels::load(None, 2024).unwrap().with_minimum(10);
+        let few = levels.grade(2, Some(0.2), Some(3.0), Some(0.0), None);
+        assert_eq!(few.deployment_frequency, Some(Level::Low));
+        assert_eq!(few.lead_time_for_changes, Some(Level::InsufficientData));
+        assert_eq!(few.change_failure_rate, Some(Level::InsufficientData));
+        assert_eq!(
+            few.failed_deployment_recovery_time, None,
+            "undefined stays null"
+        );
+        assert_eq!(
+            few.insufficient_data,
+            Some(Sample {
+                deployments: 2,
+                needed: 10
+            })
+        );
+        let enough = levels.grade(10, Some(7.0), Some(3.0), Some(0.0), None);
+        assert_eq!(enough.change_failure_rate, Some(Level::Elite));
+        assert_eq!(enough.insufficient_data, None);
+        assert_eq!(
+            serde_json::to_value(Level::InsufficientData).unwrap(),
+            "insufficient_data"
+        );
+    }
 
     #[test]
     fn shipped_years_load_and_grade_at_the_boundaries() {

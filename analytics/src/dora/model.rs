@@ -75,6 +75,9 @@ pub struct SeriesPoint {
     pub period_start: NaiveDate,
     /// Day after the period's last day in the window.
     pub period_end: NaiveDate,
+    /// Cut by the window or still running: fewer days than a period, so
+    /// drawn apart and not graded (its levels are null).
+    pub partial: bool,
     #[serde(flatten)]
     pub metrics: DoraMetrics,
 }

@@ -9,7 +9,8 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
     let levels = ReportLevels::load(
         request.settings.levels_file.as_deref(),
         request.settings.levels_year,
-    )?;
+    )?
+    .with_minimum(request.settings.min_deployments_for_level);
     let sql = DoraSql::prepare(queries, request, None).await?;
     // The levels as loaded, not only their file name: an edited file is a new question.
     let asked = format!("report {request:?} {levels:?}");
@@ -69,13 +70,28 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
 /// remembered answers.
 pub(super) const ANSWER_ENTRY_BYTES: usize = 512;
 
+/// One period of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Period {
+    /// The week's Monday or the month's first day.
+    pub start: NaiveDate,
+    /// Its part inside the window: first day, and the day after the last.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The window cuts it, or it is not over on `today`: its numbers cover
+    /// less than a period and are never graded.
+    pub partial: bool,
+}
+
 /// The periods (weeks from Monday, or calendar months) that cover the
-/// window, each clipped to it: (period start, start in window, end in window).
+/// window, each clipped to it; `today` is the local date, to mark the
+/// period still running partial.
 pub(crate) fn periods(
     from: NaiveDate,
     to: NaiveDate,
     granularity: Granularity,
-) -> Vec<(NaiveDate, NaiveDate, NaiveDate)> {
+    today: NaiveDate,
+) -> Vec<Period> {
     let mut out = Vec::new();
     let mut start = match granularity {
         Granularity::Week => from - Days::new(from.weekday().num_days_from_monday() as u64),
@@ -86,7 +102,12 @@ pub(crate) fn periods(
             Granularity::Week => start + Days::new(7),
             Granularity::Month => start + Months::new(1),
         };
-        out.push((start, start.max(from), next.min(to)));
+        out.push(Period {
+            start,
+            from: start.max(from),
+            to: next.min(to),
+            partial: start < from || to < next || today < next,
+        });
         start = next;
     }
     out
@@ -106,7 +127,8 @@ pub async fn series(
     let levels = ReportLevels::load(
         request.settings.levels_file.as_deref(),
         request.settings.levels_year,
-    )?;
+    )?
+    .with_minimum(request.settings.min_deployments_for_level);
     let sql = DoraSql::prepare(queries, request, Some(granularity)).await?;
     let cells = counts(
         queries,
@@ -134,7 +156,8 @@ pub async fn series(
     if by_group.is_empty() {
         by_group.insert(None, HashMap::new());
     }
-    let period_count = periods(request.from, request.to, granularity).len();
+    let today = Utc::now().with_timezone(&request.tz).date_naive();
+    let period_count = periods(request.from, request.to, granularity, today).len();
     let asked = period_count * by_group.len();
     if asked > MAX_SERIES_POINTS {
         return Err(Error::invalid_parameter(
@@ -148,18 +171,29 @@ pub async fn series(
     let mut points = Vec::new();
     for (key, cells) in by_group {
         let members = rates.members(request.group_by, key.as_deref());
-        for (period, start, end) in periods(request.from, request.to, granularity) {
+        for Period {
+            start: period,
+            from: start,
+            to: end,
+            partial,
+        } in periods(request.from, request.to, granularity, today)
+        {
             let days = (end - start).num_days();
             let (period_micros, cell) = cells
                 .get(&period)
                 .cloned()
                 .unwrap_or_else(|| (local_date_micros(period), Counts::default()));
             let median = rates.median(&members, Some(period_micros), days);
+            let mut metrics = cell.metrics(days, median, &levels);
+            if partial {
+                metrics.levels = Levels::default();
+            }
             points.push(SeriesPoint {
                 key: group_key(request.group_by, key.clone()),
                 period_start: start,
                 period_end: end,
-                metrics: cell.metrics(days, median, &levels),
+                partial,
+                metrics,
             });
         }
     }

@@ -18,6 +18,10 @@ pub struct DoraSettings {
     pub levels_year: u16,
     /// A levels file to use instead of the shipped one.
     pub levels_file: Option<PathBuf>,
+    /// Deployments a group needs in a window before its lead time, change
+    /// failure rate and recovery time get a level; fewer are
+    /// `insufficient_data`.
+    pub min_deployments_for_level: u64,
 }
 
 impl Default for DoraSettings {
@@ -28,6 +32,7 @@ impl Default for DoraSettings {
             rework_labels: vec!["hotfix".into()],
             levels_year: 2024,
             levels_file: None,
+            min_deployments_for_level: 10,
         }
     }
 }

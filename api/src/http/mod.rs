@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 mod adoption;
 mod audit;
 pub mod catalog;
+mod charts;
 mod cost;
 mod cost_page;
 pub mod devex;

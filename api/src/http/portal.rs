@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::charts::{line_chart, ChartPoint, Unit};
 use super::state::AppState;
 use crate::error::Result;
 
@@ -89,10 +90,14 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 }
 
 fn level(level: Option<Level>) -> String {
-    let Some(name) = level.map(Level::name) else {
-        return r#"<span class="level none">n/a</span>"#.into();
-    };
-    format!(r#"<span class="level {name}">{name}</span>"#)
+    match level {
+        None => r#"<span class="level none">n/a</span>"#.into(),
+        Some(Level::InsufficientData) => r#"<span class="level none" title="fewer deployments in the window than the minimum sample ([dora] min_deployments_for_level)">too few</span>"#.into(),
+        Some(level) => {
+            let name = level.name();
+            format!(r#"<span class="level {name}">{name}</span>"#)
+        }
+    }
 }
 
 fn number(value: Option<f64>, decimals: usize, suffix: &str) -> String {
@@ -101,76 +106,6 @@ fn number(value: Option<f64>, decimals: usize, suffix: &str) -> String {
 
 fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "–".into(), |v| format!("{:.1}%", v * 100.0))
-}
-
-/// A line chart of one series as inline SVG; gaps where a value is missing.
-fn line_chart(title: &str, unit: &str, points: &[(NaiveDate, Option<f64>)]) -> String {
-    let (width, height, left, bottom) = (420.0, 180.0, 44.0, 24.0);
-    let values: Vec<f64> = points.iter().filter_map(|(_, v)| *v).collect();
-    let max = values.iter().copied().fold(0.0_f64, f64::max).max(1e-9);
-    let step = if points.len() > 1 {
-        (width - left - 8.0) / (points.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let mut segments = Vec::new();
-    let mut current = Vec::new();
-    let mut dots = String::new();
-    for (i, (day, value)) in points.iter().enumerate() {
-        match value {
-            Some(v) => {
-                let x = left + step * i as f64;
-                let y = 8.0 + (height - bottom - 8.0) * (1.0 - v / max);
-                current.push(format!("{x:.1},{y:.1}"));
-                dots.push_str(&format!(
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5"><title>{day}: {v:.2} {unit}</title></circle>"#,
-                    unit = escape(unit)
-                ));
-            }
-            None => {
-                if !current.is_empty() {
-                    segments.push(std::mem::take(&mut current));
-                }
-            }
-        }
-    }
-    if !current.is_empty() {
-        segments.push(current);
-    }
-    let lines: String = segments
-        .iter()
-        .map(|s| {
-            format!(
-                r##"<polyline fill="none" stroke="#2a5bd7" stroke-width="2" points="{}"/>"##,
-                s.join(" ")
-            )
-        })
-        .collect();
-    let first = points
-        .first()
-        .map(|(d, _)| d.to_string())
-        .unwrap_or_default();
-    let last = points
-        .last()
-        .map(|(d, _)| d.to_string())
-        .unwrap_or_default();
-    format!(
-        r##"<figure><figcaption>{title}</figcaption>
-<svg class="chart" data-points="{n}" viewBox="0 0 {width} {height}" role="img" aria-label="{title}">
-<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#c9cedb"/>
-<text x="2" y="14" font-size="10" fill="#6b7385">{max:.1}</text>
-<text x="2" y="{base}" font-size="10" fill="#6b7385">0 {unit}</text>
-<text x="{left}" y="{labels}" font-size="10" fill="#6b7385">{first}</text>
-<text x="{right}" y="{labels}" font-size="10" fill="#6b7385" text-anchor="end">{last}</text>
-{lines}{dots}
-</svg></figure>"##,
-        title = escape(title),
-        unit = escape(unit),
-        n = values.len(),
-        base = height - bottom,
-        labels = height - 6.0,
-        right = width - 4.0,
-    )
 }
 
 /// `/`: each team's DORA levels and feedback loops over the window.
@@ -239,11 +174,15 @@ pub async fn overview(state: &AppState) -> Result<String> {
 fn series_points(
     series: &analytics::dora::DoraSeries,
     value: impl Fn(&DoraMetrics) -> Option<f64>,
-) -> Vec<(NaiveDate, Option<f64>)> {
+) -> Vec<ChartPoint> {
     series
         .points
         .iter()
-        .map(|p| (p.period_start, value(&p.metrics)))
+        .map(|p| ChartPoint {
+            day: p.period_start,
+            value: value(&p.metrics),
+            partial: p.partial,
+        })
         .collect()
 }
 
@@ -275,46 +214,46 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
         loops
             .periods
             .iter()
-            .map(|p| {
-                (
-                    p.period_start,
-                    p.groups
-                        .iter()
-                        .find(|g| g.key.label() == Some(team))
-                        .and_then(|g| value(&g.metrics)),
-                )
+            .map(|p| ChartPoint {
+                day: p.period_start,
+                value: p
+                    .groups
+                    .iter()
+                    .find(|g| g.key.label() == Some(team))
+                    .and_then(|g| value(&g.metrics)),
+                partial: p.partial,
             })
             .collect::<Vec<_>>()
     };
     let charts = [
         line_chart(
             "Deployments per week",
-            "/week",
+            Unit::Count("/week"),
             &series_points(&series, |m| Some(m.deployments_per_week)),
         ),
         line_chart(
             "Lead time for changes (median)",
-            "h",
+            Unit::Hours,
             &series_points(&series, |m| m.lead_time_median_hours),
         ),
         line_chart(
             "Change failure rate",
-            "",
+            Unit::Share,
             &series_points(&series, |m| m.change_failure_rate),
         ),
         line_chart(
             "Recovery time (median)",
-            "h",
+            Unit::Hours,
             &series_points(&series, |m| m.recovery_time_median_hours),
         ),
         line_chart(
             "CI run duration (median)",
-            "min",
+            Unit::Minutes,
             &loop_points(&|m| m.ci_duration_median_minutes),
         ),
         line_chart(
             "Pull request cycle time (median)",
-            "h",
+            Unit::Hours,
             &loop_points(&|m| m.pr_cycle_time_median_hours),
         ),
     ]

@@ -121,8 +121,13 @@ const METRIC_HEADERS: [&str; 13] = [
     "levels",
 ];
 
+/// A level as a table shows it (`few` for too few deployments to grade).
 fn level_name(level: Option<Level>) -> &'static str {
-    level.map_or("-", Level::name)
+    match level {
+        None => "-",
+        Some(Level::InsufficientData) => "few",
+        Some(level) => level.name(),
+    }
 }
 
 /// Metric cells: human units for the table, raw numbers for CSV.
@@ -253,6 +258,13 @@ fn series_rows(series: &DoraSeries, human: bool) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             let mut row = vec![p.period_start.to_string(), p.period_end.to_string()];
+            if human {
+                if p.partial {
+                    row[1].push_str(" *");
+                }
+            } else {
+                row.push(p.partial.to_string());
+            }
             if let Some(key) = &p.key {
                 row.push(key.label().unwrap_or("(none)").to_string());
             }
@@ -262,8 +274,11 @@ fn series_rows(series: &DoraSeries, human: bool) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn series_headers(series: &DoraSeries) -> Vec<String> {
+fn series_headers(series: &DoraSeries, human: bool) -> Vec<String> {
     let mut headers = vec!["period_start".to_string(), "period_end".to_string()];
+    if !human {
+        headers.push("partial".to_string());
+    }
     if series.group_by != analytics::dora::GroupBy::None {
         headers.push(group_header(series.group_by).to_string());
     }
@@ -272,8 +287,9 @@ fn series_headers(series: &DoraSeries) -> Vec<String> {
 }
 
 fn series_table(series: &DoraSeries) -> String {
+    let partial = series.points.iter().any(|p| p.partial);
     format!(
-        "DORA metrics by {} from {} to {} ({})\n\n{}\n",
+        "DORA metrics by {} from {} to {} ({})\n\n{}\n{}",
         match series.granularity {
             Granularity::Week => "week",
             Granularity::Month => "month",
@@ -281,12 +297,17 @@ fn series_table(series: &DoraSeries) -> String {
         series.from,
         series.to,
         series.tz,
-        text_table(&series_headers(series), &series_rows(series, true))
+        text_table(&series_headers(series, true), &series_rows(series, true)),
+        if partial {
+            "* a partial period (cut by the window, or not over yet): fewer days than a period, not graded\n"
+        } else {
+            ""
+        }
     )
 }
 
 fn series_csv(series: &DoraSeries) -> Result<String> {
-    csv_text(&series_headers(series), &series_rows(series, false))
+    csv_text(&series_headers(series, false), &series_rows(series, false))
 }
 
 const DEPLOYMENT_HEADERS: [&str; 11] = [

@@ -137,7 +137,13 @@ impl Builder {
             ),
         ] {
             let Some(current) = current else { continue };
-            for level in [Level::Elite, Level::High, Level::Medium, Level::Low] {
+            for level in [
+                Level::Elite,
+                Level::High,
+                Level::Medium,
+                Level::Low,
+                Level::InsufficientData,
+            ] {
                 self.push(
                     "devex_dora_performance_level",
                     "1 for the current DORA performance level of a metric, 0 for the others",
