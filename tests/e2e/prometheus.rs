@@ -121,10 +121,11 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
     assert!((scraped - expected).abs() < 1e-9, "{scraped} != {expected}");
 
     let median = prometheus
-        .query(r#"devex_dora_lead_time_hours{team="checkout",service="",quantile="0.5"}"#)
+        .query(r#"devex_dora_lead_time_seconds{team="checkout",service="",percentile="50"}"#)
         .await;
-    let expected = checkout["lead_time_median_hours"].as_f64().unwrap();
-    assert!((value(&median[0]) - expected).abs() < 1e-9);
+    // Seconds, Prometheus' base unit; the API speaks hours.
+    let expected = checkout["lead_time_median_hours"].as_f64().unwrap() * 3600.0;
+    assert!((value(&median[0]) - expected).abs() < 1e-6);
 
     // One series per level (insufficient_data included), 1 on the current one.
     let levels = prometheus
@@ -147,7 +148,7 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         .await;
     assert!(value(&services[0]) >= 30.0);
     let ci = prometheus
-        .query(r#"devex_ci_duration_minutes{quantile="0.5"}"#)
+        .query(r#"devex_cicd_pipeline_run_duration_seconds{percentile="50"}"#)
         .await;
     assert_eq!(ci.len(), 8);
     // Cost: October so far per team, September per team and service, and
@@ -212,12 +213,15 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         .get_json("/api/v1/onboarding?from=2025-11-01&to=2026-11-01")
         .await;
     let first_merge = prometheus
-        .query(r#"devex_onboarding_days{team="all",milestone="first_merged_pr",quantile="0.5"}"#)
+        .query(
+            r#"devex_onboarding_seconds{team="all",milestone="first_merged_pr",percentile="50"}"#,
+        )
         .await;
     let expected = onboarding["overall"]["first_merged_pr_days_median"]
         .as_f64()
-        .unwrap();
-    assert!((value(&first_merge[0]) - expected).abs() < 1e-9);
+        .unwrap()
+        * 86_400.0;
+    assert!((value(&first_merge[0]) - expected).abs() < 1e-6);
     let refreshed = prometheus
         .query("devex_last_refresh_timestamp_seconds")
         .await;
@@ -233,7 +237,7 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
                     "team",
                     "service",
                     "environment",
-                    "quantile",
+                    "percentile",
                     "metric",
                     "level",
                     "phase",
@@ -252,6 +256,33 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
         }
     }
     check_dashboards(&prometheus).await;
+    // The exposition follows Prometheus' naming rules: promtool finds
+    // nothing to say (base units, no quantile label on gauges, HELP
+    // everywhere), on the classic text format curl and promtool get.
+    let exposition = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed with Prometheus");
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), exposition.as_bytes()).unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(
+        checked.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
     drop(prometheus);
     assert!(server.terminate().success());
 }

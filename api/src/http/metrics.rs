@@ -1,6 +1,8 @@
 //! The Prometheus `/metrics` endpoint: process metrics, build info and the
 //! headline measures of [`crate::http::gauges`]. Labels are team, service,
-//! environment (and quantile, metric, level, phase), never a person.
+//! environment (and percentile, metric, level, phase), never a person.
+//! Served as OpenMetrics to clients that ask for it (Prometheus does), else
+//! in the classic text format.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -10,6 +12,39 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::{Registry, Unit};
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The classic Prometheus text format, for clients that do not ask for
+/// OpenMetrics (curl, `promtool check metrics`).
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics text in the classic text format: counters' HELP and TYPE
+/// carry the `_total` their samples have, and `# UNIT` and `# EOF` go.
+pub fn to_text_format(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -177,5 +212,19 @@ mod tests {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }
         assert!(text.trim_end().ends_with("# EOF"));
+        let classic = to_text_format(&text);
+        assert!(
+            classic.contains("# TYPE process_cpu_seconds_total counter"),
+            "{classic}"
+        );
+        assert!(
+            classic.contains("# HELP process_cpu_seconds_total "),
+            "{classic}"
+        );
+        assert!(
+            !classic.contains("# EOF") && !classic.contains("# UNIT"),
+            "{classic}"
+        );
+        assert!(classic.contains("# TYPE process_resident_memory_bytes gauge"));
     }
 }

@@ -339,11 +339,27 @@ mod tests {
             (status, body["status"].as_str()),
             (StatusCode::OK, Some("ok"))
         );
+        let response = app(state.clone())
+            .oneshot(
+                Request::get("/metrics")
+                    .header(
+                        header::ACCEPT,
+                        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+                    )
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
         let response = app(state)
             .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
             .await
             .unwrap();
-        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            metrics::TEXT_CONTENT_TYPE
+        );
     }
 }
 

@@ -33,10 +33,24 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse> {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse> {
     let body = state
         .metrics
         .encode()
         .map_err(|e| Error::Internal(format!("cannot encode metrics: {e}")))?;
-    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    Ok(if openmetrics {
+        ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
+    } else {
+        (
+            [(header::CONTENT_TYPE, super::metrics::TEXT_CONTENT_TYPE)],
+            super::metrics::to_text_format(&body),
+        )
+    })
 }

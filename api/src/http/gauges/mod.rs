@@ -1,7 +1,9 @@
 //! The headline measures as Prometheus gauges: computed for a rolling window
 //! on a schedule (not on every scrape, so a scrape is cheap) and exposed by a
 //! collector that encodes the latest snapshot. Labels are team, service,
-//! environment, quantile, metric and level; never a person.
+//! environment, percentile, metric and level; never a person. Durations
+//! are in seconds (Prometheus base units), percentiles a `percentile` label
+//! (`quantile` belongs to summaries).
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -88,14 +90,14 @@ impl Builder {
             Some(m.deployments_per_week),
         );
         for (q, v) in [
-            ("0.5", m.lead_time_median_hours),
-            ("0.9", m.lead_time_p90_hours),
+            ("50", m.lead_time_median_hours),
+            ("90", m.lead_time_p90_hours),
         ] {
             self.push(
-                "devex_dora_lead_time_hours",
-                "Lead time for changes, hours, by quantile",
-                with(&[("quantile", q)]),
-                v,
+                "devex_dora_lead_time_seconds",
+                "Lead time for changes (first commit to production), by percentile",
+                with(&[("percentile", q)]),
+                hours_to_seconds(v),
             );
         }
         self.push(
@@ -105,14 +107,14 @@ impl Builder {
             m.change_failure_rate,
         );
         for (q, v) in [
-            ("0.5", m.recovery_time_median_hours),
-            ("0.9", m.recovery_time_p90_hours),
+            ("50", m.recovery_time_median_hours),
+            ("90", m.recovery_time_p90_hours),
         ] {
             self.push(
-                "devex_dora_recovery_time_hours",
-                "Failed deployment recovery time, hours, by quantile",
-                with(&[("quantile", q)]),
-                v,
+                "devex_dora_recovery_time_seconds",
+                "Failed deployment recovery time, by percentile",
+                with(&[("percentile", q)]),
+                hours_to_seconds(v),
             );
         }
         self.push(
@@ -161,25 +163,25 @@ impl Builder {
             out
         };
         for (q, v) in [
-            ("0.5", m.ci_duration_median_minutes),
-            ("0.9", m.ci_duration_p90_minutes),
+            ("50", m.ci_duration_median_minutes),
+            ("90", m.ci_duration_p90_minutes),
         ] {
             self.push(
-                "devex_ci_duration_minutes",
-                "CI run duration, minutes, by quantile",
-                l(&[("quantile", q)]),
-                v,
+                "devex_cicd_pipeline_run_duration_seconds",
+                "CI pipeline run duration, by percentile (OpenTelemetry CI/CD cicd.pipeline.run.duration)",
+                l(&[("percentile", q)]),
+                v.map(|minutes| minutes * 60.0),
             );
         }
         for (q, v) in [
-            ("0.5", m.ci_queue_median_minutes),
-            ("0.9", m.ci_queue_p90_minutes),
+            ("50", m.ci_queue_median_minutes),
+            ("90", m.ci_queue_p90_minutes),
         ] {
             self.push(
-                "devex_ci_queue_minutes",
-                "CI queue wait, minutes, by quantile",
-                l(&[("quantile", q)]),
-                v,
+                "devex_ci_queue_seconds",
+                "CI queue wait, by percentile",
+                l(&[("percentile", q)]),
+                v.map(|minutes| minutes * 60.0),
             );
         }
         self.push(
@@ -195,21 +197,21 @@ impl Builder {
             ("deploy", m.pr_deploy_median_hours),
         ] {
             self.push(
-                "devex_pr_phase_hours",
-                "Median pull request phase, hours",
+                "devex_pr_phase_seconds",
+                "Median pull request phase",
                 l(&[("phase", phase)]),
-                v,
+                hours_to_seconds(v),
             );
         }
         for (q, v) in [
-            ("0.5", m.pr_cycle_time_median_hours),
-            ("0.9", m.pr_cycle_time_p90_hours),
+            ("50", m.pr_cycle_time_median_hours),
+            ("90", m.pr_cycle_time_p90_hours),
         ] {
             self.push(
-                "devex_pr_cycle_time_hours",
-                "Pull request cycle time, hours, by quantile",
-                l(&[("quantile", q)]),
-                v,
+                "devex_pr_cycle_time_seconds",
+                "Pull request cycle time, by percentile",
+                l(&[("percentile", q)]),
+                hours_to_seconds(v),
             );
         }
         self.push(
@@ -219,13 +221,13 @@ impl Builder {
             m.unreviewed_merge_share,
         );
         for (q, v) in [
-            ("0.5", m.context_switches_median),
-            ("0.9", m.context_switches_p90),
+            ("50", m.context_switches_median),
+            ("90", m.context_switches_p90),
         ] {
             self.push(
                 "devex_context_switches",
-                "Work items per developer-day, by quantile (teams above the minimum size)",
-                l(&[("quantile", q)]),
+                "Work items per developer-day, by percentile (teams above the minimum size)",
+                l(&[("percentile", q)]),
                 v,
             );
         }
@@ -325,10 +327,10 @@ impl Scorecard {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         builder.push(
-            "devex_metrics_window_days",
-            "Days of the rolling window the gauges cover",
+            "devex_metrics_window_seconds",
+            "Length of the rolling window the gauges cover",
             vec![],
-            Some(f64::from(config.metrics.window_days)),
+            Some(f64::from(config.metrics.window_days) * 86_400.0),
         );
         builder.push(
             "devex_last_refresh_timestamp_seconds",
@@ -391,4 +393,9 @@ impl Collector for Scorecard {
         }
         Ok(())
     }
+}
+
+/// Hours (the reports' unit) in seconds (Prometheus' base unit).
+pub(super) fn hours_to_seconds(hours: Option<f64>) -> Option<f64> {
+    hours.map(|h| h * 3600.0)
 }

@@ -106,14 +106,14 @@ pub(super) async fn platform_gauges(
         };
         for (milestone, summary) in MILESTONES.iter().zip(milestones) {
             builder.push(
-                "devex_onboarding_days",
-                "Median days from a new developer's start to the milestone, for those who started in the last 365 days (teams below the minimum group size left out)",
+                "devex_onboarding_seconds",
+                "Median time from a new developer's start to the milestone, for those who started in the last 365 days (teams below the minimum group size left out)",
                 labels(&[
                     ("team", team),
                     ("milestone", milestone.trim_end_matches("_days")),
-                    ("quantile", "0.5"),
+                    ("percentile", "50"),
                 ]),
-                summary.median,
+                summary.median.map(|days| days * 86_400.0),
             );
         }
     }
