@@ -152,3 +152,32 @@ fn answers_end_with_a_newline_and_show_tables_lists_the_tables() {
     );
     assert!(!help.contains("secret-place"), "{help}");
 }
+
+/// The Kubernetes example's configuration starts a server as written (its
+/// identity provider is asked only at the first sign-in).
+#[tokio::test]
+async fn the_kubernetes_example_configuration_starts() {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/kubernetes.yaml"),
+    )
+    .unwrap();
+    let block: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("devex.toml: |"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
+        .map(|l| l.strip_prefix("    ").unwrap_or(""))
+        .collect();
+    assert!(block.iter().any(|l| l.contains("[auth.oidc]")), "{block:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("devex.toml");
+    std::fs::write(&config, block.join("\n")).unwrap();
+    let server = crate::serve::Server::start_on(
+        &dir.path().join("lake"),
+        "0.0.0.0:0",
+        &["--config", config.to_str().unwrap()],
+        &[("DEVEX_AUTH__OIDC__CLIENT_SECRET", "example")],
+    );
+    assert_eq!(server.get("/healthz").await.0, 200);
+    assert!(server.terminate().success());
+}
