@@ -16,10 +16,6 @@ use crate::error::{Error, Result};
 /// Days a report covers when `from` is not given.
 pub const REPORT_DAYS: u64 = 90;
 
-/// Days the portal's pages cover: 13 whole weeks, so weekly charts have no
-/// partial first week.
-pub const PORTAL_DAYS: u64 = 91;
-
 /// The longest window a report covers: ten years (with their leap days).
 /// A longer one is almost always a mistake (`from=0001-01-01`) that would
 /// make every per-period answer enormous.

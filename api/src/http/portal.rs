@@ -7,7 +7,7 @@ use analytics::devex::DevexRequest;
 use analytics::dora::{
     self, DeploymentDetail, DoraMetrics, DoraRequest, FailureCause, Granularity, Level,
 };
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 
 use analytics::NameKind;
 
@@ -19,9 +19,6 @@ use axum::Router;
 use super::charts::{line_chart, ChartPoint, Unit};
 use super::state::AppState;
 use crate::error::Result;
-
-/// Days the portal's pages cover.
-const WINDOW_DAYS: u64 = 91;
 
 /// Escapes text for HTML.
 pub(super) fn escape(text: &str) -> String {
@@ -44,14 +41,16 @@ pub(super) fn segment(text: &str) -> String {
         .collect()
 }
 
+/// The portal's window: the API's default rule (the last
+/// [`analytics::window::REPORT_DAYS`] days, today included), so a page and
+/// the API give the same numbers; weeks the window cuts are marked partial.
 pub(super) fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
-    let end = state
-        .config
-        .metrics
-        .end
-        .unwrap_or_else(|| Utc::now().date_naive());
-    let to = end + Days::new(1);
-    (to - Days::new(WINDOW_DAYS), to)
+    let window = analytics::window::Window::last_days(
+        analytics::window::REPORT_DAYS,
+        state.config.metrics.end,
+        chrono_tz::UTC,
+    );
+    (window.from, window.to)
 }
 
 pub(super) fn page(title: &str, body: &str) -> String {
