@@ -206,7 +206,14 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     let teams = page
         .evaluate("document.querySelectorAll('#levels tbody tr').length")
         .await;
-    assert_eq!(teams, 8);
+    assert_eq!(teams, 8 + 1, "the organisation and eight teams");
+    let organisation = page
+        .evaluate("document.querySelector('#levels tr.org').textContent")
+        .await;
+    assert!(
+        organisation.as_str().unwrap().starts_with("Organisation"),
+        "{organisation}"
+    );
     let levels = page
         .evaluate(
             "[...document.querySelectorAll('#levels .level')].map(e => e.textContent).join(' ')",
@@ -233,10 +240,34 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
             "a chart without data: {charts:?}"
         );
     }
+    // The window ends on a Saturday: the last week is partial, drawn hollow,
+    // and each chart has 3 to 5 labelled ticks.
+    let partial = page
+        .evaluate("[...document.querySelectorAll('svg.chart')].map(s => s.querySelectorAll('circle.partial').length)")
+        .await;
+    assert!(
+        partial.as_array().unwrap().iter().all(|n| n == 1),
+        "{partial}"
+    );
+    let ticks = page
+        .evaluate("[...document.querySelectorAll('svg.chart')].map(s => Number(s.dataset.ticks))")
+        .await;
+    assert!(
+        ticks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| (3..=5).contains(&n.as_u64().unwrap())),
+        "{ticks}"
+    );
     let rows = page
         .evaluate("document.querySelectorAll('#deployments tbody tr').length")
         .await;
-    assert!(rows.as_u64().unwrap() > 20, "{rows}");
+    assert_eq!(rows, 25, "a page of deployments");
+    let pager = page
+        .evaluate("document.querySelector('#pager').textContent")
+        .await;
+    assert!(pager.as_str().unwrap().starts_with("1–25 of "), "{pager}");
     let cost_line = page
         .evaluate("document.querySelector('#team-cost').textContent")
         .await;
@@ -367,6 +398,25 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
             shot.display()
         );
         println!("screenshot: {}", shot.display());
+    }
+    assert!(server.terminate().success());
+}
+
+/// An empty lake's overview says how to get data in, not an empty table.
+#[tokio::test]
+async fn an_empty_lake_says_how_to_get_data_in() {
+    let lake = tempfile::tempdir().unwrap();
+    let server = Server::start(lake.path(), false);
+    let (status, page) = server.get("/").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="empty-lake""#), "{page}");
+    for command in [
+        "devex import",
+        "devex ingest github",
+        "/webhooks/github",
+        "--demo",
+    ] {
+        assert!(page.contains(command), "{command}: {page}");
     }
     assert!(server.terminate().success());
 }

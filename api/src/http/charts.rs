@@ -31,6 +31,9 @@ pub enum Unit {
 impl Unit {
     /// A value as a person reads it.
     pub fn show(self, value: f64) -> String {
+        if value == 0.0 && !matches!(self, Unit::Count(_)) {
+            return "0".into();
+        }
         match self {
             Unit::Count(suffix) => format!("{}{suffix}", trim(value)),
             Unit::Share => format!("{}%", trim(value * 100.0)),

@@ -107,6 +107,35 @@ fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "–".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
+/// A duration in hours as a manager reads it: minutes, hours or days.
+fn hours(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".into(), super::charts::duration_hours)
+}
+
+/// A moment as a person reads it (UTC, to the minute).
+fn moment(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(
+        || "–".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// What an empty lake shows instead of empty tables: how to get data in.
+fn empty_lake_hint(state: &AppState) -> String {
+    let lake = escape(&state.config.lake.display().to_string());
+    format!(
+        r#"<h1>No data yet</h1>
+<p id="empty-lake">This lake ({lake}) holds no deployments yet. Get data in one of these ways:</p>
+<ul>
+<li>Import files: <code>devex import deployments deployments.jsonl --lake {lake}</code> (also commits, incidents, CI runs, a FOCUS bill, a survey export).</li>
+<li>Pull from your tools: <code>devex ingest github --owners my-org --lake {lake}</code> (also gitlab, pagerduty, backstage, opencost).</li>
+<li>Point webhooks here: <code>/webhooks/github</code>, <code>/webhooks/gitlab</code>, <code>/webhooks/pagerduty</code>, <code>/webhooks/cdevents</code>, <code>/webhooks/argocd</code>.</li>
+<li>Or look around a made-up organisation: <code>devex serve --demo</code> on an empty lake.</li>
+</ul>
+<p class="muted">The README's "Getting data in" lists every source and file format.</p>"#
+    )
+}
+
 /// `/`: each team's DORA levels and feedback loops over the window.
 pub async fn overview(state: &AppState) -> Result<String> {
     let (from, to) = window(state);
@@ -131,39 +160,54 @@ pub async fn overview(state: &AppState) -> Result<String> {
         state.config.dora.clone(),
     )?;
     let loops = analytics::devex::report(&state.queries, &devex).await?;
-    let mut rows = String::new();
+    if report.groups.is_empty() && report.overall.deployments == 0 {
+        return Ok(page("Overview", &empty_lake_hint(state)));
+    }
+    let row = |name: String, m: &DoraMetrics, d: &analytics::devex::DevexMetrics| {
+        format!(
+            r#"<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            level(m.levels.deployment_frequency),
+            level(m.levels.lead_time_for_changes),
+            level(m.levels.change_failure_rate),
+            level(m.levels.failed_deployment_recovery_time),
+            number(Some(m.deployments_per_week), 1, ""),
+            hours(m.lead_time_median_hours),
+            percent(m.change_failure_rate),
+            hours(d.ci_duration_median_minutes.map(|minutes| minutes / 60.0)),
+            hours(d.pr_cycle_time_median_hours),
+        )
+    };
+    // The organisation first (its DORA numbers; the DevEx measures are per
+    // team only), then each team.
+    let mut rows = row(
+        "<strong>Organisation</strong>".into(),
+        &report.overall,
+        &analytics::devex::DevexMetrics::default(),
+    )
+    .replacen("<tr>", r#"<tr class="org">"#, 1);
     for group in &report.groups {
         let Some(team) = group.key.label() else {
             continue;
         };
-        let m = &group.metrics;
         let d = loops
             .groups
             .iter()
             .find(|g| g.key.label() == Some(team))
             .map(|g| g.metrics.clone())
             .unwrap_or_default();
-        rows.push_str(&format!(
-            r#"<tr><td><a href="/teams/{link}">{team}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            level(m.levels.deployment_frequency),
-            level(m.levels.lead_time_for_changes),
-            level(m.levels.change_failure_rate),
-            level(m.levels.failed_deployment_recovery_time),
-            number(Some(m.deployments_per_week), 1, ""),
-            number(m.lead_time_median_hours, 1, " h"),
-            percent(m.change_failure_rate),
-            number(d.ci_duration_median_minutes, 1, " min"),
-            number(d.pr_cycle_time_median_hours, 1, " h"),
+        let name = format!(
+            r#"<a href="/teams/{link}">{team}</a>"#,
             link = segment(team),
-            team = escape(team),
-        ));
+            team = escape(team)
+        );
+        rows.push_str(&row(name, &group.metrics, &d));
     }
     let body = format!(
         r#"<h1>Engineering overview</h1>
 <p class="muted">{from} to {to} (exclusive), {days} days. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
 <table id="levels"><thead><tr><th>team</th><th>deployment frequency</th><th>lead time</th><th>change failure rate</th><th>recovery time</th><th>deploys / week</th><th>lead time (median)</th><th>change failure rate</th><th>CI (median)</th><th>PR cycle time (median)</th></tr></thead>
 <tbody>{rows}</tbody></table>
-<p class="muted"><a href="/cost">Cost per team</a>. Surveys and platform adoption will have their pages here.</p>"#,
+<p class="muted"><a href="/cost">Cost per team</a> · <a href="/adoption">Platform adoption</a> · <a href="/onboarding">Onboarding</a>.</p>"#,
         days = report.days,
         source = escape(&report.levels_source),
     );
@@ -185,8 +229,12 @@ fn series_points(
         .collect()
 }
 
-/// `/teams/{team}`: weekly trends and the team's deployments.
-pub async fn team(state: &AppState, team: &str) -> Result<String> {
+/// Deployments a team page lists at a time.
+const DEPLOYMENTS_PER_PAGE: usize = 25;
+
+/// `/teams/{team}?page=N`: weekly trends and the team's deployments, newest
+/// first, a page at a time.
+pub async fn team(state: &AppState, team: &str, page_number: usize) -> Result<String> {
     let (from, to) = window(state);
     let request = DoraRequest::parse(
         &from.to_string(),
@@ -265,12 +313,44 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
         },
     )
     .await?;
+    let total = deployments.deployments.len();
+    let pages = total.div_ceil(DEPLOYMENTS_PER_PAGE).max(1);
+    let page_number = page_number.clamp(1, pages);
+    let skip = (page_number - 1) * DEPLOYMENTS_PER_PAGE;
     let rows: String = deployments
         .deployments
         .iter()
         .rev()
+        .skip(skip)
+        .take(DEPLOYMENTS_PER_PAGE)
         .map(deployment_row)
         .collect();
+    let here = format!("/teams/{}", segment(team));
+    let pager = if pages > 1 {
+        let link = |n: usize, text: &str| format!(r#"<a href="{here}?page={n}">{text}</a>"#);
+        format!(
+            r#"<p id="pager" class="muted">{first}–{last} of {total} · {newer}{sep}{older}</p>"#,
+            first = skip + 1,
+            last = (skip + DEPLOYMENTS_PER_PAGE).min(total),
+            newer = if page_number > 1 {
+                link(page_number - 1, "newer")
+            } else {
+                String::new()
+            },
+            sep = if page_number > 1 && page_number < pages {
+                " · "
+            } else {
+                ""
+            },
+            older = if page_number < pages {
+                link(page_number + 1, "older")
+            } else {
+                String::new()
+            },
+        )
+    } else {
+        String::new()
+    };
     let cost = super::cost_page::team_cost_line(state, team).await?;
     let body = format!(
         r#"<h1>Team {team}</h1>
@@ -279,7 +359,8 @@ pub async fn team(state: &AppState, team: &str) -> Result<String> {
 <div class="charts">{charts}</div>
 <h2>Production deployments, last 30 days</h2>
 <table id="deployments"><thead><tr><th>deployment</th><th>service</th><th>deployed</th><th>class</th><th>changes</th><th>failed</th><th>recovery</th></tr></thead>
-<tbody>{rows}</tbody></table>"#,
+<tbody>{rows}</tbody></table>
+{pager}"#,
         team = escape(team),
     );
     Ok(page(&format!("Team {team}"), &body))
@@ -299,7 +380,7 @@ fn deployment_row(d: &DeploymentDetail) -> String {
         class = d.class.name(),
         changes = d.changes.len(),
         failed = if d.failed { "yes" } else { "" },
-        recovery = number(d.recovery_hours, 1, " h"),
+        recovery = hours(d.recovery_hours),
     )
 }
 
@@ -329,12 +410,16 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
         .iter()
         .map(|c| {
             format!(
-                r#"<tr><td><code>{sha}</code></td><td>{message}</td><td>{pr}</td><td>{from}</td><td class="n">{lead:.1} h</td><td>{rework}</td></tr>"#,
+                r#"<tr><td><code>{sha}</code></td><td>{message}</td><td>{pr}</td><td>{from}</td><td class="n">{lead}</td><td>{rework}</td></tr>"#,
                 sha = escape(&c.sha.chars().take(12).collect::<String>()),
                 message = escape(c.message_summary.as_deref().unwrap_or("")),
                 pr = c.pull_request.map(|n| format!("#{n}")).unwrap_or_default(),
-                from = escape(&c.started_from),
-                lead = c.lead_time_hours,
+                from = match c.started_from.as_str() {
+                    "pull_request_first_commit" => "the pull request's first commit (squash or rebase merge)",
+                    "authored_at" => "the commit",
+                    other => other,
+                },
+                lead = super::charts::duration_hours(c.lead_time_hours),
                 rework = if c.rework { "rework" } else { "" },
             )
         })
@@ -354,16 +439,18 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
                 escape(incident_id),
                 escape(source),
                 escape(attribution),
-                opened_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                resolved_at.map_or_else(|| "not yet".into(), |t| t.to_rfc3339())
+                moment(*opened_at),
+                resolved_at.map_or_else(|| "not yet".into(), |t| moment(Some(t)))
             ),
             FailureCause::Rollback {
                 deployment_id,
                 deployed_at,
             } => format!(
-                "<li>rolled back by {} at {}</li>",
-                escape(deployment_id),
-                deployed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                r#"<li>rolled back by <a href="/deployments/{s}/{i}">{id}</a> at {at}</li>"#,
+                s = segment(service),
+                i = segment(deployment_id),
+                id = escape(deployment_id),
+                at = moment(*deployed_at)
             ),
         })
         .collect();
@@ -378,7 +465,7 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
 <tr><th>failed</th><td>{failed}</td></tr>
 <tr><th>recovery</th><td>{recovery}</td></tr>
 </tbody></table>
-<h2>Why it failed</h2><ul id="causes">{causes}</ul>
+{why}
 <h2>Changes ({count})</h2>
 <table id="changes"><thead><tr><th>commit</th><th>message</th><th>pull request</th><th>measured from</th><th>lead time</th><th></th></tr></thead><tbody>{changes}</tbody></table>
 <p><a href="/teams/{team_link}">Back to the team</a></p>"#,
@@ -388,14 +475,24 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
         rolls_back = d
             .rolls_back
             .as_ref()
-            .map(|t| format!(" of {}", escape(t)))
+            .map(|t| format!(
+                r#" of <a href="/deployments/{s}/{i}">{t}</a>"#,
+                s = segment(service),
+                i = segment(t),
+                t = escape(t)
+            ))
             .unwrap_or_default(),
+        why = match (d.failed, causes.is_empty()) {
+            (true, false) => format!(r#"<h2>Why it failed</h2><ul id="causes">{causes}</ul>"#),
+            (true, true) => r#"<h2>Why it failed</h2><p id="causes">Marked failed by its source; no incident or rollback is linked to it.</p>"#.into(),
+            (false, _) => String::new(),
+        },
         sha = escape(&d.sha),
-        at = d.deployed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        at = moment(d.deployed_at),
         source = escape(d.source.as_deref().unwrap_or("unknown")),
         team = escape(d.team.as_deref().unwrap_or("none in the catalog")),
         failed = if d.failed { "yes" } else { "no" },
-        recovery = number(d.recovery_hours, 1, " h"),
+        recovery = hours(d.recovery_hours),
         count = d.changes.len(),
         team_link = segment(d.team.as_deref().unwrap_or("")),
     );
@@ -449,8 +546,17 @@ async fn onboarding_page(State(state): State<AppState>) -> Response {
     html(super::platform_pages::onboarding_page(&state).await)
 }
 
-async fn team_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    html(team(&state, &name).await)
+#[derive(serde::Deserialize)]
+struct TeamParams {
+    page: Option<usize>,
+}
+
+async fn team_page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<TeamParams>,
+) -> Response {
+    html(team(&state, &name, params.page.unwrap_or(1)).await)
 }
 
 async fn deployment_page(
