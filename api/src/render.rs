@@ -130,6 +130,37 @@ pub fn aligned_lines(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// A plain text table: first column left-aligned, the rest right-aligned.
+pub fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = vec![line(headers)];
+    out.extend(rows.iter().map(|r| line(r)));
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

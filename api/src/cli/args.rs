@@ -159,7 +159,7 @@ pub enum ReportCommand {
     /// SPACE activity and collaboration per team: merged pull requests per
     /// developer-week, review participation, reviewer concentration,
     /// cross-team reviews.
-    Space(DevexArgs),
+    Space(SpaceArgs),
     /// Compare a measure between two periods: medians, their difference with
     /// a 95% interval, and a Mann-Whitney U test.
     Compare(CompareArgs),
@@ -307,6 +307,50 @@ pub struct DevexArgs {
     pub series: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+/// `report space`: SPACE measures are per team over the window, so it takes
+/// no grouping, series, service or weekend flags.
+#[derive(Debug, Args)]
+pub struct SpaceArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the window's days (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Only this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only this repository (owner/name).
+    #[arg(long)]
+    pub repo: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+impl SpaceArgs {
+    /// The DevEx arguments the SPACE report runs with.
+    pub fn into_devex(self) -> DevexArgs {
+        DevexArgs {
+            lake: self.lake,
+            from: self.from,
+            to: self.to,
+            tz: self.tz,
+            team: self.team,
+            repo: self.repo,
+            service: None,
+            group_by: "team".into(),
+            exclude_weekends: false,
+            series: None,
+            format: self.format,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

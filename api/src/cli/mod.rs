@@ -271,7 +271,12 @@ async fn run(cli: Cli) -> Result<()> {
             devex_report(&mut config, args, crate::reports::devex::DevexView::Devex).await
         }
         Command::Report(ReportCommand::Space(args)) => {
-            devex_report(&mut config, args, crate::reports::devex::DevexView::Space).await
+            devex_report(
+                &mut config,
+                args.into_devex(),
+                crate::reports::devex::DevexView::Space,
+            )
+            .await
         }
         Command::Report(ReportCommand::Compare(args)) => {
             apply_lake(&mut config, &args.lake);
@@ -323,8 +328,13 @@ async fn run(cli: Cli) -> Result<()> {
             let queries = analytics::LakeQueries::open(lake).await?;
             let output = match &args.compare {
                 None if args.perceived_vs_measured => {
-                    crate::reports::surveys::perceived_vs_measured(&queries, &config, &args.survey)
-                        .await?
+                    crate::reports::surveys::perceived_vs_measured(
+                        &queries,
+                        &config,
+                        &args.survey,
+                        args.format,
+                    )
+                    .await?
                 }
                 Some(earlier) => {
                     let params = crate::reports::surveys::SurveyCompareParams {

@@ -27,8 +27,13 @@ async fn survey_perceived_vs_measured(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let body =
-        crate::reports::surveys::perceived_vs_measured(&state.queries, &state.config, &id).await?;
+    let body = crate::reports::surveys::perceived_vs_measured(
+        &state.queries,
+        &state.config,
+        &id,
+        crate::render::OutputFormat::Json,
+    )
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -96,6 +96,22 @@ pub async fn run(
         }
         request.service = Some(service.to_string());
     }
+    if let DevexView::Space = view {
+        // SPACE measures are per team: no other grouping, and no weekend
+        // rule (they count, they do not time).
+        if request.group_by != devex::DevexGroupBy::Team {
+            return Err(Error::invalid_parameter(
+                "group_by",
+                "SPACE measures are per team; group_by=repo applies to /api/v1/devex",
+            ));
+        }
+        if params.exclude_weekends == Some(true) {
+            return Err(Error::invalid_parameter(
+                "exclude_weekends",
+                "SPACE measures count activity, they do not time it; exclude_weekends applies to /api/v1/devex",
+            ));
+        }
+    }
     let granularity = params.granularity.as_deref().filter(|g| !g.is_empty());
     if let (Some(_), DevexView::Space) = (granularity, view) {
         return Err(Error::invalid_parameter(
@@ -179,12 +195,7 @@ pub async fn compare(
                 let (headers, values): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
                 csv_text(&headers, &[values])
             } else {
-                let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-                Ok(rows
-                    .iter()
-                    .map(|(k, v)| format!("{k:<width$}  {v}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
+                Ok(compare_table(&value))
             }
         }
     }
@@ -212,6 +223,66 @@ fn to_value(value: &impl serde::Serialize) -> Result<Value> {
 
 fn pretty(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A comparison as a person reads it: the two periods side by side, the
+/// difference with its interval, and the verdict (its p-value to the
+/// precision it has).
+fn compare_table(value: &Value) -> String {
+    let unit = value["unit"].as_str().unwrap_or("");
+    let number = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
+    };
+    let period = |p: &Value| {
+        format!(
+            "{} to {}: median {} {unit} (n = {})",
+            cell(&p["from"], true),
+            cell(&p["to"], true),
+            number(&p["median"]),
+            cell(&p["n"], true),
+        )
+    };
+    let interval = value["difference_interval"]
+        .as_array()
+        .filter(|bounds| bounds.len() == 2)
+        .map(|bounds| {
+            format!(
+                " (95% interval {} to {})",
+                number(&bounds[0]),
+                number(&bounds[1])
+            )
+        })
+        .unwrap_or_default();
+    let p_value = match value["p_value"].as_f64() {
+        Some(p) if p < 0.001 => "p < 0.001".to_string(),
+        Some(p) => format!("p = {p:.3}"),
+        None => "no test".to_string(),
+    };
+    let rows = [
+        (
+            "metric",
+            format!("{} ({unit})", cell(&value["metric"], true)),
+        ),
+        (
+            "team",
+            value["team"]
+                .as_str()
+                .map_or_else(|| "all teams".to_string(), str::to_string),
+        ),
+        ("before", period(&value["a"])),
+        ("after", period(&value["b"])),
+        (
+            "difference",
+            format!("{} {unit}{interval}", number(&value["difference"])),
+        ),
+        ("test", p_value),
+        ("verdict", cell(&value["verdict"], true)),
+    ];
+    rows.iter()
+        .map(|(k, v)| format!("{k:<10}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn cell(value: &Value, human: bool) -> String {

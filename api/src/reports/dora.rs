@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::render::{csv_text, OutputFormat};
+use crate::render::{csv_text, text_table, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,37 +163,6 @@ fn metric_cells(m: &DoraMetrics, human: bool) -> Vec<String> {
         share(m.rework_rate),
         levels,
     ]
-}
-
-/// A plain text table: first column left-aligned, the rest right-aligned.
-fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if i < widths.len() {
-                widths[i] = widths[i].max(cell.chars().count());
-            }
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 0 {
-                    format!("{c:<w$}", w = widths[i])
-                } else {
-                    format!("{c:>w$}", w = widths[i])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(headers)];
-    out.extend(rows.iter().map(|r| line(r)));
-    out.join("\n")
 }
 
 fn metric_headers(first: &str) -> Vec<String> {

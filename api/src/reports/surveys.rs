@@ -192,6 +192,7 @@ pub async fn perceived_vs_measured(
     queries: &LakeQueries,
     config: &Config,
     survey_id: &str,
+    format: OutputFormat,
 ) -> Result<String> {
     let (definition, threshold) = setup(config)?;
     let view = surveys::results::perceived_vs_measured(
@@ -203,5 +204,83 @@ pub async fn perceived_vs_measured(
         config.dora.clone(),
     )
     .await?;
-    serde_json::to_string_pretty(&view).map_err(|e| Error::Internal(e.to_string()))
+    let value = serde_json::to_value(&view).map_err(|e| Error::Internal(e.to_string()))?;
+    if format == OutputFormat::Json {
+        return serde_json::to_string_pretty(&value).map_err(|e| Error::Internal(e.to_string()));
+    }
+    // A row per shown team: its dimension scores (0-100) beside the
+    // workflow measures they speak of.
+    let human = format == OutputFormat::Table;
+    let mut dimensions: Vec<String> = value["teams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|team| team["perceived"].as_object())
+        .flat_map(|scores| scores.keys().cloned())
+        .collect();
+    dimensions.sort();
+    dimensions.dedup();
+    // Short headers for the table, so it fits 120 columns.
+    let measures = [
+        ("ci_median_minutes", "ci_min", "ci_duration_median_minutes"),
+        (
+            "pr_cycle_median_hours",
+            "cycle_h",
+            "pr_cycle_time_median_hours",
+        ),
+        ("focus_day_share", "focus", "focus_day_share"),
+        (
+            "context_switches_median",
+            "switches",
+            "context_switches_median",
+        ),
+    ];
+    let short = |dimension: &str| match dimension {
+        "cognitive_load" => "cognitive".to_string(),
+        "feedback_loops" => "feedback".to_string(),
+        "flow_state" => "flow".to_string(),
+        other => other.to_string(),
+    };
+    let mut headers = vec!["team".to_string(), "respondents".to_string()];
+    if human {
+        headers.extend(dimensions.iter().map(|d| short(d)));
+        headers.extend(measures.iter().map(|(_, h, _)| h.to_string()));
+    } else {
+        headers.extend(dimensions.iter().cloned());
+        headers.extend(measures.iter().map(|(h, _, _)| h.to_string()));
+    }
+    let rows: Vec<Vec<String>> = value["teams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|team| {
+            let number = |v: &Value, decimals: usize| match v.as_f64() {
+                Some(f) if human => format!("{f:.decimals$}"),
+                Some(f) => f.to_string(),
+                None if human => "-".to_string(),
+                None => String::new(),
+            };
+            let mut row = vec![
+                team["team"].as_str().unwrap_or("").to_string(),
+                team["respondents"].to_string(),
+            ];
+            row.extend(dimensions.iter().map(|d| number(&team["perceived"][d], 0)));
+            row.extend(
+                measures
+                    .iter()
+                    .map(|(_, _, field)| number(&team["measured"][field], 2)),
+            );
+            row
+        })
+        .collect();
+    if !human {
+        return csv_text(&headers, &rows);
+    }
+    Ok(format!(
+        "Survey {survey_id} scores (0-100) beside measures of {} to {}; teams under {} respondents hidden\n\n{}",
+        value["from"].as_str().unwrap_or(""),
+        value["to"].as_str().unwrap_or(""),
+        value["threshold"],
+        crate::render::text_table(&headers, &rows)
+    ))
 }
