@@ -161,6 +161,43 @@ pub fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
     out.join("\n")
 }
 
+/// The width text tables and their header lines keep to; wider detail is
+/// in `--format json|csv`.
+pub const TABLE_WIDTH: usize = 120;
+
+/// Text wrapped to [`TABLE_WIDTH`] columns.
+pub fn wrapped(text: &str) -> String {
+    textwrap::fill(text, TABLE_WIDTH)
+}
+
+/// A duration in hours as minutes under an hour, hours under two days,
+/// else days.
+pub fn duration_hours(hours: f64) -> String {
+    if hours < 1.0 {
+        format!("{} min", trim(hours * 60.0))
+    } else if hours < 48.0 {
+        format!("{} h", trim(hours))
+    } else {
+        format!("{} d", trim(hours / 24.0))
+    }
+}
+
+/// A number with the decimals its size needs (12, 3.5, 0.25).
+pub fn trim(value: f64) -> String {
+    let text = if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@
 use chrono::NaiveDate;
 
 use super::portal::escape;
+pub use crate::render::duration_hours;
+use crate::render::trim;
 
 /// One point of a chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,34 +42,6 @@ impl Unit {
             Unit::Hours => duration_hours(value),
             Unit::Minutes => duration_hours(value / 60.0),
         }
-    }
-}
-
-/// A duration in hours as minutes under an hour, hours under two days,
-/// else days.
-pub fn duration_hours(hours: f64) -> String {
-    if hours < 1.0 {
-        format!("{} min", trim(hours * 60.0))
-    } else if hours < 48.0 {
-        format!("{} h", trim(hours))
-    } else {
-        format!("{} d", trim(hours / 24.0))
-    }
-}
-
-/// A number with the decimals its size needs (12, 3.5, 0.25).
-fn trim(value: f64) -> String {
-    let text = if value.abs() >= 100.0 {
-        format!("{value:.0}")
-    } else if value.abs() >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    };
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
     }
 }
 

@@ -130,8 +130,45 @@ fn level_name(level: Option<Level>) -> &'static str {
     }
 }
 
+/// The table's columns: the headline numbers in units a person reads, to
+/// fit [`crate::render::TABLE_WIDTH`]; CSV and JSON have every field.
+const TABLE_HEADERS: [&str; 8] = [
+    "deploys",
+    "per_week",
+    "lead_time",
+    "lead_p90",
+    "cfr",
+    "recovery",
+    "rework",
+    "levels (df/lt/cfr/rt)",
+];
+
+fn table_cells(m: &DoraMetrics) -> Vec<String> {
+    let duration = |v: Option<f64>| v.map_or_else(|| "-".into(), crate::render::duration_hours);
+    let share = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0));
+    vec![
+        m.deployments.to_string(),
+        format!("{:.1}", m.deployments_per_week),
+        duration(m.lead_time_median_hours),
+        duration(m.lead_time_p90_hours),
+        share(m.change_failure_rate),
+        duration(m.recovery_time_median_hours),
+        share(m.rework_rate),
+        format!(
+            "{}/{}/{}/{}",
+            level_name(m.levels.deployment_frequency),
+            level_name(m.levels.lead_time_for_changes),
+            level_name(m.levels.change_failure_rate),
+            level_name(m.levels.failed_deployment_recovery_time)
+        ),
+    ]
+}
+
 /// Metric cells: human units for the table, raw numbers for CSV.
 fn metric_cells(m: &DoraMetrics, human: bool) -> Vec<String> {
+    if human {
+        return table_cells(m);
+    }
     let number = |v: Option<f64>, decimals: usize| match v {
         Some(v) => format!("{v:.decimals$}"),
         None if human => "-".into(),
@@ -165,9 +202,14 @@ fn metric_cells(m: &DoraMetrics, human: bool) -> Vec<String> {
     ]
 }
 
-fn metric_headers(first: &str) -> Vec<String> {
+fn metric_headers(first: &str, human: bool) -> Vec<String> {
+    let headers: &[&str] = if human {
+        &TABLE_HEADERS
+    } else {
+        &METRIC_HEADERS
+    };
     std::iter::once(first.to_string())
-        .chain(METRIC_HEADERS.iter().map(|h| h.to_string()))
+        .chain(headers.iter().map(|h| h.to_string()))
         .collect()
 }
 
@@ -196,10 +238,8 @@ fn group_header(report_group_by: analytics::dora::GroupBy) -> &'static str {
 }
 
 fn report_table(report: &DoraReport) -> String {
-    format!(
-        "DORA metrics {} to {} (exclusive; {} days in {}), production = {}\n\
-         levels (deployment frequency/lead time/change failure rate/recovery): {}\n\
-         teams: {}\n\n{}\n",
+    let about = format!(
+        "DORA metrics {} to {} (exclusive; {} days in {}), production = {}. Levels: {}. Teams: {}. cfr = change failure rate; few = too few deployments to grade; every field: --format json or csv.",
         report.from,
         report.to,
         report.days,
@@ -207,8 +247,12 @@ fn report_table(report: &DoraReport) -> String {
         report.production_pattern,
         report.levels_source,
         report.ownership,
+    );
+    format!(
+        "{}\n\n{}\n",
+        crate::render::wrapped(&about),
         text_table(
-            &metric_headers(group_header(report.group_by)),
+            &metric_headers(group_header(report.group_by), true),
             &report_rows(report, true)
         )
     )
@@ -216,7 +260,7 @@ fn report_table(report: &DoraReport) -> String {
 
 fn report_csv(report: &DoraReport) -> Result<String> {
     csv_text(
-        &metric_headers(group_header(report.group_by)),
+        &metric_headers(group_header(report.group_by), false),
         &report_rows(report, false),
     )
 }
@@ -226,14 +270,20 @@ fn series_rows(series: &DoraSeries, human: bool) -> Vec<Vec<String>> {
         .points
         .iter()
         .map(|p| {
-            let mut row = vec![p.period_start.to_string(), p.period_end.to_string()];
-            if human {
-                if p.partial {
-                    row[1].push_str(" *");
-                }
+            // The table names a period by its start (`*` when partial).
+            let mut row = if human {
+                vec![format!(
+                    "{}{}",
+                    p.period_start,
+                    if p.partial { " *" } else { "" }
+                )]
             } else {
-                row.push(p.partial.to_string());
-            }
+                vec![
+                    p.period_start.to_string(),
+                    p.period_end.to_string(),
+                    p.partial.to_string(),
+                ]
+            };
             if let Some(key) = &p.key {
                 row.push(key.label().unwrap_or("(none)").to_string());
             }
@@ -244,14 +294,19 @@ fn series_rows(series: &DoraSeries, human: bool) -> Vec<Vec<String>> {
 }
 
 fn series_headers(series: &DoraSeries, human: bool) -> Vec<String> {
-    let mut headers = vec!["period_start".to_string(), "period_end".to_string()];
-    if !human {
-        headers.push("partial".to_string());
-    }
+    let mut headers = if human {
+        vec!["period".to_string()]
+    } else {
+        vec![
+            "period_start".to_string(),
+            "period_end".to_string(),
+            "partial".to_string(),
+        ]
+    };
     if series.group_by != analytics::dora::GroupBy::None {
         headers.push(group_header(series.group_by).to_string());
     }
-    headers.extend(metric_headers("").into_iter().skip(1));
+    headers.extend(metric_headers("", human).into_iter().skip(1));
     headers
 }
 
@@ -292,6 +347,55 @@ const DEPLOYMENT_HEADERS: [&str; 11] = [
     "recovery_h",
     "rework",
 ];
+
+/// The deployments table's columns (CSV has every field, and whole causes).
+const DEPLOYMENT_TABLE_HEADERS: [&str; 6] = [
+    "deployment",
+    "service",
+    "deployed (UTC)",
+    "class",
+    "lead_time",
+    "failed: recovery · cause",
+];
+
+/// The widest names and outcome a table row shows, so rows fit
+/// [`crate::render::TABLE_WIDTH`].
+const NAME_CHARS: usize = 22;
+const CLASS_CHARS: usize = 16;
+const OUTCOME_CHARS: usize = 30;
+
+fn deployment_table_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
+    use crate::render::{duration_hours, truncate};
+    deployment_rows(report)
+        .into_iter()
+        .zip(&report.deployments)
+        .map(|(row, d)| {
+            let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
+            lead.sort_by(f64::total_cmp);
+            // Failed ones: how long recovery took, then why.
+            let recovery = match d.recovery_hours {
+                _ if d.unrecovered => "unrecovered".to_string(),
+                Some(hours) => duration_hours(hours),
+                None => "failed".to_string(),
+            };
+            let outcome = match (d.failed, row[8].is_empty()) {
+                (false, _) => String::new(),
+                (true, true) => recovery,
+                (true, false) => format!("{recovery} · {}", row[8]),
+            };
+            vec![
+                truncate(&d.deployment_id, NAME_CHARS),
+                truncate(&d.service, NAME_CHARS),
+                d.deployed_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default(),
+                truncate(&row[3], CLASS_CHARS),
+                analytics::stats::median(&lead).map_or_else(String::new, duration_hours),
+                truncate(&outcome, OUTCOME_CHARS),
+            ]
+        })
+        .collect()
+}
 
 fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
     report
@@ -355,15 +459,22 @@ fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
 }
 
 fn deployments_table(report: &DeploymentsReport) -> String {
-    let headers: Vec<String> = DEPLOYMENT_HEADERS.iter().map(|h| h.to_string()).collect();
-    format!(
-        "Production deployments {} to {} ({}), production = {}: {} deployments\n\n{}\n",
+    let headers: Vec<String> = DEPLOYMENT_TABLE_HEADERS
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let about = format!(
+        "Production deployments {} to {} ({}), production = {}: {} deployments. Shas, rework and whole causes: --format json or csv.",
         report.from,
         report.to,
         report.tz,
         report.production_pattern,
         report.deployments.len(),
-        text_table(&headers, &deployment_rows(report))
+    );
+    format!(
+        "{}\n\n{}\n",
+        crate::render::wrapped(&about),
+        text_table(&headers, &deployment_table_rows(report))
     )
 }
 
