@@ -198,6 +198,32 @@ pub fn trim(value: f64) -> String {
     }
 }
 
+/// Replaces each row's last cell (a reason a group is hidden) with a
+/// numbered mark, and returns the reasons as footnotes, so a table keeps to
+/// its width whatever the reason's length.
+pub fn footnoted_reasons(rows: &mut [Vec<String>]) -> Vec<String> {
+    let mut reasons: Vec<String> = Vec::new();
+    for row in rows.iter_mut() {
+        let Some(last) = row.last_mut() else { continue };
+        if last.is_empty() {
+            continue;
+        }
+        let number = match reasons.iter().position(|r| r == last) {
+            Some(i) => i + 1,
+            None => {
+                reasons.push(last.clone());
+                reasons.len()
+            }
+        };
+        *last = format!("hidden [{number}]");
+    }
+    reasons
+        .iter()
+        .enumerate()
+        .map(|(i, reason)| wrapped(&format!("[{}] {reason}", i + 1)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

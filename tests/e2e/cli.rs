@@ -181,3 +181,84 @@ async fn the_kubernetes_example_configuration_starts() {
     assert_eq!(server.get("/healthz").await.0, 200);
     assert!(server.terminate().success());
 }
+
+/// Every report's table fits 120 columns (wider detail is in JSON and
+/// CSV) and ends with one newline.
+#[test]
+fn every_report_table_fits_120_columns() {
+    let lake = demo_lake().to_str().unwrap();
+    let window = ["--from", "2026-08-01", "--to", "2026-11-01"];
+    let reports: Vec<Vec<&str>> = vec![
+        vec!["report", "dora"],
+        vec!["report", "dora", "--group-by", "team"],
+        vec!["report", "dora", "--series", "week", "--group-by", "team"],
+        vec!["report", "dora", "--deployments"],
+        vec!["report", "devex"],
+        vec!["report", "devex", "--group-by", "repo"],
+        vec!["report", "devex", "--series", "month"],
+        vec!["report", "space"],
+        vec!["report", "cost"],
+        vec!["report", "cost", "--lines"],
+        vec![
+            "report",
+            "adoption",
+            "--funnels",
+            "--cohorts",
+            "--golden-paths",
+        ],
+        vec!["report", "onboarding"],
+    ];
+    let mut runs: Vec<Vec<&str>> = reports
+        .into_iter()
+        .map(|mut args| {
+            args.extend(window);
+            args
+        })
+        .collect();
+    runs.extend([
+        vec!["report", "survey", "--survey", "devex-2026-q3"],
+        vec![
+            "report",
+            "survey",
+            "--survey",
+            "devex-2026-q3",
+            "--compare",
+            "devex-2026-q2",
+        ],
+        vec![
+            "report",
+            "survey",
+            "--survey",
+            "devex-2026-q3",
+            "--perceived-vs-measured",
+        ],
+        vec![
+            "report",
+            "compare",
+            "--metric",
+            "pr_cycle_time",
+            "--a-from",
+            "2026-08-01",
+            "--a-to",
+            "2026-09-01",
+            "--b-from",
+            "2026-09-01",
+            "--b-to",
+            "2026-10-01",
+        ],
+        vec!["tables"],
+        vec!["audit"],
+    ]);
+    for mut args in runs {
+        args.extend(["--lake", lake]);
+        let output = run(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        let text = stdout(&output);
+        assert!(
+            text.ends_with('\n') && !text.ends_with("\n\n"),
+            "{args:?}: {text:?}"
+        );
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 120, "{args:?}: {widest} columns\n{text}");
+    }
+}

@@ -97,7 +97,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
                         .map_err(|e| Error::Internal(e.to_string()))?
                 }
                 OutputFormat::Table if rows.is_empty() => {
-                    "No tokens: devex serve answers this machine only. Create one with devex token create --name NAME --role viewer|ingest|admin.".to_string()
+                    "No tokens: devex serve answers this machine only.\nCreate one with devex token create --name NAME --role viewer|ingest|admin.".to_string()
                 }
                 OutputFormat::Table => {
                     let mut all = vec![headers];

@@ -219,13 +219,44 @@ pub async fn run(
         }
         return csv_text(&headers, &rows);
     }
-    let mut all = vec![headers];
-    all.extend(rows);
+    // The table's headers are short, so it fits 120 columns (CSV and JSON
+    // keep the full names).
+    let mut short = vec![report.group_by.name().to_string()];
+    short.extend(
+        [
+            "users",
+            "dau",
+            "wau",
+            "sticky",
+            "events",
+            "success",
+            "failure",
+            "abandoned",
+            "devs",
+            "adoption",
+            "hidden",
+        ]
+        .map(String::from),
+    );
+    let notes = crate::render::footnoted_reasons(&mut rows);
+    let mut all = vec![short];
+    all.extend(rows.into_iter().map(|row| {
+        row.into_iter()
+            .enumerate()
+            .map(|(i, cell)| match (i, cell.parse::<f64>()) {
+                // Shares as percentages, means to one decimal.
+                (4 | 6 | 7 | 8 | 10, Ok(v)) => format!("{:.1}%", v * 100.0),
+                (2 | 3, Ok(v)) => format!("{v:.1}"),
+                _ => cell,
+            })
+            .collect::<Vec<_>>()
+    }));
     let mut lines = vec![format!(
         "Platform adoption {} to {} (exclusive), {} days, {} ISO weeks, {}.",
         report.from, report.to, report.days, report.weeks, report.tz
     )];
     lines.extend(aligned_lines(&all));
+    lines.extend(notes);
     if let Some(funnels) = &report.funnels {
         lines.extend(funnel_lines(funnels));
     }

@@ -114,7 +114,34 @@ pub async fn lines(
                     ]
                 })
                 .collect();
-            csv_text(&headers, &rows)
+            if format == OutputFormat::Csv {
+                return csv_text(&headers, &rows);
+            }
+            // The table: to the cent, the resource shortened (CSV and JSON
+            // have every digit and the whole id).
+            let short: Vec<Vec<String>> = std::iter::once(
+                ["month", "amount", "rule", "team", "service", "resource"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .chain(lines.iter().map(|l| {
+                vec![
+                    l.month.clone(),
+                    l.amount.cents(),
+                    l.rule.clone(),
+                    l.team.clone().unwrap_or_default(),
+                    l.service.clone().unwrap_or_default(),
+                    crate::render::truncate(
+                        l.resource_id
+                            .as_deref()
+                            .or(l.service_name.as_deref())
+                            .unwrap_or(""),
+                        48,
+                    ),
+                ]
+            }))
+            .collect();
+            Ok(crate::render::aligned_lines(&short).join("\n"))
         }
     }
 }
@@ -210,7 +237,7 @@ fn rows(report: &CostReport, show: fn(cost::Money) -> String) -> Vec<Vec<String>
 }
 
 fn table(report: &CostReport, unattributed: bool) -> String {
-    let mut lines = vec![format!(
+    let mut lines = vec![crate::render::wrapped(&format!(
         "Cost {} to {} (exclusive), {} {}, to the cent (JSON and CSV are exact): total {}, attributed {}, shared {}, unattributed {}.",
         report.from,
         report.to,
@@ -223,7 +250,7 @@ fn table(report: &CostReport, unattributed: bool) -> String {
         report.attributed.cents(),
         report.shared.cents(),
         report.unattributed.cents()
-    )];
+    ))];
     let mut all = vec![[
         report.group_by.name(),
         "direct",

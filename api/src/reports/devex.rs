@@ -123,7 +123,8 @@ pub async fn run(
         let series = devex::series(queries, &request, granularity.parse()?).await?;
         return match format {
             OutputFormat::Json => pretty(&series),
-            _ => {
+            OutputFormat::Table => Ok(series_table(&to_value(&series)?)),
+            OutputFormat::Csv => {
                 // One row per period and group, the period in front.
                 let mut rows = Vec::new();
                 let mut headers = vec!["period_start".to_string(), "period_end".to_string()];
@@ -223,6 +224,76 @@ fn to_value(value: &impl serde::Serialize) -> Result<Value> {
 
 fn pretty(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The headline measures of a series table (every field: CSV or JSON).
+const SERIES_TABLE: [(&str, &str, SeriesUnit); 7] = [
+    (
+        "ci_median",
+        "ci_duration_median_minutes",
+        SeriesUnit::Minutes,
+    ),
+    ("ci_queue", "ci_queue_median_minutes", SeriesUnit::Minutes),
+    ("flaky", "flaky_rate", SeriesUnit::Share),
+    ("pr_cycle", "pr_cycle_time_median_hours", SeriesUnit::Hours),
+    ("pickup", "pr_pickup_median_hours", SeriesUnit::Hours),
+    ("focus_days", "focus_day_share", SeriesUnit::Share),
+    ("switches", "context_switches_median", SeriesUnit::Count),
+];
+
+#[derive(Clone, Copy)]
+enum SeriesUnit {
+    Minutes,
+    Hours,
+    Share,
+    Count,
+}
+
+/// A DevEx series as a table: a row per period and group, the headline
+/// measures in readable units, partial periods marked.
+fn series_table(series: &Value) -> String {
+    let group_header = series["group_by"].as_str().unwrap_or("team").to_string();
+    let mut headers = vec!["period".to_string(), group_header.clone()];
+    headers.extend(SERIES_TABLE.iter().map(|(h, _, _)| h.to_string()));
+    let mut rows = Vec::new();
+    let mut partial = false;
+    for period in series["periods"].as_array().into_iter().flatten() {
+        let is_partial = period["partial"].as_bool().unwrap_or(false);
+        partial |= is_partial;
+        for group in period["groups"].as_array().into_iter().flatten() {
+            let mut row = vec![
+                format!(
+                    "{}{}",
+                    cell(&period["period_start"], true),
+                    if is_partial { " *" } else { "" }
+                ),
+                cell(&group[&group_header], true),
+            ];
+            row.extend(SERIES_TABLE.iter().map(|(_, field, unit)| {
+                match (group[*field].as_f64(), unit) {
+                    (None, _) => "-".to_string(),
+                    (Some(v), SeriesUnit::Minutes) => crate::render::duration_hours(v / 60.0),
+                    (Some(v), SeriesUnit::Hours) => crate::render::duration_hours(v),
+                    (Some(v), SeriesUnit::Share) => format!("{:.1}%", v * 100.0),
+                    (Some(v), SeriesUnit::Count) => crate::render::trim(v),
+                }
+            }));
+            rows.push(row);
+        }
+    }
+    format!(
+        "DevEx measures by {} from {} to {} ({}); every field: --format csv or json\n\n{}\n{}",
+        cell(&series["granularity"], true),
+        cell(&series["from"], true),
+        cell(&series["to"], true),
+        cell(&series["tz"], true),
+        crate::render::text_table(&headers, &rows),
+        if partial {
+            "* a partial period (cut by the window, or not over yet)\n"
+        } else {
+            ""
+        }
+    )
 }
 
 /// A comparison as a person reads it: the two periods side by side, the
@@ -346,14 +417,33 @@ fn render_groups(title: &str, value: &Value, format: OutputFormat) -> Result<Str
                 .min(CELL_CHARS)
         })
         .collect();
-    for (field, header) in headers.iter().enumerate() {
-        let mut line = format!("{header:<width$}");
-        for (i, row) in rows.iter().enumerate() {
-            let text = crate::render::truncate(&row[field], CELL_CHARS);
-            line.push_str(&format!("  {text:>w$}", w = columns[i]));
+    // Groups in blocks of columns that fit the table width, one block
+    // under the other.
+    let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    let mut used = width;
+    for (i, column) in columns.iter().enumerate() {
+        if used + 2 + column > crate::render::TABLE_WIDTH && i > start {
+            blocks.push(start..i);
+            start = i;
+            used = width;
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        used += 2 + column;
+    }
+    blocks.push(start..rows.len());
+    for (b, block) in blocks.iter().enumerate() {
+        if b > 0 {
+            out.push('\n');
+        }
+        for (field, header) in headers.iter().enumerate() {
+            let mut line = format!("{header:<width$}");
+            for i in block.clone() {
+                let text = crate::render::truncate(&rows[i][field], CELL_CHARS);
+                line.push_str(&format!("  {text:>w$}", w = columns[i]));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
     }
     Ok(out)
 }

@@ -79,20 +79,22 @@ pub async fn run(
     }
     // The table names each milestone once, with median days, n and not yet.
     let mut short = vec![report.group_by.name().to_string(), "new".to_string()];
-    for milestone in ["first merge", "first in production", "tenth merge"] {
+    for milestone in ["first merge", "first prod", "tenth merge"] {
         short.extend([
-            format!("{milestone} (days)"),
+            format!("{milestone} d"),
             "n".to_string(),
             "not yet".to_string(),
         ]);
     }
     short.push(String::new());
+    let notes = crate::render::footnoted_reasons(&mut rows);
     let mut all = vec![short];
     all.extend(rows);
-    let mut lines = vec![format!(
-        "Onboarding of developers who started {} to {} (exclusive), {}: median days from the start to each milestone.",
+    let mut lines = vec![crate::render::wrapped(&format!(
+        "Onboarding of developers who started {} to {} (exclusive), {}: median days (d) from the start to each milestone (first merge, first change in production, tenth merge).",
         report.from, report.to, report.tz
-    )];
+    ))];
     lines.extend(aligned_lines(&all));
+    lines.extend(notes);
     Ok(lines.join("\n"))
 }
