@@ -1,10 +1,11 @@
 //! Statistics for comparing two periods honestly: exact percentiles, the
-//! Mann-Whitney U test for durations, and a bootstrap confidence interval for
-//! the difference of medians.
+//! Mann-Whitney U test for durations, a bootstrap confidence interval for
+//! the difference of medians, the conditional binomial test for two counts
+//! and the two-proportion z-test for two rates.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal};
 
 /// Percentile by linear interpolation between closest ranks (type 7, as
 /// `percentile_cont` and numpy's default). `sorted` must be ascending.
@@ -122,9 +123,57 @@ pub fn gini(counts: &[f64]) -> Option<f64> {
     Some(2.0 * weighted / (n * total) - (n + 1.0) / n)
 }
 
+/// Two-sided p-value that two event counts over equal spans differ (two
+/// periods' deployments): given n = a + b, a is Binomial(n, 1/2) when the
+/// rate did not change (the conditional test for Poisson counts). `None`
+/// without events.
+pub fn equal_span_counts_p(a: u64, b: u64) -> Option<f64> {
+    let n = a.checked_add(b).filter(|n| *n > 0)?;
+    let binomial = Binomial::new(0.5, n).ok()?;
+    Some((2.0 * binomial.cdf(a.min(b))).min(1.0))
+}
+
+/// Two-sided p-value of the two-proportion z-test (pooled), e.g. two
+/// periods' change failure rates: `x` of `n` each. `None` when a period
+/// has no trials or the pooled rate is 0 or 1 (nothing varies).
+pub fn two_proportions_p(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<f64> {
+    if n1 == 0 || n2 == 0 || x1 > n1 || x2 > n2 {
+        return None;
+    }
+    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
+    let pooled = (x1 + x2) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return None;
+    }
+    let z = (x1 / n1 - x2 / n2) / se;
+    let normal = Normal::new(0.0, 1.0).ok()?;
+    Some(2.0 * (1.0 - normal.cdf(z.abs())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_counts_by_the_conditional_binomial_test() {
+        // 2 against 12: 2 * (C(14,0) + C(14,1) + C(14,2)) / 2^14 = 212/16384.
+        let p = equal_span_counts_p(2, 12).unwrap();
+        assert!((p - 212.0 / 16384.0).abs() < 1e-12, "{p}");
+        assert_eq!(equal_span_counts_p(12, 2), Some(p), "symmetric");
+        assert_eq!(equal_span_counts_p(10, 10), Some(1.0), "capped at 1");
+        assert_eq!(equal_span_counts_p(0, 0), None);
+    }
+
+    #[test]
+    fn two_rates_by_the_pooled_z_test() {
+        // 10/100 against 20/100: pooled 0.15, se = sqrt(0.15 * 0.85 * 0.02)
+        // = 0.050498, z = -1.98030, p = 0.047670.
+        let p = two_proportions_p(10, 100, 20, 100).unwrap();
+        assert!((p - 0.047_670_380_656).abs() < 1e-9, "{p}");
+        assert_eq!(two_proportions_p(0, 50, 0, 60), None, "no failure at all");
+        assert_eq!(two_proportions_p(1, 0, 2, 10), None);
+    }
 
     // Reference values from SciPy 1.17.1:
     //   scipy.stats.mannwhitneyu(a, b, alternative="two-sided",

@@ -10,6 +10,7 @@
 //!        [service=..] [team=..] [production_pattern=..] [levels_year=..]
 //!        [min_deployments=..]
 //! SERIES dora granularity=week|month from=.. to=.. [...]
+//! TREND dora from=.. to=.. [...]    (against the equal window before)
 //! DEPLOYMENTS dora from=.. to=.. [...]
 //! CHANGES dora from=.. to=.. [...]
 //! ```
@@ -217,6 +218,33 @@ async fn report_command(
                 .map(|g| metric_row(g.key.label().unwrap_or("NULL"), &g.metrics))
                 .collect();
             out.push(metric_row("overall", &report.overall));
+            Ok(rows(out))
+        }
+        "TREND" => {
+            let trend = dora::trend::trend(queries, &request).await.map_err(err)?;
+            let mut out = Vec::new();
+            for group in trend.groups.iter().chain([&trend.overall]) {
+                let key = group.team.clone().unwrap_or_else(|| "overall".into());
+                for (name, change) in [
+                    ("deployments_per_week", &group.deployments_per_week),
+                    ("lead_time_median_hours", &group.lead_time_median_hours),
+                    ("change_failure_rate", &group.change_failure_rate),
+                ] {
+                    out.push(vec![
+                        key.clone(),
+                        name.to_string(),
+                        number(change.previous),
+                        number(change.current),
+                        change.previous_n.to_string(),
+                        change.current_n.to_string(),
+                        number(change.p_value),
+                        change.significant.to_string(),
+                        change
+                            .better
+                            .map_or_else(|| "NULL".into(), |b| b.to_string()),
+                    ]);
+                }
+            }
             Ok(rows(out))
         }
         "SERIES" => {
@@ -831,7 +859,7 @@ impl sqllogictest::AsyncDB for GoldenLake {
         let queries = LakeQueries::open(self.lake.clone()).await.map_err(err)?;
         if matches!(
             first.as_str(),
-            "REPORT" | "SERIES" | "DEPLOYMENTS" | "CHANGES" | "COMPARE"
+            "REPORT" | "SERIES" | "TREND" | "DEPLOYMENTS" | "CHANGES" | "COMPARE"
         ) {
             let mut words = sql.split_whitespace();
             let command = words.next().unwrap_or("").to_uppercase();

@@ -38,6 +38,7 @@ mod model;
 mod report;
 mod request;
 mod tables;
+pub mod trend;
 use aggregate::*;
 pub use drilldown::*;
 pub use model::*;
