@@ -222,7 +222,59 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     for level in ["elite", "high", "medium", "low"] {
         assert!(levels.as_str().unwrap().contains(level), "{levels}");
     }
+    // Every headline number beside the previous equal period's, with its
+    // samples; colour only on a significant change.
+    let trends = page
+        .evaluate("document.querySelectorAll('#levels tr.org .trend').length")
+        .await;
+    assert_eq!(trends, 3, "deployments, lead time and failure rate");
+    let org = page
+        .evaluate("document.querySelector('#levels tr.org .trend').title")
+        .await;
+    assert!(
+        org.as_str().unwrap().starts_with("previous period: ")
+            && org.as_str().unwrap().contains("p = "),
+        "{org}"
+    );
+    let coloured = page
+        .evaluate("[...document.querySelectorAll('#levels .trend.better, #levels .trend.worse')].every(e => e.title.includes('a real change'))")
+        .await;
+    assert_eq!(coloured, true);
     let overview = page.screenshot("overview.png").await;
+    // The range picker: links and a form, carried in the URL.
+    page.evaluate(
+        "[...document.querySelectorAll('#range a')].find(a => a.textContent == '30 days').click()",
+    )
+    .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.search").await, "?days=30");
+    let chosen = page
+        .evaluate("document.querySelector('#range strong').textContent")
+        .await;
+    assert_eq!(chosen, "30 days");
+    let said = page
+        .evaluate("document.querySelector('#levels').previousElementSibling.textContent")
+        .await;
+    assert!(said.as_str().unwrap().contains("30 days"), "{said}");
+    page.evaluate("document.querySelector('#range input[name=from]').value = '2026-09-01'; document.querySelector('#range input[name=to]').value = '2026-10-01'; document.querySelector('#range').submit()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(
+        page.evaluate("location.search").await,
+        "?from=2026-09-01&to=2026-10-01"
+    );
+    let said = page
+        .evaluate("document.querySelector('#levels').previousElementSibling.textContent")
+        .await;
+    assert!(
+        said.as_str()
+            .unwrap()
+            .contains("2026-09-01 to 2026-10-01 (exclusive), 30 days"),
+        "{said}"
+    );
+    page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))
+        .await;
+    page.wait_for_load().await;
 
     // Click through to a team.
     page.evaluate("document.querySelector('#levels a[href=\"/teams/checkout\"]').click()")

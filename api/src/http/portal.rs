@@ -53,6 +53,92 @@ pub(super) fn window(state: &AppState) -> (NaiveDate, NaiveDate) {
     (window.from, window.to)
 }
 
+/// A page's chosen range (`?days=30` or `?from=&to=`), carried in the URL.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RangeParams {
+    pub days: Option<u64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<usize>,
+}
+
+/// The window a page covers: `from`/`to` when given (the API's rules and
+/// errors), else the last `days` (default the API's 90) to the configured
+/// or today's last day.
+fn chosen_window(state: &AppState, range: &RangeParams) -> Result<(NaiveDate, NaiveDate)> {
+    let days = range.days.unwrap_or(analytics::window::REPORT_DAYS);
+    if range.from.is_some() || range.to.is_some() {
+        let window = analytics::window::Window::parse(
+            range.from.as_deref(),
+            range.to.as_deref(),
+            None,
+            days,
+        )?;
+        return Ok((window.from, window.to));
+    }
+    let window =
+        analytics::window::Window::last_days(days, state.config.metrics.end, chrono_tz::UTC);
+    window.check()?;
+    Ok((window.from, window.to))
+}
+
+/// The range picker: links for 30, 90 and 180 days and a form for any
+/// dates, no script needed.
+fn range_picker(path: &str, from: NaiveDate, to: NaiveDate) -> String {
+    let days = (to - from).num_days();
+    let links: Vec<String> = [30, 90, 180]
+        .iter()
+        .map(|d| {
+            if *d == days {
+                format!("<strong>{d} days</strong>")
+            } else {
+                format!(r#"<a href="{path}?days={d}">{d} days</a>"#)
+            }
+        })
+        .collect();
+    format!(
+        r#"<form id="range" method="get" action="{path}" class="muted">{links} · from <input type="date" name="from" value="{from}"> to <input type="date" name="to" value="{to}"> (exclusive) <button type="submit">Show</button></form>"#,
+        links = links.join(" · ")
+    )
+}
+
+/// A number beside its previous period's: an arrow, coloured only when the
+/// change is significant (green better, red worse), and the samples.
+fn with_previous(
+    shown: String,
+    change: Option<&analytics::dora::trend::Change>,
+    show: impl Fn(Option<f64>) -> String,
+) -> String {
+    let Some(change) = change else {
+        return shown;
+    };
+    let arrow = match (change.previous, change.current) {
+        (Some(p), Some(c)) if c > p => "▲",
+        (Some(p), Some(c)) if c < p => "▼",
+        (Some(_), Some(_)) => "=",
+        _ => "",
+    };
+    let class = match (change.significant, change.better) {
+        (true, Some(true)) => "trend better",
+        (true, Some(false)) => "trend worse",
+        _ => "trend",
+    };
+    let p_value = change
+        .p_value
+        .map_or_else(|| "no test".to_string(), |p| format!("p = {p:.3}"));
+    format!(
+        r#"{shown}<br><span class="{class}" title="previous period: {prev} (n = {pn}); now n = {cn}; {p_value}{verdict}">{arrow} from {prev} <small>n {pn}→{cn}</small></span>"#,
+        prev = show(change.previous),
+        pn = change.previous_n,
+        cn = change.current_n,
+        verdict = if change.significant {
+            ", a real change"
+        } else {
+            ", within noise"
+        },
+    )
+}
+
 pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
@@ -75,6 +161,8 @@ figure {{ margin: 0; border: 1px solid #e3e6ee; border-radius: .4rem; padding: .
 figcaption {{ font-size: .9rem; font-weight: 600; margin-bottom: .3rem; }}
 svg.chart {{ width: 100%; height: auto; }}
 .muted {{ color: #6b7385; font-size: .85rem; }}
+.trend {{ color: #6b7385; font-size: .8rem; white-space: nowrap; }} .trend.better {{ color: #1a7f4b; font-weight: 600; }} .trend.worse {{ color: #c4452f; font-weight: 600; }}
+tr.org td {{ background: #f4f6fb; }}
 nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
@@ -136,9 +224,10 @@ fn empty_lake_hint(state: &AppState) -> String {
     )
 }
 
-/// `/`: each team's DORA levels and feedback loops over the window.
-pub async fn overview(state: &AppState) -> Result<String> {
-    let (from, to) = window(state);
+/// `/`: each team's DORA levels and feedback loops over the window, each
+/// headline number beside the previous equal period's.
+pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
+    let (from, to) = chosen_window(state, range)?;
     let request = DoraRequest::parse(
         &from.to_string(),
         &to.to_string(),
@@ -160,19 +249,35 @@ pub async fn overview(state: &AppState) -> Result<String> {
         state.config.dora.clone(),
     )?;
     let loops = analytics::devex::report(&state.queries, &devex).await?;
-    if report.groups.is_empty() && report.overall.deployments == 0 {
+    if report.groups.is_empty() && report.overall.deployments == 0 && range.from.is_none() {
         return Ok(page("Overview", &empty_lake_hint(state)));
     }
-    let row = |name: String, m: &DoraMetrics, d: &analytics::devex::DevexMetrics| {
+    let trend = analytics::dora::trend::trend(&state.queries, &request).await?;
+    let row = |name: String,
+               m: &DoraMetrics,
+               d: &analytics::devex::DevexMetrics,
+               t: Option<&analytics::dora::trend::GroupTrend>| {
         format!(
             r#"<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             level(m.levels.deployment_frequency),
             level(m.levels.lead_time_for_changes),
             level(m.levels.change_failure_rate),
             level(m.levels.failed_deployment_recovery_time),
-            number(Some(m.deployments_per_week), 1, ""),
-            hours(m.lead_time_median_hours),
-            percent(m.change_failure_rate),
+            with_previous(
+                number(Some(m.deployments_per_week), 1, ""),
+                t.map(|t| &t.deployments_per_week),
+                |v| number(v, 1, "")
+            ),
+            with_previous(
+                hours(m.lead_time_median_hours),
+                t.map(|t| &t.lead_time_median_hours),
+                hours
+            ),
+            with_previous(
+                percent(m.change_failure_rate),
+                t.map(|t| &t.change_failure_rate),
+                percent
+            ),
             hours(d.ci_duration_median_minutes.map(|minutes| minutes / 60.0)),
             hours(d.pr_cycle_time_median_hours),
         )
@@ -183,6 +288,7 @@ pub async fn overview(state: &AppState) -> Result<String> {
         "<strong>Organisation</strong>".into(),
         &report.overall,
         &analytics::devex::DevexMetrics::default(),
+        Some(&trend.overall),
     )
     .replacen("<tr>", r#"<tr class="org">"#, 1);
     for group in &report.groups {
@@ -200,16 +306,23 @@ pub async fn overview(state: &AppState) -> Result<String> {
             link = segment(team),
             team = escape(team)
         );
-        rows.push_str(&row(name, &group.metrics, &d));
+        let t = trend
+            .groups
+            .iter()
+            .find(|t| t.team.as_deref() == Some(team));
+        rows.push_str(&row(name, &group.metrics, &d, t));
     }
     let body = format!(
         r#"<h1>Engineering overview</h1>
-<p class="muted">{from} to {to} (exclusive), {days} days. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
+{picker}
+<p class="muted">{from} to {to} (exclusive), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
 <table id="levels"><thead><tr><th>team</th><th>deployment frequency</th><th>lead time</th><th>change failure rate</th><th>recovery time</th><th>deploys / week</th><th>lead time (median)</th><th>change failure rate</th><th>CI (median)</th><th>PR cycle time (median)</th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p class="muted"><a href="/cost">Cost per team</a> · <a href="/adoption">Platform adoption</a> · <a href="/onboarding">Onboarding</a>.</p>"#,
         days = report.days,
         source = escape(&report.levels_source),
+        picker = range_picker("/", from, to),
+        previous_from = trend.previous_from,
     );
     Ok(page("Overview", &body))
 }
@@ -234,8 +347,9 @@ const DEPLOYMENTS_PER_PAGE: usize = 25;
 
 /// `/teams/{team}?page=N`: weekly trends and the team's deployments, newest
 /// first, a page at a time.
-pub async fn team(state: &AppState, team: &str, page_number: usize) -> Result<String> {
-    let (from, to) = window(state);
+pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<String> {
+    let page_number = range.page.unwrap_or(1);
+    let (from, to) = chosen_window(state, range)?;
     let request = DoraRequest::parse(
         &from.to_string(),
         &to.to_string(),
@@ -327,7 +441,9 @@ pub async fn team(state: &AppState, team: &str, page_number: usize) -> Result<St
         .collect();
     let here = format!("/teams/{}", segment(team));
     let pager = if pages > 1 {
-        let link = |n: usize, text: &str| format!(r#"<a href="{here}?page={n}">{text}</a>"#);
+        // Pages keep the range.
+        let keep = format!("&from={from}&to={to}");
+        let link = |n: usize, text: &str| format!(r#"<a href="{here}?page={n}{keep}">{text}</a>"#);
         format!(
             r#"<p id="pager" class="muted">{first}–{last} of {total} · {newer}{sep}{older}</p>"#,
             first = skip + 1,
@@ -355,6 +471,7 @@ pub async fn team(state: &AppState, team: &str, page_number: usize) -> Result<St
     let body = format!(
         r#"<h1>Team {team}</h1>
 {cost}
+{picker}
 <p class="muted">Weekly, {from} to {to} (exclusive).</p>
 <div class="charts">{charts}</div>
 <h2>Production deployments, last 30 days</h2>
@@ -362,6 +479,7 @@ pub async fn team(state: &AppState, team: &str, page_number: usize) -> Result<St
 <tbody>{rows}</tbody></table>
 {pager}"#,
         team = escape(team),
+        picker = range_picker(&here, from, to),
     );
     Ok(page(&format!("Team {team}"), &body))
 }
@@ -530,8 +648,11 @@ fn html(result: Result<String>) -> Response {
     }
 }
 
-async fn overview_page(State(state): State<AppState>) -> Response {
-    html(overview(&state).await)
+async fn overview_page(
+    State(state): State<AppState>,
+    axum::extract::Query(range): axum::extract::Query<RangeParams>,
+) -> Response {
+    html(overview(&state, &range).await)
 }
 
 async fn cost_page(State(state): State<AppState>) -> Response {
@@ -546,17 +667,12 @@ async fn onboarding_page(State(state): State<AppState>) -> Response {
     html(super::platform_pages::onboarding_page(&state).await)
 }
 
-#[derive(serde::Deserialize)]
-struct TeamParams {
-    page: Option<usize>,
-}
-
 async fn team_page(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    axum::extract::Query(params): axum::extract::Query<TeamParams>,
+    axum::extract::Query(range): axum::extract::Query<RangeParams>,
 ) -> Response {
-    html(team(&state, &name, params.page.unwrap_or(1)).await)
+    html(team(&state, &name, &range).await)
 }
 
 async fn deployment_page(
