@@ -23,6 +23,7 @@ pub mod audit;
 pub mod catalog;
 pub mod columns;
 pub mod cost;
+pub mod definitions;
 pub mod derive;
 pub mod devex;
 pub mod dora;

@@ -23,6 +23,7 @@ fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)>
         get("/cost"),
         get("/adoption"),
         get("/onboarding"),
+        get("/definitions"),
         get("/metrics"),
         get("/api/v1/openapi.json"),
         get("/api/v1/tables"),

@@ -451,6 +451,35 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         );
         println!("screenshot: {}", shot.display());
     }
+    // Every metric label leads to its definition, from the SQL header.
+    page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))
+        .await;
+    page.wait_for_load().await;
+    page.evaluate(
+        "document.querySelector('#levels th a[href=\"/definitions#change_lead_times\"]').click()",
+    )
+    .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.pathname").await, "/definitions");
+    assert_eq!(page.evaluate("location.hash").await, "#change_lead_times");
+    let definition = page
+        .evaluate("document.querySelector('#change_lead_times').textContent")
+        .await;
+    assert!(
+        definition
+            .as_str()
+            .unwrap()
+            .contains("every change of a counted deployment")
+            && definition
+                .as_str()
+                .unwrap()
+                .contains("squash and rebase merges"),
+        "{definition}"
+    );
+    let sections = page
+        .evaluate("document.querySelectorAll('section.definition').length")
+        .await;
+    assert!(sections.as_u64().unwrap() >= 30, "{sections}");
     assert!(server.terminate().success());
 }
 

@@ -167,7 +167,7 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
 <body>
-<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/definitions">Definitions</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
 {body}
 </body>
 </html>
@@ -316,7 +316,7 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
         r#"<h1>Engineering overview</h1>
 {picker}
 <p class="muted">{from} to {to} (exclusive), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
-<table id="levels"><thead><tr><th>team</th><th>deployment frequency</th><th>lead time</th><th>change failure rate</th><th>recovery time</th><th>deploys / week</th><th>lead time (median)</th><th>change failure rate</th><th>CI (median)</th><th>PR cycle time (median)</th></tr></thead>
+<table id="levels"><thead><tr><th>team</th><th><a href="/definitions#dora_summary">deployment frequency</a></th><th><a href="/definitions#change_lead_times">lead time</a></th><th><a href="/definitions#deployment_outcomes">change failure rate</a></th><th><a href="/definitions#deployment_outcomes">recovery time</a></th><th><a href="/definitions#production_deployments">deploys / week</a></th><th><a href="/definitions#lead_time_summary">lead time (median)</a></th><th><a href="/definitions#dora_summary">change failure rate</a></th><th><a href="/definitions#ci_summary">CI (median)</a></th><th><a href="/definitions#pull_request_summary">PR cycle time (median)</a></th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p class="muted"><a href="/cost">Cost per team</a> · <a href="/adoption">Platform adoption</a> · <a href="/onboarding">Onboarding</a>.</p>"#,
         days = report.days,
@@ -472,7 +472,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
         r#"<h1>Team {team}</h1>
 {cost}
 {picker}
-<p class="muted">Weekly, {from} to {to} (exclusive).</p>
+<p class="muted">Weekly, {from} to {to} (exclusive). How each is counted: <a href="/definitions#production_deployments">deployments</a>, <a href="/definitions#change_lead_times">lead time</a>, <a href="/definitions#deployment_outcomes">failures and recovery</a>, <a href="/definitions#ci_summary">CI</a>, <a href="/definitions#pull_request_summary">pull requests</a>.</p>
 <div class="charts">{charts}</div>
 <h2>Production deployments, last 30 days</h2>
 <table id="deployments"><thead><tr><th>deployment</th><th>service</th><th>deployed</th><th>class</th><th>changes</th><th>failed</th><th>recovery</th></tr></thead>
@@ -575,7 +575,7 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
     let body = format!(
         r#"<h1>Deployment {id} of {service}</h1>
 <table id="deployment"><tbody>
-<tr><th>class</th><td>{class}{rolls_back}</td></tr>
+<tr><th><a href="/definitions#deployment_outcomes">class</a></th><td>{class}{rolls_back}</td></tr>
 <tr><th>sha</th><td><code>{sha}</code></td></tr>
 <tr><th>deployed</th><td>{at}</td></tr>
 <tr><th>reported by</th><td>{source}</td></tr>
@@ -625,6 +625,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cost", get(cost_page))
         .route("/adoption", get(adoption_page))
         .route("/onboarding", get(onboarding_page))
+        .route("/definitions", get(definitions_page))
 }
 
 /// Portal pages: HTML, or the error as a small HTML page with its status.
@@ -646,6 +647,34 @@ fn html(result: Result<String>) -> Response {
             (status, Html(body)).into_response()
         }
     }
+}
+
+/// `/definitions`: every metric's rule and source, from the headers of the
+/// SQL files that compute it (one source of truth), each with an anchor the
+/// metric labels link to.
+pub fn definitions() -> String {
+    let mut body = String::from(
+        r#"<h1>Definitions</h1>
+<p class="muted">Every number devex shows comes from one of these SQL files; each says its rule and where the rule comes from.</p>"#,
+    );
+    let mut area = "";
+    for definition in analytics::definitions::definitions() {
+        if definition.area != area {
+            area = definition.area;
+            body.push_str(&format!("<h2>{}</h2>", escape(area)));
+        }
+        body.push_str(&format!(
+            r##"<section id="{name}" class="definition"><h3><a href="#{name}">{name}</a></h3><p>{summary}</p><details><summary>The whole rule</summary><pre>{text}</pre></details></section>"##,
+            name = escape(definition.name),
+            summary = escape(&definition.summary),
+            text = escape(&definition.text),
+        ));
+    }
+    page("Definitions", &body)
+}
+
+async fn definitions_page() -> Response {
+    Html(definitions()).into_response()
 }
 
 async fn overview_page(
