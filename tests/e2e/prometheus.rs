@@ -255,7 +255,7 @@ async fn prometheus_scrapes_the_dora_and_devex_gauges() {
             );
         }
     }
-    check_dashboards(&prometheus).await;
+    check_dashboards(&prometheus, &server.base).await;
     // The exposition follows Prometheus' naming rules: promtool finds
     // nothing to say (base units, no quantile label on gauges, HELP
     // everywhere), on the classic text format curl and promtool get.
@@ -324,7 +324,7 @@ fn strings(value: &Value, out: &mut Vec<String>) {
 /// Checks each dashboard's structure, then runs every PromQL expression of
 /// every panel (and every variable query) against the Prometheus that
 /// scraped the demo lake's devex, expecting series.
-async fn check_dashboards(prometheus: &Prometheus) {
+async fn check_dashboards(prometheus: &Prometheus, devex: &str) {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards");
     let mut files: Vec<_> = std::fs::read_dir(&folder)
         .unwrap()
@@ -386,6 +386,10 @@ async fn check_dashboards(prometheus: &Prometheus) {
                         .starts_with("${"),
                     "{name}"
                 );
+                if target["datasource"]["type"] == "yesoreyeram-infinity-datasource" {
+                    check_infinity_target(&name, target, devex).await;
+                    continue;
+                }
                 let Some(expr) = target["expr"].as_str() else {
                     continue;
                 };
@@ -430,5 +434,70 @@ async fn check_dashboards(prometheus: &Prometheus) {
                 "{name}: variable {variable} is never used"
             );
         }
+    }
+}
+
+/// An Infinity (API) target: its URL, with the dashboard's variables as
+/// Grafana fills them, answers from devex, and every column it selects is
+/// in the answer (JSON under `root_selector`, or the CSV header).
+async fn check_infinity_target(name: &str, target: &Value, devex: &str) {
+    let fill = |value: &str| {
+        value
+            .replace("$team", "checkout")
+            .replace("${__from:date:YYYY-MM-DD}", "2025-11-01")
+            .replace("${__to:date:YYYY-MM-DD}", "2026-11-01")
+    };
+    let params: Vec<(String, String)> = target["url_options"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["key"].as_str().unwrap().to_string(),
+                fill(p["value"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    let url = format!("{devex}{}", target["url"].as_str().unwrap());
+    let response = reqwest::Client::new()
+        .get(&url)
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{name}: {url} {params:?}");
+    let body = response.text().await.unwrap();
+    let selectors: Vec<&str> = target["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["selector"].as_str().unwrap())
+        .collect();
+    if target["type"] == "csv" {
+        let header: Vec<&str> = body.lines().next().unwrap().split(',').collect();
+        for selector in selectors {
+            assert!(
+                header.contains(&selector),
+                "{name}: {selector} not in {header:?}"
+            );
+        }
+        assert!(body.lines().count() > 40, "{name}: a year of weeks");
+        return;
+    }
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let rows = json[target["root_selector"].as_str().unwrap()]
+        .as_array()
+        .unwrap();
+    assert!(!rows.is_empty(), "{name}: {url}");
+    for selector in selectors {
+        assert!(
+            rows[0].get(selector).is_some(),
+            "{name}: {selector} not in {}",
+            rows[0]
+        );
+    }
+    // A year of history from the first day: the point of these panels.
+    if target["url"] == "/api/v1/dora/series" {
+        assert!(rows.len() >= 50, "{name}: {} weeks", rows.len());
     }
 }
