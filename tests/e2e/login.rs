@@ -8,6 +8,7 @@ use reqwest::redirect::Policy;
 
 use crate::fake_idp::{FakeIdp, User, CLIENT_ID, CLIENT_SECRET};
 use crate::serve::Server;
+use crate::support::free_port;
 
 /// A browser: no automatic redirects, so each hop is seen.
 fn browser() -> reqwest::Client {
@@ -76,16 +77,6 @@ async fn get(server: &Server, path: &str, cookie: Option<&str>) -> (u16, String)
     }
     let response = request.send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
-}
-
-/// A free loopback port for devex, so its callback address is known before
-/// it starts.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,3 +157,13 @@ pub fn demo_lake() -> &'static std::path::Path {
     })
     .path()
 }
+
+/// A free loopback port, for a server whose address must be known before
+/// it starts (a callback URL, a scrape target).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -274,8 +274,9 @@ pub struct CostArgs {
     pub format: OutputFormat,
 }
 
+/// The window and filters the DevEx and SPACE reports share.
 #[derive(Debug, Args)]
-pub struct DevexArgs {
+pub struct TeamWindowArgs {
     #[command(flatten)]
     pub lake: LakeArg,
     /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
@@ -293,6 +294,12 @@ pub struct DevexArgs {
     /// Only this repository (owner/name).
     #[arg(long)]
     pub repo: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevexArgs {
+    #[command(flatten)]
+    pub window: TeamWindowArgs,
     /// Only the repositories of this service (from the catalog).
     #[arg(long)]
     pub service: Option<String>,
@@ -302,7 +309,7 @@ pub struct DevexArgs {
     /// Leave Saturdays and Sundays out of pull request phase durations.
     #[arg(long)]
     pub exclude_weekends: bool,
-    /// The report per week or month (CSV rows in table and CSV formats).
+    /// The report per week or month.
     #[arg(long, value_parser = ["week", "month"])]
     pub series: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -314,22 +321,7 @@ pub struct DevexArgs {
 #[derive(Debug, Args)]
 pub struct SpaceArgs {
     #[command(flatten)]
-    pub lake: LakeArg,
-    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Day after the window, YYYY-MM-DD (default: tomorrow).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// IANA time zone of the window's days (default UTC).
-    #[arg(long)]
-    pub tz: Option<String>,
-    /// Only this team.
-    #[arg(long)]
-    pub team: Option<String>,
-    /// Only this repository (owner/name).
-    #[arg(long)]
-    pub repo: Option<String>,
+    pub window: TeamWindowArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -338,12 +330,7 @@ impl SpaceArgs {
     /// The DevEx arguments the SPACE report runs with.
     pub fn into_devex(self) -> DevexArgs {
         DevexArgs {
-            lake: self.lake,
-            from: self.from,
-            to: self.to,
-            tz: self.tz,
-            team: self.team,
-            repo: self.repo,
+            window: self.window,
             service: None,
             group_by: "team".into(),
             exclude_weekends: false,

@@ -26,15 +26,15 @@ pub async fn devex_report(
     args: DevexArgs,
     view: crate::reports::devex::DevexView,
 ) -> Result<()> {
-    apply_lake(config, &args.lake);
+    apply_lake(config, &args.window.lake);
     let lake = Arc::new(Lake::open_existing(&config.lake)?);
     let queries = analytics::LakeQueries::open(lake).await?;
     let params = crate::reports::devex::DevexParams {
-        from: args.from,
-        to: args.to,
-        tz: args.tz,
-        team: args.team,
-        repo: args.repo,
+        from: args.window.from,
+        to: args.window.to,
+        tz: args.window.tz,
+        team: args.window.team,
+        repo: args.window.repo,
         service: args.service,
         group_by: Some(args.group_by),
         exclude_weekends: args.exclude_weekends.then_some(true),
