@@ -96,10 +96,15 @@ pub async fn trend(queries: &LakeQueries, request: &DoraRequest) -> Result<DoraT
         report(queries, &current).await?,
         report(queries, &previous).await?,
     );
-    let (now_leads, before_leads) = (
-        lead_times(queries, &current).await?,
-        lead_times(queries, &previous).await?,
-    );
+    // The lead times behind the test. A window with more deployments than a
+    // drill-down holds keeps its numbers and goes without the test.
+    let (now_leads, before_leads) = match (
+        lead_times(queries, &current).await,
+        lead_times(queries, &previous).await,
+    ) {
+        (Ok(now), Ok(before)) => (Some(now), Some(before)),
+        _ => (None, None),
+    };
     let metrics_of = |groups: &[super::DoraGroup], team: &str| {
         groups
             .iter()
@@ -114,6 +119,11 @@ pub async fn trend(queries: &LakeQueries, request: &DoraRequest) -> Result<DoraT
         .collect();
     teams.sort();
     teams.dedup();
+    let of_team = |leads: &Option<LeadTimes>, team: &str| -> Option<Vec<f64>> {
+        leads
+            .as_ref()
+            .map(|l| l.get(&Some(team.to_string())).cloned().unwrap_or_default())
+    };
     let groups = teams
         .iter()
         .map(|team| {
@@ -121,24 +131,22 @@ pub async fn trend(queries: &LakeQueries, request: &DoraRequest) -> Result<DoraT
                 Some(team.clone()),
                 metrics_of(&before.groups, team).as_ref(),
                 metrics_of(&now.groups, team).as_ref(),
-                before_leads
-                    .get(&Some(team.clone()))
-                    .map_or(&[][..], Vec::as_slice),
-                now_leads
-                    .get(&Some(team.clone()))
-                    .map_or(&[][..], Vec::as_slice),
+                of_team(&before_leads, team).as_deref(),
+                of_team(&now_leads, team).as_deref(),
             )
         })
         .collect();
-    let all = |leads: &BTreeMap<Option<String>, Vec<f64>>| -> Vec<f64> {
-        leads.values().flatten().copied().collect()
+    let all = |leads: &Option<LeadTimes>| -> Option<Vec<f64>> {
+        leads
+            .as_ref()
+            .map(|l| l.values().flatten().copied().collect())
     };
     let overall = group(
         None,
         Some(&before.overall),
         Some(&now.overall),
-        &all(&before_leads),
-        &all(&now_leads),
+        all(&before_leads).as_deref(),
+        all(&now_leads).as_deref(),
     );
     Ok(DoraTrend {
         from: current.from,
@@ -150,15 +158,19 @@ pub async fn trend(queries: &LakeQueries, request: &DoraRequest) -> Result<DoraT
     })
 }
 
+/// Lead times of changes by team.
+type LeadTimes = BTreeMap<Option<String>, Vec<f64>>;
+
 fn group(
     team: Option<String>,
     before: Option<&DoraMetrics>,
     now: Option<&DoraMetrics>,
-    before_leads: &[f64],
-    now_leads: &[f64],
+    before_leads: Option<&[f64]>,
+    now_leads: Option<&[f64]>,
 ) -> GroupTrend {
     let deployments = |m: Option<&DoraMetrics>| m.map_or(0, |m| m.deployments);
     let failed = |m: Option<&DoraMetrics>| m.map_or(0, |m| m.failed_deployments);
+    let changes = |m: Option<&DoraMetrics>| m.map_or(0, |m| m.changes);
     GroupTrend {
         team,
         deployments_per_week: Change::new(
@@ -170,13 +182,13 @@ fn group(
         lead_time_median_hours: Change::new(
             (
                 before.and_then(|m| m.lead_time_median_hours),
-                before_leads.len() as u64,
+                changes(before),
             ),
-            (
-                now.and_then(|m| m.lead_time_median_hours),
-                now_leads.len() as u64,
-            ),
-            mann_whitney_u(before_leads, now_leads).map(|t| t.p_value),
+            (now.and_then(|m| m.lead_time_median_hours), changes(now)),
+            before_leads
+                .zip(now_leads)
+                .and_then(|(b, n)| mann_whitney_u(b, n))
+                .map(|t| t.p_value),
             false,
         ),
         change_failure_rate: Change::new(
@@ -197,11 +209,8 @@ fn group(
 }
 
 /// Every change's lead time in the window, by the team of its deployment.
-async fn lead_times(
-    queries: &LakeQueries,
-    request: &DoraRequest,
-) -> Result<BTreeMap<Option<String>, Vec<f64>>> {
-    let mut out: BTreeMap<Option<String>, Vec<f64>> = BTreeMap::new();
+async fn lead_times(queries: &LakeQueries, request: &DoraRequest) -> Result<LeadTimes> {
+    let mut out = LeadTimes::new();
     for deployment in deployments(queries, request).await?.deployments {
         out.entry(deployment.team)
             .or_default()
