@@ -118,6 +118,18 @@ pub struct QuestionResult {
     pub favourable_share: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enps: Option<f64>,
+    /// For an NPS question: the shares behind eNPS (promoters 9-10,
+    /// passives 7-8, detractors 0-6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enps_split: Option<EnpsSplit>,
+}
+
+/// Promoters, passives and detractors as shares of the answers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EnpsSplit {
+    pub promoters: f64,
+    pub passives: f64,
+    pub detractors: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -271,11 +283,16 @@ fn question_result(
         .favourable_from()
         .filter(|_| !values.is_empty())
         .map(|from| values.iter().filter(|v| **v >= from).count() as f64 / n);
-    let enps = (kind == QuestionType::Nps && !values.is_empty()).then(|| {
-        let promoters = values.iter().filter(|v| **v >= 9.0).count() as f64;
-        let detractors = values.iter().filter(|v| **v <= 6.0).count() as f64;
-        (promoters - detractors) / n * 100.0
+    let enps_split = (kind == QuestionType::Nps && !values.is_empty()).then(|| {
+        let promoters = values.iter().filter(|v| **v >= 9.0).count() as f64 / n;
+        let detractors = values.iter().filter(|v| **v <= 6.0).count() as f64 / n;
+        EnpsSplit {
+            promoters,
+            passives: 1.0 - promoters - detractors,
+            detractors,
+        }
     });
+    let enps = enps_split.map(|s| (s.promoters - s.detractors) * 100.0);
     QuestionResult {
         id: id.to_string(),
         dimension: dimension.to_string(),
@@ -284,6 +301,7 @@ fn question_result(
         distribution,
         favourable_share,
         enps,
+        enps_split,
     }
 }
 

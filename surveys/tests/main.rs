@@ -577,6 +577,11 @@ async fn statistics_of_a_group() {
     // (1 - 4) / 7 * 100 = -42.857.
     let enps = data.questions.iter().find(|q| q.id == "enps").unwrap();
     assert!((enps.enps.unwrap() + 300.0 / 7.0).abs() < 1e-9);
+    // The split behind it: 1 promoter, 2 passives (8 8), 4 detractors.
+    let split = enps.enps_split.unwrap();
+    assert!((split.promoters - 1.0 / 7.0).abs() < 1e-12);
+    assert!((split.passives - 2.0 / 7.0).abs() < 1e-12);
+    assert!((split.detractors - 4.0 / 7.0).abs() < 1e-12);
     // feedback_loops has three questions and only one was asked: no
     // dimension score from a part of it.
     assert!(data

@@ -196,6 +196,8 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         &[
             ("DEVEX_METRICS__END", "2026-10-31"),
             ("DEVEX_COST__BUDGETS__CHECKOUT", "12000"),
+            // High enough that some of the demo's teams go unshown.
+            ("DEVEX_SURVEYS__ANONYMITY_THRESHOLD", "31"),
         ],
     );
     let (_browser, mut page) = open_browser().await;
@@ -451,6 +453,83 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         );
         println!("screenshot: {}", shot.display());
     }
+    // Survey pages: the waves, then the latest with its shown groups only,
+    // eNPS and its split, the comparison with the wave before, and
+    // perceived against measured.
+    page.call(
+        "Page.navigate",
+        json!({"url": format!("{}/surveys", server.base)}),
+    )
+    .await;
+    page.wait_for_load().await;
+    let waves = page
+        .evaluate("[...document.querySelectorAll('#waves tbody a')].map(a => a.textContent)")
+        .await;
+    assert_eq!(waves, json!(["devex-2026-q3", "devex-2026-q2"]));
+    page.evaluate("document.querySelector('#waves tbody a').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(
+        page.evaluate("location.pathname").await,
+        "/surveys/devex-2026-q3"
+    );
+    page.screenshot("survey.png").await;
+    // Into a group whose small teams must stay hidden.
+    page.evaluate("document.querySelector('section.group[data-group=product] h2 a').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.search").await, "?team=product");
+    let shown = page
+        .evaluate("[...document.querySelectorAll('section.group')].map(s => [s.dataset.group, Number(s.querySelector('.rate').textContent.split(' ')[0])])")
+        .await;
+    let shown = shown.as_array().unwrap();
+    assert!(shown.len() >= 2, "{shown:?}");
+    assert_eq!(shown[0][0], "product");
+    for group in shown {
+        assert!(
+            group[1].as_u64().unwrap() >= 31,
+            "a group below the threshold is shown: {group}"
+        );
+    }
+    let hidden = page
+        .evaluate("document.querySelector('#hidden') ? document.querySelector('#hidden').textContent : ''")
+        .await;
+    let hidden = hidden.as_str().unwrap();
+    assert!(
+        hidden.contains("Not shown:"),
+        "the demo has small teams: {hidden} {shown:?}"
+    );
+    let hidden_names: Vec<&str> = hidden
+        .trim_start_matches("Not shown: ")
+        .split(" (")
+        .next()
+        .unwrap()
+        .split(", ")
+        .collect();
+    for group in shown {
+        let name = group[0].as_str().unwrap();
+        assert!(
+            !hidden_names.contains(&name),
+            "{name} both shown and hidden"
+        );
+    }
+    let enps = page
+        .evaluate("document.querySelector('section.group .enps').textContent")
+        .await;
+    assert!(
+        enps.as_str().unwrap().contains("promoters")
+            && enps.as_str().unwrap().contains("detractors"),
+        "{enps}"
+    );
+    let compared = page
+        .evaluate("document.querySelectorAll('#comparison tbody tr').length")
+        .await;
+    assert!(compared.as_u64().unwrap() >= 5, "{compared}");
+    let perceived = page
+        .evaluate("document.querySelectorAll('#perceived-measured tbody tr').length")
+        .await;
+    assert!(perceived.as_u64().unwrap() >= 1, "{perceived}");
+
     // Every metric label leads to its definition, from the SQL header.
     page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))
         .await;

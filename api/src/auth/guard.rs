@@ -73,6 +73,8 @@ pub fn needs(method: &Method, path: &str, settings: &AuthSettings) -> Needs {
 fn is_survey_view(path: &str) -> bool {
     path == "/api/v1/surveys/compare"
         || (path.starts_with("/api/v1/surveys/") && path.ends_with("/results"))
+        // A wave's portal page shows its results.
+        || (path.starts_with("/surveys/") && path.len() > "/surveys/".len())
 }
 
 /// How the server was started.

@@ -32,6 +32,7 @@ mod query;
 mod server;
 pub mod state;
 pub mod status;
+mod survey_pages;
 pub mod surveys;
 pub mod webhooks;
 
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
     let limited = Router::new()
         .merge(portal::routes())
         .merge(login::routes())
+        .merge(survey_pages::routes())
         .nest("/api/v1", api_routes())
         .layer(guard())
         .layer(crate::auth::limits::layer(&state.config.auth));

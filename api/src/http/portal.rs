@@ -161,13 +161,15 @@ figure {{ margin: 0; border: 1px solid #e3e6ee; border-radius: .4rem; padding: .
 figcaption {{ font-size: .9rem; font-weight: 600; margin-bottom: .3rem; }}
 svg.chart {{ width: 100%; height: auto; }}
 .muted {{ color: #6b7385; font-size: .85rem; }}
+.bar {{ display: inline-block; height: .7rem; background: #2a5bd7; border-radius: .2rem; }}
+.answer {{ font-size: .8rem; color: #4a5263; margin-right: .4rem; }}
 .trend {{ color: #6b7385; font-size: .8rem; white-space: nowrap; }} .trend.better {{ color: #1a7f4b; font-weight: 600; }} .trend.worse {{ color: #c4452f; font-weight: 600; }}
 tr.org td {{ background: #f4f6fb; }}
 nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
 <body>
-<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/definitions">Definitions</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/surveys">Surveys</a> · <a href="/definitions">Definitions</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
 {body}
 </body>
 </html>
@@ -632,21 +634,24 @@ pub fn routes() -> Router<AppState> {
 fn html(result: Result<String>) -> Response {
     match result {
         Ok(body) => Html(body).into_response(),
-        Err(error) => {
-            let status = error.status();
-            let message = if status.is_client_error() {
-                error.to_string()
-            } else {
-                tracing::error!(error = %error, "Portal page failed.");
-                "internal error; the server log has the details".to_string()
-            };
-            let body = format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>devex</title></head><body><p><a href=\"/\">Overview</a></p><p>{}</p></body></html>",
-                message.replace('&', "&amp;").replace('<', "&lt;")
-            );
-            (status, Html(body)).into_response()
-        }
+        Err(error) => error_page(error),
     }
+}
+
+/// An error as a small HTML page with its status.
+pub(super) fn error_page(error: crate::error::Error) -> Response {
+    let status = error.status();
+    let message = if status.is_client_error() {
+        error.to_string()
+    } else {
+        tracing::error!(error = %error, "Portal page failed.");
+        "internal error; the server log has the details".to_string()
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>devex</title></head><body><p><a href=\"/\">Overview</a></p><p>{}</p></body></html>",
+        escape(&message)
+    );
+    (status, Html(body)).into_response()
 }
 
 /// `/definitions`: every metric's rule and source, from the headers of the
