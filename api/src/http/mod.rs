@@ -177,6 +177,7 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
         source,
     })?;
     memory::return_freed_memory_at_once();
+    let shutdown = shutdown_signal();
     // On stdout, so scripts and tests can find the port when it was 0.
     println!("devex listening on http://{address}");
     tracing::info!(%address, lake = %config.lake.display(), "Serving.");
@@ -193,33 +194,39 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
         listener,
         app(state),
         std::time::Duration::from_secs(config.auth.header_timeout_seconds.max(1)),
-        shutdown_signal(),
+        shutdown,
     )
     .await;
     tracing::info!("Shut down cleanly.");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when first polled: a signal that comes right after start
+/// (an orchestrator's early SIGTERM) stops devex gracefully instead of
+/// killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>, name: &'static str| async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, signal = name, "Cannot listen for a signal.");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "Cannot listen for SIGTERM.");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            () = wait(interrupt, "SIGINT") => {}
+            () = wait(terminate, "SIGTERM") => {}
         }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("Shutdown signal received; finishing requests in flight.");
     }
-    tracing::info!("Shutdown signal received; finishing requests in flight.");
 }
 
 #[cfg(test)]

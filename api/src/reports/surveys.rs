@@ -77,7 +77,86 @@ pub async fn results(
     )
     .await?;
     let value = serde_json::to_value(&results).map_err(|e| Error::Internal(e.to_string()))?;
-    render(&value, format, "questions")
+    let questions = render(&value, format, "questions")?;
+    if format != OutputFormat::Table {
+        return Ok(questions);
+    }
+    Ok(format!("{}\n\n{questions}", headline_table(&results)))
+}
+
+/// What a survey owner looks for first, a row per shown group: answers and
+/// response rate, eNPS with its split, the 0-100 dimension scores and the
+/// comments' count.
+fn headline_table(results: &surveys::results::SurveyResults) -> String {
+    let mut dimensions: Vec<String> = results
+        .groups
+        .iter()
+        .flat_map(|g| g.dimensions.iter().map(|d| d.dimension.clone()))
+        .collect();
+    dimensions.sort();
+    dimensions.dedup();
+    let short = |d: &str| d.split('_').next().unwrap_or(d).to_string();
+    let mut headers: Vec<String> = ["group", "answered", "rate", "eNPS", "pro/pas/det %"]
+        .map(String::from)
+        .to_vec();
+    headers.extend(dimensions.iter().map(|d| short(d)));
+    headers.push("comments".into());
+    let rows: Vec<Vec<String>> = results
+        .groups
+        .iter()
+        .map(|g| {
+            let nps = g
+                .questions
+                .iter()
+                .find_map(|q| Some((q.enps?, q.enps_split?)));
+            let mut row = vec![
+                g.group.clone(),
+                g.respondents.to_string(),
+                g.response_rate
+                    .map_or_else(|| "-".into(), |r| format!("{:.0}%", r * 100.0)),
+                nps.map_or_else(|| "-".into(), |(e, _)| format!("{e:+.0}")),
+                nps.map_or_else(
+                    || "-".into(),
+                    |(_, s)| {
+                        format!(
+                            "{:.0}/{:.0}/{:.0}",
+                            s.promoters * 100.0,
+                            s.passives * 100.0,
+                            s.detractors * 100.0
+                        )
+                    },
+                ),
+            ];
+            row.extend(dimensions.iter().map(|d| {
+                g.dimensions
+                    .iter()
+                    .find(|x| &x.dimension == d)
+                    .map_or_else(|| "-".into(), |x| format!("{:.0}", x.score))
+            }));
+            row.push(g.comments.len().to_string());
+            row
+        })
+        .collect();
+    let hidden = if results.hidden.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nNot shown (fewer than {} respondents, or revealed by difference): {}",
+            results.threshold,
+            results
+                .hidden
+                .iter()
+                .map(|h| h.group.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!(
+        "{} ({}): dimension scores 0-100\n\n{}{hidden}",
+        results.title,
+        results.survey_id,
+        crate::render::text_table(&headers, &rows).trim_end()
+    )
 }
 
 pub async fn compare(
