@@ -112,6 +112,16 @@ async fn every_route_checks_the_callers_role() {
         let status = call(&open, method, &path, None).await;
         baseline.push(status);
     }
+    // Without auth, a bearer header proves nothing: a DNS-rebinding page
+    // can send one, so its foreign Host is still refused.
+    let rebound = reqwest::Client::new()
+        .get(format!("{}/api/v1/tables", open.base))
+        .header(HOST, "evil.example")
+        .header(AUTHORIZATION, "Bearer anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
     assert!(open.terminate().success());
     for ((_, path, role), status) in routes().iter().zip(&baseline) {
         match role {

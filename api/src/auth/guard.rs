@@ -245,17 +245,21 @@ impl Guard {
 
     /// Whether the `Host` is one devex answers. The check stops a
     /// DNS-rebinding page from reading what a browser may read without
-    /// credentials; requests that carry their own (a bearer token, a
-    /// webhook's signature) and `/healthz` pass whatever their Host, since
-    /// probes, scrapers and in-cluster senders call by address.
+    /// credentials. `/healthz`, the webhooks (each checks its own signature
+    /// or token) and, once auth is on, requests with a bearer token (checked
+    /// next) pass whatever their Host, since probes, scrapers and
+    /// in-cluster senders call by address. Without auth a bearer header
+    /// proves nothing (a rebinding page can send one), so the check stays.
     fn host_allowed(&self, request: &Request) -> bool {
         let Some(hosts) = &self.hosts else {
             return true;
         };
         let path = request.uri().path();
-        if path == "/healthz"
-            || path.starts_with("/webhooks/")
-            || request.headers().contains_key(header::AUTHORIZATION)
+        if path == "/healthz" || path.starts_with("/webhooks/") {
+            return true;
+        }
+        if request.headers().contains_key(header::AUTHORIZATION)
+            && self.auth_required().unwrap_or(false)
         {
             return true;
         }
