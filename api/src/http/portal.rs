@@ -7,7 +7,7 @@ use analytics::devex::DevexRequest;
 use analytics::dora::{
     self, DeploymentDetail, DoraMetrics, DoraRequest, FailureCause, Granularity, Level,
 };
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 use analytics::NameKind;
 
@@ -421,14 +421,8 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
         ),
     ]
     .join("\n");
-    let deployments = dora::deployments(
-        &state.queries,
-        &DoraRequest {
-            from: to - Days::new(30),
-            ..request.clone()
-        },
-    )
-    .await?;
+    // The range's deployments, newest first, a page at a time.
+    let deployments = dora::deployments(&state.queries, &request).await?;
     let total = deployments.deployments.len();
     let pages = total.div_ceil(DEPLOYMENTS_PER_PAGE).max(1);
     let page_number = page_number.clamp(1, pages);
@@ -476,7 +470,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
 {picker}
 <p class="muted">Weekly, {from} to {to} (exclusive). How each is counted: <a href="/definitions#production_deployments">deployments</a>, <a href="/definitions#change_lead_times">lead time</a>, <a href="/definitions#deployment_outcomes">failures and recovery</a>, <a href="/definitions#ci_summary">CI</a>, <a href="/definitions#pull_request_summary">pull requests</a>.</p>
 <div class="charts">{charts}</div>
-<h2>Production deployments, last 30 days</h2>
+<h2>Production deployments, {from} to {to}</h2>
 <table id="deployments"><thead><tr><th>deployment</th><th>service</th><th>deployed</th><th>class</th><th>changes</th><th>failed</th><th>recovery</th></tr></thead>
 <tbody>{rows}</tbody></table>
 {pager}"#,
