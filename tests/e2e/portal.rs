@@ -258,12 +258,12 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         .evaluate("document.querySelector('#levels').previousElementSibling.textContent")
         .await;
     assert!(said.as_str().unwrap().contains("30 days"), "{said}");
-    page.evaluate("document.querySelector('#range input[name=from]').value = '2026-09-01'; document.querySelector('#range input[name=to]').value = '2026-10-01'; document.querySelector('#range').submit()")
+    page.evaluate("document.querySelector('#range input[name=from]').value = '2026-09-01'; document.querySelector('#range input[name=to]').value = '2026-10-01'; document.querySelector('#range input[name=tz]').value = 'Europe/Berlin'; document.querySelector('#range').submit()")
         .await;
     page.wait_for_load().await;
     assert_eq!(
         page.evaluate("location.search").await,
-        "?from=2026-09-01&to=2026-10-01"
+        "?from=2026-09-01&to=2026-10-01&tz=Europe%2FBerlin"
     );
     let said = page
         .evaluate("document.querySelector('#levels').previousElementSibling.textContent")
@@ -271,7 +271,7 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     assert!(
         said.as_str()
             .unwrap()
-            .contains("2026-09-01 to 2026-10-01 (exclusive), 30 days"),
+            .contains("2026-09-01 to 2026-10-01 (exclusive, Europe/Berlin), 30 days"),
         "{said}"
     );
     page.call("Page.navigate", json!({"url": format!("{}/", server.base)}))

@@ -59,7 +59,16 @@ pub struct RangeParams {
     pub days: Option<u64>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The IANA time zone the days are in (default UTC).
+    pub tz: Option<String>,
     pub page: Option<usize>,
+}
+
+impl RangeParams {
+    /// The time zone, or `None` for UTC.
+    fn tz(&self) -> Option<&str> {
+        self.tz.as_deref().filter(|t| !t.is_empty())
+    }
 }
 
 /// The window a page covers: `from`/`to` when given (the API's rules and
@@ -71,34 +80,44 @@ fn chosen_window(state: &AppState, range: &RangeParams) -> Result<(NaiveDate, Na
         let window = analytics::window::Window::parse(
             range.from.as_deref(),
             range.to.as_deref(),
-            None,
+            range.tz(),
             days,
         )?;
         return Ok((window.from, window.to));
     }
-    let window =
-        analytics::window::Window::last_days(days, state.config.metrics.end, chrono_tz::UTC);
+    let tz = match range.tz() {
+        Some(name) => analytics::window::parse_tz(name)?,
+        None => chrono_tz::UTC,
+    };
+    let window = analytics::window::Window::last_days(days, state.config.metrics.end, tz);
     window.check()?;
     Ok((window.from, window.to))
 }
 
 /// The range picker: links for 30, 90 and 180 days and a form for any
 /// dates, no script needed.
-fn range_picker(path: &str, from: NaiveDate, to: NaiveDate) -> String {
+fn range_picker(path: &str, from: NaiveDate, to: NaiveDate, tz: Option<&str>) -> String {
     let days = (to - from).num_days();
+    let tz_query = tz.map_or_else(String::new, |t| {
+        format!(
+            "&tz={}",
+            url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+        )
+    });
     let links: Vec<String> = [30, 90, 180]
         .iter()
         .map(|d| {
             if *d == days {
                 format!("<strong>{d} days</strong>")
             } else {
-                format!(r#"<a href="{path}?days={d}">{d} days</a>"#)
+                format!(r#"<a href="{path}?days={d}{tz_query}">{d} days</a>"#)
             }
         })
         .collect();
     format!(
-        r#"<form id="range" method="get" action="{path}" class="muted">{links} · from <input type="date" name="from" value="{from}"> to <input type="date" name="to" value="{to}"> (exclusive) <button type="submit">Show</button></form>"#,
-        links = links.join(" · ")
+        r#"<form id="range" method="get" action="{path}" class="muted">{links} · from <input type="date" name="from" value="{from}"> to <input type="date" name="to" value="{to}"> (exclusive) in <input type="text" name="tz" value="{tz}" placeholder="UTC" size="16" aria-label="time zone (IANA, e.g. Europe/Berlin)"> <button type="submit">Show</button></form>"#,
+        links = links.join(" · "),
+        tz = escape(tz.unwrap_or("UTC"))
     )
 }
 
@@ -233,7 +252,7 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
     let request = DoraRequest::parse(
         &from.to_string(),
         &to.to_string(),
-        None,
+        range.tz(),
         None,
         None,
         Some("team"),
@@ -243,7 +262,7 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
     let devex = DevexRequest::parse(
         &from.to_string(),
         &to.to_string(),
-        None,
+        range.tz(),
         None,
         None,
         Some("team"),
@@ -317,13 +336,14 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
     let body = format!(
         r#"<h1>Engineering overview</h1>
 {picker}
-<p class="muted">{from} to {to} (exclusive), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
+<p class="muted">{from} to {to} (exclusive, {tz}), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
 <table id="levels"><thead><tr><th>team</th><th><a href="/definitions#dora_summary">deployment frequency</a></th><th><a href="/definitions#change_lead_times">lead time</a></th><th><a href="/definitions#deployment_outcomes">change failure rate</a></th><th><a href="/definitions#deployment_outcomes">recovery time</a></th><th><a href="/definitions#production_deployments">deploys / week</a></th><th><a href="/definitions#lead_time_summary">lead time (median)</a></th><th><a href="/definitions#dora_summary">change failure rate</a></th><th><a href="/definitions#ci_summary">CI (median)</a></th><th><a href="/definitions#pull_request_summary">PR cycle time (median)</a></th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p class="muted"><a href="/cost">Cost per team</a> · <a href="/adoption">Platform adoption</a> · <a href="/onboarding">Onboarding</a>.</p>"#,
         days = report.days,
         source = escape(&report.levels_source),
-        picker = range_picker("/", from, to),
+        picker = range_picker("/", from, to, range.tz()),
+        tz = escape(&report.tz),
         previous_from = trend.previous_from,
     );
     Ok(page("Overview", &body))
@@ -355,7 +375,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
     let request = DoraRequest::parse(
         &from.to_string(),
         &to.to_string(),
-        None,
+        range.tz(),
         None,
         Some(team.to_string()),
         Some("none"),
@@ -365,7 +385,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
     let devex = DevexRequest::parse(
         &from.to_string(),
         &to.to_string(),
-        None,
+        range.tz(),
         Some(team.to_string()),
         None,
         Some("team"),
@@ -433,12 +453,18 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
         .rev()
         .skip(skip)
         .take(DEPLOYMENTS_PER_PAGE)
-        .map(deployment_row)
+        .map(|d| deployment_row(d, request.tz))
         .collect();
     let here = format!("/teams/{}", segment(team));
     let pager = if pages > 1 {
         // Pages keep the range.
-        let keep = format!("&from={from}&to={to}");
+        let keep = format!(
+            "&from={from}&to={to}{}",
+            range.tz().map_or_else(String::new, |t| format!(
+                "&tz={}",
+                url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+            ))
+        );
         let link = |n: usize, text: &str| format!(r#"<a href="{here}?page={n}{keep}">{text}</a>"#);
         format!(
             r#"<p id="pager" class="muted">{first}–{last} of {total} · {newer}{sep}{older}</p>"#,
@@ -470,17 +496,19 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
 {picker}
 <p class="muted">Weekly, {from} to {to} (exclusive). How each is counted: <a href="/definitions#production_deployments">deployments</a>, <a href="/definitions#change_lead_times">lead time</a>, <a href="/definitions#deployment_outcomes">failures and recovery</a>, <a href="/definitions#ci_summary">CI</a>, <a href="/definitions#pull_request_summary">pull requests</a>.</p>
 <div class="charts">{charts}</div>
-<h2>Production deployments, {from} to {to}</h2>
+<h2>Production deployments, {from} to {to} ({tz_name})</h2>
 <table id="deployments"><thead><tr><th>deployment</th><th>service</th><th>deployed</th><th>class</th><th>changes</th><th>failed</th><th>recovery</th></tr></thead>
 <tbody>{rows}</tbody></table>
 {pager}"#,
         team = escape(team),
-        picker = range_picker(&here, from, to),
+        picker = range_picker(&here, from, to, range.tz()),
+        tz_name = request.tz.name(),
     );
     Ok(page(&format!("Team {team}"), &body))
 }
 
-fn deployment_row(d: &DeploymentDetail) -> String {
+/// A deployment's row; its time in the page's time zone.
+fn deployment_row(d: &DeploymentDetail, tz: chrono_tz::Tz) -> String {
     format!(
         r#"<tr><td><a href="/deployments/{s}/{i}">{id}</a></td><td>{service}</td><td>{at}</td><td>{class}</td><td class="n">{changes}</td><td>{failed}</td><td class="n">{recovery}</td></tr>"#,
         s = segment(&d.service),
@@ -489,7 +517,7 @@ fn deployment_row(d: &DeploymentDetail) -> String {
         service = escape(&d.service),
         at = d
             .deployed_at
-            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
         class = d.class.name(),
         changes = d.changes.len(),
