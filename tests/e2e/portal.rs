@@ -350,6 +350,19 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
         heading.as_str().unwrap().starts_with("Deployment "),
         "{heading}"
     );
+    // Found in the range it was linked from, its time in that range's zone.
+    let search = page.evaluate("location.search").await;
+    assert!(
+        search
+            .as_str()
+            .unwrap()
+            .starts_with("?from=2026-08-03&to=2026-11-01&tz=UTC"),
+        "{search}"
+    );
+    let deployed = page
+        .evaluate("[...document.querySelectorAll('#deployment tr')].find(r => r.textContent.startsWith('deployed')).textContent")
+        .await;
+    assert!(deployed.as_str().unwrap().ends_with(" UTC"), "{deployed}");
     let deployment = page.screenshot("deployment.png").await;
 
     // The cost page: seven months stacked by team, the table, the untagged.

@@ -222,10 +222,23 @@ fn hours(value: Option<f64>) -> String {
 }
 
 /// A moment as a person reads it (UTC, to the minute).
-fn moment(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+/// A moment in the page's time zone, to the minute.
+fn moment(at: Option<chrono::DateTime<chrono::Utc>>, tz: chrono_tz::Tz) -> String {
     at.map_or_else(
         || "–".into(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        |t| {
+            t.with_timezone(&tz)
+                .format(&format!("%Y-%m-%d %H:%M {}", tz.name()))
+                .to_string()
+        },
+    )
+}
+
+/// The query that carries a page's range to the pages it links to.
+fn range_query(from: NaiveDate, to: NaiveDate, tz: chrono_tz::Tz) -> String {
+    format!(
+        "from={from}&to={to}&tz={}",
+        url::form_urlencoded::byte_serialize(tz.name().as_bytes()).collect::<String>()
     )
 }
 
@@ -453,7 +466,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
         .rev()
         .skip(skip)
         .take(DEPLOYMENTS_PER_PAGE)
-        .map(|d| deployment_row(d, request.tz))
+        .map(|d| deployment_row(d, request.tz, &range_query(from, to, request.tz)))
         .collect();
     let here = format!("/teams/{}", segment(team));
     let pager = if pages > 1 {
@@ -507,10 +520,11 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
     Ok(page(&format!("Team {team}"), &body))
 }
 
-/// A deployment's row; its time in the page's time zone.
-fn deployment_row(d: &DeploymentDetail, tz: chrono_tz::Tz) -> String {
+/// A deployment's row; its time in the page's time zone, its link carrying
+/// the page's range (`range`).
+fn deployment_row(d: &DeploymentDetail, tz: chrono_tz::Tz, range: &str) -> String {
     format!(
-        r#"<tr><td><a href="/deployments/{s}/{i}">{id}</a></td><td>{service}</td><td>{at}</td><td>{class}</td><td class="n">{changes}</td><td>{failed}</td><td class="n">{recovery}</td></tr>"#,
+        r#"<tr><td><a href="/deployments/{s}/{i}?{range}">{id}</a></td><td>{service}</td><td>{at}</td><td>{class}</td><td class="n">{changes}</td><td>{failed}</td><td class="n">{recovery}</td></tr>"#,
         s = segment(&d.service),
         i = segment(&d.deployment_id),
         id = escape(&d.deployment_id),
@@ -526,13 +540,19 @@ fn deployment_row(d: &DeploymentDetail, tz: chrono_tz::Tz) -> String {
     )
 }
 
-/// `/deployments/{service}/{id}`: one deployment, explained.
-pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<String> {
-    let (from, to) = window(state);
+/// `/deployments/{service}/{id}?from=&to=&tz=`: one deployment, explained;
+/// found in the range it was linked from (default: the API's 90 days).
+pub async fn deployment(
+    state: &AppState,
+    service: &str,
+    id: &str,
+    range: &RangeParams,
+) -> Result<String> {
+    let (from, to) = chosen_window(state, range)?;
     let request = DoraRequest::parse(
         &from.to_string(),
         &to.to_string(),
-        None,
+        range.tz(),
         Some(service.to_string()),
         None,
         Some("none"),
@@ -581,18 +601,19 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
                 escape(incident_id),
                 escape(source),
                 escape(attribution),
-                moment(*opened_at),
-                resolved_at.map_or_else(|| "not yet".into(), |t| moment(Some(t)))
+                moment(*opened_at, request.tz),
+                resolved_at.map_or_else(|| "not yet".into(), |t| moment(Some(t), request.tz))
             ),
             FailureCause::Rollback {
                 deployment_id,
                 deployed_at,
             } => format!(
-                r#"<li>rolled back by <a href="/deployments/{s}/{i}">{id}</a> at {at}</li>"#,
+                r#"<li>rolled back by <a href="/deployments/{s}/{i}?{range}">{id}</a> at {at}</li>"#,
+                range = range_query(from, to, request.tz),
                 s = segment(service),
                 i = segment(deployment_id),
                 id = escape(deployment_id),
-                at = moment(*deployed_at)
+                at = moment(*deployed_at, request.tz)
             ),
         })
         .collect();
@@ -618,7 +639,8 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
             .rolls_back
             .as_ref()
             .map(|t| format!(
-                r#" of <a href="/deployments/{s}/{i}">{t}</a>"#,
+                r#" of <a href="/deployments/{s}/{i}?{range}">{t}</a>"#,
+                range = range_query(from, to, request.tz),
                 s = segment(service),
                 i = segment(t),
                 t = escape(t)
@@ -630,7 +652,7 @@ pub async fn deployment(state: &AppState, service: &str, id: &str) -> Result<Str
             (false, _) => String::new(),
         },
         sha = escape(&d.sha),
-        at = moment(d.deployed_at),
+        at = moment(d.deployed_at, request.tz),
         source = escape(d.source.as_deref().unwrap_or("unknown")),
         team = escape(d.team.as_deref().unwrap_or("none in the catalog")),
         failed = if d.failed { "yes" } else { "no" },
@@ -734,6 +756,7 @@ async fn team_page(
 async fn deployment_page(
     State(state): State<AppState>,
     Path((service, id)): Path<(String, String)>,
+    axum::extract::Query(range): axum::extract::Query<RangeParams>,
 ) -> Response {
-    html(deployment(&state, &service, &id).await)
+    html(deployment(&state, &service, &id, &range).await)
 }
