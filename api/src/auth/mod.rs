@@ -10,7 +10,17 @@ pub mod oidc;
 pub mod sessions;
 pub mod tokens;
 
+use base64::Engine;
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+/// A random 256-bit secret from the operating system's generator, as
+/// base64url without padding (43 characters): API tokens and session ids.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// What a token or a signed-in user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

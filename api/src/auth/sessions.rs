@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use openidconnect::{Nonce, PkceCodeVerifier};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::Role;
@@ -60,6 +58,18 @@ fn key(secret: &str) -> Key {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// At `max` entries, removes the oldest (smallest `age`) to make room for
+/// one more.
+fn make_room<V>(map: &mut HashMap<Key, V>, max: usize, age: impl Fn(&V) -> Instant) {
+    if map.len() < max {
+        return;
+    }
+    let oldest = map.iter().min_by_key(|(_, v)| age(v)).map(|(k, _)| *k);
+    if let Some(oldest) = oldest {
+        map.remove(&oldest);
+    }
+}
+
 #[derive(Default)]
 struct Kept {
     sessions: HashMap<Key, Session>,
@@ -98,16 +108,7 @@ impl Sessions {
         let mut kept = self.kept();
         kept.pending
             .retain(|_, p| p.started.elapsed() < LOGIN_TIMEOUT);
-        if kept.pending.len() >= MAX_PENDING {
-            let oldest = kept
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                kept.pending.remove(&oldest);
-            }
-        }
+        make_room(&mut kept.pending, MAX_PENDING, |p| p.started);
         kept.pending.insert(key(state), login);
     }
 
@@ -122,22 +123,11 @@ impl Sessions {
 
     /// Opens a session and returns its id, for the cookie.
     pub fn open(&self, subject: String, role: Role) -> String {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let id = super::random_secret();
         let now = Instant::now();
         let mut kept = self.kept();
         kept.sessions.retain(|_, s| s.expires > now);
-        if kept.sessions.len() >= MAX_SESSIONS {
-            let oldest = kept
-                .sessions
-                .iter()
-                .min_by_key(|(_, s)| s.expires)
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                kept.sessions.remove(&oldest);
-            }
-        }
+        make_room(&mut kept.sessions, MAX_SESSIONS, |s| s.expires);
         kept.sessions.insert(
             key(&id),
             Session {

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use ingest::lake::Lake;
 use serde::{Deserialize, Serialize};
@@ -120,11 +119,7 @@ impl TokenStore {
                 format!("a token named `{name}` is active; revoke it first (devex token revoke {name}) or pick another name"),
             ));
         }
-        let secret: [u8; 32] = rand::random();
-        let token = format!(
-            "{PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-        );
+        let token = format!("{PREFIX}{}", super::random_secret());
         let record = TokenRecord {
             name: name.to_string(),
             role,

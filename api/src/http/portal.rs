@@ -471,13 +471,7 @@ pub async fn team(state: &AppState, team: &str, range: &RangeParams) -> Result<S
     let here = format!("/teams/{}", segment(team));
     let pager = if pages > 1 {
         // Pages keep the range.
-        let keep = format!(
-            "&from={from}&to={to}{}",
-            range.tz().map_or_else(String::new, |t| format!(
-                "&tz={}",
-                url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
-            ))
-        );
+        let keep = format!("&{}", range_query(from, to, request.tz));
         let link = |n: usize, text: &str| format!(r#"<a href="{here}?page={n}{keep}">{text}</a>"#);
         format!(
             r#"<p id="pager" class="muted">{first}–{last} of {total} · {newer}{sep}{older}</p>"#,

@@ -370,8 +370,6 @@ fn deployment_table_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
         .into_iter()
         .zip(&report.deployments)
         .map(|(row, d)| {
-            let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
-            lead.sort_by(f64::total_cmp);
             // Failed ones: how long recovery took, then why.
             let recovery = match d.recovery_hours {
                 _ if d.unrecovered => "unrecovered".to_string(),
@@ -390,11 +388,18 @@ fn deployment_table_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
                     .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default(),
                 truncate(&row[3], CLASS_CHARS),
-                analytics::stats::median(&lead).map_or_else(String::new, duration_hours),
+                median_lead_time(d).map_or_else(String::new, duration_hours),
                 truncate(&outcome, OUTCOME_CHARS),
             ]
         })
         .collect()
+}
+
+/// The median lead time of a deployment's changes, in hours.
+fn median_lead_time(d: &analytics::dora::DeploymentDetail) -> Option<f64> {
+    let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
+    lead.sort_by(f64::total_cmp);
+    analytics::stats::median(&lead)
 }
 
 fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
@@ -402,9 +407,7 @@ fn deployment_rows(report: &DeploymentsReport) -> Vec<Vec<String>> {
         .deployments
         .iter()
         .map(|d| {
-            let mut lead: Vec<f64> = d.changes.iter().map(|c| c.lead_time_hours).collect();
-            lead.sort_by(f64::total_cmp);
-            let median = analytics::stats::median(&lead)
+            let median = median_lead_time(d)
                 .map(|m| format!("{m:.1}"))
                 .unwrap_or_default();
             let causes: Vec<String> = d
