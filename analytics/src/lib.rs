@@ -8,7 +8,8 @@
 //! walk, kept as derived files in the lake) and the metric definitions
 //! ([`dora`]: SQL files with the rule each implements). It does not write
 //! canonical tables (that is `ingest::lake`) and does not render or serve
-//! results (that is `api`).
+//! results (that is `api`). Its answer types derive `utoipa::ToSchema`
+//! beside `Serialize`, so the API's OpenAPI schemas are these types.
 //!
 //! ```no_run
 //! # async fn example() -> analytics::Result<()> {

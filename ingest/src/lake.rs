@@ -90,7 +90,7 @@ impl AppendSummary {
 }
 
 /// Size of one table in the lake.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TableStats {
     pub table: String,
     pub rows: u64,

@@ -107,7 +107,7 @@ async fn load_tree(queries: &LakeQueries) -> Result<(GroupTree, BTreeMap<String,
     Ok((GroupTree::new(edges), headcount))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuestionResult {
     pub id: String,
     pub dimension: String,
@@ -125,14 +125,14 @@ pub struct QuestionResult {
 }
 
 /// Promoters, passives and detractors as shares of the answers.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EnpsSplit {
     pub promoters: f64,
     pub passives: f64,
     pub detractors: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DimensionResult {
     pub dimension: String,
     /// 0-100.
@@ -141,7 +141,7 @@ pub struct DimensionResult {
     pub questions: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupResult {
     pub group: String,
     pub respondents: u64,
@@ -152,13 +152,13 @@ pub struct GroupResult {
     pub comments: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HiddenGroup {
     pub group: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SurveyResults {
     pub survey_id: String,
     pub title: String,
@@ -438,7 +438,7 @@ pub async fn results(
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// A question id, or a dimension name.
     pub measure: String,
@@ -453,14 +453,14 @@ pub struct Change {
     pub significant: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupComparison {
     pub group: String,
     pub dimensions: Vec<Change>,
     pub questions: Vec<Change>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SurveyComparison {
     pub a: String,
     pub b: String,
@@ -601,7 +601,7 @@ pub async fn compare(
 }
 
 /// The survey waves in the lake: id, respondents, first and last submission.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SurveyWave {
     pub survey_id: String,
     pub respondents: u64,
@@ -638,7 +638,7 @@ pub async fn waves(queries: &LakeQueries) -> Result<Vec<SurveyWave>> {
 
 /// One team's perceived (survey dimension scores) and measured (DevEx
 /// workflow measures over the 90 days before the wave closed) experience.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PerceivedAndMeasured {
     pub team: String,
     pub respondents: u64,
@@ -647,7 +647,7 @@ pub struct PerceivedAndMeasured {
     pub measured: Option<analytics::devex::DevexMetrics>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PerceivedVsMeasured {
     pub survey_id: String,
     pub from: chrono::NaiveDate,

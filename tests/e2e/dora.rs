@@ -378,7 +378,7 @@ async fn http_answers_as_the_cli_does() {
         .await;
     assert_eq!(status, 404);
     let openapi = server.get_json("/api/v1/openapi.json").await;
-    assert_eq!(openapi["openapi"], "3.0.3");
+    assert_eq!(openapi["openapi"], "3.1.0");
     assert!(server.terminate().success());
 }
 

@@ -15,6 +15,7 @@ mod github;
 mod import;
 mod login;
 mod mixed;
+mod openapi;
 mod portal;
 mod prometheus;
 mod pulls;

@@ -16,7 +16,7 @@ use crate::LakeQueries;
 const RETENTION: &str = include_str!("retention.sql");
 
 /// One cohort.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RetentionCohort {
     /// The month of the first event, `YYYY-MM`.
     pub cohort: String,

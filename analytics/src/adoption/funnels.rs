@@ -51,7 +51,7 @@ impl FunnelStepSpec {
 }
 
 /// One step of a funnel's result.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FunnelStep {
     pub step: String,
     /// Users who reached it (null when the funnel is hidden).
@@ -65,7 +65,7 @@ pub struct FunnelStep {
 }
 
 /// A funnel's result.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Funnel {
     pub funnel: String,
     pub step_days: u32,

@@ -15,7 +15,7 @@ use crate::LakeQueries;
 const GOLDEN_PATHS: &str = include_str!("golden_paths.sql");
 
 /// One team's (or the organisation's) golden-path counts and shares.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GoldenPathShares {
     pub services_created: u64,
     pub services_from_template: u64,
@@ -48,7 +48,7 @@ impl GoldenPathShares {
 
 /// A team's golden-path shares; `team` null for services or deployments
 /// whose owner the catalog does not know.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GoldenPathTeam {
     pub team: Option<String>,
     #[serde(flatten)]
@@ -56,7 +56,7 @@ pub struct GoldenPathTeam {
 }
 
 /// Golden paths per team and overall.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GoldenPaths {
     /// The pattern of the platform's pipelines (`adoption.platform_pipelines`).
     pub platform_pipelines: String,

@@ -102,7 +102,7 @@ pub struct AdoptionExtras {
 }
 
 /// What the groups are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AdoptionGroupBy {
     Tool,
@@ -194,7 +194,7 @@ impl AdoptionRequest {
 }
 
 /// The measures of one group.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct AdoptionMetrics {
     pub active_users: Option<u64>,
     pub dau_mean: Option<f64>,
@@ -218,7 +218,7 @@ pub struct AdoptionMetrics {
 }
 
 /// A group's key: `"tool": ...`, `"feature": ...` or `"team": ...` in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum AdoptionKey {
     #[serde(rename = "tool")]
     Tool(Option<String>),
@@ -237,7 +237,7 @@ impl AdoptionKey {
 }
 
 /// One group: its key and measures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdoptionGroup {
     #[serde(flatten)]
     pub key: AdoptionKey,
@@ -246,7 +246,7 @@ pub struct AdoptionGroup {
 }
 
 /// An adoption report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdoptionReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -335,7 +335,7 @@ pub async fn by_tool_and_feature(
 }
 
 /// One tool's distinct users in one ISO week.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WeeklyUsers {
     pub tool: String,
     /// The Monday that starts the week (local).

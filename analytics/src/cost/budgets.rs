@@ -47,7 +47,7 @@ impl Amount {
 }
 
 /// One team's month against its budget.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BudgetStatus {
     pub team: String,
     /// `YYYY-MM`.

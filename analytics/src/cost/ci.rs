@@ -26,7 +26,7 @@ pub struct CiPrices {
 }
 
 /// One team's CI minutes and what they cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CiCost {
     /// Null: repositories no catalog service lists.
     pub team: Option<String>,

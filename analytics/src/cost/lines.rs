@@ -22,7 +22,7 @@ pub struct LineFilter {
 }
 
 /// One cost row as the rules placed it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CostLine {
     pub event_id: String,
     pub month: String,

@@ -100,7 +100,7 @@ impl Default for SharedSettings {
 }
 
 /// Which FOCUS amount a report sums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Measure {
     /// EffectiveCost (amortized, after discounts), else BilledCost.
@@ -137,8 +137,8 @@ impl Measure {
 }
 
 /// What the groups of a report are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum CostGroupBy {
     Team,
     Service,
@@ -260,6 +260,23 @@ impl Serialize for Money {
     }
 }
 
+/// In OpenAPI: a decimal string with at least the cents, never a number.
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2,}$"))
+            .description(Some(
+                "An exact decimal amount with at least the cents, e.g. \"1234.50\"",
+            ))
+            .examples(["1234.50"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
 impl std::ops::AddAssign for Money {
     fn add_assign(&mut self, other: Money) {
         self.0 += other.0;
@@ -268,7 +285,7 @@ impl std::ops::AddAssign for Money {
 
 /// A group's key: `"team": ...`, `"service": ...` and so on in JSON (null:
 /// none, e.g. the team-tagged rows of a service grouping).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum CostKey {
     #[serde(rename = "team")]
     Team(Option<String>),
@@ -308,7 +325,7 @@ impl CostGroupBy {
 }
 
 /// One group's cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CostGroup {
     #[serde(flatten)]
     pub key: CostKey,
@@ -329,7 +346,7 @@ pub struct CostGroup {
 }
 
 /// A resource of the unattributed remainder: whom to ask for tags.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnattributedResource {
     pub resource_id: Option<String>,
     pub service_name: Option<String>,
@@ -337,7 +354,7 @@ pub struct UnattributedResource {
 }
 
 /// Rows in another currency than the report's: counted apart, never mixed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OtherCurrency {
     pub currency: String,
     pub total: Money,
@@ -345,7 +362,7 @@ pub struct OtherCurrency {
 }
 
 /// A cost report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CostReport {
     pub currency: String,
     pub measure: Measure,

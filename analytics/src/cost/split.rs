@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// One cent at the lake's money scale.
 const CENT: i128 = 10i128.pow(ingest::schema::MONEY_SCALE as u32 - 2);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SplitRule {
     Proportional,

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::LakeQueries;
 
 /// One team's unit costs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitCost {
     pub team: String,
     pub cost: Money,

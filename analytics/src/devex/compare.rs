@@ -4,7 +4,7 @@
 use super::*;
 
 /// A measure two periods can be compared on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CompareMetric {
     CiDuration,
@@ -109,7 +109,7 @@ impl CompareMetric {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeriodSample {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -117,7 +117,7 @@ pub struct PeriodSample {
     pub median: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     pub metric: CompareMetric,
     pub unit: String,

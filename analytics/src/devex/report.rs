@@ -4,7 +4,7 @@
 use super::*;
 
 /// The DevEx measures of one group.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DevexMetrics {
     pub ci_runs: u64,
     pub ci_duration_median_minutes: Option<f64>,
@@ -37,7 +37,7 @@ pub struct DevexMetrics {
     pub people_measures_hidden: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum DevexKey {
     #[serde(rename = "team")]
     Team(Option<String>),
@@ -53,7 +53,7 @@ impl DevexKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DevexGroup {
     #[serde(flatten)]
     pub key: DevexKey,
@@ -61,7 +61,7 @@ pub struct DevexGroup {
     pub metrics: DevexMetrics,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DevexReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -290,7 +290,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
 }
 
 /// One period of a DevEx series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DevexPeriod {
     pub period_start: NaiveDate,
     /// Day after the period's last day in the window.
@@ -300,7 +300,7 @@ pub struct DevexPeriod {
     pub groups: Vec<DevexGroup>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DevexSeries {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// SPACE activity and collaboration of one team.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SpaceMetrics {
     pub developers: u64,
     pub merged_prs: Option<u64>,
@@ -18,14 +18,14 @@ pub struct SpaceMetrics {
     pub people_measures_hidden: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SpaceGroup {
     pub team: Option<String>,
     #[serde(flatten)]
     pub metrics: SpaceMetrics,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SpaceReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -4,7 +4,7 @@
 use super::*;
 
 /// How a deployment is classed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeploymentClass {
     Baseline,
@@ -26,7 +26,7 @@ impl DeploymentClass {
 }
 
 /// One change of a deployment and its lead time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangeDetail {
     pub sha: String,
     pub message_summary: Option<String>,
@@ -39,7 +39,7 @@ pub struct ChangeDetail {
 }
 
 /// Why a deployment counts as failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureCause {
     /// An incident attributed by `linked_deployment_id`, `linked_sha` or `time`.
@@ -58,7 +58,7 @@ pub enum FailureCause {
 }
 
 /// One production deployment, explained.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeploymentDetail {
     pub service: String,
     pub team: Option<String>,
@@ -81,7 +81,7 @@ pub struct DeploymentDetail {
     pub rework: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeploymentsReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

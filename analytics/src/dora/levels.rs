@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 const SHIPPED: &str = include_str!("levels.toml");
 const SHIPPED_NAME: &str = "analytics/src/dora/levels.toml";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Elite,
@@ -95,7 +97,7 @@ struct LevelsFile {
 
 /// Levels of one group's metrics; null where the metric is undefined or
 /// the period is partial.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct Levels {
     pub deployment_frequency: Option<Level>,
     pub lead_time_for_changes: Option<Level>,
@@ -108,7 +110,7 @@ pub struct Levels {
 }
 
 /// A sample too small to grade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Sample {
     pub deployments: u64,
     pub needed: u64,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The metrics of one group (or of everything).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DoraMetrics {
     pub deployments: u64,
     pub deployments_per_week: f64,
@@ -26,7 +26,7 @@ pub struct DoraMetrics {
 }
 
 /// A group's key: `"service": ...` or `"team": ...` in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum GroupKey {
     #[serde(rename = "service")]
     Service(Option<String>),
@@ -42,7 +42,7 @@ impl GroupKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DoraGroup {
     #[serde(flatten)]
     pub key: GroupKey,
@@ -50,7 +50,7 @@ pub struct DoraGroup {
     pub metrics: DoraMetrics,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DoraReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -68,9 +68,10 @@ pub struct DoraReport {
 /// The ownership rule of every DORA answer, said in the answer.
 pub const OWNERSHIP_RULE: &str = "a deployment counts for the team that owned its service when it was deployed (the catalog version with the latest valid_from not after it)";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = optional_group_key)]
     pub key: Option<GroupKey>,
     pub period_start: NaiveDate,
     /// Day after the period's last day in the window.
@@ -82,7 +83,21 @@ pub struct SeriesPoint {
     pub metrics: DoraMetrics,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// In OpenAPI: a flattened `Option<GroupKey>` is the key's fields, or none
+/// (`group_by=none`), not `null`.
+fn optional_group_key() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::Ref;
+    utoipa::openapi::schema::Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("GroupKey"))
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .build(),
+    )
+    .into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DoraSeries {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -24,7 +24,7 @@ use crate::LakeQueries;
 pub const SIGNIFICANCE: f64 = 0.05;
 
 /// One number in two periods.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     pub previous: Option<f64>,
     pub current: Option<f64>,
@@ -62,7 +62,7 @@ impl Change {
 }
 
 /// The three headline numbers of one team (or of everything).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupTrend {
     pub team: Option<String>,
     pub deployments_per_week: Change,
@@ -70,7 +70,7 @@ pub struct GroupTrend {
     pub change_failure_rate: Change,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DoraTrend {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -35,7 +35,7 @@ pub const MILESTONES: [&str; 3] = [
 ];
 
 /// What the groups are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnboardingGroupBy {
     /// The team of the first membership, and the catalog's groups above it.
@@ -148,8 +148,60 @@ impl Serialize for OnboardingMetrics {
     }
 }
 
+/// In OpenAPI: the fields `Serialize` writes, from the same [`MILESTONES`].
+impl utoipa::PartialSchema for OnboardingMetrics {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let nullable = |kind: Type, description: String| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([kind, Type::Null]))
+                .description(Some(description))
+        };
+        let mut object = ObjectBuilder::new()
+            .property(
+                "new_developers",
+                nullable(
+                    Type::Integer,
+                    "Developers who started; null when hidden".into(),
+                ),
+            )
+            .required("new_developers");
+        for name in MILESTONES {
+            for (suffix, kind, what) in [
+                (
+                    "median",
+                    Type::Number,
+                    "median days from start, over those who reached it",
+                ),
+                ("n", Type::Integer, "how many reached it"),
+                ("not_yet_reached", Type::Integer, "how many have not yet"),
+            ] {
+                let field = format!("{name}_{suffix}");
+                object = object
+                    .property(
+                        &field,
+                        nullable(kind, format!("{name}: {what}; null when hidden")),
+                    )
+                    .required(field);
+            }
+        }
+        object
+            .property(
+                "hidden_reason",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(
+                        "Why the group is hidden (below the minimum group size)",
+                    )),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OnboardingMetrics {}
+
 /// A group's key: `"team": ...` or `"cohort": ...` in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum OnboardingKey {
     #[serde(rename = "team")]
     Team(String),
@@ -166,7 +218,7 @@ impl OnboardingKey {
 }
 
 /// One group: its key, its parent group (team grouping) and measures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OnboardingGroup {
     #[serde(flatten)]
     pub key: OnboardingKey,
@@ -177,7 +229,7 @@ pub struct OnboardingGroup {
 }
 
 /// An onboarding report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OnboardingReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

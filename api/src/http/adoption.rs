@@ -19,7 +19,15 @@ pub fn routes() -> Router<AppState> {
         .route("/onboarding", get(onboarding_report))
 }
 
-/// `?from&to&tz&group_by=tool|feature|team&format`: platform adoption.
+/// Platform adoption per tool, feature or team.
+///
+/// Active users, daily and weekly means, stickiness, outcomes; per team the
+/// developers and adoption share (teams below `devex.min_group_size`
+/// hidden, with the reason); on request funnels, retention cohorts and
+/// golden-path shares.
+#[utoipa::path(get, path = "/api/v1/adoption", tag = "platform", params(AdoptionParams),
+    responses((status = 200, description = "The adoption report", content(
+        (analytics::adoption::AdoptionReport = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn adoption_report(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AdoptionParams>,
@@ -30,7 +38,15 @@ async fn adoption_report(
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
-/// `?from&to&tz&group_by=team|cohort&format`: onboarding milestones.
+/// Onboarding of the developers who started in the window.
+///
+/// Per team (with the catalog's parent groups) or start-month cohort: new
+/// developers, and for each milestone its median days, how many reached
+/// it and how many have not yet. Groups below `devex.min_group_size` are
+/// hidden with the reason, still counted in the groups above and overall.
+#[utoipa::path(get, path = "/api/v1/onboarding", tag = "platform", params(OnboardingParams),
+    responses((status = 200, description = "The onboarding report", content(
+        (analytics::onboarding::OnboardingReport = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn onboarding_report(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<OnboardingParams>,

@@ -15,7 +15,14 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/audit", get(audit_log))
 }
 
-/// `?since=YYYY-MM-DD&limit&format`.
+/// The audit log, newest first (admins only).
+///
+/// Who (token name, OIDC subject or local user; never a secret), what
+/// (`http.refused`, `token.create`, `import`, `query`, ...), when, from
+/// where and the outcome.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "access", params(AuditParams),
+    responses((status = 200, description = "The entries", content(
+        (Vec<crate::reports::audit::AuditEntry> = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn audit_log(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<AuditParams>,

@@ -17,8 +17,14 @@ pub fn routes() -> Router<AppState> {
         .route("/cost/lines", get(cost_lines))
 }
 
-/// `?from&to&measure&team&service&rule&limit&format`: the rows behind the
-/// numbers, each with the rule that placed it.
+/// The cost rows behind the report.
+///
+/// Each row with the rule that placed it (service_tag, team_tag,
+/// namespace, shared, unattributed), its service and team; largest first;
+/// amounts as exact decimal strings.
+#[utoipa::path(get, path = "/api/v1/cost/lines", tag = "cost", params(CostLinesParams),
+    responses((status = 200, description = "The rows", content(
+        (Vec<analytics::cost::CostLine> = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn cost_lines(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CostLinesParams>,
@@ -28,8 +34,14 @@ async fn cost_lines(
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
-/// `?from&to&group_by&measure&format`: cost per group, attributed by rule,
-/// reconciled to the total.
+/// Cost per team, service, provider or month.
+///
+/// Attributed by rule (service tag, team tag, namespace, shared split,
+/// unattributed) and reconciled to the total exactly; money as decimal
+/// strings, never floats.
+#[utoipa::path(get, path = "/api/v1/cost", tag = "cost", params(CostParams),
+    responses((status = 200, description = "The cost report", content(
+        (analytics::cost::CostReport = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn cost_report(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CostParams>,

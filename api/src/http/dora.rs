@@ -19,8 +19,13 @@ pub fn routes() -> Router<AppState> {
         .route("/dora/deployments", get(dora_deployments))
 }
 
-/// `?from&to&tz&service&team&group_by&environment_pattern&levels_year&format`;
-/// the same JSON as `devex report dora --format json`.
+/// DORA metrics per group and overall, with performance levels.
+///
+/// The same JSON as `devex report dora --format json`. Levels below
+/// `dora.min_deployments_for_level` deployments are `insufficient_data`.
+#[utoipa::path(get, path = "/api/v1/dora", tag = "dora", params(DoraParams),
+    responses((status = 200, description = "The DORA report", content(
+        (analytics::dora::DoraReport = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn dora_report(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<DoraParams>,
@@ -28,7 +33,13 @@ async fn dora_report(
     dora_response(&state, params, DoraView::Report).await
 }
 
-/// As `/dora`, plus `granularity=week|month`: one point per period.
+/// DORA metrics per week or month.
+///
+/// As `/dora`, one point per period and group; a period cut by the window
+/// or still running is `partial` and not graded.
+#[utoipa::path(get, path = "/api/v1/dora/series", tag = "dora", params(DoraParams),
+    responses((status = 200, description = "One point per period and group", content(
+        (analytics::dora::DoraSeries = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn dora_series(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<DoraParams>,
@@ -36,8 +47,13 @@ async fn dora_series(
     dora_response(&state, params, DoraView::Series).await
 }
 
-/// Every production deployment in the window with its class, changes,
-/// failure causes and recovery.
+/// Every production deployment in the window.
+///
+/// Each with its class (counted, redeploy, rollback), its changes, failure
+/// causes and recovery.
+#[utoipa::path(get, path = "/api/v1/dora/deployments", tag = "dora", params(DoraParams),
+    responses((status = 200, description = "The drill-down", content(
+        (analytics::dora::DeploymentsReport = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn dora_deployments(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<DoraParams>,

@@ -27,6 +27,43 @@ fn accepted_from(peer: Option<SocketAddr>) -> bool {
     peer.is_none_or(|peer| peer.ip().is_loopback())
 }
 
+/// One platform usage event as a tool sends it (`ingest::usage` reads it).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // Only described: `ingest::usage::parse` reads the JSON itself, to name each bad field.
+pub struct UsageEvent {
+    /// The sender's id of the event; without one, an id from its content.
+    pub event_id: Option<String>,
+    /// Login or e-mail; stored only as a pseudonym.
+    pub user: String,
+    pub team: Option<String>,
+    pub tool: String,
+    pub feature: String,
+    /// When, with an offset (RFC 3339).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// success, failure or abandoned.
+    #[schema(pattern = "^(success|failure|abandoned)$")]
+    pub outcome: Option<String>,
+}
+
+/// What a delivery of usage events did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UsageReceipt {
+    pub received: usize,
+    /// New events, durably stored before this answer.
+    pub stored: usize,
+    /// Events already stored (by `event_id`), not counted twice.
+    pub duplicates: usize,
+}
+
+/// Platform usage events pushed by tools.
+///
+/// A JSON array (at most 10,000 events); stored durably before the answer
+/// and once per `event_id`. One bad event refuses the whole delivery,
+/// naming `events[i].field`. Needs an `ingest` token once tokens exist;
+/// until then accepted from this machine only.
+#[utoipa::path(post, path = "/api/v1/events/usage", tag = "platform",
+    request_body(content = Vec<UsageEvent>, content_type = "application/json"),
+    responses((status = 200, description = "Stored", body = UsageReceipt)))]
 async fn usage_events(State(state): State<AppState>, request: Request) -> Result<Response> {
     let peer = request
         .extensions()
@@ -64,11 +101,11 @@ async fn usage_events(State(state): State<AppState>, request: Request) -> Result
     if counts.stored > 0 {
         state.scorecard.ingested();
     }
-    Ok(Json(serde_json::json!({
-        "received": received,
-        "stored": counts.stored,
-        "duplicates": counts.duplicates
-    }))
+    Ok(Json(UsageReceipt {
+        received,
+        stored: counts.stored,
+        duplicates: counts.duplicates,
+    })
     .into_response())
 }
 

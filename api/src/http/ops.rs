@@ -20,19 +20,40 @@ pub fn api_routes() -> Router<AppState> {
     Router::new().route("/openapi.json", get(openapi))
 }
 
-/// The OpenAPI document of every endpoint.
+/// This document: every endpoint, its parameters and response schemas.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
 async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
+        super::openapi::document(),
     )
         .into_response()
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// The answer of `/healthz`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process serves requests.
+    #[schema(pattern = "^ok$")]
+    pub status: &'static str,
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Alive", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Prometheus gauges of the headline measures over a rolling window.
+///
+/// Classic text format, or OpenMetrics when `Accept` asks for
+/// `application/openmetrics-text`; names in base units (seconds).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "The gauges", content(
+        (String = "text/plain; version=0.0.4"),
+        (String = "application/openmetrics-text; version=1.0.0")))))]
 async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -27,14 +27,26 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/query", post(query))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct QueryRequest {
+pub struct QueryRequest {
+    /// One read-only statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN).
     sql: String,
     /// `json` (default), `csv` or `table`.
+    #[schema(value_type = Option<crate::render::OutputFormat>)]
     format: Option<String>,
 }
 
+/// Read-only SQL for admins.
+///
+/// Over the tables without person-level columns and without survey answers
+/// (those are reached through the reports and their group minimums): at
+/// most 10,000 rows and 30 s; every query is written to the audit log.
+#[utoipa::path(post, path = "/api/v1/query", tag = "access",
+    request_body = QueryRequest,
+    responses((status = 200, description = "The rows: one object per row, a key per column", content(
+        (Vec<std::collections::HashMap<String, serde_json::Value>> = "application/json"),
+        (String = "text/csv"), (String = "text/plain")))))]
 async fn query(State(state): State<AppState>, request: Request) -> Result<Response> {
     let caller = request.extensions().get::<Caller>().map(|c| c.name.clone());
     let peer = request

@@ -123,6 +123,25 @@ fn analytics_status_and_code(e: &analytics::Error) -> (StatusCode, &'static str)
     }
 }
 
+/// Every error answer: `{"error": {"code", "message", "parameter"?}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code to branch on (`invalid_parameter`, `unknown_team`,
+    /// `unauthorized`, `rate_limited`, ...); the message may change.
+    #[schema(pattern = "^[a-z_]+$")]
+    pub code: &'static str,
+    /// What went wrong and what to do next.
+    pub message: String,
+    /// The query parameter at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<&'static str>,
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -136,10 +155,13 @@ impl IntoResponse for Error {
         } else {
             tracing::warn!(error = %self, code, "Request rejected.");
         }
-        let mut body = serde_json::json!({ "error": { "code": code, "message": message } });
-        if let Some(parameter) = self.parameter() {
-            body["error"]["parameter"] = parameter.into();
-        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                parameter: self.parameter(),
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         // A lake that cannot be written now (a full disk) may be later:
         // senders should try again rather than give up.

@@ -22,7 +22,14 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Each team's survey dimension scores beside its DevEx workflow measures.
+/// Each team's survey scores beside its measured workflow.
+///
+/// The dimension scores (0-100) of each shown team beside its DevEx and
+/// DORA measures.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/perceived-vs-measured", tag = "surveys",
+    params(("id" = String, Path, description = "The survey wave's id")),
+    responses((status = 200, description = "Perceived and measured per team",
+        body = surveys::results::PerceivedVsMeasured)))]
 async fn survey_perceived_vs_measured(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -38,13 +45,28 @@ async fn survey_perceived_vs_measured(
 }
 
 /// The survey waves in the lake.
-async fn survey_waves(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
-    let waves = surveys::results::waves(&state.queries).await?;
-    Ok(Json(serde_json::json!({ "surveys": waves })))
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SurveyWaves {
+    pub surveys: Vec<surveys::results::SurveyWave>,
 }
 
-/// `?team=GROUP&group_by=team`: results of one wave, every number subject to
-/// the anonymity threshold and the differencing rule.
+/// The survey waves in the lake, with respondents and dates.
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
+    responses((status = 200, description = "The waves", body = SurveyWaves)))]
+async fn survey_waves(State(state): State<AppState>) -> Result<Json<SurveyWaves>> {
+    let surveys = surveys::results::waves(&state.queries).await?;
+    Ok(Json(SurveyWaves { surveys }))
+}
+
+/// Results of a survey wave, for the groups the anonymity rules allow.
+///
+/// Every number is subject to the anonymity threshold and the differencing
+/// rule; hidden groups are listed with the reason, without numbers.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/results", tag = "surveys",
+    params(("id" = String, Path, description = "The survey wave's id"),
+        crate::reports::surveys::SurveyParams),
+    responses((status = 200, description = "Results and hidden groups", content(
+        (surveys::results::SurveyResults = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn survey_results(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -57,7 +79,13 @@ async fn survey_results(
     Ok(([(header::CONTENT_TYPE, content_type(format))], body).into_response())
 }
 
-/// `?a=WAVE&b=WAVE&team=&group_by=`: Welch's t-test per dimension and question.
+/// Change between two waves.
+///
+/// Welch's t-test per dimension and question, for groups shown in both.
+#[utoipa::path(get, path = "/api/v1/surveys/compare", tag = "surveys",
+    params(crate::reports::surveys::SurveyCompareParams),
+    responses((status = 200, description = "The comparison", content(
+        (surveys::results::SurveyComparison = "application/json"), (String = "text/csv"), (String = "text/plain")))))]
 async fn survey_compare(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<crate::reports::surveys::SurveyCompareParams>,

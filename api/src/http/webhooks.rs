@@ -97,6 +97,43 @@ impl Kept<'_> {
     }
 }
 
+/// A delivery stored (or already stored).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookStored {
+    /// The source's delivery id (e.g. GitHub's `X-GitHub-Delivery`).
+    pub delivery: String,
+    pub event: String,
+    /// New rows, durably stored before this answer.
+    pub stored: usize,
+    /// Rows already stored (a redelivery), not counted twice.
+    pub duplicates: usize,
+}
+
+/// A delivery that maps to no rows, kept raw for later reprocessing.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookKeptRaw {
+    pub delivery: String,
+    pub event: String,
+    /// Always 0.
+    pub stored: usize,
+    /// Always `raw`.
+    pub kept: &'static str,
+    pub reason: String,
+}
+
+/// A webhook receiver of any source.
+///
+/// Verified by the source's signature or token (GitHub:
+/// `X-Hub-Signature-256`; GitLab: `X-Gitlab-Token`; ...), kept durably
+/// before it is acknowledged, deduplicated by the source's own ids. A body
+/// that cannot be read is kept in the dead-letter folder and answered 400.
+#[utoipa::path(post, path = "/webhooks/{source}", tag = "ingest",
+    params(("source" = String, Path,
+        description = "A source with a webhook receiver (github, gitlab, pagerduty, ...); an unknown one answers 404 listing the known ones")),
+    request_body(content = serde_json::Value, description = "The source's own payload", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored (or already stored)", body = WebhookStored),
+        (status = 202, description = "Kept raw; the event maps to no rows", body = WebhookKeptRaw)))]
 async fn receive(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -142,7 +179,13 @@ async fn receive(
             kept.write("webhooks", &delivery, &reason)?;
             return Ok((
                 StatusCode::ACCEPTED,
-                Json(serde_json::json!({"delivery": delivery.id, "event": delivery.event, "stored": 0, "kept": "raw", "reason": reason})),
+                Json(WebhookKeptRaw {
+                    delivery: delivery.id,
+                    event: delivery.event,
+                    stored: 0,
+                    kept: "raw",
+                    reason,
+                }),
             )
                 .into_response());
         }
@@ -158,7 +201,12 @@ async fn receive(
     }
     Ok((
         StatusCode::OK,
-        Json(serde_json::json!({"delivery": delivery.id, "event": delivery.event, "stored": stored, "duplicates": duplicates})),
+        Json(WebhookStored {
+            delivery: delivery.id,
+            event: delivery.event,
+            stored,
+            duplicates,
+        }),
     )
         .into_response())
 }

@@ -13,20 +13,35 @@ use crate::error::{Error, Result};
 use crate::render::{aligned_lines, csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AdoptionParams {
+    /// First day of the window (inclusive); default 90 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// IANA time zone of the window's days and ISO weeks (e.g. Europe/Berlin); default UTC.
     pub tz: Option<String>,
-    /// `tool` (default), `feature` or `team`.
+    /// Rows per tool (default), feature or team.
+    #[param(value_type = Option<analytics::adoption::AdoptionGroupBy>)]
     pub group_by: Option<String>,
-    /// Add the configured funnels.
+    /// Add `funnels`: each configured funnel's steps with users, share of
+    /// the first step and median days from the previous step (a funnel
+    /// whose first step has fewer users than `devex.min_group_size` is
+    /// hidden).
     pub funnels: Option<bool>,
-    /// Add the monthly retention cohorts.
+    /// Add `cohorts`: users by the month of their first event in the window
+    /// and their monthly retention (small cohorts hidden).
     pub cohorts: Option<bool>,
-    /// Add the golden-path shares per team.
+    /// Add `golden_paths`: per team and overall, the share of services
+    /// created from a template and of production deployments through a
+    /// platform pipeline.
     pub golden_paths: Option<bool>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 

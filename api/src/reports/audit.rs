@@ -8,14 +8,38 @@ use crate::error::{Error, Result};
 use crate::render::{render, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// Entries on or after this day (UTC), YYYY-MM-DD.
+    /// Entries on or after this day (UTC).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub since: Option<String>,
     /// At most this many, newest first (default 1000, at most 10000).
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
+}
+
+/// One audit log entry as `GET /api/v1/audit` answers it (the columns of
+/// `analytics::audit::entries`, written by Arrow's JSON writer).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // Only described: the rows come from Arrow, not from this type.
+pub struct AuditEntry {
+    /// When, in UTC.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: String,
+    /// A token's name, `oidc:<subject>` or the local user; never a secret.
+    pub actor: String,
+    /// `http.refused`, `token.create`, `token.revoke`, `import`, `ingest`,
+    /// `query`, ...
+    pub action: String,
+    pub target: Option<String>,
+    /// The peer address, when there was one.
+    pub origin: Option<String>,
+    pub outcome: String,
 }
 
 pub async fn run(

@@ -10,35 +10,61 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CostParams {
+    /// First day of the window (inclusive, UTC); default 90 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive, UTC); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
-    /// `team` (default), `service`, `provider` or `month`.
+    /// Rows per team (default; shared cost split across teams), service,
+    /// provider, provider service (FOCUS ServiceName) or month.
+    #[param(value_type = Option<analytics::cost::CostGroupBy>)]
     pub group_by: Option<String>,
-    /// `effective` (default), `billed` or `list`.
+    /// FOCUS `EffectiveCost` (default; else `BilledCost`), `BilledCost`, or
+    /// `ListCost` (else `BilledCost`).
+    #[param(value_type = Option<analytics::cost::Measure>)]
     pub measure: Option<String>,
     /// List the unattributed remainder's top resources (tables; JSON always
     /// has them).
     pub unattributed: Option<bool>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
 /// `GET /api/v1/cost/lines`, `devex report cost --lines`: the rows behind
 /// the numbers, each with its rule.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CostLinesParams {
+    /// First day of the window (inclusive, UTC); default 90 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive, UTC); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// FOCUS `EffectiveCost` (default; else `BilledCost`), `BilledCost`, or
+    /// `ListCost` (else `BilledCost`).
+    #[param(value_type = Option<analytics::cost::Measure>)]
     pub measure: Option<String>,
+    /// Only rows placed on this team.
     pub team: Option<String>,
+    /// Only rows placed on this service.
     pub service: Option<String>,
-    /// service_tag, team_tag, namespace, shared or unattributed.
+    /// Only rows placed by this rule: service_tag, team_tag, namespace,
+    /// shared or unattributed.
+    #[param(pattern = "^(service_tag|team_tag|namespace|shared|unattributed)$")]
     pub rule: Option<String>,
     /// At most this many rows, largest first (default 100, at most 10,000).
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
@@ -349,7 +375,7 @@ fn table(report: &CostReport, unattributed: bool) -> String {
 
 /// A team's or service's cost in the last full month before `today`: what
 /// the team page and the Backstage scorecard show.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LastMonthCost {
     pub month: String,
     pub currency: String,

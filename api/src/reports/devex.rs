@@ -13,21 +13,35 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DevexParams {
+    /// First day of the window (inclusive); default 90 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// IANA time zone of the window's days (e.g. Europe/Berlin); default UTC.
     pub tz: Option<String>,
+    /// Only this team.
     pub team: Option<String>,
     /// Only the repositories of this service (catalog), repository measures only.
     pub service: Option<String>,
+    /// Only this repository (owner/name).
     pub repo: Option<String>,
+    /// Rows per team (default) or per repository.
+    #[param(value_type = Option<analytics::devex::DevexGroupBy>)]
     pub group_by: Option<String>,
-    /// Leave weekends out of pull request phase durations.
+    /// Leave Saturdays and Sundays out of pull request phase durations;
+    /// default the configured `devex.exclude_weekends`.
     pub exclude_weekends: Option<bool>,
-    /// `week` or `month`: the DevEx report per period (DevEx only).
+    /// The report per `week` or `month` (a series) instead of per window.
+    #[param(value_type = Option<analytics::dora::Granularity>)]
     pub granularity: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
@@ -52,16 +66,31 @@ impl DevexParams {
 }
 
 /// `metric`, `team`, `tz`, and the two periods.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CompareParams {
+    /// The measure compared (required).
+    #[param(value_type = Option<analytics::devex::CompareMetric>)]
     pub metric: Option<String>,
+    /// Only this team.
     pub team: Option<String>,
+    /// IANA time zone of the window's days (e.g. Europe/Berlin); default UTC.
     pub tz: Option<String>,
+    /// First period's first day (required).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub a_from: Option<String>,
+    /// Day after the first period (required).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub a_to: Option<String>,
+    /// Second period's first day (required).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub b_from: Option<String>,
+    /// Day after the second period (required).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub b_to: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
@@ -70,6 +99,14 @@ fn date(name: &'static str, value: &Option<String>) -> Result<NaiveDate> {
         name,
         value.as_deref().unwrap_or(""),
     )?)
+}
+
+/// The JSON of `/api/v1/devex`: the report, or with `granularity` its series.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum DevexJson {
+    Report(devex::DevexReport),
+    Series(devex::DevexSeries),
 }
 
 /// Which report.
@@ -122,7 +159,7 @@ pub async fn run(
     if let Some(granularity) = granularity {
         let series = devex::series(queries, &request, granularity.parse()?).await?;
         return match format {
-            OutputFormat::Json => pretty(&series),
+            OutputFormat::Json => pretty(&DevexJson::Series(series)),
             OutputFormat::Table => Ok(series_table(&to_value(&series)?)),
             OutputFormat::Csv => {
                 // One row per period and group, the period in front.

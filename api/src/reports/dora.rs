@@ -14,18 +14,36 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, text_table, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DoraParams {
+    /// First day of the window (inclusive); default 90 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// IANA time zone of the window's days (e.g. Europe/Berlin); default UTC.
     pub tz: Option<String>,
+    /// Only this service.
     pub service: Option<String>,
+    /// Only the services this team owned at each deployment.
     pub team: Option<String>,
+    /// Rows per service (default), per team, or none (overall only).
+    #[param(value_type = Option<analytics::dora::GroupBy>)]
     pub group_by: Option<String>,
+    /// Regular expression (case-insensitive) of production environment
+    /// names; default the configured `dora.production_pattern`.
     pub environment_pattern: Option<String>,
+    /// Which DORA report's levels grade the metrics: 2023 or 2024.
+    #[param(minimum = 2023, maximum = 2024)]
     pub levels_year: Option<u16>,
+    /// `/dora/series` only: one point per `week` (default) or `month`.
+    #[param(value_type = Option<analytics::dora::Granularity>)]
     pub granularity: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 

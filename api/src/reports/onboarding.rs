@@ -10,14 +10,24 @@ use crate::error::{Error, Result};
 use crate::render::{aligned_lines, csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OnboardingParams {
+    /// First day of the starts counted (inclusive); default 365 days before `to`.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Day after the window (exclusive); default tomorrow.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// IANA time zone of the window's days and the start months (e.g. Europe/Berlin); default UTC.
     pub tz: Option<String>,
-    /// `team` (default) or `cohort`.
+    /// Rows per team (the team of the first membership, and the catalog's
+    /// groups above it; default) or per start-month cohort.
+    #[param(value_type = Option<analytics::onboarding::OnboardingGroupBy>)]
     pub group_by: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 

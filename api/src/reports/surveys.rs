@@ -14,21 +14,35 @@ use crate::render::{csv_text, OutputFormat};
 
 /// `team` (a group of the hierarchy; default the organisation) and
 /// `group_by=team` for its subgroups too.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SurveyParams {
+    /// A group of the catalog hierarchy; default the organisation.
     pub team: Option<String>,
+    /// `team`: also its subgroups; `none` (default): the group alone.
+    #[param(pattern = "^(team|none)$")]
     pub group_by: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SurveyCompareParams {
+    /// The earlier wave's id (required).
     pub a: Option<String>,
+    /// The later wave's id (required).
     pub b: Option<String>,
+    /// A group of the catalog hierarchy; default the organisation.
     pub team: Option<String>,
+    /// `team`: also its subgroups; `none` (default): the group alone.
+    #[param(pattern = "^(team|none)$")]
     pub group_by: Option<String>,
+    /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
