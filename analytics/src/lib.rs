@@ -30,6 +30,7 @@ pub mod devex;
 pub mod dora;
 pub mod durations;
 pub mod error;
+pub mod freshness;
 pub mod onboarding;
 pub mod paths;
 pub mod privacy;
@@ -70,7 +71,12 @@ pub struct LakeQueries {
     /// Answers already given, by materialized context and request (see
     /// [`LakeQueries::remembered`]).
     answers: std::sync::Mutex<Answers>,
+    /// The newest event time of table sets, by their content (see
+    /// [`freshness`]).
+    freshness: tokio::sync::Mutex<Freshness>,
 }
+
+type Freshness = std::collections::HashMap<String, Option<chrono::DateTime<chrono::Utc>>>;
 
 /// Reports already computed, newest last, within a budget of approximate
 /// bytes. An answer is keyed by the session id of the materialized context it
@@ -119,6 +125,7 @@ impl LakeQueries {
             context,
             derived: Default::default(),
             materialized: Default::default(),
+            freshness: Default::default(),
             answers: Default::default(),
         })
     }
@@ -168,6 +175,10 @@ impl LakeQueries {
             answers.entries.pop_front();
         }
         answers.entries.push_back((key, bytes, Arc::new(answer)));
+    }
+
+    pub(crate) fn freshness(&self) -> &tokio::sync::Mutex<Freshness> {
+        &self.freshness
     }
 
     pub(crate) fn materialized(&self) -> &tokio::sync::Mutex<Vec<(String, SessionContext)>> {

@@ -234,6 +234,19 @@ pub fn footnoted_reasons(rows: &mut [Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// `data_as_of` as a report's headline says it.
+pub fn data_as_of(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(
+        || "No events yet.".into(),
+        |t| {
+            format!(
+                "Data as of {} (the newest event stored).",
+                t.format("%Y-%m-%d %H:%M UTC")
+            )
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

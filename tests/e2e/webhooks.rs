@@ -324,6 +324,23 @@ async fn a_realistic_sequence_of_deliveries_gives_exact_dora_numbers() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
+    // The answer says how fresh it is: the newest event its inputs hold is
+    // the incident opened at 12:00 (the fixtures' pull request and workflow
+    // run are from 2020).
+    let dora = server
+        .get_json("/api/v1/dora?from=2025-03-01&to=2025-03-20")
+        .await;
+    assert_eq!(dora["data_as_of"], "2025-03-10T12:00:00Z", "{dora}");
+    let (_, metrics) = server.get("/metrics").await;
+    for name in ["devex_derive_lag_seconds", "devex_derive_duration_seconds"] {
+        let value: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.split_once(' ').map(|(_, v)| v))
+            .unwrap_or_else(|| panic!("no {name}:\n{metrics}"))
+            .parse()
+            .unwrap();
+        assert!((0.0..60.0).contains(&value), "{name} {value}");
+    }
     assert!(server.terminate().success());
 
     // Counted: the baseline (100) and 103 (a3), not the failed attempt or staging.

@@ -251,6 +251,10 @@ pub struct AdoptionReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub group_by: AdoptionGroupBy,
     pub days: i64,
     pub weeks: usize,
@@ -481,6 +485,11 @@ pub async fn report(queries: &LakeQueries, request: &AdoptionRequest) -> Result<
         .collect();
     Ok(AdoptionReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(
+            queries,
+            &[&ingest::schema::PLATFORM_USAGE, &ingest::schema::SERVICES],
+        )
+        .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,

@@ -368,6 +368,10 @@ pub struct CostReport {
     pub measure: Measure,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub group_by: CostGroupBy,
     pub total: Money,
     pub attributed: Money,
@@ -512,6 +516,7 @@ async fn report_lines(queries: &LakeQueries, request: &CostRequest) -> Result<Co
         currency: request.settings.currency.clone(),
         measure: request.measure,
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &[&ingest::schema::COSTS]).await?,
         to: request.to,
         group_by: request.group_by,
         total: Money::default(),

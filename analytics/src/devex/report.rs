@@ -66,6 +66,10 @@ pub struct DevexReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub group_by: DevexGroupBy,
     pub min_group_size: usize,
     pub groups: Vec<DevexGroup>,
@@ -277,6 +281,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
         .collect();
     let report = DevexReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
@@ -305,6 +310,10 @@ pub struct DevexSeries {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub granularity: crate::dora::Granularity,
     pub group_by: DevexGroupBy,
     pub min_group_size: usize,
@@ -338,6 +347,7 @@ pub async fn series(
     }
     Ok(DevexSeries {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         granularity,

@@ -30,6 +30,10 @@ pub struct SpaceReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub min_group_size: usize,
     pub groups: Vec<SpaceGroup>,
 }
@@ -116,6 +120,7 @@ pub async fn space(queries: &LakeQueries, request: &DevexRequest) -> Result<Spac
     }
     Ok(SpaceReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         min_group_size: request.settings.min_group_size,

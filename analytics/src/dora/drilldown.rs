@@ -86,6 +86,10 @@ pub struct DeploymentsReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub production_pattern: String,
     pub deployments: Vec<DeploymentDetail>,
 }
@@ -263,6 +267,7 @@ pub async fn deployments(
     }
     Ok(DeploymentsReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         production_pattern: request.settings.production_pattern.clone(),

@@ -55,6 +55,10 @@ pub struct DoraReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub group_by: GroupBy,
     pub days: i64,
     pub production_pattern: String,
@@ -102,6 +106,10 @@ pub struct DoraSeries {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub granularity: Granularity,
     pub group_by: GroupBy,
     pub levels_source: String,

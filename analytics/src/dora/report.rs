@@ -51,6 +51,7 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         );
     let report = DoraReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
@@ -199,6 +200,7 @@ pub async fn series(
     }
     Ok(DoraSeries {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         granularity,

@@ -234,6 +234,10 @@ pub struct OnboardingReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub tz: String,
+    /// The newest event the answer's input tables hold (each table's own
+    /// event time: a deployment's start, a commit's author date, ...), in
+    /// UTC; null when they hold none.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
     pub group_by: OnboardingGroupBy,
     pub groups: Vec<OnboardingGroup>,
     pub overall: OnboardingMetrics,
@@ -386,6 +390,15 @@ pub async fn report(
         .collect();
     Ok(OnboardingReport {
         from: request.from,
+        data_as_of: crate::freshness::data_as_of(
+            queries,
+            &[
+                &ingest::schema::PULL_REQUESTS,
+                &ingest::schema::DEPLOYMENTS,
+                &ingest::schema::TEAM_MEMBERS,
+            ],
+        )
+        .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,

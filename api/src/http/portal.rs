@@ -221,7 +221,6 @@ fn hours(value: Option<f64>) -> String {
     value.map_or_else(|| "–".into(), super::charts::duration_hours)
 }
 
-/// A moment as a person reads it (UTC, to the minute).
 /// A moment in the page's time zone, to the minute.
 fn moment(at: Option<chrono::DateTime<chrono::Utc>>, tz: chrono_tz::Tz) -> String {
     at.map_or_else(
@@ -349,7 +348,7 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
     let body = format!(
         r#"<h1>Engineering overview</h1>
 {picker}
-<p class="muted">{from} to {to} (exclusive, {tz}), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team.</p>
+<p class="muted">{from} to {to} (exclusive, {tz}), {days} days, against the {days} days before ({previous_from} to {from}): ▲▼ coloured only when the change is significant (p &lt; 0.05; deployments: binomial test, lead time: Mann-Whitney, change failure rate: two-proportion z-test), n the samples. Levels: {source}. Deployment frequency is graded on the median service of each team. Data as of {data_as_of} (the newest event stored).</p>
 <table id="levels"><thead><tr><th>team</th><th><a href="/definitions#dora_summary">deployment frequency</a></th><th><a href="/definitions#change_lead_times">lead time</a></th><th><a href="/definitions#deployment_outcomes">change failure rate</a></th><th><a href="/definitions#deployment_outcomes">recovery time</a></th><th><a href="/definitions#production_deployments">deploys / week</a></th><th><a href="/definitions#lead_time_summary">lead time (median)</a></th><th><a href="/definitions#dora_summary">change failure rate</a></th><th><a href="/definitions#ci_summary">CI (median)</a></th><th><a href="/definitions#pull_request_summary">PR cycle time (median)</a></th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p class="muted"><a href="/cost">Cost per team</a> · <a href="/adoption">Platform adoption</a> · <a href="/onboarding">Onboarding</a>.</p>"#,
@@ -358,6 +357,7 @@ pub async fn overview(state: &AppState, range: &RangeParams) -> Result<String> {
         picker = range_picker("/", from, to, range.tz()),
         tz = escape(&report.tz),
         previous_from = trend.previous_from,
+        data_as_of = moment(report.data_as_of, request.tz),
     );
     Ok(page("Overview", &body))
 }

@@ -437,11 +437,17 @@ fn render_groups(title: &str, value: &Value, format: OutputFormat) -> Result<Str
     }
     // Wide reports read better turned: a row per field, a column per group.
     let mut out = format!(
-        "{title} {} to {} ({}); people measures need {} developers\n\n",
-        cell(&value["from"], true),
-        cell(&value["to"], true),
-        cell(&value["tz"], true),
-        cell(&value["min_group_size"], true)
+        "{}\n\n",
+        crate::render::wrapped(&format!(
+            "{title} {} to {} ({}); people measures need {} developers. {}",
+            cell(&value["from"], true),
+            cell(&value["to"], true),
+            cell(&value["tz"], true),
+            cell(&value["min_group_size"], true),
+            crate::render::data_as_of(
+                serde_json::from_value(value["data_as_of"].clone()).unwrap_or_default()
+            )
+        ))
     );
     let width = headers.iter().map(|h| h.chars().count()).max().unwrap_or(0);
     let columns: Vec<usize> = (0..rows.len())

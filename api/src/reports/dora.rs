@@ -257,7 +257,7 @@ fn group_header(report_group_by: analytics::dora::GroupBy) -> &'static str {
 
 fn report_table(report: &DoraReport) -> String {
     let about = format!(
-        "DORA metrics {} to {} (exclusive; {} days in {}), production = {}. Levels: {}. Teams: {}. cfr = change failure rate; few = too few deployments to grade; every field: --format json or csv.",
+        "DORA metrics {} to {} (exclusive; {} days in {}), production = {}. Levels: {}. Teams: {}. cfr = change failure rate; few = too few deployments to grade; every field: --format json or csv. {}",
         report.from,
         report.to,
         report.days,
@@ -265,6 +265,7 @@ fn report_table(report: &DoraReport) -> String {
         report.production_pattern,
         report.levels_source,
         report.ownership,
+        crate::render::data_as_of(report.data_as_of),
     );
     format!(
         "{}\n\n{}\n",

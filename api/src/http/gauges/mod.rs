@@ -39,6 +39,8 @@ pub struct Scorecard {
     families: Arc<RwLock<Vec<Family>>>,
     /// Wakes the refresh task early, after new events were stored.
     stale: Arc<tokio::sync::Notify>,
+    /// When the first delivery not yet in the derived tables was stored.
+    pending_since: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 pub(super) fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -244,6 +246,21 @@ impl Scorecard {
     /// Recomputes every gauge for the window ending `end` (inclusive).
     pub async fn refresh(&self, queries: &LakeQueries, config: &Config) -> Result<()> {
         let started = Instant::now();
+        // Events stored from here on wait for the next refresh.
+        let pending = self
+            .pending_since
+            .lock()
+            .map(|mut pending| pending.take())
+            .unwrap_or_default();
+        if let Err(e) = analytics::derive::run(queries, &config.dora, &config.devex).await {
+            // Still waiting: the next refresh counts from the same moment.
+            if let (Some(since), Ok(mut waiting)) = (pending, self.pending_since.lock()) {
+                *waiting = Some(waiting.map_or(since, |w| w.min(since)));
+            }
+            return Err(e.into());
+        }
+        let derive_seconds = started.elapsed().as_secs_f64();
+        let lag_seconds = pending.map_or(0.0, |since| since.elapsed().as_secs_f64());
         let end = config
             .metrics
             .end
@@ -339,6 +356,18 @@ impl Scorecard {
             Some(now),
         );
         builder.push(
+            "devex_derive_duration_seconds",
+            "How long the last refresh took to bring the derived tables up to date (near 0 when nothing changed)",
+            vec![],
+            Some(derive_seconds),
+        );
+        builder.push(
+            "devex_derive_lag_seconds",
+            "From the first event stored after the previous derive to the end of the derive that includes it; 0 when nothing was waiting",
+            vec![],
+            Some(lag_seconds),
+        );
+        builder.push(
             "devex_refresh_duration_seconds",
             "How long the last computation took",
             vec![],
@@ -373,6 +402,9 @@ impl Scorecard {
 
     /// Tells the refresh task that new events were stored.
     pub fn ingested(&self) {
+        if let Ok(mut pending) = self.pending_since.lock() {
+            pending.get_or_insert_with(Instant::now);
+        }
         self.stale.notify_one();
     }
 }
