@@ -34,6 +34,8 @@ pub struct Config {
     pub surveys: SurveysConfig,
     /// The rolling window and refresh schedule of the /metrics gauges.
     pub metrics: MetricsConfig,
+    /// How often `serve` merges small files.
+    pub compaction: CompactionConfig,
     /// The currency costs are reported in, and the attribution rules.
     pub cost: analytics::cost::CostSettings,
     /// The platform adoption funnels.
@@ -65,6 +67,22 @@ impl Default for MetricsConfig {
             refresh_seconds: 60,
             end: None,
         }
+    }
+}
+
+/// `[compaction]` in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompactionConfig {
+    /// Minutes between compactions while `serve` runs (each partition's
+    /// small files merged, see `devex compact`); 0 turns it off. The derived
+    /// tables are rebuilt after a compaction that changed files.
+    pub minutes: u64,
+}
+
+impl Default for CompactionConfig {
+    fn default() -> Self {
+        CompactionConfig { minutes: 60 }
     }
 }
 
@@ -105,6 +123,7 @@ impl Default for Config {
             devex: analytics::devex::DevexSettings::default(),
             surveys: SurveysConfig::default(),
             metrics: MetricsConfig::default(),
+            compaction: CompactionConfig::default(),
             cost: analytics::cost::CostSettings::default(),
             adoption: analytics::adoption::AdoptionSettings::default(),
             auth: crate::auth::AuthSettings::default(),

@@ -44,9 +44,11 @@ use tokio::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
+mod compact;
 mod derived;
 #[cfg(test)]
 mod properties;
+pub use compact::CompactSummary;
 pub use derived::{DerivedFile, DERIVED_DIR};
 
 /// Rows per Parquet row group: large enough for good compression, small

@@ -372,3 +372,106 @@ async fn full_disk(dir: &std::path::Path, mounted: bool) {
     );
     assert_eq!(rows, serde_json::json!([{"n": 21, "ids": 21}]));
 }
+
+/// Compaction killed before and after its swap: every time the lake reads
+/// every row exactly once, and the next run finishes the job.
+#[test]
+fn a_compaction_killed_at_either_side_of_its_swap_loses_and_doubles_nothing() {
+    let lake = tempfile::tempdir().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    // Eight single-incident imports in March (eight small files), one in April.
+    for (i, day) in [
+        "2026-03-02",
+        "2026-03-05",
+        "2026-03-09",
+        "2026-03-11",
+        "2026-03-15",
+        "2026-03-20",
+        "2026-03-24",
+        "2026-03-30",
+        "2026-04-02",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = input.path().join(format!("incident-{i}.jsonl"));
+        std::fs::write(
+            &file,
+            format!("{{\"service\":\"payments\",\"incident_id\":\"PD-{i}\",\"opened_at\":\"{day}T11:00:00Z\"}}\n"),
+        )
+        .unwrap();
+        let output = run(&[
+            "import",
+            "incidents",
+            file.to_str().unwrap(),
+            "--lake",
+            lake_arg,
+            "--no-derive",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let march = |lake: &std::path::Path| {
+        data_files(lake)
+            .iter()
+            .filter(|p| p.starts_with("incidents/month=2026-03/"))
+            .count()
+    };
+    let rows = |lake: &std::path::Path| {
+        let answer = query_json(
+            lake,
+            "SELECT count(*) AS n, count(DISTINCT event_id) AS distinct_ids FROM incidents",
+        );
+        (
+            answer[0]["n"].as_i64().unwrap(),
+            answer[0]["distinct_ids"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!((march(lake.path()), rows(lake.path())), (8, (9, 9)));
+
+    for (failpoint, march_files) in [
+        ("lake:compact-before-swap", 8),
+        ("lake:compact-after-swap", 1),
+    ] {
+        let crashed = devex()
+            .env("DEVEX_FAILPOINT", failpoint)
+            .args(["compact", "--lake", lake_arg])
+            .output()
+            .unwrap();
+        assert!(
+            !crashed.status.success(),
+            "{failpoint} must stop the compaction"
+        );
+        assert!(
+            lake.path().join("_devex/compaction").exists(),
+            "{failpoint}"
+        );
+        assert_eq!(
+            (march(lake.path()), rows(lake.path())),
+            (march_files, (9, 9)),
+            "{failpoint}"
+        );
+    }
+    // The next run removes what the crash left; March is already one file.
+    let output = run(&["compact", "--lake", lake_arg]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("nothing to compact"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!lake.path().join("_devex/compaction").exists());
+    assert_eq!((march(lake.path()), rows(lake.path())), (1, (9, 9)));
+    // Deduplication holds across the merged file: a re-import adds nothing.
+    let again = input.path().join("incident-3.jsonl");
+    let output = run(&[
+        "import",
+        "incidents",
+        again.to_str().unwrap(),
+        "--lake",
+        lake_arg,
+        "--no-derive",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(rows(lake.path()), (9, 9));
+}

@@ -42,6 +42,10 @@ pub enum Command {
     /// Bring the derived tables up to date now (import, ingest, demo and
     /// serve do this on their own) and say how long it took.
     Derive(LakeArg),
+    /// Merge each partition's small files (one per append or webhook
+    /// delivery) into sorted files of the normal size; `serve` does this on
+    /// its own every `[compaction] minutes`.
+    Compact(CompactArgs),
     /// Compute a report over the lake.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -57,6 +61,15 @@ pub enum Command {
     /// The audit log, newest first: who did what, when, from where, and
     /// the outcome.
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Only this table (default: every table).
+    #[arg(long)]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,48 @@ pub async fn derive(queries: &analytics::LakeQueries, config: &Config) -> Result
     Ok(analytics::derive::run(queries, &config.dora, &config.devex).await?)
 }
 
+/// `devex compact`: merges small files, table by table, and says what it did.
+pub async fn compact(config: &Config, only: Option<&str>) -> Result<()> {
+    let lake = Lake::open_existing(&config.lake)?;
+    let tables: Vec<&'static ingest::schema::TableSpec> = match only {
+        Some(name) => vec![ingest::schema::table(name)?],
+        None => ingest::schema::TABLES.to_vec(),
+    };
+    let started = std::time::Instant::now();
+    let mut total = ingest::lake::CompactSummary::default();
+    for table in tables {
+        let spinner = spinner(&format!("compacting {}", table.name));
+        let summary = lake.compact(table).await;
+        spinner.finish_and_clear();
+        let summary = summary?;
+        if summary.partitions > 0 {
+            crate::cli::output::print(&format!(
+                "{}: {} partitions, {} files -> {} ({} rows merged)",
+                table.name,
+                summary.partitions,
+                summary.files_before,
+                summary.files_after,
+                summary.rows_merged
+            ))?;
+        }
+        total.add(&summary);
+    }
+    crate::cli::output::print(&if total.partitions == 0 {
+        format!(
+            "nothing to compact: no partition has more than one small file ({:.2} s)",
+            started.elapsed().as_secs_f64()
+        )
+    } else {
+        format!(
+            "compacted {} partitions: {} files -> {} ({:.2} s); the derived tables are rebuilt on the next report",
+            total.partitions,
+            total.files_before,
+            total.files_after,
+            started.elapsed().as_secs_f64()
+        )
+    })
+}
+
 /// Whether a file is large enough for a progress bar, on a terminal.
 pub fn byte_progress(path: &Path) -> bool {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());

@@ -377,6 +377,10 @@ async fn run(cli: Cli) -> Result<()> {
             ))?;
             Ok(())
         }
+        Command::Compact(args) => {
+            apply_lake(&mut config, &args.lake);
+            commands::compact(&config, args.table.as_deref()).await
+        }
         Command::Tables(args) => {
             apply_lake(&mut config, &args);
             let lake = Lake::open_existing(&config.lake)?;

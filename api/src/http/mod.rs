@@ -191,6 +191,7 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();
+    spawn_compaction(lake.clone(), config.compaction.minutes);
     server::serve(
         listener,
         app(state),
@@ -200,6 +201,38 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     .await;
     tracing::info!("Shut down cleanly.");
     Ok(())
+}
+
+/// Merges small files every `minutes` (0: never), as `devex compact` does.
+fn spawn_compaction(lake: Arc<ingest::lake::Lake>, minutes: u64) {
+    if minutes == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_secs(minutes.saturating_mul(60));
+        loop {
+            tokio::time::sleep(period).await;
+            let started = std::time::Instant::now();
+            let mut total = ingest::lake::CompactSummary::default();
+            for table in ingest::schema::TABLES {
+                match lake.compact(table).await {
+                    Ok(summary) => total.add(&summary),
+                    Err(e) => {
+                        tracing::warn!(error = %e, table = table.name, "Compaction failed; trying again next time.");
+                    }
+                }
+            }
+            if total.partitions > 0 {
+                tracing::info!(
+                    partitions = total.partitions,
+                    files_before = total.files_before,
+                    files_after = total.files_after,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "Compacted small files."
+                );
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
