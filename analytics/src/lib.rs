@@ -31,6 +31,7 @@ pub mod dora;
 pub mod durations;
 pub mod error;
 pub mod freshness;
+mod generations;
 pub mod onboarding;
 pub mod paths;
 pub mod privacy;
@@ -64,7 +65,7 @@ pub struct LakeQueries {
     lake: Arc<Lake>,
     context: SessionContext,
     /// Derived tables registered in `context`, by input key (see `derive`).
-    derived: tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+    derived: tokio::sync::Mutex<DerivedTables>,
     /// Materialized per-deployment tables by lake content and settings (see
     /// `dora`), newest last.
     materialized: tokio::sync::Mutex<Vec<(String, SessionContext)>>,
@@ -75,6 +76,11 @@ pub struct LakeQueries {
     /// [`freshness`]).
     freshness: tokio::sync::Mutex<Freshness>,
 }
+
+/// Derived tables registered in the main context by key, oldest first, each
+/// with the lease on its generation.
+type DerivedTables = std::collections::HashMap<String, Vec<(String, DerivedHold)>>;
+type DerivedHold = Option<Arc<ingest::lake::DerivedLease>>;
 
 type Freshness = std::collections::HashMap<String, Option<chrono::DateTime<chrono::Utc>>>;
 
@@ -206,9 +212,7 @@ impl LakeQueries {
         Ok(scratch)
     }
 
-    pub(crate) fn derived_tables(
-        &self,
-    ) -> &tokio::sync::Mutex<std::collections::HashMap<String, Vec<String>>> {
+    pub(crate) fn derived_tables(&self) -> &tokio::sync::Mutex<DerivedTables> {
         &self.derived
     }
 

@@ -116,6 +116,7 @@ pub(crate) async fn materialize(
     tables: &[(&str, String)],
     sort_by: &[&str],
     extra_tables: &[(&str, Arc<dyn TableProvider>)],
+    extra_leases: Vec<Arc<ingest::lake::DerivedLease>>,
     functions: Vec<datafusion::logical_expr::ScalarUDF>,
 ) -> Result<SessionContext> {
     let mut cache = queries.materialized().lock().await;
@@ -139,6 +140,18 @@ pub(crate) async fn materialize(
             hex::encode(Sha256::digest(key.as_bytes()))
         )
     };
+    // Held before looking for kept files, so they cannot go in between; the
+    // context (and every query on it) holds it from here on.
+    let mut leases = match queries.lake().lease_derived(&folder) {
+        Ok(lease) => vec![Arc::new(lease)],
+        // A lake that cannot be written has no removals to hold off.
+        Err(e) => {
+            tracing::debug!(error = %e, "derived generation not leased");
+            Vec::new()
+        }
+    };
+    leases.extend(extra_leases);
+    crate::generations::hold(&context, leases);
     let mut computed = false;
     for (name, sql) in tables {
         let file = format!("{folder}/{name}.parquet");

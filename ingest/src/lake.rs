@@ -46,10 +46,12 @@ use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
 mod compact;
 mod derived;
+mod lease;
 #[cfg(test)]
 mod properties;
 pub use compact::CompactSummary;
 pub use derived::{DerivedFile, DERIVED_DIR};
+pub use lease::DerivedLease;
 
 /// Rows per Parquet row group: large enough for good compression, small
 /// enough that min/max statistics still prune.

@@ -223,10 +223,22 @@ pub async fn deployment_changes_table(
     let (pattern_hash, input_hash) = fingerprint(queries, production_pattern).await?;
     let table_name = format!("deployment_changes_{pattern_hash}_{input_hash}");
     let mut registered = queries.derived_tables().lock().await;
-    if registered.get(&pattern_hash).and_then(|names| names.last()) == Some(&table_name) {
+    if registered
+        .get(&pattern_hash)
+        .and_then(|names| names.last())
+        .map(|(name, _)| name)
+        == Some(&table_name)
+    {
         return Ok(table_name);
     }
     let file_name = format!("{pattern_hash}-{input_hash}.parquet");
+    // Held before looking for the file, so it cannot go in between (none
+    // on a lake that cannot be written: nothing is removed there).
+    let lease = queries
+        .lake()
+        .lease_derived(&format!("{DERIVED_FOLDER}/{file_name}"))
+        .ok()
+        .map(Arc::new);
     let path = queries
         .lake()
         .derived_path(&format!("{DERIVED_FOLDER}/{file_name}"));
@@ -259,14 +271,22 @@ pub async fn deployment_changes_table(
     // The previous result stays registered a while: a query planned just
     // before new data arrived may still name it.
     let names = registered.entry(pattern_hash).or_default();
-    names.push(table_name.clone());
+    names.push((table_name.clone(), lease));
     if names.len() > KEPT_GENERATIONS {
-        let old = names.remove(0);
+        let (old, _lease) = names.remove(0);
         let _ = context.deregister_table(old.as_str());
     }
     context
         .register_table(table_name.as_str(), table)
         .map_err(Error::Engine)?;
+    // The main context holds what it has registered; a query planned on a
+    // generation it no longer registers keeps that one's lease until it ends.
+    let held = registered
+        .values()
+        .flatten()
+        .filter_map(|(_, lease)| lease.clone())
+        .collect();
+    crate::generations::hold(context, held);
     Ok(table_name)
 }
 

@@ -79,6 +79,7 @@ pub(super) async fn materialize_for(
         &tables,
         &[],
         &[("change_lead_times", change_lead_times)],
+        crate::generations::held(&dora),
         functions,
     )
     .await

@@ -183,6 +183,8 @@ pub(super) async fn materialize(
         &tables,
         &["team", "service", "deployed_at"],
         &[(changes_table, changes)],
+        // The deployment_changes generations the main context holds.
+        crate::generations::held(queries.context()),
         vec![],
     )
     .await

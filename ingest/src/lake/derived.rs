@@ -116,18 +116,48 @@ impl Lake {
 
     /// Removes the derived files under `folder` (relative to `_derived/`),
     /// except those `keep` says to keep (given each file's path relative to
-    /// `folder`).
+    /// `folder`). A generation (the first component of that path: a folder
+    /// or a file) that a process holds a lease on (see
+    /// [`Lake::lease_derived`]) is left whole for a later removal.
     pub async fn remove_derived_files(
         &self,
         folder: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Result<usize> {
-        let mut removed = 0;
+        let mut generations: std::collections::BTreeMap<String, (Vec<String>, bool)> =
+            Default::default();
         for (relative, _) in self.derived_files(folder).await? {
-            let location = StorePath::from(format!("{DERIVED_DIR}/{folder}/{relative}"));
-            if !keep(&relative) && self.store.delete(&location).await.is_ok() {
-                removed += 1;
+            let unit = relative.split('/').next().unwrap_or(&relative).to_string();
+            let entry = generations.entry(unit).or_default();
+            if keep(&relative) {
+                entry.1 = true;
+            } else {
+                entry.0.push(relative);
             }
+        }
+        let mut removed = 0;
+        for (unit, (files, partly_kept)) in generations {
+            if files.is_empty() {
+                continue;
+            }
+            let unit = format!("{folder}/{unit}");
+            let Some((lease, lease_path)) = self.try_lease_exclusive(&unit)? else {
+                tracing::debug!(generation = %unit, "Derived generation in use; removed later.");
+                continue;
+            };
+            for relative in files {
+                let location = StorePath::from(format!("{DERIVED_DIR}/{folder}/{relative}"));
+                if self.store.delete(&location).await.is_ok() {
+                    removed += 1;
+                }
+            }
+            if !partly_kept {
+                // The emptied folder (a file generation is gone already).
+                let _ = std::fs::remove_dir(self.derived_path(&unit));
+                // Unlinked while held: a reader waiting on it starts over.
+                let _ = std::fs::remove_file(&lease_path);
+            }
+            drop(lease);
         }
         Ok(removed)
     }
