@@ -75,8 +75,7 @@ impl Default for MetricsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct CompactionConfig {
     /// Minutes between compactions while `serve` runs (each partition's
-    /// small files merged, see `devex compact`); 0 turns it off. The derived
-    /// tables are rebuilt after a compaction that changed files.
+    /// small files merged, see `devex compact`); 0 turns it off.
     pub minutes: u64,
 }
 

@@ -699,16 +699,48 @@ fn sort_rows(table: &TableSpec, batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
+/// Bits of a content name: 96, as 24 hex digits.
+const CONTENT_BITS: u32 = 96;
+
 /// Names a file after its content, so the same rows give the same name and
-/// two lakes built from the same input are identical file for file.
+/// two lakes built from the same input are identical file for file. The
+/// name is the sum of its rows' event-id hashes (mod 2^96): adding, so the
+/// names of a table's files sum to the same value however its rows are
+/// grouped into files ([`content_fingerprint`]); compaction does not change
+/// it.
 fn file_name(batch: &RecordBatch) -> String {
-    let mut hasher = Sha256::new();
     let ids = batch.column(0).as_string::<i32>();
-    for id in ids.iter().flatten() {
-        hasher.update(id.as_bytes());
-        hasher.update([0u8]);
+    let sum = ids
+        .iter()
+        .flatten()
+        .fold(0u128, |sum, id| sum.wrapping_add(event_id_hash(id)));
+    format!("part-{:024x}.parquet", sum & ((1u128 << CONTENT_BITS) - 1))
+}
+
+/// What a table's data files hold, whatever files hold it: the sum of their
+/// content names (see `file_name`), so merging or splitting files keeps it
+/// and any row added or removed changes it. A file not named that way
+/// counts by its path and size.
+pub fn content_fingerprint(files: &[(String, u64)]) -> String {
+    let mask = (1u128 << CONTENT_BITS) - 1;
+    let mut sum = 0u128;
+    let mut others = Sha256::new();
+    for (path, size) in files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let value = name
+            .strip_prefix("part-")
+            .and_then(|n| n.strip_suffix(".parquet"))
+            .filter(|hex| hex.len() == 24)
+            .and_then(|hex| u128::from_str_radix(hex, 16).ok());
+        match value {
+            Some(value) => sum = sum.wrapping_add(value) & mask,
+            None => {
+                others.update(path.as_bytes());
+                others.update(size.to_le_bytes());
+            }
+        }
     }
-    format!("part-{}.parquet", hex::encode(&hasher.finalize()[..12]))
+    format!("{sum:024x}-{}", hex::encode(&others.finalize()[..8]))
 }
 
 fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {

@@ -96,7 +96,7 @@ pub async fn compact(config: &Config, only: Option<&str>) -> Result<()> {
         )
     } else {
         format!(
-            "compacted {} partitions: {} files -> {} ({:.2} s); the derived tables are rebuilt on the next report",
+            "compacted {} partitions: {} files -> {} ({:.2} s); the same rows, so the derived tables stand",
             total.partitions,
             total.files_before,
             total.files_after,

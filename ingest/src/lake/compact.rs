@@ -309,7 +309,14 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(files(&lake).len(), 30);
+        let before = content_fingerprint(&lake.data_files(&INCIDENTS).await.unwrap());
         let summary = lake.compact(&INCIDENTS).await.unwrap();
+        // The same rows: the same content fingerprint, so derived tables
+        // keyed by it are not computed again.
+        assert_eq!(
+            content_fingerprint(&lake.data_files(&INCIDENTS).await.unwrap()),
+            before
+        );
         assert_eq!(
             summary,
             CompactSummary {
@@ -328,6 +335,10 @@ mod tests {
         // Deduplication still knows every id, in this process and a new one.
         let again = lake.append(&INCIDENTS, &incident(7, 21)).await.unwrap();
         assert_eq!(again.duplicates, 1);
+        assert_eq!(
+            content_fingerprint(&lake.data_files(&INCIDENTS).await.unwrap()),
+            before
+        );
         let fresh = Lake::open_existing(dir.path()).unwrap();
         assert_eq!(
             fresh
@@ -342,6 +353,19 @@ mod tests {
         assert_eq!((incidents.rows, incidents.files), (30, 1));
         // Sorted by the table's sort key; a second compaction has nothing to do.
         assert_eq!(lake.compact(&INCIDENTS).await.unwrap().partitions, 0);
+        // A new row is new content.
+        let other_lake_dir = tempfile::tempdir().unwrap();
+        let grown = Lake::create_or_open(other_lake_dir.path()).unwrap();
+        for id in 0..31 {
+            grown
+                .append(&INCIDENTS, &incident(id, 28 - (id as u32 % 28)))
+                .await
+                .unwrap();
+        }
+        assert_ne!(
+            content_fingerprint(&grown.data_files(&INCIDENTS).await.unwrap()),
+            before
+        );
         // Named by content: the same rows compacted in another lake give the
         // same file.
         let other = tempfile::tempdir().unwrap();
