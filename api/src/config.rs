@@ -74,14 +74,16 @@ impl Default for MetricsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompactionConfig {
-    /// Minutes between compactions while `serve` runs (each partition's
+    /// Seconds between compactions while `serve` runs (each partition's
     /// small files merged, see `devex compact`); 0 turns it off.
-    pub minutes: u64,
+    pub interval_seconds: u64,
 }
 
 impl Default for CompactionConfig {
     fn default() -> Self {
-        CompactionConfig { minutes: 60 }
+        CompactionConfig {
+            interval_seconds: 3600,
+        }
     }
 }
 

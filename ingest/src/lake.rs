@@ -38,7 +38,6 @@ use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -47,11 +46,14 @@ use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 mod compact;
 mod derived;
 mod lease;
+mod naming;
 #[cfg(test)]
 mod properties;
 pub use compact::CompactSummary;
 pub use derived::{DerivedFile, DERIVED_DIR};
 pub use lease::DerivedLease;
+pub use naming::content_fingerprint;
+use naming::{event_id_hash, file_name};
 
 /// Rows per Parquet row group: large enough for good compression, small
 /// enough that min/max statistics still prune.
@@ -617,15 +619,6 @@ pub fn is_storage_full(error: &std::io::Error) -> bool {
         || matches!(error.raw_os_error(), Some(28 | 122))
 }
 
-/// A 128-bit hash of an event id: compact enough to keep every id of a
-/// partition in memory, wide enough that collisions do not happen in practice.
-fn event_id_hash(id: &str) -> u128 {
-    let digest = Sha256::digest(id.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(bytes)
-}
-
 /// Groups row indices by partition (`YYYY-MM` of the partition column).
 fn partition_rows(
     table: &TableSpec,
@@ -697,50 +690,6 @@ fn sort_rows(table: &TableSpec, batch: &RecordBatch) -> Result<RecordBatch> {
     }
     let indices = lexsort_to_indices(&columns, None)?;
     Ok(take_record_batch(batch, &indices)?)
-}
-
-/// Bits of a content name: 96, as 24 hex digits.
-const CONTENT_BITS: u32 = 96;
-
-/// Names a file after its content, so the same rows give the same name and
-/// two lakes built from the same input are identical file for file. The
-/// name is the sum of its rows' event-id hashes (mod 2^96): adding, so the
-/// names of a table's files sum to the same value however its rows are
-/// grouped into files ([`content_fingerprint`]); compaction does not change
-/// it.
-fn file_name(batch: &RecordBatch) -> String {
-    let ids = batch.column(0).as_string::<i32>();
-    let sum = ids
-        .iter()
-        .flatten()
-        .fold(0u128, |sum, id| sum.wrapping_add(event_id_hash(id)));
-    format!("part-{:024x}.parquet", sum & ((1u128 << CONTENT_BITS) - 1))
-}
-
-/// What a table's data files hold, whatever files hold it: the sum of their
-/// content names (see `file_name`), so merging or splitting files keeps it
-/// and any row added or removed changes it. A file not named that way
-/// counts by its path and size.
-pub fn content_fingerprint(files: &[(String, u64)]) -> String {
-    let mask = (1u128 << CONTENT_BITS) - 1;
-    let mut sum = 0u128;
-    let mut others = Sha256::new();
-    for (path, size) in files {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let value = name
-            .strip_prefix("part-")
-            .and_then(|n| n.strip_suffix(".parquet"))
-            .filter(|hex| hex.len() == 24)
-            .and_then(|hex| u128::from_str_radix(hex, 16).ok());
-        match value {
-            Some(value) => sum = sum.wrapping_add(value) & mask,
-            None => {
-                others.update(path.as_bytes());
-                others.update(size.to_le_bytes());
-            }
-        }
-    }
-    format!("{sum:024x}-{}", hex::encode(&others.finalize()[..8]))
 }
 
 fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {

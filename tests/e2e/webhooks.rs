@@ -435,3 +435,58 @@ async fn concurrent_deliveries_are_each_stored_once() {
     assert!(server.terminate().success());
     assert_eq!(count(lake.path(), "ci_runs"), 300);
 }
+
+/// A serving lake merges the small files its deliveries leave, in the
+/// background: every row stays once, and a redelivery after the merge is
+/// still recognised.
+#[tokio::test]
+async fn a_serving_lake_compacts_its_small_files_in_the_background() {
+    let lake = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        lake.path(),
+        &[
+            ("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET),
+            ("DEVEX_COMPACTION__INTERVAL_SECONDS", "1"),
+            ("DEVEX_METRICS__REFRESH_SECONDS", "3600"),
+        ],
+    );
+    let zero = "0000000000000000000000000000000000000000";
+    let shas = ["c1", "c2", "c3", "c4", "c5", "c6"];
+    let mut deliveries = Vec::new();
+    for (i, sha) in shas.iter().enumerate() {
+        let before = if i == 0 { zero } else { shas[i - 1] };
+        let at = format!("2025-03-{:02}T10:00:00Z", i + 1);
+        deliveries.push(push(before, &[(sha, at.as_str())]));
+    }
+    for (i, payload) in deliveries.iter().enumerate() {
+        let (status, body) = deliver(&server, "push", &format!("p-{i}"), payload, SECRET).await;
+        // A commit and a push: two rows, each in a file of its own.
+        assert_eq!((status, body["stored"].as_u64()), (200, Some(2)), "{body}");
+    }
+    let march = || {
+        data_files(lake.path())
+            .iter()
+            .filter(|p| p.starts_with("commits/month=2025-03/"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while march() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not compacted: {:?}",
+            data_files(lake.path())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let rows = query_json(
+        lake.path(),
+        "SELECT count(*) AS n, count(DISTINCT sha) AS shas FROM commits",
+    );
+    assert_eq!(
+        (rows[0]["n"].as_i64(), rows[0]["shas"].as_i64()),
+        (Some(6), Some(6))
+    );
+    let (status, body) = deliver(&server, "push", "p-2-again", &deliveries[2], SECRET).await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(0)), "{body}");
+    assert!(server.terminate().success());
+}

@@ -44,7 +44,7 @@ pub enum Command {
     Derive(LakeArg),
     /// Merge each partition's small files (one per append or webhook
     /// delivery) into sorted files of the normal size; `serve` does this on
-    /// its own every `[compaction] minutes`.
+    /// its own every `[compaction] interval_seconds`.
     Compact(CompactArgs),
     /// Compute a report over the lake.
     #[command(subcommand)]

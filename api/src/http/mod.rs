@@ -191,7 +191,7 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }
     let state = state.refresh_metrics();
-    spawn_compaction(lake.clone(), config.compaction.minutes);
+    spawn_compaction(lake.clone(), config.compaction.interval_seconds);
     server::serve(
         listener,
         app(state),
@@ -203,13 +203,13 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     Ok(())
 }
 
-/// Merges small files every `minutes` (0: never), as `devex compact` does.
-fn spawn_compaction(lake: Arc<ingest::lake::Lake>, minutes: u64) {
-    if minutes == 0 {
+/// Merges small files every `seconds` (0: never), as `devex compact` does.
+fn spawn_compaction(lake: Arc<ingest::lake::Lake>, seconds: u64) {
+    if seconds == 0 {
         return;
     }
     tokio::spawn(async move {
-        let period = std::time::Duration::from_secs(minutes.saturating_mul(60));
+        let period = std::time::Duration::from_secs(seconds);
         loop {
             tokio::time::sleep(period).await;
             let started = std::time::Instant::now();
