@@ -62,14 +62,21 @@ impl Lake {
             }
         }
         let mut summary = CompactSummary::default();
-        for (folder, paths) in by_folder {
+        'partitions: for (folder, paths) in by_folder {
             let mut small = Vec::new();
             let mut kept = Vec::new();
             for path in paths {
-                if self.read_row_count(&path).await? < SMALL_FILE_ROWS {
-                    small.push(path);
-                } else {
-                    kept.push(path);
+                match self.read_row_count(&path).await {
+                    Ok(rows) if rows < SMALL_FILE_ROWS => small.push(path),
+                    Ok(_) => kept.push(path),
+                    // A corrupt file is the quarantine's business (the next
+                    // read of the table moves it out); the other partitions
+                    // are still compacted.
+                    Err(e @ Error::CorruptFile { .. }) => {
+                        tracing::warn!(error = %e, partition = %folder, "Not compacting a partition with a corrupt file.");
+                        continue 'partitions;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
             if small.len() < 2 {
@@ -377,6 +384,49 @@ mod tests {
         }
         twin.compact(&INCIDENTS).await.unwrap();
         assert_eq!(files(&twin), files(&lake));
+    }
+
+    #[tokio::test]
+    async fn a_partition_with_a_corrupt_file_is_left_and_the_others_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::create_or_open(dir.path()).unwrap();
+        for id in 0..3 {
+            lake.append(&INCIDENTS, &incident(id, 2 + id as u32))
+                .await
+                .unwrap();
+        }
+        let april = |id: usize| {
+            let mut b = TableBuilder::new(&INCIDENTS);
+            b.push(vec![
+                Value::text(format!("inc-apr-{id}")),
+                Value::text("payments"),
+                Value::text(format!("apr-{id}")),
+                Value::Null,
+                Value::Timestamp(
+                    chrono::DateTime::parse_from_rfc3339("2026-04-03T10:00:00Z")
+                        .unwrap()
+                        .timestamp_micros()
+                        + id as i64,
+                ),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ])
+            .unwrap();
+            b.finish().unwrap()
+        };
+        lake.append(&INCIDENTS, &april(1)).await.unwrap();
+        lake.append(&INCIDENTS, &april(2)).await.unwrap();
+        std::fs::write(
+            dir.path()
+                .join("incidents/month=2026-03/part-broken.parquet"),
+            b"not parquet",
+        )
+        .unwrap();
+        let summary = lake.compact(&INCIDENTS).await.unwrap();
+        assert_eq!((summary.partitions, summary.files_after), (1, 1));
+        assert_eq!(files(&lake).len(), 4, "March untouched: {:?}", files(&lake));
     }
 
     #[tokio::test]
