@@ -88,32 +88,10 @@ fn month_of(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rows::append_deployment;
     use ingest::lake::Lake;
-    use ingest::rows::{TableBuilder, Value};
     use ingest::schema::{DEPLOYMENTS, INCIDENTS, SERVICES};
     use std::sync::Arc;
-
-    async fn deploy(lake: &Lake, id: &str, at: &str) {
-        let micros = chrono::DateTime::parse_from_rfc3339(at)
-            .unwrap()
-            .timestamp_micros();
-        let mut b = TableBuilder::new(&DEPLOYMENTS);
-        b.push(vec![
-            Value::text(format!("d-{id}")),
-            Value::text("pay"),
-            Value::text("production"),
-            Value::text("abc"),
-            Value::text(id),
-            Value::text("success"),
-            Value::Timestamp(micros),
-            Value::Timestamp(micros + 60_000_000),
-            Value::text("import"),
-        ])
-        .unwrap();
-        lake.append(&DEPLOYMENTS, &b.finish().unwrap())
-            .await
-            .unwrap();
-    }
 
     #[tokio::test]
     async fn the_newest_event_of_the_newest_month_and_none_for_an_empty_lake() {
@@ -124,13 +102,13 @@ mod tests {
         assert_eq!(data_as_of(&queries, &tables).await.unwrap(), None);
         // 00:30 on February 1st at +01:00 is still January in UTC (the
         // partition's month), and the newest event.
-        deploy(&lake, "1", "2026-01-31T23:00:00Z").await;
-        deploy(&lake, "2", "2026-02-01T00:30:00+01:00").await;
-        deploy(&lake, "3", "2026-01-15T08:00:00Z").await;
+        append_deployment(&lake, "1", "abc", "2026-01-31T23:00:00Z").await;
+        append_deployment(&lake, "2", "abc", "2026-02-01T00:30:00+01:00").await;
+        append_deployment(&lake, "3", "abc", "2026-01-15T08:00:00Z").await;
         let at = data_as_of(&queries, &tables).await.unwrap().unwrap();
         assert_eq!(at.to_rfc3339(), "2026-01-31T23:30:00+00:00");
         // A new month's file changes the content: the answer follows.
-        deploy(&lake, "4", "2026-02-20T09:15:00Z").await;
+        append_deployment(&lake, "4", "abc", "2026-02-20T09:15:00Z").await;
         let at = data_as_of(&queries, &tables).await.unwrap().unwrap();
         assert_eq!(at.to_rfc3339(), "2026-02-20T09:15:00+00:00");
     }

@@ -38,33 +38,16 @@ pub(crate) fn hold(context: &SessionContext, leases: Vec<Arc<DerivedLease>>) {
 #[cfg(test)]
 mod tests {
     use crate::dora::DoraSettings;
+    use crate::test_rows::append_deployment;
     use crate::LakeQueries;
     use ingest::lake::Lake;
-    use ingest::rows::{TableBuilder, Value};
-    use ingest::schema::DEPLOYMENTS;
     use std::sync::Arc;
 
+    /// Deployment `n`, `n` hours after the first.
     async fn deploy(lake: &Lake, n: usize) {
-        let micros = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
-            .unwrap()
-            .timestamp_micros()
-            + n as i64 * 3_600_000_000;
-        let mut b = TableBuilder::new(&DEPLOYMENTS);
-        b.push(vec![
-            Value::text(format!("d-{n}")),
-            Value::text("pay"),
-            Value::text("production"),
-            Value::text(format!("sha{n}")),
-            Value::text(format!("{n}")),
-            Value::text("success"),
-            Value::Timestamp(micros),
-            Value::Timestamp(micros + 60_000_000),
-            Value::text("import"),
-        ])
-        .unwrap();
-        lake.append(&DEPLOYMENTS, &b.finish().unwrap())
-            .await
-            .unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").unwrap()
+            + chrono::Duration::hours(n as i64);
+        append_deployment(lake, &n.to_string(), &format!("sha{n}"), &at.to_rfc3339()).await;
     }
 
     fn generations(dir: &std::path::Path) -> usize {

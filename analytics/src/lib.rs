@@ -37,6 +37,8 @@ pub mod paths;
 pub mod privacy;
 pub mod stats;
 pub(crate) mod template;
+#[cfg(test)]
+mod test_rows;
 pub mod window;
 
 use std::sync::Arc;
@@ -672,31 +674,6 @@ mod tests {
         (dir, queries)
     }
 
-    async fn append_deployment(queries: &LakeQueries, id: &str, sha: &str, at: &str) {
-        let micros = chrono::DateTime::parse_from_rfc3339(at)
-            .unwrap()
-            .timestamp_micros();
-        let mut b = TableBuilder::new(&DEPLOYMENTS);
-        b.push(vec![
-            Value::text(format!("d-{id}")),
-            Value::text("pay"),
-            Value::text("production"),
-            Value::text(sha),
-            Value::text(id),
-            Value::text("success"),
-            Value::Timestamp(micros),
-            Value::Timestamp(micros + 60_000_000),
-            Value::text("import"),
-        ])
-        .unwrap();
-        let summary = queries
-            .lake()
-            .append(&DEPLOYMENTS, &b.finish().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(summary.rows_written, 1);
-    }
-
     #[tokio::test]
     async fn a_remembered_report_is_never_older_than_the_lake() {
         let (_dir, queries) = lake_with_deployments().await;
@@ -717,7 +694,8 @@ mod tests {
         assert_eq!(dora::report(&queries, &request).await.unwrap(), first);
         assert_eq!(queries.answers.lock().unwrap().entries.len(), 1);
 
-        append_deployment(&queries, "9", "def", "2026-02-10T10:00:00Z").await;
+        crate::test_rows::append_deployment(queries.lake(), "9", "def", "2026-02-10T10:00:00Z")
+            .await;
         let after = dora::report(&queries, &request).await.unwrap();
         assert_eq!(after.overall.deployments, 2, "new data, new answer");
         assert_eq!(queries.answers.lock().unwrap().entries.len(), 2);
@@ -756,7 +734,8 @@ mod tests {
         let (_dir, queries) = lake_with_deployments().await;
         let count = "SELECT count(*) FROM deployments";
         assert_eq!(single_i64(&queries.read_only_sql(count).await.unwrap()), 2);
-        append_deployment(&queries, "9", "def", "2026-02-10T10:00:00Z").await;
+        crate::test_rows::append_deployment(queries.lake(), "9", "def", "2026-02-10T10:00:00Z")
+            .await;
         assert_eq!(single_i64(&queries.read_only_sql(count).await.unwrap()), 3);
     }
 

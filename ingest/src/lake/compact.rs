@@ -273,6 +273,7 @@ mod tests {
     use crate::rows::{TableBuilder, Value};
     use crate::schema::INCIDENTS;
 
+    /// Incident `id`, opened at 10:00 UTC on March `day`.
     fn incident(id: usize, day: u32) -> RecordBatch {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 3, day)
             .unwrap()
@@ -280,11 +281,16 @@ mod tests {
             .unwrap()
             .and_utc()
             .timestamp_micros();
+        incident_at(&id.to_string(), at)
+    }
+
+    /// Incident `id` (event `inc-<id>`) opened at `at` (microseconds).
+    fn incident_at(id: &str, at: i64) -> RecordBatch {
         let mut b = TableBuilder::new(&INCIDENTS);
         b.push(vec![
             Value::text(format!("inc-{id}")),
             Value::text("payments"),
-            Value::text(format!("{id}")),
+            Value::text(id),
             Value::Null,
             Value::Timestamp(at),
             Value::Null,
@@ -396,25 +402,10 @@ mod tests {
                 .unwrap();
         }
         let april = |id: usize| {
-            let mut b = TableBuilder::new(&INCIDENTS);
-            b.push(vec![
-                Value::text(format!("inc-apr-{id}")),
-                Value::text("payments"),
-                Value::text(format!("apr-{id}")),
-                Value::Null,
-                Value::Timestamp(
-                    chrono::DateTime::parse_from_rfc3339("2026-04-03T10:00:00Z")
-                        .unwrap()
-                        .timestamp_micros()
-                        + id as i64,
-                ),
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                Value::Null,
-            ])
-            .unwrap();
-            b.finish().unwrap()
+            let at = chrono::DateTime::parse_from_rfc3339("2026-04-03T10:00:00Z")
+                .unwrap()
+                .timestamp_micros();
+            incident_at(&format!("apr-{id}"), at + id as i64)
         };
         lake.append(&INCIDENTS, &april(1)).await.unwrap();
         lake.append(&INCIDENTS, &april(2)).await.unwrap();

@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Lake, STATE_DIR};
 use crate::error::{Error, Result};
@@ -37,16 +37,8 @@ impl Lake {
             path: path.clone(),
             source,
         };
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(io)?;
-        }
         loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(io)?;
+            let file = open_lease_file(&path).map_err(io)?;
             file.lock_shared().map_err(io)?;
             // A removal may have unlinked the file while this one waited:
             // a lock on the unlinked file protects nothing, so start over.
@@ -68,21 +60,25 @@ impl Lake {
             path: path.clone(),
             source,
         };
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(io)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = open_lease_file(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => Ok(Some((file, path))),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
     }
+}
+
+/// Opens (creating it and its folder) the lease file at `path`.
+fn open_lease_file(path: &Path) -> std::io::Result<File> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
 }
 
 #[cfg(test)]
