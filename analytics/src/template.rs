@@ -19,7 +19,7 @@ const KEPT_MATERIALIZED: usize = 6;
 /// key (lake content x settings), so a cold CLI reads them instead of
 /// recomputing them.
 /// Folder of materialized tables, relative to the lake's `_derived/`.
-const MATERIALIZED_FOLDER: &str = "materialized";
+pub(crate) const MATERIALIZED_FOLDER: &str = "materialized";
 
 /// Folders of kept tables left in the lake; older ones are removed.
 const KEPT_FOLDERS: usize = 8;
@@ -195,13 +195,23 @@ pub(crate) async fn materialize(
         "materialized tables"
     );
     if computed {
-        kept::remove_old_folders(queries.lake(), KEPT_FOLDERS).await;
+        remove_old_generations(queries).await;
     }
     cache.push((key, context.clone()));
-    if cache.len() > KEPT_MATERIALIZED {
+    trim_materialized(&mut cache);
+    Ok(context)
+}
+
+/// Removes all but the newest kept folders (those in use stay).
+pub(crate) async fn remove_old_generations(queries: &LakeQueries) {
+    kept::remove_old_folders(queries.lake(), KEPT_FOLDERS).await;
+}
+
+/// Forgets the oldest materialized contexts beyond those kept per process.
+pub(crate) fn trim_materialized(cache: &mut Vec<(String, SessionContext)>) {
+    while cache.len() > KEPT_MATERIALIZED {
         cache.remove(0);
     }
-    Ok(context)
 }
 
 /// Materialized tables kept as Parquet files in the lake's `_derived` folder.

@@ -12,6 +12,8 @@
 //! webhooks and `demo` ask [`reads`] whether to run [`run`] after writing.
 
 pub mod commit_graph;
+pub(crate) mod incremental;
+pub(crate) mod parts;
 
 pub use commit_graph::{
     deployment_changes_table, walk, CommitGraph, DeploymentChange, WalkDeployment,

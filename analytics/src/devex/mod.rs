@@ -51,6 +51,7 @@ mod compare;
 mod report;
 mod request;
 mod space;
+mod steps;
 mod tables;
 pub use compare::*;
 pub use report::*;

@@ -42,7 +42,6 @@ pub(super) async fn materialize_for(
         dora_settings.production_pattern,
         settings.exclude_weekends
     );
-    let tz_value = [("tz", tz.name().to_string())];
     let hours = if settings.exclude_weekends {
         "weekday_hours"
     } else {
@@ -57,30 +56,37 @@ pub(super) async fn materialize_for(
         crate::durations::elapsed_hours_udf(),
         crate::durations::weekday_hours_udf(tz),
     ]);
-    let tables = [
-        ("repository_teams", REPOSITORY_TEAMS.to_string()),
-        ("commit_scopes", COMMIT_SCOPES.to_string()),
-        ("pull_request_scopes", PULL_REQUEST_SCOPES.to_string()),
-        ("ci_attempts", CI_ATTEMPTS.to_string()),
-        ("ci_flaky", CI_FLAKY.to_string()),
-        (
-            "pull_request_phases",
-            fill(PULL_REQUEST_PHASES, &[("hours", hours.to_string())])?,
-        ),
-        ("pull_request_handoffs", PULL_REQUEST_HANDOFFS.to_string()),
-        ("pull_request_lifetimes", PULL_REQUEST_LIFETIMES.to_string()),
-        ("developer_days", fill(DEVELOPER_DAYS, &tz_value)?),
-    ];
-    // Unsorted: sorting ten million CI attempts costs more than the
-    // team filter it would speed up.
-    crate::template::materialize(
-        queries,
+    let settings_key = key
+        .split_once(&content)
+        .map(|(kind, rest)| format!("{kind}{rest}"))
+        .unwrap_or_else(|| key.clone());
+    let plan = crate::derive::incremental::Plan {
         key,
-        &tables,
-        &[],
-        &[("change_lead_times", change_lead_times)],
-        crate::generations::held(&dora),
+        settings: settings_key,
+        inputs: &crate::derive::DEVEX_INPUTS,
+        rederive_all_on: &CATALOG,
+        upstream: vec![crate::derive::incremental::Upstream {
+            name: "change_lead_times",
+            provider: change_lead_times,
+            changes: CHANGED_DEPLOYMENTS.to_string(),
+        }],
+        steps: super::steps::steps(tz, hours)?,
         functions,
-    )
-    .await
+        leases: crate::generations::held(&dora),
+    };
+    crate::derive::incremental::materialize(queries, plan).await
 }
+
+/// The catalog decides every row's team and services: a change to it
+/// derives every table again.
+static CATALOG: [&ingest::schema::TableSpec; 2] =
+    [&ingest::schema::SERVICES, &ingest::schema::TEAM_MEMBERS];
+
+/// The merge commits whose first production deployment moved (a pull
+/// request's deploy phase ends there).
+const CHANGED_DEPLOYMENTS: &str = "\
+    SELECT coalesce(n.sha, o.sha) AS sha \
+    FROM (SELECT sha, min(deployed_at) AS deployed_at FROM change_lead_times GROUP BY sha) n \
+    FULL JOIN (SELECT sha, min(deployed_at) AS deployed_at FROM old_change_lead_times GROUP BY sha) o \
+      ON n.sha = o.sha \
+    WHERE n.deployed_at IS DISTINCT FROM o.deployed_at";

@@ -114,6 +114,33 @@ impl Lake {
         file.commit()
     }
 
+    /// Makes the derived file `from` also readable as `to` (both relative to
+    /// `_derived/`) without copying it: a new generation takes over the
+    /// parts of the previous one that did not change, and stays whole when
+    /// that one is removed. Copies where links are not possible.
+    pub fn link_derived_file(&self, from: &str, to: &str) -> Result<()> {
+        let source = self.derived_path(from);
+        let destination = self.derived_path(to);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        if let Some(folder) = destination.parent() {
+            std::fs::create_dir_all(folder).map_err(|source| Error::LakeNotWritable {
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        }
+        match std::fs::hard_link(&source, &destination) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(_) => {
+                let bytes = std::fs::read(&source).map_err(io(&source))?;
+                self.write_derived_file(to, &bytes)
+            }
+        }
+    }
+
     /// Removes the derived files under `folder` (relative to `_derived/`),
     /// except those `keep` says to keep (given each file's path relative to
     /// `folder`). A generation (the first component of that path: a folder

@@ -1,0 +1,615 @@
+//! The incremental derive: a new generation of derived tables from the
+//! previous one and the events added since, recomputing only the keys the
+//! new events touch.
+//!
+//! A generation is a folder `materialized/<key>/` holding each table in
+//! parts (see [`super::parts`]) and a `manifest.json`, written last, that
+//! records the input files it was derived from. The next generation for the
+//! same settings starts from the newest complete one:
+//!
+//! 1. the *delta* of each input is the rows of its files the base did not
+//!    read (a compaction's merged files count as new: recomputing a key whose
+//!    rows did not change gives the same rows);
+//! 2. each [`Step`], in order, names the keys the delta touches (its
+//!    `touched` SQL, which may read earlier steps' `touched_<name>`,
+//!    `replaced_<name>` and `recomputed_<name>`), recomputes exactly those
+//!    keys from every input row they have (its `restricted` inputs), and
+//!    writes the parts holding a touched key again: the base's rows of
+//!    untouched keys plus the recomputed rows. Other parts are linked.
+//!
+//! Everything is derived again, from scratch, when there is no base, when an
+//! input the steps read whole changed (`rederive_all_on`: the catalog), when
+//! an input lost rows (a quarantined file), or when an upstream derived table
+//! changed and the base's copy of it is gone. A property test derives random
+//! batches of the demo's events one at a time and checks that every table
+//! equals a derive from scratch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+use ingest::lake::DerivedLease;
+use ingest::schema::TableSpec;
+use serde::{Deserialize, Serialize};
+
+use super::parts;
+use crate::error::{Error, Result};
+use crate::LakeQueries;
+
+/// Bumped when the manifest or the parts change meaning.
+const FORMAT: u32 = 1;
+
+/// One derived table of a generation.
+pub(crate) struct Step {
+    pub name: &'static str,
+    /// Its SQL, over the inputs, the upstream tables and earlier steps.
+    pub sql: String,
+    /// The columns that identify a group of its rows: a touched key is
+    /// recomputed whole.
+    pub key: &'static [&'static str],
+    /// The time column whose month names a row's part (`None`: one part).
+    pub month_of: Option<&'static str>,
+    /// SQL of the keys (columns `key`) the new events touch; `None` when the
+    /// table reads only `rederive_all_on` inputs.
+    pub touched: Option<String>,
+    /// The inputs (canonical tables or earlier steps) read only for the
+    /// touched keys: name, and SQL of the rows of `touched_<step>`'s keys.
+    pub restricted: Vec<(&'static str, String)>,
+}
+
+/// A derived table computed elsewhere that the steps read (e.g. DORA's
+/// `change_lead_times`).
+pub(crate) struct Upstream {
+    pub name: &'static str,
+    pub provider: Arc<dyn TableProvider>,
+    /// SQL over `<name>` and `old_<name>` (the base's) of what changed in
+    /// it, registered as `changed_<name>` for the touched queries.
+    pub changes: String,
+}
+
+/// What to derive.
+pub(crate) struct Plan {
+    /// Names the generation: the inputs' content and the settings.
+    pub key: String,
+    /// Generations with the same settings can be each other's base.
+    pub settings: String,
+    pub inputs: &'static [&'static TableSpec],
+    /// Inputs whose change derives everything again.
+    pub rederive_all_on: &'static [&'static TableSpec],
+    pub upstream: Vec<Upstream>,
+    pub steps: Vec<Step>,
+    pub functions: Vec<ScalarUDF>,
+    /// Leases of the generations the upstream tables live in.
+    pub leases: Vec<Arc<DerivedLease>>,
+}
+
+/// What a complete generation records.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    settings: String,
+    generation: u64,
+    /// The data files of each input it read.
+    inputs: BTreeMap<String, Vec<String>>,
+    /// The file each upstream table was read from (`None`: not a file).
+    upstream: BTreeMap<String, Option<String>>,
+    tables: Vec<String>,
+    /// How it was made, for whoever looks: `kept`, `incremental (N keys)`
+    /// or `from scratch (why)`.
+    made: String,
+}
+
+/// How a generation was made, for the log and the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Made {
+    Kept,
+    Incremental { touched: usize },
+    FromScratch(String),
+}
+
+impl std::fmt::Display for Made {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Made::Kept => write!(f, "kept"),
+            Made::Incremental { touched } => write!(f, "incremental ({touched} keys)"),
+            Made::FromScratch(why) => write!(f, "from scratch ({why})"),
+        }
+    }
+}
+
+/// The generation for `plan.key`: kept, or made from the previous one, or
+/// from scratch; a context reading its tables (and the upstream ones).
+pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<SessionContext> {
+    let mut cache = queries.materialized().lock().await;
+    if let Some((_, context)) = cache.iter().find(|(k, _)| *k == plan.key) {
+        return Ok(context.clone());
+    }
+    let (context, made) = generation(queries, &plan).await?;
+    match &made {
+        Made::Kept => {}
+        made => {
+            tracing::info!(%made, tables = plan.steps.len(), "derived a generation");
+            crate::template::remove_old_generations(queries).await;
+        }
+    }
+    cache.push((plan.key.clone(), context.clone()));
+    crate::template::trim_materialized(&mut cache);
+    Ok(context)
+}
+
+/// The folder of the generation `key` (relative to `_derived/`).
+fn folder_of(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "{}/{}",
+        crate::template::MATERIALIZED_FOLDER,
+        hex::encode(Sha256::digest(key.as_bytes()))
+    )
+}
+
+async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContext, Made)> {
+    let lake = queries.lake();
+    let folder = folder_of(&plan.key);
+    let mut leases = vec![Arc::new(lake.lease_derived(&folder)?)];
+    leases.extend(plan.leases.iter().cloned());
+    let tables: Vec<String> = plan.steps.iter().map(|s| s.name.to_string()).collect();
+    if read_manifest(queries, &folder).is_some_and(|m| m.format == FORMAT && m.tables == tables) {
+        let context = reading_context(queries, plan, &folder, leases).await?;
+        return Ok((context, Made::Kept));
+    }
+    let mut inputs = BTreeMap::new();
+    for table in plan.inputs {
+        let files = lake.data_files(table).await?;
+        inputs.insert(
+            table.name.to_string(),
+            files.into_iter().map(|(path, _)| path).collect::<Vec<_>>(),
+        );
+    }
+    let upstream: BTreeMap<String, Option<String>> = plan
+        .upstream
+        .iter()
+        .map(|u| (u.name.to_string(), file_of(&u.provider, queries)))
+        .collect();
+    let base = newest_base(queries, plan, &tables).await?;
+    let generation = base.as_ref().map_or(1, |(_, m)| m.generation + 1);
+    let work = queries.scratch_context().await?;
+    for function in &plan.functions {
+        work.register_udf(function.clone());
+    }
+    for table in &plan.upstream {
+        work.register_table(table.name, table.provider.clone())
+            .map_err(Error::Engine)?;
+    }
+    let made = match base.map(|(base_folder, manifest)| {
+        let reason = rederive_reason(queries, plan, &manifest, &inputs, &upstream);
+        (base_folder, manifest, reason)
+    }) {
+        None => Made::FromScratch("no earlier generation".into()),
+        Some((_, _, Some(reason))) => Made::FromScratch(reason),
+        Some((base_folder, manifest, None)) => {
+            // Held while its parts are read and linked.
+            let base_lease = lake.lease_derived(&base_folder)?;
+            let touched = incremental(
+                queries,
+                plan,
+                &work,
+                &folder,
+                &base_folder,
+                &manifest,
+                &inputs,
+            )
+            .await?;
+            drop(base_lease);
+            Made::Incremental { touched }
+        }
+    };
+    if let Made::FromScratch(_) = made {
+        for step in &plan.steps {
+            parts::write_parts(queries, &work, &step.sql, step.month_of, &folder, step.name)
+                .await?;
+            register_parts(queries, &work, &folder, step.name)?;
+        }
+    }
+    let manifest = Manifest {
+        format: FORMAT,
+        settings: plan.settings.clone(),
+        generation,
+        inputs,
+        upstream,
+        tables,
+        made: made.to_string(),
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    lake.write_derived_file(&format!("{folder}/manifest.json"), &json)?;
+    let context = reading_context(queries, plan, &folder, leases).await?;
+    Ok((context, made))
+}
+
+/// Why the base cannot be brought up to date key by key, if it cannot.
+fn rederive_reason(
+    queries: &LakeQueries,
+    plan: &Plan,
+    base: &Manifest,
+    inputs: &BTreeMap<String, Vec<String>>,
+    upstream: &BTreeMap<String, Option<String>>,
+) -> Option<String> {
+    for table in plan.rederive_all_on {
+        if base.inputs.get(table.name) != inputs.get(table.name) {
+            return Some(format!("{} changed", table.name));
+        }
+    }
+    let quarantined = queries.lake().quarantined_files().unwrap_or_default();
+    for (table, files) in &base.inputs {
+        let now = inputs.get(table).cloned().unwrap_or_default();
+        for gone in files.iter().filter(|f| now.binary_search(f).is_err()) {
+            // Compaction merges files into new ones (read as new); a
+            // quarantined file's rows are gone, and so are its keys' rows.
+            if quarantined.contains(gone)
+                || !gone
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("part-"))
+            {
+                return Some(format!("{table} lost the rows of {gone}"));
+            }
+        }
+    }
+    for (name, file) in upstream {
+        let before = base.upstream.get(name).cloned().flatten();
+        if before.as_ref() == file.as_ref() {
+            continue;
+        }
+        match (before, file) {
+            (Some(before), Some(_)) if queries.lake().derived_path(&before).exists() => {}
+            _ => return Some(format!("{name} changed and its earlier copy is gone")),
+        }
+    }
+    None
+}
+
+/// Brings the base's tables up to date key by key into `folder`; returns
+/// how many keys were recomputed.
+async fn incremental(
+    queries: &LakeQueries,
+    plan: &Plan,
+    work: &SessionContext,
+    folder: &str,
+    base_folder: &str,
+    base: &Manifest,
+    inputs: &BTreeMap<String, Vec<String>>,
+) -> Result<usize> {
+    let lake = queries.lake();
+    for table in plan.inputs {
+        let known = base.inputs.get(table.name).cloned().unwrap_or_default();
+        let new: Vec<&String> = inputs
+            .get(table.name)
+            .map(|files| {
+                files
+                    .iter()
+                    .filter(|f| known.binary_search(f).is_err())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let delta = files_table(queries, table, &new)?;
+        work.register_table(format!("delta_{}", table.name), delta)
+            .map_err(Error::Engine)?;
+    }
+    for table in &plan.upstream {
+        let before = base.upstream.get(table.name).cloned().flatten();
+        let now = file_of(&table.provider, queries);
+        register(work, &format!("old_{}", table.name), table.provider.clone())?;
+        let changed = match before.filter(|b| Some(b) != now.as_ref()) {
+            Some(before) => {
+                let old = crate::parquet_file_table(&lake.derived_path(&before))
+                    .ok_or_else(|| Error::Internal(format!("{before} is not readable")))?;
+                register(work, &format!("old_{}", table.name), old)?;
+                collect(work, &table.changes).await?
+            }
+            // Unchanged: nothing differs (planned only, for the columns).
+            None => {
+                let frame = work.sql(&table.changes).await.map_err(Error::Engine)?;
+                Rows {
+                    schema: Arc::new(frame.schema().as_arrow().clone()),
+                    batches: vec![],
+                }
+            }
+        };
+        register(
+            work,
+            &format!("changed_{}", table.name),
+            changed.into_table()?,
+        )?;
+    }
+    let mut recomputed_keys = 0;
+    for step in &plan.steps {
+        let base_labels = parts::labels(queries, base_folder, step.name);
+        let Some(touched_sql) = &step.touched else {
+            link(queries, base_folder, folder, step.name, &base_labels)?;
+            register_parts(queries, work, folder, step.name)?;
+            continue;
+        };
+        let touched = collect(work, touched_sql).await?;
+        recomputed_keys += touched.num_rows();
+        register(
+            work,
+            &format!("touched_{}", step.name),
+            touched.into_table()?,
+        )?;
+        let old = parts::table(queries, base_folder, step.name, None)?
+            .ok_or_else(|| Error::Internal(format!("{base_folder} has no {}", step.name)))?;
+        register(work, &format!("old_{}", step.name), old)?;
+        let on = |left: &str, right: &str| {
+            step.key
+                .iter()
+                // Parenthesized: IS NOT DISTINCT FROM binds looser than AND.
+                .map(|c| format!("({left}.\"{c}\" IS NOT DISTINCT FROM {right}.\"{c}\")"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let name = step.name;
+        let replaced = collect(
+            work,
+            &format!(
+                "SELECT o.* FROM old_{name} o LEFT SEMI JOIN touched_{name} t ON {}",
+                on("o", "t")
+            ),
+        )
+        .await?;
+        register(work, &format!("replaced_{name}"), replaced.into_table()?)?;
+        let recomputed = recompute(queries, plan, work, step).await?;
+        register(
+            work,
+            &format!("recomputed_{name}"),
+            recomputed.into_table()?,
+        )?;
+        let label = parts::part_label_sql(step.month_of);
+        let affected_rows = collect(
+            work,
+            &format!(
+                "SELECT DISTINCT {label} AS label FROM replaced_{name} \
+                 UNION SELECT DISTINCT {label} AS label FROM recomputed_{name}"
+            ),
+        )
+        .await?;
+        let mut affected: Vec<String> = crate::columns::Columns::new(&affected_rows.batches)
+            .text("label")?
+            .into_iter()
+            .flatten()
+            .collect();
+        affected.sort();
+        let kept: Vec<String> = base_labels
+            .iter()
+            .filter(|l| !affected.contains(l))
+            .cloned()
+            .collect();
+        link(queries, base_folder, folder, name, &kept)?;
+        if !affected.is_empty() {
+            let old_affected = parts::table(queries, base_folder, name, Some(&affected))?
+                .ok_or_else(|| Error::Internal(format!("{base_folder} has no {name}")))?;
+            register(work, &format!("old_affected_{name}"), old_affected)?;
+            let sql = format!(
+                "SELECT o.* FROM old_affected_{name} o LEFT ANTI JOIN touched_{name} t ON {} \
+                 UNION ALL SELECT * FROM recomputed_{name}",
+                on("o", "t")
+            );
+            parts::write_parts(queries, work, &sql, step.month_of, folder, name).await?;
+        }
+        register_parts(queries, work, folder, name)?;
+    }
+    Ok(recomputed_keys)
+}
+
+/// The step's rows for its touched keys: its SQL on a context where each
+/// restricted input holds only those keys' rows.
+async fn recompute(
+    queries: &LakeQueries,
+    plan: &Plan,
+    work: &SessionContext,
+    step: &Step,
+) -> Result<Rows> {
+    let context = queries.scratch_context().await?;
+    for function in &plan.functions {
+        context.register_udf(function.clone());
+    }
+    let mut names: Vec<&str> = plan.upstream.iter().map(|u| u.name).collect();
+    names.extend(
+        plan.steps
+            .iter()
+            .map(|s| s.name)
+            .take_while(|n| *n != step.name),
+    );
+    for name in names {
+        let provider = work.table_provider(name).await.map_err(Error::Engine)?;
+        context
+            .register_table(name, provider)
+            .map_err(Error::Engine)?;
+    }
+    for (input, sql) in &step.restricted {
+        let rows = work.sql(sql).await.map_err(Error::Engine)?.into_view();
+        let _ = context.deregister_table(*input);
+        context
+            .register_table(*input, rows)
+            .map_err(Error::Engine)?;
+    }
+    collect(&context, &step.sql).await
+}
+
+/// A small result held in memory (keys, recomputed rows).
+struct Rows {
+    schema: arrow::datatypes::SchemaRef,
+    batches: Vec<arrow::record_batch::RecordBatch>,
+}
+
+impl Rows {
+    fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    fn into_table(self) -> Result<Arc<dyn TableProvider>> {
+        Ok(Arc::new(
+            MemTable::try_new(self.schema, vec![self.batches]).map_err(Error::Engine)?,
+        ))
+    }
+}
+
+async fn collect(context: &SessionContext, sql: &str) -> Result<Rows> {
+    let frame = context.sql(sql).await.map_err(Error::Engine)?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(Error::Engine)?;
+    // The batches' own schema: the plan's may differ in nullability.
+    let schema = batches.first().map(|b| b.schema()).unwrap_or(schema);
+    Ok(Rows { schema, batches })
+}
+
+fn register(context: &SessionContext, name: &str, table: Arc<dyn TableProvider>) -> Result<()> {
+    let _ = context.deregister_table(name);
+    context.register_table(name, table).map_err(Error::Engine)?;
+    Ok(())
+}
+
+fn link(
+    queries: &LakeQueries,
+    base_folder: &str,
+    folder: &str,
+    table: &str,
+    labels: &[String],
+) -> Result<()> {
+    for label in labels {
+        queries.lake().link_derived_file(
+            &parts::part_file(base_folder, table, label),
+            &parts::part_file(folder, table, label),
+        )?;
+    }
+    Ok(())
+}
+
+fn register_parts(
+    queries: &LakeQueries,
+    context: &SessionContext,
+    folder: &str,
+    table: &str,
+) -> Result<()> {
+    let provider = parts::table(queries, folder, table, None)?
+        .ok_or_else(|| Error::Internal(format!("{folder} has no {table}")))?;
+    register(context, table, provider)
+}
+
+/// The given data files of `table` as a table (without the partition
+/// column), or no rows.
+fn files_table(
+    queries: &LakeQueries,
+    table: &'static TableSpec,
+    files: &[&String],
+) -> Result<Arc<dyn TableProvider>> {
+    if files.is_empty() {
+        let empty = MemTable::try_new(table.schema(), vec![vec![]]).map_err(Error::Engine)?;
+        return Ok(Arc::new(empty));
+    }
+    let urls = files
+        .iter()
+        .map(|f| {
+            let path = queries.lake().root().join(f);
+            ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ListingOptions::new(Arc::new(
+        datafusion::datasource::file_format::parquet::ParquetFormat::default(),
+    ))
+    .with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(table.schema());
+    Ok(Arc::new(
+        ListingTable::try_new(config).map_err(Error::Engine)?,
+    ))
+}
+
+/// The derived file a table reads, relative to `_derived/`, when it reads
+/// exactly one.
+fn file_of(provider: &Arc<dyn TableProvider>, queries: &LakeQueries) -> Option<String> {
+    let listing = provider.downcast_ref::<ListingTable>()?;
+    let [url] = listing.table_paths().as_slice() else {
+        return None;
+    };
+    let root = queries.lake().derived_path("");
+    let path = std::path::PathBuf::from(url.prefix().as_ref());
+    let absolute = std::path::Path::new("/").join(path);
+    absolute
+        .strip_prefix(&root)
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+fn read_manifest(queries: &LakeQueries, folder: &str) -> Option<Manifest> {
+    let path = queries
+        .lake()
+        .derived_path(&format!("{folder}/manifest.json"));
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The newest complete generation with the plan's settings and tables.
+async fn newest_base(
+    queries: &LakeQueries,
+    plan: &Plan,
+    tables: &[String],
+) -> Result<Option<(String, Manifest)>> {
+    let root = crate::template::MATERIALIZED_FOLDER;
+    let files = queries.lake().derived_files(root).await?;
+    let mut best: Option<(String, Manifest)> = None;
+    for (path, _) in files {
+        let Some(generation) = path.strip_suffix("/manifest.json") else {
+            continue;
+        };
+        let folder = format!("{root}/{generation}");
+        let Some(manifest) = read_manifest(queries, &folder) else {
+            continue;
+        };
+        if manifest.format != FORMAT
+            || manifest.settings != plan.settings
+            || manifest.tables != tables
+        {
+            continue;
+        }
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| manifest.generation > b.generation)
+        {
+            best = Some((folder, manifest));
+        }
+    }
+    Ok(best)
+}
+
+/// A context reading the generation in `folder`, holding `leases`.
+async fn reading_context(
+    queries: &LakeQueries,
+    plan: &Plan,
+    folder: &str,
+    leases: Vec<Arc<DerivedLease>>,
+) -> Result<SessionContext> {
+    let context = queries.scratch_context().await?;
+    crate::generations::hold(&context, leases);
+    for function in &plan.functions {
+        context.register_udf(function.clone());
+    }
+    for table in &plan.upstream {
+        context
+            .register_table(table.name, table.provider.clone())
+            .map_err(Error::Engine)?;
+    }
+    for step in &plan.steps {
+        register_parts(queries, &context, folder, step.name)?;
+    }
+    Ok(context)
+}
+
+#[cfg(test)]
+#[path = "incremental_tests.rs"]
+mod tests;
