@@ -323,36 +323,6 @@ impl LakeQueries {
         self.read_only_sql_on(&single, sql).await
     }
 
-    /// Runs one read-only SQL statement and streams its rows, sorted by those
-    /// of `sort_by` it has, into the derived file `name` of the lake (through
-    /// the lake's commit path, so a reader never sees half a file). Only the
-    /// sort, if any, holds every row in memory; the result never does.
-    pub(crate) async fn write_parquet(
-        &self,
-        context: &SessionContext,
-        sql: &str,
-        sort_by: &[&str],
-        name: &str,
-    ) -> Result<()> {
-        let context = context.clone();
-        let sql = sql.to_string();
-        let sort_by: Vec<String> = sort_by.iter().map(|c| c.to_string()).collect();
-        let file = self.lake.create_derived_file(name)?;
-        let name = name.to_string();
-        let task =
-            tokio::spawn(
-                async move { write_read_only(&context, &sql, &sort_by, file, &name).await },
-            );
-        match task.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(Failure::Planning(e))) => Err(classify_planning_error(e)),
-            Ok(Err(Failure::Execution(e))) => Err(self.explain_execution_error(e).await),
-            Err(join_error) => Err(Error::Internal(format!(
-                "the query engine failed: {join_error}"
-            ))),
-        }
-    }
-
     /// Execution errors from Parquet decoding rarely say which file: look for
     /// a corrupt file and name it.
     async fn explain_execution_error(&self, error: DataFusionError) -> Error {
@@ -462,70 +432,6 @@ async fn run_read_only(
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Failure::Execution)?;
     Ok(QueryResult { schema, batches })
-}
-
-async fn write_read_only(
-    context: &SessionContext,
-    sql: &str,
-    sort_by: &[String],
-    file: ingest::lake::DerivedFile,
-    path: &str,
-) -> std::result::Result<(), Failure> {
-    use datafusion::parquet::arrow::ArrowWriter;
-    use datafusion::parquet::basic::{Compression, ZstdLevel};
-    use datafusion::parquet::file::properties::WriterProperties;
-    use futures::StreamExt;
-
-    let frame = plan_read_only(context, sql).await?;
-    let sort: Vec<_> = sort_by
-        .iter()
-        .filter(|name| frame.schema().fields().iter().any(|f| f.name() == *name))
-        .map(|name| datafusion::prelude::ident(name).sort(true, true))
-        .collect();
-    let frame = if sort.is_empty() {
-        frame
-    } else {
-        frame.sort(sort).map_err(Failure::Planning)?
-    };
-    let plan_schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-    let mut stream = frame.execute_stream().await.map_err(Failure::Execution)?;
-    let failed = |what: String| Failure::Execution(DataFusionError::Execution(what));
-    // Row groups of 64k rows let a filter on the sort columns skip most of a
-    // file; zstd level 1 decodes at memory speed.
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(65_536))
-        .build();
-    let mut writer: Option<ArrowWriter<ingest::lake::DerivedFile>> = None;
-    let mut file = Some(file);
-    let mut open = |schema: SchemaRef| -> std::result::Result<ArrowWriter<ingest::lake::DerivedFile>, Failure> {
-        let file = file
-            .take()
-            .ok_or_else(|| failed("writer opened twice".into()))?;
-        ArrowWriter::try_new(file, schema, Some(properties.clone()))
-            .map_err(|e| failed(format!("writing {path}: {e}")))
-    };
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(Failure::Execution)?;
-        // The batches' own schema: the plan's may differ in nullability.
-        let writer = match &mut writer {
-            Some(writer) => writer,
-            None => writer.insert(open(batch.schema())?),
-        };
-        writer
-            .write(&batch)
-            .map_err(|e| failed(format!("writing {path}: {e}")))?;
-    }
-    let writer = match writer {
-        Some(writer) => writer,
-        None => open(plan_schema)?,
-    };
-    let file = writer
-        .into_inner()
-        .map_err(|e| failed(format!("writing {path}: {e}")))?;
-    file.commit()
-        .map_err(|e| failed(format!("committing {path}: {e}")))?;
-    Ok(())
 }
 
 /// A Parquet file as a table, read where it lies (pruned by its row-group

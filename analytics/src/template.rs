@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use std::sync::Arc;
 
-use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
@@ -99,107 +97,6 @@ pub(crate) async fn materialized(queries: &LakeQueries, key: &str) -> Option<Ses
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, context)| context.clone())
-}
-
-/// Runs `tables` (name, SQL) in order into Parquet files kept in the lake,
-/// each query able to read the ones before it, and keeps a context that
-/// reads them under `key` so the next request with the same key reuses it.
-///
-/// The tables are read where they lie, not loaded: a question decodes only
-/// the columns it names, and a filter on the `sort_by` columns (each file is
-/// sorted by those it has) skips most row groups. A lake that cannot be
-/// written still answers, from tables held in memory.
-pub(crate) async fn materialize(
-    queries: &LakeQueries,
-    key: String,
-    tables: &[(&str, String)],
-    sort_by: &[&str],
-    extra_tables: &[(&str, Arc<dyn TableProvider>)],
-    extra_leases: Vec<Arc<ingest::lake::DerivedLease>>,
-    functions: Vec<datafusion::logical_expr::ScalarUDF>,
-) -> Result<SessionContext> {
-    let mut cache = queries.materialized().lock().await;
-    if let Some((_, context)) = cache.iter().find(|(k, _)| *k == key) {
-        return Ok(context.clone());
-    }
-    let started = std::time::Instant::now();
-    let context = queries.scratch_context().await?;
-    for function in functions {
-        context.register_udf(function);
-    }
-    for (name, provider) in extra_tables {
-        context
-            .register_table(*name, provider.clone())
-            .map_err(Error::Engine)?;
-    }
-    let folder = {
-        use sha2::{Digest, Sha256};
-        format!(
-            "{MATERIALIZED_FOLDER}/{}",
-            hex::encode(Sha256::digest(key.as_bytes()))
-        )
-    };
-    // Held before looking for kept files, so they cannot go in between; the
-    // context (and every query on it) holds it from here on.
-    let mut leases = match queries.lake().lease_derived(&folder) {
-        Ok(lease) => vec![Arc::new(lease)],
-        // A lake that cannot be written has no removals to hold off.
-        Err(e) => {
-            tracing::debug!(error = %e, "derived generation not leased");
-            Vec::new()
-        }
-    };
-    leases.extend(extra_leases);
-    crate::generations::hold(&context, leases);
-    let mut computed = false;
-    for (name, sql) in tables {
-        let file = format!("{folder}/{name}.parquet");
-        let path = queries.lake().derived_path(&file);
-        let provider = match crate::parquet_file_table(&path) {
-            Some(kept) => kept,
-            None => {
-                computed = true;
-                let written = queries.write_parquet(&context, sql, sort_by, &file).await;
-                match written.map(|()| crate::parquet_file_table(&path)) {
-                    Ok(Some(kept)) => kept,
-                    // Keeping is what makes answers cheap, but a lake that
-                    // cannot be written must still answer (and a query that
-                    // cannot run fails the same way here).
-                    outcome => {
-                        if let Err(e) = outcome {
-                            tracing::warn!(error = %e, table = name, "materialized table not kept");
-                        }
-                        let result = queries.read_only_sql_on(&context, sql).await?;
-                        // The batches' own schema: the plan's may differ in nullability.
-                        let schema = result
-                            .batches
-                            .first()
-                            .map(|b| b.schema())
-                            .unwrap_or(result.schema);
-                        Arc::new(
-                            datafusion::datasource::MemTable::try_new(schema, vec![result.batches])
-                                .map_err(Error::Engine)?,
-                        )
-                    }
-                }
-            }
-        };
-        context
-            .register_table(*name, provider)
-            .map_err(Error::Engine)?;
-    }
-    tracing::debug!(
-        key = %key,
-        computed,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "materialized tables"
-    );
-    if computed {
-        remove_old_generations(queries).await;
-    }
-    cache.push((key, context.clone()));
-    trim_materialized(&mut cache);
-    Ok(context)
 }
 
 /// Removes all but the newest kept folders (those in use stay).

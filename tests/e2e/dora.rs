@@ -434,10 +434,11 @@ fn kept_tables_answer_as_computed_ones() {
         stdout(&output)
     };
     let computed = report();
+    // Each table kept as a folder of month parts, beside the manifest.
     let kept: Vec<std::path::PathBuf> = std::fs::read_dir(lake.join("_derived/materialized"))
         .unwrap()
         .flat_map(|folder| std::fs::read_dir(folder.unwrap().path()).unwrap())
-        .map(|file| file.unwrap().path())
+        .map(|entry| entry.unwrap().path())
         .collect();
     let names: std::collections::BTreeSet<String> = kept
         .iter()
@@ -448,14 +449,17 @@ fn kept_tables_answer_as_computed_ones() {
         "incident_attribution",
         "change_lead_times",
         "deployment_outcomes",
+        "manifest.json",
     ] {
-        assert!(names.contains(&format!("{table}.parquet")), "{names:?}");
+        assert!(names.contains(table), "{names:?}");
     }
     assert_eq!(report(), computed, "read back from the kept tables");
     let outcomes = kept
         .iter()
-        .find(|p| p.ends_with("deployment_outcomes.parquet"))
-        .unwrap();
+        .find(|p| p.ends_with("deployment_outcomes"))
+        .unwrap()
+        .join("2026-09.parquet");
+    assert!(outcomes.exists(), "{outcomes:?}");
     std::fs::write(outcomes, b"not parquet").unwrap();
     assert_eq!(report(), computed, "computed again past a broken kept file");
 

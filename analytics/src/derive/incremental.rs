@@ -55,6 +55,9 @@ pub(crate) struct Step {
     pub key: &'static [&'static str],
     /// The time column whose month names a row's part (`None`: one part).
     pub month_of: Option<&'static str>,
+    /// Columns each part is sorted by (those it has), so a filter on them
+    /// reads few row groups.
+    pub sort_by: &'static [&'static str],
     /// SQL of the keys (columns `key`) the new events touch; `None` when the
     /// table reads only `rederive_all_on` inputs.
     pub touched: Option<String>,
@@ -89,6 +92,19 @@ pub(crate) struct Plan {
     pub leases: Vec<Arc<DerivedLease>>,
 }
 
+/// Rows of `input` (aliased `i`) whose `columns` are a key of `touched`
+/// (`columns` renamed to `key` there).
+pub(crate) fn rows_of(input: &str, touched: &str, columns: &[&str], key: &[&str]) -> String {
+    let on = columns
+        .iter()
+        .zip(key)
+        // Parenthesized: IS NOT DISTINCT FROM binds looser than AND.
+        .map(|(c, k)| format!("(i.{c} IS NOT DISTINCT FROM t.{k})"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    format!("SELECT i.* FROM {input} i LEFT SEMI JOIN {touched} t ON {on}")
+}
+
 /// What a complete generation records.
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -97,8 +113,8 @@ struct Manifest {
     generation: u64,
     /// The data files of each input it read.
     inputs: BTreeMap<String, Vec<String>>,
-    /// The file each upstream table was read from (`None`: not a file).
-    upstream: BTreeMap<String, Option<String>>,
+    /// The files each upstream table was read from (`None`: not files).
+    upstream: BTreeMap<String, Option<Vec<String>>>,
     tables: Vec<String>,
     /// How it was made, for whoever looks: `kept`, `incremental (N keys)`
     /// or `from scratch (why)`.
@@ -130,7 +146,16 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
     if let Some((_, context)) = cache.iter().find(|(k, _)| *k == plan.key) {
         return Ok(context.clone());
     }
-    let (context, made) = generation(queries, &plan).await?;
+    let (context, made) = match generation(queries, &plan).await {
+        // Keeping is what makes answers cheap, but a lake that cannot be
+        // written (a full disk) must still answer: from memory.
+        Err(Error::Lake(e)) => {
+            tracing::warn!(error = %e, "derived tables not kept; computed in memory");
+            let context = in_memory(queries, &plan).await?;
+            return Ok(context);
+        }
+        outcome => outcome?,
+    };
     match &made {
         Made::Kept => {}
         made => {
@@ -140,6 +165,23 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
     }
     cache.push((plan.key.clone(), context.clone()));
     crate::template::trim_materialized(&mut cache);
+    Ok(context)
+}
+
+/// Every step computed from scratch into memory, nothing written.
+async fn in_memory(queries: &LakeQueries, plan: &Plan) -> Result<SessionContext> {
+    let context = queries.scratch_context().await?;
+    crate::generations::hold(&context, plan.leases.clone());
+    for function in &plan.functions {
+        context.register_udf(function.clone());
+    }
+    for table in &plan.upstream {
+        register(&context, table.name, table.provider.clone())?;
+    }
+    for step in &plan.steps {
+        let rows = collect(&context, &step.sql).await?;
+        register(&context, step.name, rows.into_table()?)?;
+    }
     Ok(context)
 }
 
@@ -160,8 +202,13 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
     leases.extend(plan.leases.iter().cloned());
     let tables: Vec<String> = plan.steps.iter().map(|s| s.name.to_string()).collect();
     if read_manifest(queries, &folder).is_some_and(|m| m.format == FORMAT && m.tables == tables) {
-        let context = reading_context(queries, plan, &folder, leases).await?;
-        return Ok((context, Made::Kept));
+        if readable(queries, &folder, &tables) {
+            let context = reading_context(queries, plan, &folder, leases).await?;
+            return Ok((context, Made::Kept));
+        }
+        // A broken part (a crash, a disk error): made again, whole.
+        tracing::warn!(generation = %folder, "a kept derived table does not read; deriving it again");
+        lake.clear_derived_folder(&folder)?;
     }
     let mut inputs = BTreeMap::new();
     for table in plan.inputs {
@@ -171,10 +218,10 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
             files.into_iter().map(|(path, _)| path).collect::<Vec<_>>(),
         );
     }
-    let upstream: BTreeMap<String, Option<String>> = plan
+    let upstream: BTreeMap<String, Option<Vec<String>>> = plan
         .upstream
         .iter()
-        .map(|u| (u.name.to_string(), file_of(&u.provider, queries)))
+        .map(|u| (u.name.to_string(), files_of(&u.provider, queries)))
         .collect();
     let base = newest_base(queries, plan, &tables).await?;
     let generation = base.as_ref().map_or(1, |(_, m)| m.generation + 1);
@@ -211,8 +258,15 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
     };
     if let Made::FromScratch(_) = made {
         for step in &plan.steps {
-            parts::write_parts(queries, &work, &step.sql, step.month_of, &folder, step.name)
-                .await?;
+            parts::write_parts(
+                queries,
+                &work,
+                &step.sql,
+                (step.month_of, step.sort_by),
+                &folder,
+                step.name,
+            )
+            .await?;
             register_parts(queries, &work, &folder, step.name)?;
         }
     }
@@ -237,7 +291,7 @@ fn rederive_reason(
     plan: &Plan,
     base: &Manifest,
     inputs: &BTreeMap<String, Vec<String>>,
-    upstream: &BTreeMap<String, Option<String>>,
+    upstream: &BTreeMap<String, Option<Vec<String>>>,
 ) -> Option<String> {
     for table in plan.rederive_all_on {
         if base.inputs.get(table.name) != inputs.get(table.name) {
@@ -266,7 +320,10 @@ fn rederive_reason(
             continue;
         }
         match (before, file) {
-            (Some(before), Some(_)) if queries.lake().derived_path(&before).exists() => {}
+            (Some(before), Some(_))
+                if before
+                    .iter()
+                    .all(|f| queries.lake().derived_path(f).exists()) => {}
             _ => return Some(format!("{name} changed and its earlier copy is gone")),
         }
     }
@@ -284,7 +341,6 @@ async fn incremental(
     base: &Manifest,
     inputs: &BTreeMap<String, Vec<String>>,
 ) -> Result<usize> {
-    let lake = queries.lake();
     for table in plan.inputs {
         let known = base.inputs.get(table.name).cloned().unwrap_or_default();
         let new: Vec<&String> = inputs
@@ -302,12 +358,11 @@ async fn incremental(
     }
     for table in &plan.upstream {
         let before = base.upstream.get(table.name).cloned().flatten();
-        let now = file_of(&table.provider, queries);
+        let now = files_of(&table.provider, queries);
         register(work, &format!("old_{}", table.name), table.provider.clone())?;
         let changed = match before.filter(|b| Some(b) != now.as_ref()) {
             Some(before) => {
-                let old = crate::parquet_file_table(&lake.derived_path(&before))
-                    .ok_or_else(|| Error::Internal(format!("{before} is not readable")))?;
+                let old = parts::files_table(queries, &before)?;
                 register(work, &format!("old_{}", table.name), old)?;
                 collect(work, &table.changes).await?
             }
@@ -398,7 +453,15 @@ async fn incremental(
                  UNION ALL SELECT * FROM recomputed_{name}",
                 on("o", "t")
             );
-            parts::write_parts(queries, work, &sql, step.month_of, folder, name).await?;
+            parts::write_parts(
+                queries,
+                work,
+                &sql,
+                (step.month_of, step.sort_by),
+                folder,
+                name,
+            )
+            .await?;
         }
         register_parts(queries, work, folder, name)?;
     }
@@ -530,20 +593,40 @@ fn files_table(
     ))
 }
 
-/// The derived file a table reads, relative to `_derived/`, when it reads
-/// exactly one.
-fn file_of(provider: &Arc<dyn TableProvider>, queries: &LakeQueries) -> Option<String> {
+/// The derived files a table reads, relative to `_derived/`, when it reads
+/// derived files.
+fn files_of(provider: &Arc<dyn TableProvider>, queries: &LakeQueries) -> Option<Vec<String>> {
     let listing = provider.downcast_ref::<ListingTable>()?;
-    let [url] = listing.table_paths().as_slice() else {
-        return None;
-    };
     let root = queries.lake().derived_path("");
-    let path = std::path::PathBuf::from(url.prefix().as_ref());
-    let absolute = std::path::Path::new("/").join(path);
-    absolute
-        .strip_prefix(&root)
-        .ok()
-        .map(|p| p.display().to_string())
+    listing
+        .table_paths()
+        .iter()
+        .map(|url| {
+            let absolute = std::path::Path::new("/").join(url.prefix().as_ref());
+            absolute
+                .strip_prefix(&root)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .collect()
+}
+
+/// Whether every part of every table in generation `folder` has a footer
+/// that reads.
+fn readable(queries: &LakeQueries, folder: &str, tables: &[String]) -> bool {
+    use datafusion::parquet::file::reader::SerializedFileReader;
+    tables.iter().all(|table| {
+        let labels = parts::labels(queries, folder, table);
+        !labels.is_empty()
+            && labels.iter().all(|label| {
+                let path = queries
+                    .lake()
+                    .derived_path(&parts::part_file(folder, table, label));
+                std::fs::File::open(path)
+                    .ok()
+                    .is_some_and(|file| SerializedFileReader::new(file).is_ok())
+            })
+    })
 }
 
 fn read_manifest(queries: &LakeQueries, folder: &str) -> Option<Manifest> {

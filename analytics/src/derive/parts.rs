@@ -47,14 +47,16 @@ pub(crate) fn part_file(folder: &str, table: &str, label: &str) -> String {
 }
 
 /// Runs `sql` and writes its rows into the parts of `table` under `folder`,
-/// each row to the part `part_label_sql(month_of)` names. Streams: a part
-/// holds at most one row group in memory. A result without rows still
-/// writes the schema (the `empty` part). Returns the labels written.
+/// each row to the part `part_label_sql(month_of)` names, sorted by those
+/// of `sort_by` it has (a filter on them then skips most row groups).
+/// Streams: a part holds at most one row group in memory; only the sort
+/// holds every row. A result without rows still writes the schema (the
+/// `empty` part). Returns the labels written.
 pub(crate) async fn write_parts(
     queries: &LakeQueries,
     context: &SessionContext,
     sql: &str,
-    month_of: Option<&str>,
+    (month_of, sort_by): (Option<&str>, &[&str]),
     folder: &str,
     table: &str,
 ) -> Result<Vec<String>> {
@@ -63,6 +65,16 @@ pub(crate) async fn write_parts(
         part_label_sql(month_of)
     );
     let frame = context.sql(&labelled).await.map_err(Error::Engine)?;
+    let sort: Vec<_> = sort_by
+        .iter()
+        .filter(|name| frame.schema().fields().iter().any(|f| f.name() == *name))
+        .map(|name| datafusion::prelude::ident(*name).sort(true, true))
+        .collect();
+    let frame = if sort.is_empty() {
+        frame
+    } else {
+        frame.sort(sort).map_err(Error::Engine)?
+    };
     let plan_schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let stored = stored_schema(&plan_schema);
     let mut stream = frame.execute_stream().await.map_err(Error::Engine)?;
@@ -163,36 +175,51 @@ pub(crate) fn table(
     table: &str,
     labels: Option<&[String]>,
 ) -> Result<Option<Arc<dyn TableProvider>>> {
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let all = self::labels(queries, folder, table);
+    if all.is_empty() {
+        return Ok(None);
+    }
     let chosen: Vec<&String> = match labels {
         Some(wanted) => all.iter().filter(|l| wanted.contains(l)).collect(),
         None => all.iter().collect(),
     };
-    // The schema from any part (they all share it; `empty` always has it).
-    let Some(first) = all.first() else {
-        return Ok(None);
-    };
-    let first_path = queries
-        .lake()
-        .derived_path(&part_file(folder, table, first));
-    let broken = |e: String| Error::Internal(format!("derived part {}: {e}", first_path.display()));
-    let reader = std::fs::File::open(&first_path).map_err(|e| broken(e.to_string()))?;
+    if chosen.is_empty() {
+        // No rows, with the table's schema (any part has it).
+        let any = files_table(queries, &[part_file(folder, table, &all[0])])?;
+        let empty = datafusion::datasource::MemTable::try_new(any.schema(), vec![vec![]])
+            .map_err(Error::Engine)?;
+        return Ok(Some(Arc::new(empty)));
+    }
+    let files: Vec<String> = chosen
+        .iter()
+        .map(|label| part_file(folder, table, label))
+        .collect();
+    files_table(queries, &files).map(Some)
+}
+
+/// Derived files (relative to `_derived/`) as one table, with the first
+/// one's schema.
+pub(crate) fn files_table(
+    queries: &LakeQueries,
+    files: &[String],
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let paths: Vec<_> = files
+        .iter()
+        .map(|f| queries.lake().derived_path(f))
+        .collect();
+    let first = paths
+        .first()
+        .ok_or_else(|| Error::Internal("a derived table without files".into()))?;
+    let broken = |e: String| Error::Internal(format!("derived file {}: {e}", first.display()));
+    let reader = std::fs::File::open(first).map_err(|e| broken(e.to_string()))?;
     let schema = ParquetRecordBatchReaderBuilder::try_new(reader)
         .map_err(|e| broken(e.to_string()))?
         .schema()
         .clone();
-    if chosen.is_empty() {
-        let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
-            .map_err(Error::Engine)?;
-        return Ok(Some(Arc::new(empty)));
-    }
-    let urls = chosen
+    let urls = paths
         .iter()
-        .map(|label| {
-            let path = queries
-                .lake()
-                .derived_path(&part_file(folder, table, label));
+        .map(|path| {
             ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -201,9 +228,9 @@ pub(crate) fn table(
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema);
-    Ok(Some(Arc::new(
+    Ok(Arc::new(
         ListingTable::try_new(config).map_err(Error::Engine)?,
-    )))
+    ))
 }
 
 #[cfg(test)]
@@ -220,7 +247,7 @@ mod tests {
             (1, arrow_cast('2026-01-31T23:59:59Z', 'Timestamp(Microsecond, Some(\"UTC\"))')), \
             (2, arrow_cast('2026-02-01T00:00:00Z', 'Timestamp(Microsecond, Some(\"UTC\"))')), \
             (3, arrow_cast(NULL, 'Timestamp(Microsecond, Some(\"UTC\"))'))) AS t(n, at)";
-        let labels = write_parts(&queries, &context, sql, Some("at"), "g", "t")
+        let labels = write_parts(&queries, &context, sql, (Some("at"), &[]), "g", "t")
             .await
             .unwrap();
         assert_eq!(labels, ["2026-01", "2026-02", "none"]);
@@ -246,7 +273,7 @@ mod tests {
             &queries,
             &context,
             &format!("{sql} WHERE n > 5"),
-            None,
+            (None, &["n"]),
             "g",
             "e",
         )

@@ -13,20 +13,7 @@
 use chrono_tz::Tz;
 
 use super::*;
-use crate::derive::incremental::Step;
-
-/// Rows of `input` (aliased `i`) whose `columns` are a key of `touched`
-/// (`columns` renamed to `key` there).
-fn rows_of(input: &str, touched: &str, columns: &[&str], key: &[&str]) -> String {
-    let on = columns
-        .iter()
-        .zip(key)
-        // Parenthesized: IS NOT DISTINCT FROM binds looser than AND.
-        .map(|(c, k)| format!("(i.{c} IS NOT DISTINCT FROM t.{k})"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    format!("SELECT i.* FROM {input} i LEFT SEMI JOIN {touched} t ON {on}")
-}
+use crate::derive::incremental::{rows_of, Step};
 
 const PULL_REQUEST: &[&str] = &["repo", "number"];
 const CI_ATTEMPT: &[&str] = &["repo", "pipeline", "run_id", "attempt"];
@@ -46,6 +33,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: REPOSITORY_TEAMS.to_string(),
             key: &["repo"],
             month_of: None,
+            sort_by: &[],
             touched: None,
             restricted: vec![],
         },
@@ -54,6 +42,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: COMMIT_SCOPES.to_string(),
             key: &["repo", "sha"],
             month_of: None,
+            sort_by: &[],
             touched: Some("SELECT DISTINCT repo, sha FROM delta_commits".into()),
             restricted: vec![(
                 "commits",
@@ -70,6 +59,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: PULL_REQUEST_SCOPES.to_string(),
             key: PULL_REQUEST,
             month_of: None,
+            sort_by: &[],
             touched: Some(format!(
                 "SELECT DISTINCT repo, number FROM delta_pull_requests \
                  UNION SELECT DISTINCT p.repo, p.number FROM pull_requests p \
@@ -91,6 +81,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: CI_ATTEMPTS.to_string(),
             key: CI_ATTEMPT,
             month_of: Some("queued_at"),
+            sort_by: &[],
             touched: Some(
                 "SELECT DISTINCT repo, pipeline, run_id, attempt FROM delta_ci_runs \
                  UNION SELECT DISTINCT r.repo, r.pipeline, r.run_id, r.attempt FROM ci_runs r \
@@ -108,6 +99,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: CI_FLAKY.to_string(),
             key: CI_GROUP,
             month_of: Some("queued_at"),
+            sort_by: &[],
             touched: Some(
                 "SELECT DISTINCT repo, pipeline, sha FROM replaced_ci_attempts \
                  UNION SELECT DISTINCT repo, pipeline, sha FROM recomputed_ci_attempts"
@@ -123,6 +115,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: fill(PULL_REQUEST_PHASES, &[("hours", hours.to_string())])?,
             key: PULL_REQUEST,
             month_of: Some("created_at"),
+            sort_by: &[],
             touched: Some(
                 "SELECT DISTINCT repo, number FROM delta_pull_requests \
                  UNION SELECT DISTINCT repo, pr_number AS number FROM delta_reviews \
@@ -157,6 +150,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: PULL_REQUEST_HANDOFFS.to_string(),
             key: &["item"],
             month_of: None,
+            sort_by: &[],
             touched: Some("SELECT DISTINCT item FROM delta_work_activity".into()),
             restricted: vec![(
                 "work_activity",
@@ -173,6 +167,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             sql: PULL_REQUEST_LIFETIMES.to_string(),
             key: PULL_REQUEST,
             month_of: Some("created_at"),
+            sort_by: &[],
             touched: Some("SELECT DISTINCT repo, number FROM delta_pull_requests".into()),
             restricted: vec![(
                 "pull_requests",
@@ -190,6 +185,7 @@ pub(super) fn steps(tz: Tz, hours: &str) -> Result<Vec<Step>> {
             // Every team's row of a developer's day is recomputed together.
             key: &["developer", "day"],
             month_of: Some("day"),
+            sort_by: &[],
             touched: Some(format!(
                 "SELECT DISTINCT developer, {} AS day FROM delta_work_activity",
                 local_day("at")

@@ -37,6 +37,7 @@ mod drilldown;
 mod model;
 mod report;
 mod request;
+mod steps;
 mod tables;
 pub mod trend;
 use aggregate::*;

@@ -159,36 +159,33 @@ pub(super) async fn materialize(
         ("ownership", crate::catalog::SERVICE_OWNERSHIP.to_string()),
         ("rework_message_match", rework_message_match),
         ("rework_label_match", rework_label_match),
-        ("deployment_changes", changes_table.to_string()),
+        ("deployment_changes", "deployment_changes".to_string()),
     ];
-    let mut tables = Vec::new();
-    for (name, template) in [
-        ("production_deployments", PRODUCTION_DEPLOYMENTS),
-        ("incident_attribution", INCIDENT_ATTRIBUTION),
-        ("change_lead_times", CHANGE_LEAD_TIMES),
-        ("deployment_outcomes", DEPLOYMENT_OUTCOMES),
-    ] {
-        tables.push((name, fill(template, &values)?));
-    }
     let changes = queries
         .context()
         .table_provider(changes_table)
         .await
         .map_err(Error::Engine)?;
-    // Sorted by team and service: a team's or a service's drill-down reads
-    // only its own row groups.
-    crate::template::materialize(
-        queries,
+    let plan = crate::derive::incremental::Plan {
         key,
-        &tables,
-        &["team", "service", "deployed_at"],
-        &[(changes_table, changes)],
+        settings: format!("dora:{settings_key}"),
+        inputs: &crate::derive::DORA_INPUTS,
+        // The catalog decides every deployment's team.
+        rederive_all_on: &CATALOG,
+        upstream: vec![crate::derive::incremental::Upstream {
+            name: "deployment_changes",
+            provider: changes,
+            changes: super::steps::CHANGED_WALK.to_string(),
+        }],
+        steps: super::steps::steps(&values)?,
+        functions: vec![],
         // The deployment_changes generations the main context holds.
-        crate::generations::held(queries.context()),
-        vec![],
-    )
-    .await
+        leases: crate::generations::held(queries.context()),
+    };
+    crate::derive::incremental::materialize(queries, plan).await
 }
+
+static CATALOG: [&ingest::schema::TableSpec; 1] = [&ingest::schema::SERVICES];
 
 /// The DORA per-deployment tables over the lake's current content, for
 /// other measures that need them (e.g. when a merge reached production).
@@ -232,30 +229,18 @@ pub(super) fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
 /// deployment_outcomes, deployment_changes) in the lake's query context, so
 /// read-only SQL can explain any number row by row.
 pub async fn expose(queries: &LakeQueries, settings: &DoraSettings) -> Result<()> {
-    let changes_table = crate::derive::deployment_changes_table(
-        queries,
-        &settings.production_pattern,
-        &walk_order_sql(settings)?,
-    )
-    .await?;
-    let context = materialize(queries, settings, &changes_table).await?;
+    let context = materialized_context(queries, settings).await?;
     let main = queries.context();
     for name in [
         "production_deployments",
         "incident_attribution",
         "change_lead_times",
         "deployment_outcomes",
-        changes_table.as_str(),
+        "deployment_changes",
     ] {
         let provider = context.table_provider(name).await.map_err(Error::Engine)?;
-        let exposed = if name == changes_table {
-            "deployment_changes"
-        } else {
-            name
-        };
-        let _ = main.deregister_table(exposed);
-        main.register_table(exposed, provider)
-            .map_err(Error::Engine)?;
+        let _ = main.deregister_table(name);
+        main.register_table(name, provider).map_err(Error::Engine)?;
     }
     Ok(())
 }

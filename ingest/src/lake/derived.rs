@@ -141,6 +141,18 @@ impl Lake {
         }
     }
 
+    /// Empties the derived folder `folder` (relative to `_derived/`) that
+    /// the caller holds a lease on and is about to write again: a
+    /// generation found broken is derived anew, without its old parts.
+    pub fn clear_derived_folder(&self, folder: &str) -> Result<()> {
+        let path = self.derived_path(folder);
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
     /// Removes the derived files under `folder` (relative to `_derived/`),
     /// except those `keep` says to keep (given each file's path relative to
     /// `folder`). A generation (the first component of that path: a folder
@@ -179,8 +191,10 @@ impl Lake {
                 }
             }
             if !partly_kept {
-                // The emptied folder (a file generation is gone already).
-                let _ = std::fs::remove_dir(self.derived_path(&unit));
+                // The emptied folder and its emptied table folders (a file
+                // generation is gone already); held exclusively, so nobody
+                // writes there.
+                let _ = std::fs::remove_dir_all(self.derived_path(&unit));
                 // Unlinked while held: a reader waiting on it starts over.
                 let _ = std::fs::remove_file(&lease_path);
             }
