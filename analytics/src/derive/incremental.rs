@@ -115,6 +115,10 @@ struct Manifest {
     inputs: BTreeMap<String, Vec<String>>,
     /// The files each upstream table was read from (`None`: not files).
     upstream: BTreeMap<String, Option<Vec<String>>>,
+    /// The generation's own links to those files: the next generation
+    /// compares against them even after the upstream removed its own.
+    #[serde(default)]
+    upstream_copies: BTreeMap<String, Vec<String>>,
     tables: Vec<String>,
     /// How it was made, for whoever looks: `kept`, `incremental (N keys)`
     /// or `from scratch (why)`.
@@ -270,12 +274,23 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
             register_parts(queries, &work, &folder, step.name)?;
         }
     }
+    let mut upstream_copies = BTreeMap::new();
+    for (name, files) in &upstream {
+        let mut copies = Vec::new();
+        for (n, file) in files.iter().flatten().enumerate() {
+            let copy = format!("{folder}/upstream/{name}/{n}.parquet");
+            lake.link_derived_file(file, &copy)?;
+            copies.push(copy);
+        }
+        upstream_copies.insert(name.clone(), copies);
+    }
     let manifest = Manifest {
         format: FORMAT,
         settings: plan.settings.clone(),
         generation,
         inputs,
         upstream,
+        upstream_copies,
         tables,
         made: made.to_string(),
     };
@@ -319,15 +334,31 @@ fn rederive_reason(
         if before.as_ref() == file.as_ref() {
             continue;
         }
-        match (before, file) {
-            (Some(before), Some(_))
-                if before
-                    .iter()
-                    .all(|f| queries.lake().derived_path(f).exists()) => {}
-            _ => return Some(format!("{name} changed and its earlier copy is gone")),
+        if file.is_none() || earlier_copy(queries, base, name).is_none() {
+            return Some(format!("{name} changed and its earlier copy is gone"));
         }
     }
     None
+}
+
+/// The base's copy of upstream table `name`, when all of it is still there.
+fn earlier_copy(queries: &LakeQueries, base: &Manifest, name: &str) -> Option<Vec<String>> {
+    let exists = |files: &Vec<String>| {
+        !files.is_empty()
+            && files
+                .iter()
+                .all(|f| queries.lake().derived_path(f).exists())
+    };
+    base.upstream_copies
+        .get(name)
+        .filter(|files| exists(files))
+        .or_else(|| {
+            base.upstream
+                .get(name)?
+                .as_ref()
+                .filter(|files| exists(files))
+        })
+        .cloned()
 }
 
 /// Brings the base's tables up to date key by key into `folder`; returns
@@ -361,8 +392,11 @@ async fn incremental(
         let now = files_of(&table.provider, queries);
         register(work, &format!("old_{}", table.name), table.provider.clone())?;
         let changed = match before.filter(|b| Some(b) != now.as_ref()) {
-            Some(before) => {
-                let old = parts::files_table(queries, &before)?;
+            Some(_) => {
+                let copy = earlier_copy(queries, base, table.name).ok_or_else(|| {
+                    Error::Internal(format!("the earlier {} is gone", table.name))
+                })?;
+                let old = parts::files_table(queries, &copy)?;
                 register(work, &format!("old_{}", table.name), old)?;
                 collect(work, &table.changes).await?
             }

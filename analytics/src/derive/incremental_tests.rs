@@ -311,16 +311,25 @@ proptest! {
                 .collect();
             let dir = tempfile::tempdir().unwrap();
             let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
-            let queries = LakeQueries::open(lake.clone()).await.unwrap();
+            let serving = LakeQueries::open(lake.clone()).await.unwrap();
             for n in 0..count {
                 for (table, batch, batches) in &split {
                     let indices = UInt32Array::from(batches[n].clone());
                     let part = arrow::compute::take_record_batch(batch, &indices).unwrap();
                     lake.append(table, &part).await.unwrap();
                 }
-                derive(&queries).await;
+                // As a server (holding earlier generations) and as a CLI
+                // process (holding nothing) would.
+                let fresh;
+                let queries: &LakeQueries = if n % 2 == 1 {
+                    fresh = LakeQueries::open(lake.clone()).await.unwrap();
+                    &fresh
+                } else {
+                    &serving
+                };
+                derive(queries).await;
                 for kind in ["dora:", "devex:"] {
-                    let made = newest_made(&queries, kind).await;
+                    let made = newest_made(queries, kind).await;
                     if n == 0 {
                         prop_assert!(made.starts_with("from scratch"), "{kind} {made}");
                     } else {
@@ -329,7 +338,7 @@ proptest! {
                 }
                 assert_equals_from_scratch(
                     dir.path(),
-                    &queries,
+                    queries,
                     &format!("after batch {n} of {count} (late {late})"),
                 )
                 .await;
