@@ -26,7 +26,11 @@ impl<'a> Columns<'a> {
         self.len() == 0
     }
 
-    fn cast_column(&self, name: &str, to: &DataType) -> Result<Vec<arrow::array::ArrayRef>> {
+    pub(crate) fn cast_column(
+        &self,
+        name: &str,
+        to: &DataType,
+    ) -> Result<Vec<arrow::array::ArrayRef>> {
         self.batches
             .iter()
             .map(|batch| {

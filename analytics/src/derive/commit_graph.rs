@@ -25,7 +25,7 @@
 //! so another process or a restart reuses it and any new deployment, commit or
 //! push makes a new one. Each walk visits every commit at most once per service.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringBuilder};
@@ -65,30 +65,57 @@ pub struct WalkDeployment {
 }
 
 /// What the walk reads: deployments in order per service, and the graph.
+/// Shas are interned: each is stored once and the graph holds their ids
+/// (a lake's history is millions of commits; strings per edge made loading
+/// it most of the walk's time).
 #[derive(Debug, Default)]
 pub struct CommitGraph {
-    /// Parents by sha, from `commits.parents`, else from push chains.
-    parents: HashMap<String, Vec<String>>,
-    /// Shas of the commits table: only these can be changes.
-    known: HashSet<String>,
+    ids: rustc_hash::FxHashMap<Box<str>, u32>,
+    /// Parents by id, from `commits.parents`, else from push chains;
+    /// `None`: unknown.
+    parents: Vec<Option<Vec<u32>>>,
+    /// Whether the id is a commit of the commits table: only these can be
+    /// changes.
+    known: Vec<bool>,
     /// The files each commit touched, where known.
-    files: HashMap<String, Vec<String>>,
+    files: HashMap<u32, Vec<String>>,
     /// The paths of path-scoped services.
     scopes: HashMap<String, globset::GlobSet>,
 }
 
 impl CommitGraph {
+    /// The id of `sha`, given one if new.
+    fn id(&mut self, sha: &str) -> u32 {
+        if let Some(&id) = self.ids.get(sha) {
+            return id;
+        }
+        let id = self.parents.len() as u32;
+        self.ids.insert(sha.into(), id);
+        self.parents.push(None);
+        self.known.push(false);
+        id
+    }
+
     /// Adds a commit; parents `None` means unknown (a push chain may fill them).
     pub fn add_commit(&mut self, sha: String, parents: Option<Vec<String>>) {
+        self.commit(&sha, parents.as_ref().map(|p| p.iter().map(String::as_str)));
+    }
+
+    /// As [`Self::add_commit`], from borrowed shas. Known parents replace
+    /// what a push chain said.
+    fn commit<'a>(&mut self, sha: &str, parents: Option<impl Iterator<Item = &'a str>>) {
+        let id = self.id(sha);
+        self.known[id as usize] = true;
         if let Some(parents) = parents {
-            self.parents.insert(sha.clone(), parents);
+            let parents: Vec<u32> = parents.map(|p| self.id(p)).collect();
+            self.parents[id as usize] = Some(parents);
         }
-        self.known.insert(sha);
     }
 
     /// Records the files a commit touched.
     pub fn add_files(&mut self, sha: String, files: Vec<String>) {
-        self.files.insert(sha, files);
+        let id = self.id(&sha);
+        self.files.insert(id, files);
     }
 
     /// Scopes a service to the files matching `globs`; a bad glob is an
@@ -101,8 +128,8 @@ impl CommitGraph {
 
     /// Whether a commit is a change of a service: always without paths or
     /// without known files, else when it touches one of its paths.
-    fn touches(&self, service: &str, sha: &str) -> bool {
-        match (self.scopes.get(service), self.files.get(sha)) {
+    fn touches(&self, service: &str, id: u32) -> bool {
+        match (self.scopes.get(service), self.files.get(&id)) {
             (Some(scope), Some(files)) => files.iter().any(|f| scope.is_match(f)),
             _ => true,
         }
@@ -112,23 +139,30 @@ impl CommitGraph {
     /// one before it, the first one's is `before`. Never overrides parents
     /// that are known already.
     pub fn add_push(&mut self, before: Option<&str>, after: Option<&str>, shas: &[String]) {
+        self.push(before, after, shas.iter().map(String::as_str));
+    }
+
+    fn push<'a>(
+        &mut self,
+        before: Option<&str>,
+        after: Option<&str>,
+        shas: impl ExactSizeIterator<Item = &'a str>,
+    ) {
         let is_real = |sha: &&str| !sha.is_empty() && !sha.bytes().all(|b| b == b'0');
-        let mut previous = before.filter(is_real).map(str::to_string);
-        if shas.is_empty() {
+        let mut previous = before.filter(is_real).map(|sha| self.id(sha));
+        if shas.len() == 0 {
             if let (Some(before), Some(after)) = (previous, after.filter(is_real)) {
-                self.parents
-                    .entry(after.to_string())
-                    .or_insert_with(|| vec![before]);
+                let after = self.id(after);
+                self.parents[after as usize].get_or_insert_with(|| vec![before]);
             }
             return;
         }
         for sha in shas {
+            let id = self.id(sha);
             if let Some(parent) = previous.take() {
-                self.parents
-                    .entry(sha.clone())
-                    .or_insert_with(|| vec![parent]);
+                self.parents[id as usize].get_or_insert_with(|| vec![parent]);
             }
-            previous = Some(sha.clone());
+            previous = Some(id);
         }
     }
 }
@@ -137,26 +171,34 @@ impl CommitGraph {
 /// `started_at`). Returns the changes, in walk order.
 pub fn walk(deployments: &[WalkDeployment], graph: &CommitGraph) -> Vec<DeploymentChange> {
     let mut changes = Vec::new();
-    let mut included: HashMap<&str, HashSet<&str>> = HashMap::new();
-    let mut stack: Vec<&str> = Vec::new();
+    let mut included: HashMap<&str, rustc_hash::FxHashSet<u32>> = HashMap::new();
+    let mut shas: Vec<&str> = vec![""; graph.parents.len()];
+    for (sha, &id) in &graph.ids {
+        shas[id as usize] = sha;
+    }
+    let mut stack: Vec<u32> = Vec::new();
     for deployment in deployments {
         let baseline = !included.contains_key(deployment.service.as_str());
         let seen = included.entry(deployment.service.as_str()).or_default();
+        // A sha the graph has never heard of has no changes.
+        let Some(&start) = graph.ids.get(deployment.sha.as_str()) else {
+            continue;
+        };
         stack.clear();
-        stack.push(deployment.sha.as_str());
-        while let Some(sha) = stack.pop() {
-            if !seen.insert(sha) {
+        stack.push(start);
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
                 continue;
             }
-            if !baseline && graph.known.contains(sha) && graph.touches(&deployment.service, sha) {
+            if !baseline && graph.known[id as usize] && graph.touches(&deployment.service, id) {
                 changes.push(DeploymentChange {
                     service: deployment.service.clone(),
                     deployment_id: deployment.deployment_id.clone(),
-                    sha: sha.to_string(),
+                    sha: shas[id as usize].to_string(),
                 });
             }
-            if let Some(parents) = graph.parents.get(sha) {
-                stack.extend(parents.iter().map(String::as_str));
+            if let Some(parents) = &graph.parents[id as usize] {
+                stack.extend(parents.iter().copied());
             }
         }
     }
@@ -248,8 +290,16 @@ pub async fn deployment_changes_table(
         None => {
             let started = std::time::Instant::now();
             let deployments = load_deployments(queries, production_deployments_sql).await?;
+            let loaded_deployments = started.elapsed();
             let graph = load_graph(queries).await?;
+            let loaded_graph = started.elapsed();
             let changes = walk(&deployments, &graph);
+            tracing::debug!(
+                deployments_ms = loaded_deployments.as_millis() as u64,
+                graph_ms = (loaded_graph - loaded_deployments).as_millis() as u64,
+                walk_ms = (started.elapsed() - loaded_graph).as_millis() as u64,
+                "walked the commit graph"
+            );
             let batch = changes_batch(&changes)?;
             store_result(queries.lake(), &file_name, &batch, &pattern_hash).await?;
             tracing::info!(
@@ -340,27 +390,46 @@ async fn load_deployments(
 }
 
 async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
+    use arrow::array::{Array, AsArray};
     let mut graph = CommitGraph::default();
+    let text = DataType::Utf8;
+    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     let commits = queries
         .read_only_sql("SELECT sha, parents, files FROM commits")
         .await?;
     let columns = Columns::new(&commits.batches);
-    for ((sha, parents), files) in columns
-        .text("sha")?
-        .into_iter()
-        .zip(columns.text_lists("parents")?)
-        .zip(columns.text_lists("files")?)
+    for ((shas, parents), files) in columns
+        .cast_column("sha", &text)?
+        .iter()
+        .zip(columns.cast_column("parents", &list)?)
+        .zip(columns.cast_column("files", &list)?)
     {
-        if let Some(sha) = sha {
-            if let Some(files) = files {
-                graph.add_files(sha.clone(), files);
+        let (shas, parents, files) = (
+            shas.as_string::<i32>(),
+            parents.as_list::<i32>(),
+            files.as_list::<i32>(),
+        );
+        for row in 0..shas.len() {
+            if shas.is_null(row) {
+                continue;
+            }
+            let sha = shas.value(row);
+            if files.is_valid(row) {
+                let touched = files.value(row);
+                let touched = touched.as_string::<i32>();
+                graph.add_files(
+                    sha.to_string(),
+                    touched.iter().flatten().map(str::to_string).collect(),
+                );
             }
             // The same commit may arrive twice (a push and an API pull): a
             // known parent list wins over an unknown one.
-            match parents {
-                Some(parents) => graph.add_commit(sha, Some(parents)),
-                None if !graph.parents.contains_key(&sha) => graph.add_commit(sha, None),
-                None => {}
+            if parents.is_valid(row) {
+                let listed = parents.value(row);
+                let listed = listed.as_string::<i32>();
+                graph.commit(sha, Some(listed.iter().flatten()));
+            } else {
+                graph.commit(sha, None::<std::iter::Empty<&str>>);
             }
         }
     }
@@ -371,16 +440,28 @@ async fn load_graph(queries: &LakeQueries) -> Result<CommitGraph> {
         .await?;
     let columns = Columns::new(&pushes.batches);
     for ((before, after), shas) in columns
-        .text("before_sha")?
-        .into_iter()
-        .zip(columns.text("after_sha")?)
-        .zip(columns.text_lists("commit_shas")?)
+        .cast_column("before_sha", &text)?
+        .iter()
+        .zip(columns.cast_column("after_sha", &text)?)
+        .zip(columns.cast_column("commit_shas", &list)?)
     {
-        graph.add_push(
-            before.as_deref(),
-            after.as_deref(),
-            &shas.unwrap_or_default(),
+        let (before, after, shas) = (
+            before.as_string::<i32>(),
+            after.as_string::<i32>(),
+            shas.as_list::<i32>(),
         );
+        for row in 0..before.len() {
+            let pushed = shas.is_valid(row).then(|| shas.value(row));
+            let pushed = pushed.as_ref().map(|p| p.as_string::<i32>());
+            let pushed: Vec<&str> = pushed
+                .map(|p| p.iter().flatten().collect())
+                .unwrap_or_default();
+            graph.push(
+                before.is_valid(row).then(|| before.value(row)),
+                after.is_valid(row).then(|| after.value(row)),
+                pushed.into_iter(),
+            );
+        }
     }
     // Path-scoped services, as the catalog says today.
     let scopes = queries
