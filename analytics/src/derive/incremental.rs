@@ -398,7 +398,13 @@ async fn incremental(
                 })?;
                 let old = parts::files_table(queries, &copy)?;
                 register(work, &format!("old_{}", table.name), old)?;
-                collect(work, &table.changes).await?
+                let changed = collect(work, &table.changes).await?;
+                tracing::debug!(
+                    upstream = table.name,
+                    changed = changed.num_rows(),
+                    "compared an upstream table with the base's copy"
+                );
+                changed
             }
             // Unchanged: nothing differs (planned only, for the columns).
             None => {
@@ -417,6 +423,7 @@ async fn incremental(
     }
     let mut recomputed_keys = 0;
     for step in &plan.steps {
+        let started = std::time::Instant::now();
         let base_labels = parts::labels(queries, base_folder, step.name);
         let Some(touched_sql) = &step.touched else {
             link(queries, base_folder, folder, step.name, &base_labels)?;
@@ -457,12 +464,16 @@ async fn incremental(
             &format!("recomputed_{name}"),
             recomputed.into_table()?,
         )?;
+        // Only parts whose rows differ are written again: a touched service
+        // keeps most of its history exactly as it was.
         let label = parts::part_label_sql(step.month_of);
         let affected_rows = collect(
             work,
             &format!(
-                "SELECT DISTINCT {label} AS label FROM replaced_{name} \
-                 UNION SELECT DISTINCT {label} AS label FROM recomputed_{name}"
+                "SELECT DISTINCT {label} AS label FROM ( \
+                     (SELECT * FROM replaced_{name} EXCEPT ALL SELECT * FROM recomputed_{name}) \
+                     UNION ALL \
+                     (SELECT * FROM recomputed_{name} EXCEPT ALL SELECT * FROM replaced_{name}))"
             ),
         )
         .await?;
@@ -482,10 +493,15 @@ async fn incremental(
             let old_affected = parts::table(queries, base_folder, name, Some(&affected))?
                 .ok_or_else(|| Error::Internal(format!("{base_folder} has no {name}")))?;
             register(work, &format!("old_affected_{name}"), old_affected)?;
+            // Only the affected parts: a recomputed row of another part
+            // equals the row it has, and writing it would replace that
+            // whole part with it.
+            let labels: Vec<String> = affected.iter().map(|l| crate::sql_text(l)).collect();
             let sql = format!(
                 "SELECT o.* FROM old_affected_{name} o LEFT ANTI JOIN touched_{name} t ON {} \
-                 UNION ALL SELECT * FROM recomputed_{name}",
-                on("o", "t")
+                 UNION ALL SELECT * FROM recomputed_{name} WHERE {label} IN ({})",
+                on("o", "t"),
+                labels.join(", ")
             );
             parts::write_parts(
                 queries,
@@ -498,6 +514,14 @@ async fn incremental(
             .await?;
         }
         register_parts(queries, work, folder, name)?;
+        tracing::debug!(
+            table = name,
+            touched = recomputed_keys,
+            rewritten_parts = affected.len(),
+            linked_parts = kept.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "derived a table incrementally"
+        );
     }
     Ok(recomputed_keys)
 }

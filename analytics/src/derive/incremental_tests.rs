@@ -243,18 +243,22 @@ async fn assert_equals_from_scratch(dir: &std::path::Path, queries: &LakeQueries
     }
 }
 
+/// Only the parts whose rows changed are written again: the other
+/// service's February row stays, in a part linked from the base.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_alone_fails_the_deployment_before_it_in_the_next_generation() {
-    use crate::test_rows::append_deployment;
+    use crate::test_rows::append_deployment_of;
     use ingest::rows::{TableBuilder, Value};
     let dir = tempfile::tempdir().unwrap();
     let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
     let queries = LakeQueries::open(lake.clone()).await.unwrap();
-    append_deployment(&lake, "1", "sha1", "2026-03-02T10:00:00Z").await;
-    append_deployment(&lake, "2", "sha2", "2026-03-05T10:00:00Z").await;
+    append_deployment_of(&lake, "pay", "0", "sha0", "2026-02-10T10:00:00Z").await;
+    append_deployment_of(&lake, "shop", "s", "shas", "2026-02-11T10:00:00Z").await;
+    append_deployment_of(&lake, "pay", "1", "sha1", "2026-03-02T10:00:00Z").await;
+    append_deployment_of(&lake, "pay", "2", "sha2", "2026-03-05T10:00:00Z").await;
     derive(&queries).await;
 
-    // Opened between the two: the first one's, by time.
+    // Opened between 1 and 2: the first one's, by time.
     let mut incident = TableBuilder::new(&ingest::schema::INCIDENTS);
     let opened = chrono::DateTime::parse_from_rfc3339("2026-03-03T12:00:00Z").unwrap();
     incident
@@ -291,8 +295,15 @@ async fn an_incident_alone_fails_the_deployment_before_it_in_the_next_generation
     let rows = crate::columns::Columns::new(&rows).text("row").unwrap();
     assert_eq!(
         rows,
-        [Some("1:1:true".to_string()), Some("2:0:false".to_string())]
+        [
+            Some("0:0:false".to_string()),
+            Some("1:1:true".to_string()),
+            Some("2:0:false".to_string()),
+            Some("s:0:false".to_string()),
+        ]
     );
+    let folder_files = |table: &str| parts::labels(&queries, &folder, table);
+    assert_eq!(folder_files("deployment_outcomes"), ["2026-02", "2026-03"]);
     assert_equals_from_scratch(dir.path(), &queries, "after an incident alone").await;
 }
 

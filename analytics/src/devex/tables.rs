@@ -85,8 +85,9 @@ static CATALOG: [&ingest::schema::TableSpec; 2] =
 /// The merge commits whose first production deployment moved (a pull
 /// request's deploy phase ends there).
 const CHANGED_DEPLOYMENTS: &str = "\
-    SELECT coalesce(n.sha, o.sha) AS sha \
-    FROM (SELECT sha, min(deployed_at) AS deployed_at FROM change_lead_times GROUP BY sha) n \
-    FULL JOIN (SELECT sha, min(deployed_at) AS deployed_at FROM old_change_lead_times GROUP BY sha) o \
-      ON n.sha = o.sha \
-    WHERE n.deployed_at IS DISTINCT FROM o.deployed_at";
+    SELECT DISTINCT sha FROM ( \
+        (SELECT sha, min(deployed_at) AS deployed_at FROM change_lead_times GROUP BY sha \
+         EXCEPT SELECT sha, min(deployed_at) AS deployed_at FROM old_change_lead_times GROUP BY sha) \
+        UNION ALL \
+        (SELECT sha, min(deployed_at) AS deployed_at FROM old_change_lead_times GROUP BY sha \
+         EXCEPT SELECT sha, min(deployed_at) AS deployed_at FROM change_lead_times GROUP BY sha))";
