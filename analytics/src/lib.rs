@@ -325,7 +325,7 @@ impl LakeQueries {
 
     /// Execution errors from Parquet decoding rarely say which file: look for
     /// a corrupt file and name it.
-    async fn explain_execution_error(&self, error: DataFusionError) -> Error {
+    pub(crate) async fn explain_execution_error(&self, error: DataFusionError) -> Error {
         match self.lake.find_corrupt_files().await {
             Ok(corrupt) if !corrupt.is_empty() => corrupt
                 .into_iter()

@@ -158,6 +158,8 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
             let context = in_memory(queries, &plan).await?;
             return Ok(context);
         }
+        // Decoding errors rarely say which file: name a corrupt one.
+        Err(Error::Engine(e)) => return Err(queries.explain_execution_error(e).await),
         outcome => outcome?,
     };
     match &made {
@@ -183,8 +185,14 @@ async fn in_memory(queries: &LakeQueries, plan: &Plan) -> Result<SessionContext>
         register(&context, table.name, table.provider.clone())?;
     }
     for step in &plan.steps {
-        let rows = collect(&context, &step.sql).await?;
-        register(&context, step.name, rows.into_table()?)?;
+        let rows = queries.read_only_sql_on(&context, &step.sql).await?;
+        let schema = rows
+            .batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or(rows.schema);
+        let table = MemTable::try_new(schema, vec![rows.batches]).map_err(Error::Engine)?;
+        register(&context, step.name, Arc::new(table))?;
     }
     Ok(context)
 }
