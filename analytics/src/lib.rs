@@ -440,19 +440,46 @@ async fn run_read_only(
 pub(crate) fn parquet_file_table(
     path: &std::path::Path,
 ) -> Option<Arc<dyn datafusion::catalog::TableProvider>> {
+    parquet_files_table(&[path.to_path_buf()]).ok()
+}
+
+/// Parquet files as one table, read where they lie, with the first one's
+/// schema (they must share it).
+pub(crate) fn parquet_files_table(
+    paths: &[std::path::PathBuf],
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).ok()?;
+    let first = paths
+        .first()
+        .ok_or_else(|| Error::Internal("a table without files".into()))?;
+    let broken = |e: String| Error::Internal(format!("{}: {e}", first.display()));
+    let file = std::fs::File::open(first).map_err(|e| broken(e.to_string()))?;
     let schema = ParquetRecordBatchReaderBuilder::try_new(file)
-        .ok()?
+        .map_err(|e| broken(e.to_string()))?
         .schema()
         .clone();
-    let url = ListingTableUrl::parse(format!("file://{}", path.display())).ok()?;
+    listing_table(paths, schema)
+}
+
+/// Parquet files as one table of `schema`, read where they lie.
+pub(crate) fn listing_table(
+    paths: &[std::path::PathBuf],
+    schema: SchemaRef,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let urls = paths
+        .iter()
+        .map(|path| {
+            ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new(url)
+    let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema);
-    Some(Arc::new(ListingTable::try_new(config).ok()?))
+    Ok(Arc::new(
+        ListingTable::try_new(config).map_err(Error::Engine)?,
+    ))
 }
 
 fn classify_planning_error(error: DataFusionError) -> Error {

@@ -28,9 +28,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
@@ -105,6 +103,11 @@ pub(crate) fn rows_of(input: &str, touched: &str, columns: &[&str], key: &[&str]
     format!("SELECT i.* FROM {input} i LEFT SEMI JOIN {touched} t ON {on}")
 }
 
+/// The data files of each input table.
+type InputFiles = BTreeMap<String, Vec<String>>;
+/// The derived files each upstream table reads (`None`: not files).
+type UpstreamFiles = BTreeMap<String, Option<Vec<String>>>;
+
 /// What a complete generation records.
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -112,9 +115,9 @@ struct Manifest {
     settings: String,
     generation: u64,
     /// The data files of each input it read.
-    inputs: BTreeMap<String, Vec<String>>,
-    /// The files each upstream table was read from (`None`: not files).
-    upstream: BTreeMap<String, Option<Vec<String>>>,
+    inputs: InputFiles,
+    /// The files each upstream table was read from.
+    upstream: UpstreamFiles,
     /// The generation's own links to those files: the next generation
     /// compares against them even after the upstream removed its own.
     #[serde(default)]
@@ -230,7 +233,7 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
             files.into_iter().map(|(path, _)| path).collect::<Vec<_>>(),
         );
     }
-    let upstream: BTreeMap<String, Option<Vec<String>>> = plan
+    let upstream: UpstreamFiles = plan
         .upstream
         .iter()
         .map(|u| (u.name.to_string(), files_of(&u.provider, queries)))
@@ -258,10 +261,9 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
                 queries,
                 plan,
                 &work,
-                &folder,
-                &base_folder,
+                (&folder, &base_folder),
                 &manifest,
-                &inputs,
+                (&inputs, &upstream),
             )
             .await?;
             drop(base_lease);
@@ -313,8 +315,8 @@ fn rederive_reason(
     queries: &LakeQueries,
     plan: &Plan,
     base: &Manifest,
-    inputs: &BTreeMap<String, Vec<String>>,
-    upstream: &BTreeMap<String, Option<Vec<String>>>,
+    inputs: &InputFiles,
+    upstream: &UpstreamFiles,
 ) -> Option<String> {
     for table in plan.rederive_all_on {
         if base.inputs.get(table.name) != inputs.get(table.name) {
@@ -375,10 +377,9 @@ async fn incremental(
     queries: &LakeQueries,
     plan: &Plan,
     work: &SessionContext,
-    folder: &str,
-    base_folder: &str,
+    (folder, base_folder): (&str, &str),
     base: &Manifest,
-    inputs: &BTreeMap<String, Vec<String>>,
+    (inputs, upstream): (&InputFiles, &UpstreamFiles),
 ) -> Result<usize> {
     for table in plan.inputs {
         let known = base.inputs.get(table.name).cloned().unwrap_or_default();
@@ -397,7 +398,7 @@ async fn incremental(
     }
     for table in &plan.upstream {
         let before = base.upstream.get(table.name).cloned().flatten();
-        let now = files_of(&table.provider, queries);
+        let now = upstream.get(table.name).cloned().flatten();
         register(work, &format!("old_{}", table.name), table.provider.clone())?;
         let changed = match before.filter(|b| Some(b) != now.as_ref()) {
             Some(_) => {
@@ -640,23 +641,11 @@ fn files_table(
         let empty = MemTable::try_new(table.schema(), vec![vec![]]).map_err(Error::Engine)?;
         return Ok(Arc::new(empty));
     }
-    let urls = files
+    let paths: Vec<_> = files
         .iter()
-        .map(|f| {
-            let path = queries.lake().root().join(f);
-            ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let options = ListingOptions::new(Arc::new(
-        datafusion::datasource::file_format::parquet::ParquetFormat::default(),
-    ))
-    .with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(table.schema());
-    Ok(Arc::new(
-        ListingTable::try_new(config).map_err(Error::Engine)?,
-    ))
+        .map(|f| queries.lake().root().join(f))
+        .collect();
+    crate::listing_table(&paths, table.schema())
 }
 
 /// The derived files a table reads, relative to `_derived/`, when it reads
@@ -703,7 +692,8 @@ fn read_manifest(queries: &LakeQueries, folder: &str) -> Option<Manifest> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The newest complete generation with the plan's settings and tables.
+/// The newest complete generation with the plan's settings and tables whose
+/// parts all read (only the candidates tried are opened, newest first).
 async fn newest_base(
     queries: &LakeQueries,
     plan: &Plan,
@@ -711,29 +701,17 @@ async fn newest_base(
 ) -> Result<Option<(String, Manifest)>> {
     let root = crate::template::MATERIALIZED_FOLDER;
     let files = queries.lake().derived_files(root).await?;
-    let mut best: Option<(String, Manifest)> = None;
-    for (path, _) in files {
-        let Some(generation) = path.strip_suffix("/manifest.json") else {
-            continue;
-        };
-        let folder = format!("{root}/{generation}");
-        let Some(manifest) = read_manifest(queries, &folder) else {
-            continue;
-        };
-        if manifest.format != FORMAT
-            || manifest.settings != plan.settings
-            || manifest.tables != tables
-        {
-            continue;
-        }
-        if best
-            .as_ref()
-            .is_none_or(|(_, b)| manifest.generation > b.generation)
-        {
-            best = Some((folder, manifest));
-        }
-    }
-    Ok(best)
+    let mut candidates: Vec<(String, Manifest)> = files
+        .iter()
+        .filter_map(|(path, _)| path.strip_suffix("/manifest.json"))
+        .map(|generation| format!("{root}/{generation}"))
+        .filter_map(|folder| read_manifest(queries, &folder).map(|m| (folder, m)))
+        .filter(|(_, m)| m.format == FORMAT && m.settings == plan.settings && m.tables == tables)
+        .collect();
+    candidates.sort_by_key(|(_, m)| std::cmp::Reverse(m.generation));
+    Ok(candidates
+        .into_iter()
+        .find(|(folder, _)| readable(queries, folder, tables)))
 }
 
 /// A context reading the generation in `folder`, holding `leases`.

@@ -11,10 +11,6 @@ use arrow::array::{Array, BooleanArray, StringArray};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
@@ -203,34 +199,11 @@ pub(crate) fn files_table(
     queries: &LakeQueries,
     files: &[String],
 ) -> Result<Arc<dyn TableProvider>> {
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let paths: Vec<_> = files
         .iter()
         .map(|f| queries.lake().derived_path(f))
         .collect();
-    let first = paths
-        .first()
-        .ok_or_else(|| Error::Internal("a derived table without files".into()))?;
-    let broken = |e: String| Error::Internal(format!("derived file {}: {e}", first.display()));
-    let reader = std::fs::File::open(first).map_err(|e| broken(e.to_string()))?;
-    let schema = ParquetRecordBatchReaderBuilder::try_new(reader)
-        .map_err(|e| broken(e.to_string()))?
-        .schema()
-        .clone();
-    let urls = paths
-        .iter()
-        .map(|path| {
-            ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(schema);
-    Ok(Arc::new(
-        ListingTable::try_new(config).map_err(Error::Engine)?,
-    ))
+    crate::parquet_files_table(&paths)
 }
 
 #[cfg(test)]

@@ -36,12 +36,13 @@ pub(super) async fn materialize_for(
         .await
         .map_err(Error::Engine)?;
     let content = crate::template::content_key(queries, &crate::derive::DEVEX_INPUTS).await?;
-    let key = format!(
-        "devex:{content}:{}:{}:{}",
+    let settings_key = format!(
+        "{}:{}:{}",
         tz.name(),
         dora_settings.production_pattern,
         settings.exclude_weekends
     );
+    let key = format!("devex:{content}:{settings_key}");
     let hours = if settings.exclude_weekends {
         "weekday_hours"
     } else {
@@ -56,13 +57,9 @@ pub(super) async fn materialize_for(
         crate::durations::elapsed_hours_udf(),
         crate::durations::weekday_hours_udf(tz),
     ]);
-    let settings_key = key
-        .split_once(&content)
-        .map(|(kind, rest)| format!("{kind}{rest}"))
-        .unwrap_or_else(|| key.clone());
     let plan = crate::derive::incremental::Plan {
         key,
-        settings: settings_key,
+        settings: format!("devex:{settings_key}"),
         inputs: &crate::derive::DEVEX_INPUTS,
         rederive_all_on: &CATALOG,
         upstream: vec![crate::derive::incremental::Upstream {
