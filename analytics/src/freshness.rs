@@ -69,6 +69,20 @@ pub async fn data_as_of(
     Ok(newest)
 }
 
+/// `data_as_of` of an answer read from `context`: its generation's (which
+/// may be older than the lake while a newer one is derived), or the lake's
+/// when `context` is not a generation.
+pub(crate) async fn of_answer(
+    queries: &LakeQueries,
+    context: &datafusion::prelude::SessionContext,
+    tables: &[&TableSpec],
+) -> Result<Option<DateTime<Utc>>> {
+    match crate::generations::data_as_of(context) {
+        Some(at) => Ok(at),
+        None => data_as_of(queries, tables).await,
+    }
+}
+
 /// `YYYY-MM` from a data file's `month=YYYY-MM` partition folder.
 fn month_of(path: &str) -> Option<&str> {
     path.split('/')

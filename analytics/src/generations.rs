@@ -1,3 +1,7 @@
+//! A context over a generation also carries the generation's `data_as_of`
+//! (the newest event of the inputs it was derived from), which its reports
+//! give, however much newer the lake is by then.
+//!
 //! Derived generations stay while they are read: a context over derived
 //! files carries the leases of the generations it reads (`ingest`'s
 //! `Lake::lease_derived`) as a session extension. Every plan and running
@@ -33,6 +37,32 @@ pub(crate) fn hold(context: &SessionContext, leases: Vec<Arc<DerivedLease>>) {
         .write()
         .config_mut()
         .set_extension(Arc::new(GenerationLeases(leases)));
+}
+
+/// The newest event of the inputs a generation was derived from.
+#[derive(Debug)]
+struct DataAsOf(Option<chrono::DateTime<chrono::Utc>>);
+
+/// Marks `context` as derived from events up to `at`.
+pub(crate) fn set_data_as_of(context: &SessionContext, at: Option<chrono::DateTime<chrono::Utc>>) {
+    context
+        .state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::new(DataAsOf(at)));
+}
+
+/// The newest event `context`'s generation was derived from, when it is
+/// one (`None`: not a generation; `Some(None)`: derived from no events).
+pub(crate) fn data_as_of(
+    context: &SessionContext,
+) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+    context
+        .state_ref()
+        .read()
+        .config()
+        .get_extension::<DataAsOf>()
+        .map(|at| at.0)
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ mod generations;
 pub mod onboarding;
 pub mod paths;
 pub mod privacy;
+mod published;
 pub mod stats;
 pub(crate) mod template;
 #[cfg(test)]
@@ -62,21 +63,25 @@ pub use template::sql_text;
 /// on skewed services (see PERFORMANCE-NOTES).
 const TARGET_PARTITIONS: usize = 8;
 
-/// Read access to the lake through DataFusion.
+/// Read access to the lake through DataFusion. A clone shares everything
+/// (the caches too): background derives hold one.
+#[derive(Clone)]
 pub struct LakeQueries {
     lake: Arc<Lake>,
     context: SessionContext,
     /// Derived tables registered in `context`, by input key (see `derive`).
-    derived: tokio::sync::Mutex<DerivedTables>,
+    derived: Arc<tokio::sync::Mutex<DerivedTables>>,
     /// Materialized per-deployment tables by lake content and settings (see
     /// `dora`), newest last.
-    materialized: tokio::sync::Mutex<Vec<(String, SessionContext)>>,
+    materialized: Arc<tokio::sync::Mutex<Vec<(String, SessionContext)>>>,
+    /// The newest generation of each settings family (see [`published`]).
+    published: Arc<std::sync::Mutex<published::Published>>,
     /// Answers already given, by materialized context and request (see
     /// [`LakeQueries::remembered`]).
-    answers: std::sync::Mutex<Answers>,
+    answers: Arc<std::sync::Mutex<Answers>>,
     /// The newest event time of table sets, by their content (see
     /// [`freshness`]).
-    freshness: tokio::sync::Mutex<Freshness>,
+    freshness: Arc<tokio::sync::Mutex<Freshness>>,
 }
 
 /// Derived tables registered in the main context by key, oldest first, each
@@ -133,6 +138,7 @@ impl LakeQueries {
             context,
             derived: Default::default(),
             materialized: Default::default(),
+            published: Default::default(),
             freshness: Default::default(),
             answers: Default::default(),
         })
@@ -191,6 +197,10 @@ impl LakeQueries {
 
     pub(crate) fn materialized(&self) -> &tokio::sync::Mutex<Vec<(String, SessionContext)>> {
         &self.materialized
+    }
+
+    pub(crate) fn published(&self) -> &std::sync::Mutex<published::Published> {
+        &self.published
     }
 
     /// A fresh context (same settings) over the same canonical tables, for

@@ -238,8 +238,12 @@ async fn one_service_from_five_tools_gives_hand_computed_dora_numbers() {
     gitlab_push(&server, 4, "2026-10-20T06:00:00Z").await;
     argocd_sync(&server, 4, "2026-10-20T07:00:00Z", "2026-10-20T07:30:00Z").await;
 
+    // The newest event: the last sync's start.
     let report = server
-        .get_json("/api/v1/dora?from=2026-10-01&to=2026-11-01&group_by=team")
+        .get_json_as_of(
+            "/api/v1/dora?from=2026-10-01&to=2026-11-01&group_by=team",
+            "2026-10-20T07:00:00Z",
+        )
         .await;
     let overall = &report["overall"];
     assert_eq!(overall["deployments"], 4, "{report}");
@@ -293,8 +297,12 @@ async fn one_service_from_five_tools_gives_hand_computed_dora_numbers() {
 
     // team-blue takes checkout over as of Oct 15: c4 is theirs, c1..c3 stay red's.
     import_catalog(lake.path(), "team-blue", "2026-10-15");
+    // A catalog has no event time: wait for the new owner to show.
     let report = server
-        .get_json("/api/v1/dora?from=2026-10-01&to=2026-11-01&group_by=team")
+        .get_json_until(
+            "/api/v1/dora?from=2026-10-01&to=2026-11-01&group_by=team",
+            |report| report.to_string().contains("team-blue"),
+        )
         .await;
     let red = &group(&report, "team-red");
     assert_eq!(red["deployments"], 3, "{report}");

@@ -63,6 +63,41 @@ impl Server {
             .unwrap()
     }
 
+    /// GET of a report once it includes events up to `at`: a server answers
+    /// from the newest derived tables while it derives the events just
+    /// stored, and says how fresh its answer is in `data_as_of`.
+    pub async fn get_json_as_of(&self, path: &str, at: &str) -> serde_json::Value {
+        let wanted: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        self.get_json_until(path, |report| {
+            report["data_as_of"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|as_of| as_of >= wanted)
+        })
+        .await
+    }
+
+    /// GET of a report once `ready` holds of it (within 30 s): for changes
+    /// without an event time, such as a new catalog.
+    pub async fn get_json_until(
+        &self,
+        path: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let report = self.get_json(path).await;
+            if ready(&report) {
+                return report;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} is not there yet: {report}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// GET with its status and body text.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();

@@ -78,7 +78,8 @@ pub(crate) struct Upstream {
 pub(crate) struct Plan {
     /// Names the generation: the inputs' content and the settings.
     pub key: String,
-    /// Generations with the same settings can be each other's base.
+    /// Generations with the same settings can be each other's base; a
+    /// server's reports read the newest one published under it.
     pub settings: String,
     pub inputs: &'static [&'static TableSpec],
     /// Inputs whose change derives everything again.
@@ -88,6 +89,10 @@ pub(crate) struct Plan {
     pub functions: Vec<ScalarUDF>,
     /// Leases of the generations the upstream tables live in.
     pub leases: Vec<Arc<DerivedLease>>,
+    /// The newest event of the inputs, read before anything of the
+    /// derive (the upstream tables included) listed them: a generation is
+    /// never said to be fresher than what it holds.
+    pub data_as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Rows of `input` (aliased `i`) whose `columns` are a key of `touched`
@@ -151,14 +156,19 @@ impl std::fmt::Display for Made {
 pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<SessionContext> {
     let mut cache = queries.materialized().lock().await;
     if let Some((_, context)) = cache.iter().find(|(k, _)| *k == plan.key) {
-        return Ok(context.clone());
+        let context = context.clone();
+        crate::published::publish(queries, &plan.settings, &context);
+        return Ok(context);
     }
+    let as_of = plan.data_as_of;
     let (context, made) = match generation(queries, &plan).await {
         // Keeping is what makes answers cheap, but a lake that cannot be
         // written (a full disk) must still answer: from memory.
         Err(Error::Lake(e)) => {
             tracing::warn!(error = %e, "derived tables not kept; computed in memory");
             let context = in_memory(queries, &plan).await?;
+            crate::generations::set_data_as_of(&context, as_of);
+            crate::published::publish(queries, &plan.settings, &context);
             return Ok(context);
         }
         // Decoding errors rarely say which file: name a corrupt one.
@@ -172,8 +182,10 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
             crate::template::remove_old_generations(queries).await;
         }
     }
+    crate::generations::set_data_as_of(&context, as_of);
     cache.push((plan.key.clone(), context.clone()));
     crate::template::trim_materialized(&mut cache);
+    crate::published::publish(queries, &plan.settings, &context);
     Ok(context)
 }
 

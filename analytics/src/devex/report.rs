@@ -127,8 +127,17 @@ pub(super) async fn membership(
 pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<DevexReport> {
     request.validate()?;
     let context = materialize(queries, request).await?;
+    report_on(queries, &context, request).await
+}
+
+/// The report over one generation's tables.
+async fn report_on(
+    queries: &LakeQueries,
+    context: &SessionContext,
+    request: &DevexRequest,
+) -> Result<DevexReport> {
     let asked = format!("devex report {request:?}");
-    if let Some(report) = queries.remembered::<DevexReport>(&context, &asked) {
+    if let Some(report) = queries.remembered::<DevexReport>(context, &asked) {
         return Ok(report);
     }
     request.check_filters(queries).await?;
@@ -138,7 +147,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     // Three queries one after the other rather than one joining them: each
     // holds its own percentile states, so the peak is the largest, not the sum.
     let ci = queries
-        .read_only_sql_on_one_partition(&context, &fill(CI_SUMMARY, &values)?)
+        .read_only_sql_on_one_partition(context, &fill(CI_SUMMARY, &values)?)
         .await?;
     let c = Columns::new(&ci.batches);
     let keys = c.text("group_key")?;
@@ -160,7 +169,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     }
 
     let flaky = queries
-        .read_only_sql_on_one_partition(&context, &fill(CI_FLAKY_SUMMARY, &values)?)
+        .read_only_sql_on_one_partition(context, &fill(CI_FLAKY_SUMMARY, &values)?)
         .await?;
     let c = Columns::new(&flaky.batches);
     let (shas, flaky_shas) = (c.int("ci_shas")?, c.int("flaky_shas")?);
@@ -171,7 +180,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     }
 
     let prs = queries
-        .read_only_sql_on_one_partition(&context, &fill(PULL_REQUEST_SUMMARY, &values)?)
+        .read_only_sql_on_one_partition(context, &fill(PULL_REQUEST_SUMMARY, &values)?)
         .await?;
     let c = Columns::new(&prs.batches);
     let floats = |name: &str| c.float(name);
@@ -217,9 +226,9 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
             }
         }
         DevexGroupBy::Team => {
-            let members = membership(queries, &context, &values).await?;
+            let members = membership(queries, context, &values).await?;
             let people = queries
-                .read_only_sql_on_one_partition(&context, &fill(PEOPLE_SUMMARY, &values)?)
+                .read_only_sql_on_one_partition(context, &fill(PEOPLE_SUMMARY, &values)?)
                 .await?;
             let c = Columns::new(&people.batches);
             let mut by_team: HashMap<String, usize> = HashMap::new();
@@ -281,7 +290,8 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
         .collect();
     let report = DevexReport {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, context, &crate::derive::DEVEX_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
@@ -290,7 +300,7 @@ pub async fn report(queries: &LakeQueries, request: &DevexRequest) -> Result<Dev
     };
     // About a kilobyte per group: some thirty measures and a key.
     let bytes = (report.groups.len() + 1) * 1024;
-    queries.remember(&context, &asked, report.clone(), bytes);
+    queries.remember(context, &asked, report.clone(), bytes);
     Ok(report)
 }
 
@@ -330,6 +340,9 @@ pub async fn series(
 ) -> Result<DevexSeries> {
     request.validate()?;
     request.check_filters(queries).await?;
+    // One generation for every period, even when a newer one is published
+    // meanwhile.
+    let context = materialize(queries, request).await?;
     let mut periods = Vec::new();
     let today = chrono::Utc::now().with_timezone(&request.tz).date_naive();
     for window in crate::dora::periods(request.from, request.to, granularity, today) {
@@ -342,12 +355,13 @@ pub async fn series(
             period_start: window.from,
             period_end: window.to,
             partial: window.partial,
-            groups: report(queries, &period).await?.groups,
+            groups: report_on(queries, &context, &period).await?.groups,
         });
     }
     Ok(DevexSeries {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, &context, &crate::derive::DEVEX_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         granularity,

@@ -120,7 +120,8 @@ pub async fn space(queries: &LakeQueries, request: &DevexRequest) -> Result<Spac
     }
     Ok(SpaceReport {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, &context, &crate::derive::DEVEX_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         min_group_size: request.settings.min_group_size,

@@ -17,11 +17,31 @@ pub async fn derive(
 }
 
 /// The per-row tables, materialized once per lake content and time zone.
+/// The per-row tables a report reads: over the lake's current content, or
+/// in a server the newest derived while the next is derived (see
+/// [`crate::published`]).
 pub(super) async fn materialize(
     queries: &LakeQueries,
     request: &DevexRequest,
 ) -> Result<SessionContext> {
-    materialize_for(queries, request.tz, &request.settings, &request.dora).await
+    let (tz, settings, dora) = (request.tz, request.settings.clone(), request.dora.clone());
+    let derive: crate::published::Derive = std::sync::Arc::new(move |queries| {
+        let (settings, dora) = (settings.clone(), dora.clone());
+        Box::pin(async move { materialize_for(&queries, tz, &settings, &dora).await })
+    });
+    let family = family(request.tz, &request.settings, &request.dora);
+    crate::published::context(queries, &family, derive).await
+}
+
+/// The settings the DevEx tables depend on: generations with the same
+/// family can be each other's base.
+fn family(tz: Tz, settings: &DevexSettings, dora: &DoraSettings) -> String {
+    format!(
+        "devex:{}:{}:{}",
+        tz.name(),
+        dora.production_pattern,
+        settings.exclude_weekends
+    )
 }
 
 pub(super) async fn materialize_for(
@@ -30,19 +50,16 @@ pub(super) async fn materialize_for(
     settings: &DevexSettings,
     dora_settings: &DoraSettings,
 ) -> Result<SessionContext> {
-    let dora = crate::dora::materialized_context(queries, dora_settings).await?;
+    // Before anything of the derive lists the lake.
+    let data_as_of = crate::freshness::data_as_of(queries, &crate::derive::DEVEX_INPUTS).await?;
+    let dora = crate::dora::derived_context(queries, dora_settings).await?;
     let change_lead_times = dora
         .table_provider("change_lead_times")
         .await
         .map_err(Error::Engine)?;
     let content = crate::template::content_key(queries, &crate::derive::DEVEX_INPUTS).await?;
-    let settings_key = format!(
-        "{}:{}:{}",
-        tz.name(),
-        dora_settings.production_pattern,
-        settings.exclude_weekends
-    );
-    let key = format!("devex:{content}:{settings_key}");
+    let family = family(tz, settings, dora_settings);
+    let key = format!("{family}:{content}");
     let hours = if settings.exclude_weekends {
         "weekday_hours"
     } else {
@@ -59,7 +76,7 @@ pub(super) async fn materialize_for(
     ]);
     let plan = crate::derive::incremental::Plan {
         key,
-        settings: format!("devex:{settings_key}"),
+        settings: family,
         inputs: &crate::derive::DEVEX_INPUTS,
         rederive_all_on: &CATALOG,
         upstream: vec![crate::derive::incremental::Upstream {
@@ -70,6 +87,7 @@ pub(super) async fn materialize_for(
         steps: super::steps::steps(tz, hours)?,
         functions,
         leases: crate::generations::held(&dora),
+        data_as_of,
     };
     crate::derive::incremental::materialize(queries, plan).await
 }

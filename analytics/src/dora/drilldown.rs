@@ -267,7 +267,8 @@ pub async fn deployments(
     }
     Ok(DeploymentsReport {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, &sql.context, &crate::derive::DORA_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         production_pattern: request.settings.production_pattern.clone(),

@@ -51,7 +51,8 @@ pub async fn report(queries: &LakeQueries, request: &DoraRequest) -> Result<Dora
         );
     let report = DoraReport {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, &sql.context, &crate::derive::DORA_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         group_by: request.group_by,
@@ -200,7 +201,8 @@ pub async fn series(
     }
     Ok(DoraSeries {
         from: request.from,
-        data_as_of: crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?,
+        data_as_of: crate::freshness::of_answer(queries, &sql.context, &crate::derive::DORA_INPUTS)
+            .await?,
         to: request.to,
         tz: request.tz.name().to_string(),
         granularity,

@@ -122,15 +122,11 @@ pub(super) async fn materialize(
     queries: &LakeQueries,
     settings: &DoraSettings,
     changes_table: &str,
+    data_as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<datafusion::prelude::SessionContext> {
     let content = crate::template::content_key(queries, &crate::derive::DORA_INPUTS).await?;
-    let settings_key = serde_json::to_string(&(
-        &settings.production_pattern,
-        &settings.rework_message_pattern,
-        &settings.rework_labels,
-    ))
-    .map_err(|e| Error::Internal(e.to_string()))?;
-    let key = format!("dora:{content}:{changes_table}:{settings_key}");
+    let family = family(settings)?;
+    let key = format!("{family}:{content}:{changes_table}");
 
     let rework_message_match = if settings.rework_message_pattern.is_empty() {
         "false".to_string()
@@ -168,7 +164,7 @@ pub(super) async fn materialize(
         .map_err(Error::Engine)?;
     let plan = crate::derive::incremental::Plan {
         key,
-        settings: format!("dora:{settings_key}"),
+        settings: family,
         inputs: &crate::derive::DORA_INPUTS,
         // The catalog decides every deployment's team.
         rederive_all_on: &CATALOG,
@@ -181,25 +177,56 @@ pub(super) async fn materialize(
         functions: vec![],
         // The deployment_changes generations the main context holds.
         leases: crate::generations::held(queries.context()),
+        data_as_of,
     };
     crate::derive::incremental::materialize(queries, plan).await
 }
 
 static CATALOG: [&ingest::schema::TableSpec; 1] = [&ingest::schema::SERVICES];
 
-/// The DORA per-deployment tables over the lake's current content, for
-/// other measures that need them (e.g. when a merge reached production).
+/// The settings the DORA tables depend on: generations with the same
+/// family can be each other's base.
+fn family(settings: &DoraSettings) -> Result<String> {
+    let key = serde_json::to_string(&(
+        &settings.production_pattern,
+        &settings.rework_message_pattern,
+        &settings.rework_labels,
+    ))
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(format!("dora:{key}"))
+}
+
+/// The DORA per-deployment tables a report reads, for the DORA measures and
+/// others that need them (e.g. when a merge reached production): over the
+/// lake's current content, or in a server the newest derived while the
+/// next is derived (see [`crate::published`]).
 pub(crate) async fn materialized_context(
     queries: &LakeQueries,
     settings: &DoraSettings,
 ) -> Result<datafusion::prelude::SessionContext> {
+    let owned = settings.clone();
+    let derive: crate::published::Derive = std::sync::Arc::new(move |queries| {
+        let settings = owned.clone();
+        Box::pin(async move { derived_context(&queries, &settings).await })
+    });
+    crate::published::context(queries, &family(settings)?, derive).await
+}
+
+/// The DORA per-deployment tables over the lake's current content, derived
+/// now when they are not yet.
+pub(crate) async fn derived_context(
+    queries: &LakeQueries,
+    settings: &DoraSettings,
+) -> Result<datafusion::prelude::SessionContext> {
+    // Before the walk lists the lake.
+    let data_as_of = crate::freshness::data_as_of(queries, &crate::derive::DORA_INPUTS).await?;
     let changes_table = crate::derive::deployment_changes_table(
         queries,
         &settings.production_pattern,
         &walk_order_sql(settings)?,
     )
     .await?;
-    materialize(queries, settings, &changes_table).await
+    materialize(queries, settings, &changes_table, data_as_of).await
 }
 
 /// Runs the derive stage for these settings now, so that the walk and the
@@ -207,7 +234,7 @@ pub(crate) async fn materialized_context(
 /// first report after them. Reports check the derived result is current and
 /// derive on their own when it is not.
 pub async fn derive(queries: &LakeQueries, settings: &DoraSettings) -> Result<()> {
-    materialized_context(queries, settings).await.map(|_| ())
+    derived_context(queries, settings).await.map(|_| ())
 }
 
 /// production_deployments as the walk reads it (time zone and periods do

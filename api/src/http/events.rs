@@ -99,7 +99,7 @@ async fn usage_events(State(state): State<AppState>, request: Request) -> Result
     let batches = ingest::sources::batches(rows)?;
     let counts = state.intake.committer.commit(batches).await?;
     if counts.stored > 0 {
-        state.scorecard.ingested();
+        state.ingested();
     }
     Ok(Json(UsageReceipt {
         received,

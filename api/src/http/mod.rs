@@ -185,8 +185,10 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     let mut state = AppState::new(lake.clone(), config.clone()).await?;
     state.guard = Guard::new(&lake, &config.auth, address, exposure)?
         .with_audit(state.intake.committer.clone());
-    // Walk the commit graph and build the derived tables now rather than in
-    // the first request.
+    state.queries.answer_while_deriving();
+    // Reports answer from the newest derived tables while newer ones are
+    // derived. Walk the commit graph and build them now rather than in the
+    // first request.
     if let Err(e) = analytics::derive::run(&state.queries, &config.dora, &config.devex).await {
         tracing::warn!(error = %e, "The derive stage failed; reports will retry.");
     }

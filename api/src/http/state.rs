@@ -62,6 +62,13 @@ impl AppState {
         })
     }
 
+    /// New events were stored: the gauges and the reports' derived tables
+    /// follow, in the background.
+    pub fn ingested(&self) {
+        self.scorecard.ingested();
+        self.queries.derive_in_background();
+    }
+
     /// Makes the /metrics gauges refresh on the configured schedule.
     pub fn refresh_metrics(self) -> AppState {
         self.scorecard

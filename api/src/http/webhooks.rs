@@ -197,7 +197,7 @@ async fn receive(
     };
     let CommitCounts { stored, duplicates } = state.intake.committer.commit(batches).await?;
     if stored > 0 {
-        state.scorecard.ingested();
+        state.ingested();
     }
     Ok((
         StatusCode::OK,
