@@ -5,7 +5,9 @@ Checks first that both give the same numbers, then times each question:
 devex through the HTTP API of a running `devex serve` (cold: the first
 request; warm: the median of the next ones) and as a whole CLI process;
 DuckDB in a fresh process (cold) and on a warm connection. Also measures
-durable webhook ingest, import rows/s and the lake size per million events.
+durable webhook ingest, import rows/s, the lake size per million events,
+the derive stage (from scratch and after new events) and freshness (a new
+deployment's time from acknowledgement to first appearance in a report).
 Loopback only; every load is bounded in count and time.
 """
 
@@ -400,6 +402,96 @@ def derive_update(devex, lake, count=10_000):
     return elapsed, peak, sum(len(items) for items in rows.values())
 
 
+def freshness(devex, lake, probes=40, rate=50):
+    """Seconds from the acknowledgement of a new production deployment (a
+    CDEvents delivery) to its first appearance in GET /api/v1/dora, under a
+    steady loopback load of `rate` deliveries per second (deployments of the
+    other services and GitHub CI runs). Probes go one at a time; each waits
+    at most 60 s. In a hard-linked copy of the lake."""
+    import threading
+    folder = tempfile.mkdtemp(prefix="devex-bench-freshness-")
+    copy = os.path.join(folder, "lake")
+    subprocess.check_call(["cp", "-al", lake, copy])
+    services = [row["service"] for row in json.loads(subprocess.check_output(
+        [devex, "query", "--lake", copy, "--format", "json", "SELECT DISTINCT service FROM services ORDER BY service"]))]
+    probed, others = services[0], services[1:] or services
+    secret = "bench secret"
+    server = Server(devex, copy, {"DEVEX_CDEVENTS__TOKEN": "bench", "DEVEX_GITHUB_WEBHOOK_SECRET": secret})
+    with open("tests/fixtures/payloads/cdevents-spec-v0.5.1/conformance/service_deployed.json") as f:
+        deployed = json.load(f)
+
+    def deployment(service, name, at):
+        event = json.loads(json.dumps(deployed))
+        event["context"]["id"] = name
+        event["context"]["timestamp"] = at
+        event["subject"]["id"] = service
+        event["subject"]["content"]["environment"]["id"] = "production"
+        event["customData"] = {"sha": hashlib.sha1(name.encode()).hexdigest()}
+        return "/webhooks/cdevents", json.dumps(event).encode(), {
+            "Authorization": "Bearer bench", "Content-Type": "application/json"}
+
+    def ci_run(i):
+        body = json.dumps({"action": "completed", "repository": {"full_name": "acme/bench"}, "workflow_run": {
+            "id": 20_000_000 + i, "name": "CI", "run_attempt": 1, "head_sha": f"{i:040x}", "head_branch": "main",
+            "event": "push", "status": "completed", "conclusion": "success", "created_at": "2026-10-20T10:00:00Z",
+            "run_started_at": "2026-10-20T10:00:10Z", "updated_at": "2026-10-20T10:05:00Z"}}).encode()
+        sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return "/webhooks/github", body, {"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": f"fresh-{i}",
+                                          "X-Hub-Signature-256": sig, "Content-Type": "application/json"}
+
+    def post(con, request):
+        path, body, headers = request
+        con.request("POST", path, body, headers)
+        response = con.getresponse()
+        response.read()
+        assert response.status == 200, (path, response.status)
+
+    stop = threading.Event()
+    sent = [0]
+
+    def load(worker, workers):
+        con = http.client.HTTPConnection(server.host, int(server.port), timeout=60)
+        start, i = time.perf_counter(), worker
+        while not stop.is_set():
+            at = f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+            # One in five a deployment of another service, the rest CI runs.
+            post(con, deployment(others[i % len(others)], f"load-{i}", at) if i % 5 == 0 else ci_run(i))
+            sent[0] += 1
+            i += workers
+            delay = start + (i // workers) * workers / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+
+    dora = f"/api/v1/dora?from={FROM}&to={TO}&service={probed}"
+    count = server.get(dora)[0]["overall"]["deployments"]
+    workers = 4
+    threads = [threading.Thread(target=load, args=(w, workers), daemon=True) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    seconds, started = [], time.perf_counter()
+    con = http.client.HTTPConnection(server.host, int(server.port), timeout=60)
+    try:
+        for n in range(probes):
+            time.sleep(0.5)
+            post(con, deployment(probed, f"probe-{n}", f"2026-10-{1 + n % 28:02d}T12:{n % 60:02d}:30Z"))
+            acknowledged = time.perf_counter()
+            while server.get(dora)[0]["overall"]["deployments"] <= count:
+                assert time.perf_counter() - acknowledged < 60, f"probe {n} did not appear within 60 s"
+                time.sleep(0.02)
+            seconds.append(time.perf_counter() - acknowledged)
+            count += 1
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        load_rate = sent[0] / (time.perf_counter() - started)
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    seconds.sort()
+    return {"p50": statistics.median(seconds), "p95": seconds[max(0, int(len(seconds) * 0.95 + 0.5) - 1)],
+            "max": seconds[-1], "probes": probes, "load_per_second": load_rate}
+
+
 def lake_size(lake):
     total_rows, total_bytes = 0, 0
     for root, _, files in os.walk(lake):
@@ -470,6 +562,8 @@ def main():
         sys.exit(f"devex and DuckDB disagree on: {', '.join(failures)}")
     if args.smoke:
         print("smoke: devex and DuckDB give the same numbers")
+        fresh = freshness(args.devex, args.lake, probes=3)
+        print(f"smoke: 3 new deployments appeared under load (slowest {fresh['max']:.1f} s)")
         return
 
     cli = {name: measure_cli(args.devex, args.lake, cli_args(name, args.team), 3) for name in paths}
@@ -477,6 +571,7 @@ def main():
     imports = import_rate(args.devex, 200_000)
     rows, size = lake_size(args.lake)
     update_seconds, update_peak, update_events = derive_update(args.devex, args.lake)
+    fresh = freshness(args.devex, args.lake)
 
     # Warm API answers may be remembered (the same question over the same lake
     # content); the cold ratio compares answers computed from scratch.
@@ -496,6 +591,9 @@ def main():
         f"- import: {imports:,.0f} rows per second (200,000 deployments, JSON Lines, derive stage not included)",
         f"- derive stage from scratch: {derive_seconds:.1f} s for {rows:,} events = {rows / derive_seconds:,.0f} events per second; peak {derive_peak:.0f} MiB",
         f"- derive stage after {update_events:,} new events (commits, production deployments, CI runs): {update_seconds:.1f} s; peak {update_peak:.0f} MiB",
+        f"- freshness: a new production deployment appears in GET /api/v1/dora {fresh['p50']:.2f} s (median), "
+        f"{fresh['p95']:.2f} s (95th percentile), {fresh['max']:.2f} s (slowest) after its acknowledgement, "
+        f"{fresh['probes']} deployments under {fresh['load_per_second']:.0f} deliveries per second (loopback)",
         f"- lake: {rows:,} rows in {size / 2**20:.1f} MiB = {size / 2**20 / (rows / 1e6):.1f} MiB per million events",
         f"- machine: {os.cpu_count()} cores",
     ]
