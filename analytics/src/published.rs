@@ -46,6 +46,14 @@ impl LakeQueries {
         }
     }
 
+    /// Whether this process derives again and again (a server): it keeps
+    /// what makes the next derive cheaper, such as the commit graph.
+    pub(crate) fn keeps_derive_state(&self) -> bool {
+        self.published()
+            .lock()
+            .is_ok_and(|published| published.answer_while_deriving)
+    }
+
     /// Starts a background derive of every published settings family, when
     /// answering while deriving: called when events were stored, so the next
     /// report finds them derived.

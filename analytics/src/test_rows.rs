@@ -1,8 +1,9 @@
-//! Rows the unit tests append: one production deployment at a time.
+//! Rows the unit tests append: one production deployment, commit or push
+//! at a time.
 
 use ingest::lake::Lake;
 use ingest::rows::{TableBuilder, Value};
-use ingest::schema::DEPLOYMENTS;
+use ingest::schema::{COMMITS, DEPLOYMENTS, PUSHES};
 
 /// Appends one successful production deployment of `pay` (event `d-<id>`,
 /// deployment `id`, commit `sha`) started at `at` (RFC 3339) and finished a
@@ -40,4 +41,51 @@ pub(crate) async fn append_deployment_of(
         .await
         .unwrap();
     assert_eq!(summary.rows_written, 1);
+}
+
+fn micros(at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .timestamp_micros()
+}
+
+fn texts(shas: &[&str]) -> Value {
+    Value::TextList(shas.iter().map(|s| s.to_string()).collect())
+}
+
+/// Appends commit `sha` of `acme/pay` authored at `at`, with `parents`
+/// (`None`: unknown); a row of a new event id each time.
+pub(crate) async fn append_commit(lake: &Lake, sha: &str, parents: Option<&[&str]>, at: &str) {
+    let mut b = TableBuilder::new(&COMMITS);
+    let event = format!("c-{sha}-{}", parents.map_or(0, |p| p.len() + 1));
+    b.push(vec![
+        Value::text(event),
+        Value::text("acme/pay"),
+        Value::text(sha),
+        parents.map_or(Value::Null, texts),
+        Value::text("dev-1"),
+        Value::Timestamp(micros(at)),
+        Value::Timestamp(micros(at)),
+        Value::text("change"),
+        Value::Null,
+    ])
+    .unwrap();
+    lake.append(&COMMITS, &b.finish().unwrap()).await.unwrap();
+}
+
+/// Appends push `id` to `acme/pay` main: `before` then `shas`, at `at`.
+pub(crate) async fn append_push(lake: &Lake, id: &str, before: &str, shas: &[&str], at: &str) {
+    let mut b = TableBuilder::new(&PUSHES);
+    b.push(vec![
+        Value::text(format!("p-{id}")),
+        Value::text("acme/pay"),
+        Value::text("refs/heads/main"),
+        Value::text(before),
+        Value::text(*shas.last().unwrap()),
+        texts(shas),
+        Value::Timestamp(micros(at)),
+        Value::text("dev-1"),
+    ])
+    .unwrap();
+    lake.append(&PUSHES, &b.finish().unwrap()).await.unwrap();
 }

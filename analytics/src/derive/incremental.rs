@@ -644,7 +644,7 @@ fn register_parts(
 
 /// The given data files of `table` as a table (without the partition
 /// column), or no rows.
-fn files_table(
+pub(crate) fn files_table(
     queries: &LakeQueries,
     table: &'static TableSpec,
     files: &[&String],

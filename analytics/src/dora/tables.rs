@@ -239,7 +239,7 @@ pub async fn derive(queries: &LakeQueries, settings: &DoraSettings) -> Result<()
 
 /// production_deployments as the walk reads it (time zone and periods do
 /// not matter there).
-pub(super) fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
+pub(crate) fn walk_order_sql(settings: &DoraSettings) -> Result<String> {
     fill(
         PRODUCTION_DEPLOYMENTS,
         &[
