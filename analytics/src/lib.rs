@@ -74,9 +74,9 @@ pub struct LakeQueries {
     /// Materialized per-deployment tables by lake content and settings (see
     /// `dora`), newest last.
     materialized: Arc<tokio::sync::Mutex<Vec<(String, SessionContext)>>>,
-    /// The commit graph a server keeps between derives (see
-    /// `derive::commit_graph`).
-    kept_graph: Arc<tokio::sync::Mutex<Option<derive::commit_graph::KeptGraph>>>,
+    /// The commit graph and production deployments a server keeps between
+    /// derives (see `derive::commit_graph`).
+    kept_walk: Arc<tokio::sync::Mutex<derive::commit_graph::KeptWalk>>,
     /// The newest generation of each settings family (see [`published`]).
     published: Arc<std::sync::Mutex<published::Published>>,
     /// Answers already given, by materialized context and request (see
@@ -142,7 +142,7 @@ impl LakeQueries {
             derived: Default::default(),
             materialized: Default::default(),
             published: Default::default(),
-            kept_graph: Default::default(),
+            kept_walk: Default::default(),
             freshness: Default::default(),
             answers: Default::default(),
         })
@@ -207,10 +207,8 @@ impl LakeQueries {
         &self.published
     }
 
-    pub(crate) fn kept_graph(
-        &self,
-    ) -> &tokio::sync::Mutex<Option<derive::commit_graph::KeptGraph>> {
-        &self.kept_graph
+    pub(crate) fn kept_walk(&self) -> &tokio::sync::Mutex<derive::commit_graph::KeptWalk> {
+        &self.kept_walk
     }
 
     /// A fresh context (same settings) over the same canonical tables, for

@@ -32,6 +32,8 @@ pub(crate) type Derive = Arc<dyn Fn(LakeQueries) -> Derived + Send + Sync>;
 pub(crate) struct Published {
     answer_while_deriving: bool,
     newest: HashMap<String, (SessionContext, Option<Derive>)>,
+    /// One lock per family, held while a generation of it is derived.
+    derive_locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Families being derived in the background; `true` when asked again
     /// meanwhile (events may have arrived after that derive listed the lake).
     deriving: HashMap<String, bool>,
@@ -114,6 +116,20 @@ pub(crate) fn publish(queries: &LakeQueries, family: &str, context: &SessionCont
         published
             .newest
             .insert(family.to_string(), (context.clone(), derive));
+    }
+}
+
+/// The lock held while a generation of `family` is derived.
+pub(crate) fn derive_lock(queries: &LakeQueries, family: &str) -> Arc<tokio::sync::Mutex<()>> {
+    match queries.published().lock() {
+        Ok(mut published) => published
+            .derive_locks
+            .entry(family.to_string())
+            .or_default()
+            .clone(),
+        // A poisoned lock: a panic elsewhere; derive without the guard
+        // rather than not at all.
+        Err(_) => Arc::default(),
     }
 }
 

@@ -297,14 +297,16 @@ pub async fn deployment_changes_table(
         Some(table) => table,
         None => {
             let started = std::time::Instant::now();
-            let deployments = load_deployments(queries, production_deployments_sql).await?;
+            let mut kept = queries.kept_walk().lock().await;
+            let deployments =
+                current_deployments(queries, production_deployments_sql, &mut kept.deployments)
+                    .await?;
             let loaded_deployments = started.elapsed();
-            let mut kept = queries.kept_graph().lock().await;
-            let graph = current_graph(queries, &mut kept).await?;
+            let graph = current_graph(queries, &mut kept.graph).await?;
             let loaded_graph = started.elapsed();
             let changes = walk(&deployments, graph);
             if !queries.keeps_derive_state() {
-                *kept = None;
+                *kept = KeptWalk::default();
             }
             drop(kept);
             tracing::debug!(
@@ -375,31 +377,135 @@ async fn store_result(
     Ok(())
 }
 
-async fn load_deployments(
+/// What a server keeps between walks.
+#[derive(Default)]
+pub(crate) struct KeptWalk {
+    graph: Option<KeptGraph>,
+    deployments: Option<KeptDeployments>,
+}
+
+/// The production deployments the walk read, per service in order, with
+/// the SQL and the deployments files they came from. A service's list
+/// depends on its own deployments only, so new files make only the services
+/// they name read again.
+struct KeptDeployments {
+    sql: String,
+    files: Vec<String>,
+    by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>>,
+}
+
+/// The production deployments in walk order (by service, then `seq`).
+async fn current_deployments(
     queries: &LakeQueries,
     production_deployments_sql: &str,
+    kept: &mut Option<KeptDeployments>,
 ) -> Result<Vec<WalkDeployment>> {
+    let files: Vec<String> = queries
+        .lake()
+        .data_files(&ingest::schema::DEPLOYMENTS)
+        .await?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    let reusable = kept.take().filter(|k| {
+        k.sql == production_deployments_sql
+            && k.files.iter().all(|f| files.binary_search(f).is_ok())
+    });
+    let mut current = match reusable {
+        Some(mut known) => {
+            let added: Vec<&String> = files
+                .iter()
+                .filter(|f| known.files.binary_search(f).is_err())
+                .collect();
+            if !added.is_empty() {
+                let work = queries.scratch_context().await?;
+                let delta =
+                    super::incremental::files_table(queries, &ingest::schema::DEPLOYMENTS, &added)?;
+                register(&work, "new_deployments", delta)?;
+                let touched = queries
+                    .read_only_sql_on(&work, "SELECT DISTINCT service FROM new_deployments")
+                    .await?;
+                let touched: Vec<String> = Columns::new(&touched.batches)
+                    .text("service")?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                // Only the touched services' deployments, by a literal list
+                // (row groups are pruned by their statistics).
+                let list: Vec<datafusion::prelude::Expr> = touched
+                    .iter()
+                    .map(|s| datafusion::prelude::lit(s.as_str()))
+                    .collect();
+                let only = work
+                    .table("deployments")
+                    .await
+                    .map_err(Error::Engine)?
+                    .filter(datafusion::prelude::col("service").in_list(list, false))
+                    .map_err(Error::Engine)?
+                    .into_view();
+                work.deregister_table("deployments")
+                    .map_err(Error::Engine)?;
+                register(&work, "deployments", only)?;
+                let fresh = load_deployments(queries, &work, production_deployments_sql).await?;
+                for service in &touched {
+                    known.by_service.remove(service);
+                }
+                for (service, list) in fresh {
+                    known.by_service.insert(service, list);
+                }
+                tracing::debug!(
+                    services = touched.len(),
+                    "production deployments read again for the services new files name"
+                );
+            }
+            known.files = files;
+            known
+        }
+        None => KeptDeployments {
+            sql: production_deployments_sql.to_string(),
+            by_service: load_deployments(queries, queries.context(), production_deployments_sql)
+                .await?,
+            files,
+        },
+    };
+    let ordered = current.by_service.values().flatten().cloned().collect();
+    if queries.keeps_derive_state() {
+        *kept = Some(current);
+    } else {
+        current.by_service.clear();
+    }
+    Ok(ordered)
+}
+
+async fn load_deployments(
+    queries: &LakeQueries,
+    context: &datafusion::prelude::SessionContext,
+    production_deployments_sql: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<WalkDeployment>>> {
     let sql = format!(
         "WITH production_deployments AS ({production_deployments_sql}) \
          SELECT service, deployment_id, sha FROM production_deployments ORDER BY service, seq"
     );
-    let result = queries.read_only_sql(&sql).await?;
+    let result = queries.read_only_sql_on(context, &sql).await?;
     let columns = Columns::new(&result.batches);
     let services = columns.text("service")?;
     let ids = columns.text("deployment_id")?;
     let shas = columns.text("sha")?;
-    Ok(services
-        .into_iter()
-        .zip(ids)
-        .zip(shas)
-        .filter_map(|((service, id), sha)| {
-            Some(WalkDeployment {
-                service: service?,
-                deployment_id: id?,
-                sha: sha?,
-            })
-        })
-        .collect())
+    let mut by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>> =
+        Default::default();
+    for ((service, id), sha) in services.into_iter().zip(ids).zip(shas) {
+        if let (Some(service), Some(deployment_id), Some(sha)) = (service, id, sha) {
+            by_service
+                .entry(service.clone())
+                .or_default()
+                .push(WalkDeployment {
+                    service,
+                    deployment_id,
+                    sha,
+                });
+        }
+    }
+    Ok(by_service)
 }
 
 /// The files the graph is read from: commits, pushes, and the catalog
@@ -470,8 +576,16 @@ async fn current_graph<'a>(
                 let new: Vec<&String> = new.iter().collect();
                 super::incremental::files_table(queries, spec, &new)
             };
-            register(&work, "new_commits", table(&ingest::schema::COMMITS, &commits)?)?;
-            register(&work, "new_pushes", table(&ingest::schema::PUSHES, &pushes)?)?;
+            register(
+                &work,
+                "new_commits",
+                table(&ingest::schema::COMMITS, &commits)?,
+            )?;
+            register(
+                &work,
+                "new_pushes",
+                table(&ingest::schema::PUSHES, &pushes)?,
+            )?;
             let pushes = read_pushes(queries, &work, "new_pushes").await?;
             // A push older than one applied would have filled parents first.
             let in_order = match (&graph.newest_push, pushes.first_order()) {
@@ -794,7 +908,7 @@ mod tests {
         append_deployment(&lake, "1", "a", "2026-03-01T10:00:00Z").await;
         append_deployment(&lake, "2", "b", "2026-03-02T10:00:00Z").await;
         assert_eq!(changes_of(&server).await, ["2:b"]);
-        assert!(server.kept_graph().lock().await.is_some(), "kept");
+        assert!(server.kept_walk().lock().await.graph.is_some(), "kept");
 
         // b's parent is x, whose parent is a; c follows b and e follows c
         // through pushes.
@@ -806,7 +920,15 @@ mod tests {
         append_push(&lake, "2", "c", &["e"], "2026-03-04T09:05:00Z").await;
         append_deployment(&lake, "3", "c", "2026-03-03T10:00:00Z").await;
         assert_eq!(changes_of(&server).await, ["2:b", "2:x", "3:c"]);
-        let newest = server.kept_graph().lock().await.as_ref().unwrap().newest_push.clone();
+        let newest = server
+            .kept_walk()
+            .lock()
+            .await
+            .graph
+            .as_ref()
+            .unwrap()
+            .newest_push
+            .clone();
         assert_eq!(newest.map(|(_, id)| id).as_deref(), Some("p-2"));
 
         // A push older than p-2 says e came after d: read in push order, it
@@ -818,6 +940,9 @@ mod tests {
         assert_eq!(changes_of(&server).await, expected);
         let fresh = LakeQueries::open(lake.clone()).await.unwrap();
         assert_eq!(changes_of(&fresh).await, expected);
-        assert!(fresh.kept_graph().lock().await.is_none(), "a command keeps nothing");
+        assert!(
+            fresh.kept_walk().lock().await.graph.is_none(),
+            "a command keeps nothing"
+        );
     }
 }

@@ -154,9 +154,18 @@ impl std::fmt::Display for Made {
 /// The generation for `plan.key`: kept, or made from the previous one, or
 /// from scratch; a context reading its tables (and the upstream ones).
 pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<SessionContext> {
-    let mut cache = queries.materialized().lock().await;
-    if let Some((_, context)) = cache.iter().find(|(k, _)| *k == plan.key) {
-        let context = context.clone();
+    // One derive per settings family at a time (DORA's and DevEx's run side
+    // by side); publishing under it keeps the newest content published last.
+    let family = crate::published::derive_lock(queries, &plan.settings);
+    let _deriving = family.lock().await;
+    let cached = queries
+        .materialized()
+        .lock()
+        .await
+        .iter()
+        .find(|(k, _)| *k == plan.key)
+        .map(|(_, context)| context.clone());
+    if let Some(context) = cached {
         crate::published::publish(queries, &plan.settings, &context);
         return Ok(context);
     }
@@ -183,8 +192,10 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
         }
     }
     crate::generations::set_data_as_of(&context, as_of);
+    let mut cache = queries.materialized().lock().await;
     cache.push((plan.key.clone(), context.clone()));
     crate::template::trim_materialized(&mut cache);
+    drop(cache);
     crate::published::publish(queries, &plan.settings, &context);
     Ok(context)
 }
