@@ -76,7 +76,7 @@ pub struct LakeQueries {
     materialized: Arc<tokio::sync::Mutex<Vec<(String, SessionContext)>>>,
     /// The commit graph and production deployments a server keeps between
     /// derives (see `derive::commit_graph`).
-    kept_walk: Arc<tokio::sync::Mutex<derive::commit_graph::KeptWalk>>,
+    kept_walk: Arc<tokio::sync::Mutex<derive::walk_inputs::KeptWalk>>,
     /// The newest generation of each settings family (see [`published`]).
     published: Arc<std::sync::Mutex<published::Published>>,
     /// Answers already given, by materialized context and request (see
@@ -207,7 +207,7 @@ impl LakeQueries {
         &self.published
     }
 
-    pub(crate) fn kept_walk(&self) -> &tokio::sync::Mutex<derive::commit_graph::KeptWalk> {
+    pub(crate) fn kept_walk(&self) -> &tokio::sync::Mutex<derive::walk_inputs::KeptWalk> {
         &self.kept_walk
     }
 

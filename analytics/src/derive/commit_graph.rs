@@ -25,13 +25,8 @@
 //! so another process or a restart reuses it and any new deployment, commit or
 //! push makes a new one. Each walk visits every commit at most once per service.
 //!
-//! Loading the graph is most of a walk's time (millions of commits decoded
-//! from Parquet); the walk itself is a fraction of it. A server therefore
-//! keeps the graph between derives ([`KeptGraph`]) and reads only the
-//! commits and pushes files added since; it loads the whole graph again
-//! when a file it read is gone (a compaction, the quarantine), the catalog
-//! changed (path scopes), or a new push is not newer than every push it
-//! holds (push chains fill unknown parents in push order).
+//! Reading the walk's inputs, and what a server keeps of them between
+//! derives, is `super::walk_inputs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,7 +38,6 @@ use datafusion::datasource::MemTable;
 use datafusion::parquet::arrow::ArrowWriter;
 use sha2::{Digest, Sha256};
 
-use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::LakeQueries;
 
@@ -111,7 +105,7 @@ impl CommitGraph {
 
     /// As [`Self::add_commit`], from borrowed shas. Known parents replace
     /// what a push chain said.
-    fn commit<'a>(&mut self, sha: &str, parents: Option<impl Iterator<Item = &'a str>>) {
+    pub(crate) fn commit<'a>(&mut self, sha: &str, parents: Option<impl Iterator<Item = &'a str>>) {
         let id = self.id(sha);
         self.known[id as usize] = true;
         if let Some(parents) = parents {
@@ -150,7 +144,7 @@ impl CommitGraph {
         self.push(before, after, shas.iter().map(String::as_str));
     }
 
-    fn push<'a>(
+    pub(crate) fn push<'a>(
         &mut self,
         before: Option<&str>,
         after: Option<&str>,
@@ -298,15 +292,15 @@ pub async fn deployment_changes_table(
         None => {
             let started = std::time::Instant::now();
             let mut kept = queries.kept_walk().lock().await;
-            let deployments =
-                current_deployments(queries, production_deployments_sql, &mut kept.deployments)
-                    .await?;
+            let deployments = kept
+                .deployments(queries, production_deployments_sql)
+                .await?;
             let loaded_deployments = started.elapsed();
-            let graph = current_graph(queries, &mut kept.graph).await?;
+            let graph = kept.graph(queries).await?;
             let loaded_graph = started.elapsed();
             let changes = walk(&deployments, graph);
             if !queries.keeps_derive_state() {
-                *kept = KeptWalk::default();
+                *kept = super::walk_inputs::KeptWalk::default();
             }
             drop(kept);
             tracing::debug!(
@@ -375,416 +369,6 @@ async fn store_result(
     })
     .await?;
     Ok(())
-}
-
-/// What a server keeps between walks.
-#[derive(Default)]
-pub(crate) struct KeptWalk {
-    graph: Option<KeptGraph>,
-    deployments: Option<KeptDeployments>,
-}
-
-/// The production deployments the walk read, per service in order, with
-/// the SQL and the deployments files they came from. A service's list
-/// depends on its own deployments only, so new files make only the services
-/// they name read again.
-struct KeptDeployments {
-    sql: String,
-    files: Vec<String>,
-    by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>>,
-}
-
-/// The production deployments in walk order (by service, then `seq`).
-async fn current_deployments(
-    queries: &LakeQueries,
-    production_deployments_sql: &str,
-    kept: &mut Option<KeptDeployments>,
-) -> Result<Vec<WalkDeployment>> {
-    let files: Vec<String> = queries
-        .lake()
-        .data_files(&ingest::schema::DEPLOYMENTS)
-        .await?
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect();
-    let reusable = kept.take().filter(|k| {
-        k.sql == production_deployments_sql
-            && k.files.iter().all(|f| files.binary_search(f).is_ok())
-    });
-    let mut current = match reusable {
-        Some(mut known) => {
-            let added: Vec<&String> = files
-                .iter()
-                .filter(|f| known.files.binary_search(f).is_err())
-                .collect();
-            if !added.is_empty() {
-                let work = queries.scratch_context().await?;
-                let delta =
-                    super::incremental::files_table(queries, &ingest::schema::DEPLOYMENTS, &added)?;
-                register(&work, "new_deployments", delta)?;
-                let touched = queries
-                    .read_only_sql_on(&work, "SELECT DISTINCT service FROM new_deployments")
-                    .await?;
-                let touched: Vec<String> = Columns::new(&touched.batches)
-                    .text("service")?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                // Only the touched services' deployments, by a literal list
-                // (row groups are pruned by their statistics).
-                let list: Vec<datafusion::prelude::Expr> = touched
-                    .iter()
-                    .map(|s| datafusion::prelude::lit(s.as_str()))
-                    .collect();
-                let only = work
-                    .table("deployments")
-                    .await
-                    .map_err(Error::Engine)?
-                    .filter(datafusion::prelude::col("service").in_list(list, false))
-                    .map_err(Error::Engine)?
-                    .into_view();
-                work.deregister_table("deployments")
-                    .map_err(Error::Engine)?;
-                register(&work, "deployments", only)?;
-                let fresh = load_deployments(queries, &work, production_deployments_sql).await?;
-                for service in &touched {
-                    known.by_service.remove(service);
-                }
-                for (service, list) in fresh {
-                    known.by_service.insert(service, list);
-                }
-                tracing::debug!(
-                    services = touched.len(),
-                    "production deployments read again for the services new files name"
-                );
-            }
-            known.files = files;
-            known
-        }
-        None => KeptDeployments {
-            sql: production_deployments_sql.to_string(),
-            by_service: load_deployments(queries, queries.context(), production_deployments_sql)
-                .await?,
-            files,
-        },
-    };
-    let ordered = current.by_service.values().flatten().cloned().collect();
-    if queries.keeps_derive_state() {
-        *kept = Some(current);
-    } else {
-        current.by_service.clear();
-    }
-    Ok(ordered)
-}
-
-async fn load_deployments(
-    queries: &LakeQueries,
-    context: &datafusion::prelude::SessionContext,
-    production_deployments_sql: &str,
-) -> Result<std::collections::BTreeMap<String, Vec<WalkDeployment>>> {
-    let sql = format!(
-        "WITH production_deployments AS ({production_deployments_sql}) \
-         SELECT service, deployment_id, sha FROM production_deployments ORDER BY service, seq"
-    );
-    let result = queries.read_only_sql_on(context, &sql).await?;
-    let columns = Columns::new(&result.batches);
-    let services = columns.text("service")?;
-    let ids = columns.text("deployment_id")?;
-    let shas = columns.text("sha")?;
-    let mut by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>> =
-        Default::default();
-    for ((service, id), sha) in services.into_iter().zip(ids).zip(shas) {
-        if let (Some(service), Some(deployment_id), Some(sha)) = (service, id, sha) {
-            by_service
-                .entry(service.clone())
-                .or_default()
-                .push(WalkDeployment {
-                    service,
-                    deployment_id,
-                    sha,
-                });
-        }
-    }
-    Ok(by_service)
-}
-
-/// The files the graph is read from: commits, pushes, and the catalog
-/// (path scopes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct GraphFiles {
-    commits: Vec<String>,
-    pushes: Vec<String>,
-    services: Vec<(String, u64)>,
-}
-
-impl GraphFiles {
-    async fn list(lake: &ingest::lake::Lake) -> Result<GraphFiles> {
-        let names = |files: Vec<(String, u64)>| files.into_iter().map(|(path, _)| path).collect();
-        Ok(GraphFiles {
-            commits: names(lake.data_files(&ingest::schema::COMMITS).await?),
-            pushes: names(lake.data_files(&ingest::schema::PUSHES).await?),
-            services: lake.data_files(&ingest::schema::SERVICES).await?,
-        })
-    }
-
-    /// Files of `now` that `self` (an earlier listing) did not have, when
-    /// `now` only added files to `self` and left the catalog as it was.
-    fn added_in(&self, now: &GraphFiles) -> Option<(Vec<String>, Vec<String>)> {
-        let added = |before: &[String], after: &[String]| {
-            let kept = before.iter().all(|f| after.binary_search(f).is_ok());
-            kept.then(|| {
-                after
-                    .iter()
-                    .filter(|f| before.binary_search(f).is_err())
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        };
-        if self.services != now.services {
-            return None;
-        }
-        Some((
-            added(&self.commits, &now.commits)?,
-            added(&self.pushes, &now.pushes)?,
-        ))
-    }
-}
-
-/// The commit graph a server keeps between derives, with the files it was
-/// read from and the newest push it applied.
-pub(crate) struct KeptGraph {
-    graph: CommitGraph,
-    files: GraphFiles,
-    newest_push: Option<PushOrder>,
-}
-
-/// Where a push falls in the order push chains are applied.
-type PushOrder = (i64, String);
-
-/// The graph of the lake's current content: `kept` brought up to date with
-/// the files added since it was read, or read whole.
-async fn current_graph<'a>(
-    queries: &LakeQueries,
-    kept: &'a mut Option<KeptGraph>,
-) -> Result<&'a CommitGraph> {
-    let files = GraphFiles::list(queries.lake()).await?;
-    let added = kept.as_ref().and_then(|k| k.files.added_in(&files));
-    let updated = match (kept.take(), added) {
-        (Some(mut graph), Some((commits, pushes))) => {
-            let work = queries.scratch_context().await?;
-            let table = |spec: &'static ingest::schema::TableSpec, new: &[String]| {
-                let new: Vec<&String> = new.iter().collect();
-                super::incremental::files_table(queries, spec, &new)
-            };
-            register(
-                &work,
-                "new_commits",
-                table(&ingest::schema::COMMITS, &commits)?,
-            )?;
-            register(
-                &work,
-                "new_pushes",
-                table(&ingest::schema::PUSHES, &pushes)?,
-            )?;
-            let pushes = read_pushes(queries, &work, "new_pushes").await?;
-            // A push older than one applied would have filled parents first.
-            let in_order = match (&graph.newest_push, pushes.first_order()) {
-                (Some(newest), Some(first)) => first.as_ref().is_some_and(|f| f > newest),
-                _ => true,
-            };
-            if in_order {
-                add_commits(&mut graph.graph, queries, &work, "new_commits").await?;
-                if let Some(newest) = pushes.apply(&mut graph.graph)? {
-                    graph.newest_push = Some(newest);
-                }
-                graph.files = files.clone();
-                tracing::debug!(
-                    commit_files = commits.len(),
-                    push_files = pushes.rows(),
-                    "kept commit graph brought up to date"
-                );
-                Some(graph)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    let graph = match updated {
-        Some(graph) => graph,
-        None => load_graph(queries, files).await?,
-    };
-    Ok(&kept.insert(graph).graph)
-}
-
-fn register(
-    context: &datafusion::prelude::SessionContext,
-    name: &str,
-    table: Arc<dyn TableProvider>,
-) -> Result<()> {
-    context.register_table(name, table).map_err(Error::Engine)?;
-    Ok(())
-}
-
-async fn load_graph(queries: &LakeQueries, files: GraphFiles) -> Result<KeptGraph> {
-    let mut graph = CommitGraph::default();
-    let context = queries.context();
-    add_commits(&mut graph, queries, context, "commits").await?;
-    let newest_push = read_pushes(queries, context, "pushes")
-        .await?
-        .apply(&mut graph)?;
-    // Path-scoped services, as the catalog says today.
-    let scopes = queries
-        .read_only_sql(&format!(
-            "SELECT service, paths FROM {} WHERE cardinality(paths) > 0",
-            crate::catalog::CURRENT_SERVICES
-        ))
-        .await?;
-    let columns = Columns::new(&scopes.batches);
-    let mut paths_by_service: HashMap<String, Vec<String>> = HashMap::new();
-    for (service, paths) in columns
-        .text("service")?
-        .into_iter()
-        .zip(columns.text_lists("paths")?)
-    {
-        if let (Some(service), Some(paths)) = (service, paths) {
-            paths_by_service.entry(service).or_default().extend(paths);
-        }
-    }
-    for (service, paths) in paths_by_service {
-        graph.add_scope(&service, &paths)?;
-    }
-    Ok(KeptGraph {
-        graph,
-        files,
-        newest_push,
-    })
-}
-
-/// Adds the commits of `table` (in `context`) to the graph.
-async fn add_commits(
-    graph: &mut CommitGraph,
-    queries: &LakeQueries,
-    context: &datafusion::prelude::SessionContext,
-    table: &str,
-) -> Result<()> {
-    use arrow::array::{Array, AsArray};
-    let text = DataType::Utf8;
-    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-    let commits = queries
-        .read_only_sql_on(context, &format!("SELECT sha, parents, files FROM {table}"))
-        .await?;
-    let columns = Columns::new(&commits.batches);
-    for ((shas, parents), files) in columns
-        .cast_column("sha", &text)?
-        .iter()
-        .zip(columns.cast_column("parents", &list)?)
-        .zip(columns.cast_column("files", &list)?)
-    {
-        let (shas, parents, files) = (
-            shas.as_string::<i32>(),
-            parents.as_list::<i32>(),
-            files.as_list::<i32>(),
-        );
-        for row in 0..shas.len() {
-            if shas.is_null(row) {
-                continue;
-            }
-            let sha = shas.value(row);
-            if files.is_valid(row) {
-                let touched = files.value(row);
-                let touched = touched.as_string::<i32>();
-                graph.add_files(
-                    sha.to_string(),
-                    touched.iter().flatten().map(str::to_string).collect(),
-                );
-            }
-            // The same commit may arrive twice (a push and an API pull): a
-            // known parent list wins over an unknown one.
-            if parents.is_valid(row) {
-                let listed = parents.value(row);
-                let listed = listed.as_string::<i32>();
-                graph.commit(sha, Some(listed.iter().flatten()));
-            } else {
-                graph.commit(sha, None::<std::iter::Empty<&str>>);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Pushes in the order their chains are applied.
-struct Pushes(crate::QueryResult);
-
-async fn read_pushes(
-    queries: &LakeQueries,
-    context: &datafusion::prelude::SessionContext,
-    table: &str,
-) -> Result<Pushes> {
-    let sql = format!(
-        "SELECT before_sha, after_sha, commit_shas, CAST(pushed_at AS BIGINT) AS pushed_at, \
-         event_id FROM {table} ORDER BY pushed_at, event_id"
-    );
-    Ok(Pushes(queries.read_only_sql_on(context, &sql).await?))
-}
-
-impl Pushes {
-    fn rows(&self) -> usize {
-        self.0.num_rows()
-    }
-
-    /// The first push's place in the order (`Some(None)`: it has none, so
-    /// it cannot be placed after others).
-    fn first_order(&self) -> Option<Option<PushOrder>> {
-        let columns = Columns::new(&self.0.batches);
-        if columns.is_empty() {
-            return None;
-        }
-        let at = columns.int("pushed_at").ok()?;
-        let id = columns.text("event_id").ok()?;
-        Some(at[0].zip(id[0].clone()))
-    }
-
-    /// Applies the push chains to the graph; returns the newest push's place.
-    fn apply(&self, graph: &mut CommitGraph) -> Result<Option<PushOrder>> {
-        use arrow::array::{Array, AsArray};
-        let text = DataType::Utf8;
-        let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-        let columns = Columns::new(&self.0.batches);
-        for ((before, after), shas) in columns
-            .cast_column("before_sha", &text)?
-            .iter()
-            .zip(columns.cast_column("after_sha", &text)?)
-            .zip(columns.cast_column("commit_shas", &list)?)
-        {
-            let (before, after, shas) = (
-                before.as_string::<i32>(),
-                after.as_string::<i32>(),
-                shas.as_list::<i32>(),
-            );
-            for row in 0..before.len() {
-                let pushed = shas.is_valid(row).then(|| shas.value(row));
-                let pushed = pushed.as_ref().map(|p| p.as_string::<i32>());
-                let pushed: Vec<&str> = pushed
-                    .map(|p| p.iter().flatten().collect())
-                    .unwrap_or_default();
-                graph.push(
-                    before.is_valid(row).then(|| before.value(row)),
-                    after.is_valid(row).then(|| after.value(row)),
-                    pushed.into_iter(),
-                );
-            }
-        }
-        let n = columns.len();
-        if n == 0 {
-            return Ok(None);
-        }
-        let at = columns.int("pushed_at")?;
-        let id = columns.text("event_id")?;
-        // Nulls sort last: a push without a time makes every later one
-        // "not newer", so the graph is read whole next time.
-        Ok(at[n - 1].zip(id[n - 1].clone()))
-    }
 }
 
 #[cfg(test)]
@@ -869,80 +453,5 @@ mod tests {
             &graph,
         );
         assert!(changes.is_empty());
-    }
-
-    /// The changes as `deployment:sha` rows, sorted.
-    async fn changes_of(queries: &LakeQueries) -> Vec<String> {
-        let settings = crate::dora::DoraSettings::default();
-        let sql = crate::dora::walk_order_sql(&settings).unwrap();
-        let table = deployment_changes_table(queries, &settings.production_pattern, &sql)
-            .await
-            .unwrap();
-        let rows = queries
-            .read_only_sql(&format!(
-                "SELECT deployment_id || ':' || sha AS row FROM {table} ORDER BY row"
-            ))
-            .await
-            .unwrap();
-        Columns::new(&rows.batches)
-            .text("row")
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .collect()
-    }
-
-    /// A server's kept graph, brought up to date with new commits and
-    /// pushes (a parent learnt late, a push after the others, then a push
-    /// older than one applied), walks as a graph read whole does.
-    #[tokio::test]
-    async fn a_kept_graph_brought_up_to_date_walks_as_one_read_whole() {
-        use crate::test_rows::{append_commit, append_deployment, append_push};
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Arc::new(ingest::lake::Lake::create_or_open(dir.path()).unwrap());
-        let server = LakeQueries::open(lake.clone()).await.unwrap();
-        server.answer_while_deriving();
-        append_commit(&lake, "a", Some(&[]), "2026-03-01T09:00:00Z").await;
-        // b's parents are unknown yet.
-        append_commit(&lake, "b", None, "2026-03-02T09:00:00Z").await;
-        append_deployment(&lake, "1", "a", "2026-03-01T10:00:00Z").await;
-        append_deployment(&lake, "2", "b", "2026-03-02T10:00:00Z").await;
-        assert_eq!(changes_of(&server).await, ["2:b"]);
-        assert!(server.kept_walk().lock().await.graph.is_some(), "kept");
-
-        // b's parent is x, whose parent is a; c follows b and e follows c
-        // through pushes.
-        append_commit(&lake, "b", Some(&["x"]), "2026-03-02T09:00:00Z").await;
-        append_commit(&lake, "x", Some(&["a"]), "2026-03-01T12:00:00Z").await;
-        append_commit(&lake, "c", None, "2026-03-03T09:00:00Z").await;
-        append_commit(&lake, "e", None, "2026-03-04T09:00:00Z").await;
-        append_push(&lake, "1", "b", &["c"], "2026-03-03T09:05:00Z").await;
-        append_push(&lake, "2", "c", &["e"], "2026-03-04T09:05:00Z").await;
-        append_deployment(&lake, "3", "c", "2026-03-03T10:00:00Z").await;
-        assert_eq!(changes_of(&server).await, ["2:b", "2:x", "3:c"]);
-        let newest = server
-            .kept_walk()
-            .lock()
-            .await
-            .graph
-            .as_ref()
-            .unwrap()
-            .newest_push
-            .clone();
-        assert_eq!(newest.map(|(_, id)| id).as_deref(), Some("p-2"));
-
-        // A push older than p-2 says e came after d: read in push order, it
-        // fills e's parent first, so the graph is read whole.
-        append_commit(&lake, "d", None, "2026-03-01T09:30:00Z").await;
-        append_push(&lake, "0", "a", &["d", "e"], "2026-03-01T09:35:00Z").await;
-        append_deployment(&lake, "4", "e", "2026-03-04T10:00:00Z").await;
-        let expected = ["2:b", "2:x", "3:c", "4:d", "4:e"];
-        assert_eq!(changes_of(&server).await, expected);
-        let fresh = LakeQueries::open(lake.clone()).await.unwrap();
-        assert_eq!(changes_of(&fresh).await, expected);
-        assert!(
-            fresh.kept_walk().lock().await.graph.is_none(),
-            "a command keeps nothing"
-        );
     }
 }
