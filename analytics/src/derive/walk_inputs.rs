@@ -70,7 +70,7 @@ async fn current_deployments(
         k.sql == production_deployments_sql
             && k.files.iter().all(|f| files.binary_search(f).is_ok())
     });
-    let mut current = match reusable {
+    let current = match reusable {
         Some(mut known) => {
             let added: Vec<&String> = files
                 .iter()
@@ -127,12 +127,12 @@ async fn current_deployments(
             files,
         },
     };
-    let ordered = current.by_service.values().flatten().cloned().collect();
-    if queries.keeps_derive_state() {
-        *kept = Some(current);
-    } else {
-        current.by_service.clear();
+    if !queries.keeps_derive_state() {
+        // Nothing kept: the lists move out rather than being copied.
+        return Ok(current.by_service.into_values().flatten().collect());
     }
+    let ordered = current.by_service.values().flatten().cloned().collect();
+    *kept = Some(current);
     Ok(ordered)
 }
 
