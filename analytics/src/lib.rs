@@ -475,8 +475,11 @@ pub(crate) fn parquet_files_table(
     let schema = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| broken(e.to_string()))?
         .schema()
-        .clone();
-    listing_table(paths, schema)
+        .as_ref()
+        .clone()
+        // A file's key-value metadata (e.g. a walk's manifest) is not the table's.
+        .with_metadata(Default::default());
+    listing_table(paths, Arc::new(schema))
 }
 
 /// Parquet files as one table of `schema`, read where they lie.

@@ -3,7 +3,7 @@
 
 use ingest::lake::Lake;
 use ingest::rows::{TableBuilder, Value};
-use ingest::schema::{COMMITS, DEPLOYMENTS, PUSHES};
+use ingest::schema::{COMMITS, DEPLOYMENTS, PUSHES, SERVICES};
 
 /// Appends one successful production deployment of `pay` (event `d-<id>`,
 /// deployment `id`, commit `sha`) started at `at` (RFC 3339) and finished a
@@ -56,11 +56,22 @@ fn texts(shas: &[&str]) -> Value {
 /// Appends commit `sha` of `acme/pay` authored at `at`, with `parents`
 /// (`None`: unknown); a row of a new event id each time.
 pub(crate) async fn append_commit(lake: &Lake, sha: &str, parents: Option<&[&str]>, at: &str) {
+    append_commit_to(lake, "acme/pay", sha, parents, at).await;
+}
+
+/// As [`append_commit`], of `repo`.
+pub(crate) async fn append_commit_to(
+    lake: &Lake,
+    repo: &str,
+    sha: &str,
+    parents: Option<&[&str]>,
+    at: &str,
+) {
     let mut b = TableBuilder::new(&COMMITS);
-    let event = format!("c-{sha}-{}", parents.map_or(0, |p| p.len() + 1));
+    let event = format!("c-{repo}-{sha}-{}", parents.map_or(0, |p| p.len() + 1));
     b.push(vec![
         Value::text(event),
-        Value::text("acme/pay"),
+        Value::text(repo),
         Value::text(sha),
         parents.map_or(Value::Null, texts),
         Value::text("dev-1"),
@@ -88,4 +99,23 @@ pub(crate) async fn append_push(lake: &Lake, id: &str, before: &str, shas: &[&st
     ])
     .unwrap();
     lake.append(&PUSHES, &b.finish().unwrap()).await.unwrap();
+}
+
+/// Appends the catalog entry of `service`, owned by team `core`, deployed
+/// from `repos`.
+pub(crate) async fn append_service(lake: &Lake, service: &str, repos: &[&str]) {
+    let mut b = TableBuilder::new(&SERVICES);
+    b.push(vec![
+        Value::text(format!("s-{service}")),
+        Value::text(service),
+        Value::text("core"),
+        Value::Null,
+        texts(repos),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+    ])
+    .unwrap();
+    lake.append(&SERVICES, &b.finish().unwrap()).await.unwrap();
 }

@@ -44,12 +44,14 @@ use crate::error::{Error, Result};
 use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
 mod compact;
+mod dedup;
 mod derived;
 mod lease;
 mod naming;
 #[cfg(test)]
 mod properties;
 pub use compact::CompactSummary;
+use dedup::DedupIndex;
 pub use derived::{DerivedFile, DERIVED_DIR};
 pub use lease::DerivedLease;
 pub use naming::content_fingerprint;
@@ -107,18 +109,11 @@ pub struct TableStats {
     pub quarantined: u64,
 }
 
-/// The event ids already stored in one partition, and which files they came from.
-#[derive(Default)]
-struct PartitionIndex {
-    files: HashSet<String>,
-    ids: HashSet<u128>,
-}
-
 pub struct Lake {
     root: PathBuf,
     store: Arc<dyn ObjectStore>,
-    /// Dedup indexes by partition folder, loaded lazily on first write.
-    indexes: Mutex<HashMap<String, PartitionIndex>>,
+    /// Event ids already stored, by partition folder.
+    indexes: Mutex<DedupIndex>,
     cleaned_temporaries: std::sync::atomic::AtomicBool,
 }
 
@@ -160,7 +155,7 @@ impl Lake {
         Ok(Lake {
             root,
             store: Arc::new(store),
-            indexes: Mutex::new(HashMap::new()),
+            indexes: Mutex::new(DedupIndex::default()),
             cleaned_temporaries: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -255,22 +250,34 @@ impl Lake {
                 table.name
             )));
         }
-        let mut stored = vec![false; batch.num_rows()];
         if batch.num_rows() == 0 {
-            return Ok((AppendSummary::default(), stored));
+            return Ok((AppendSummary::default(), Vec::new()));
         }
         let partitions = partition_rows(table, batch)?;
         let mut indexes = self.indexes.lock().await;
         let _lock = self.writer_lock().await?;
         self.clean_temporaries_once()?;
+        self.append_partitions(table, batch, partitions, &mut indexes)
+            .await
+    }
+
+    async fn append_partitions(
+        &self,
+        table: &'static TableSpec,
+        batch: &RecordBatch,
+        partitions: BTreeMap<Option<String>, Vec<u32>>,
+        indexes: &mut DedupIndex,
+    ) -> Result<(AppendSummary, Vec<bool>)> {
+        let mut stored = vec![false; batch.num_rows()];
         let mut summary = AppendSummary::default();
         let event_ids = batch.column(0).as_string::<i32>();
         for (partition, rows) in partitions {
+            indexes.written();
             let dir = match &partition {
                 Some(month) => format!("{}/{PARTITION_COLUMN}={month}", table.name),
                 None => table.name.to_string(),
             };
-            let index = indexes.entry(dir.clone()).or_default();
+            let index = indexes.partition(&dir);
             self.refresh_index(&dir, index).await?;
             let mut keep = Vec::with_capacity(rows.len());
             let mut new_ids = Vec::with_capacity(rows.len());
@@ -306,54 +313,8 @@ impl Lake {
             summary.rows_written += part.num_rows();
             summary.files_written += 1;
         }
+        indexes.written();
         Ok((summary, stored))
-    }
-
-    /// Loads the event ids of files in `dir` that the index has not seen yet
-    /// (another process may have written since).
-    async fn refresh_index(&self, dir: &str, index: &mut PartitionIndex) -> Result<()> {
-        let files = self.list_data_files(dir).await?;
-        for (path, _size) in files {
-            // Only files directly in this folder belong to this partition.
-            if path.rsplit_once('/').map(|(d, _)| d) != Some(dir) || index.files.contains(&path) {
-                continue;
-            }
-            for id in self.read_event_ids(&path).await? {
-                index.ids.insert(id);
-            }
-            index.files.insert(path);
-        }
-        Ok(())
-    }
-
-    async fn read_event_ids(&self, path: &str) -> Result<Vec<u128>> {
-        let corrupt = |message: String| Error::CorruptFile {
-            path: self.root.join(path).display().to_string(),
-            message,
-        };
-        #[allow(deprecated)]
-        let reader = ParquetObjectReader::new(self.store.clone(), StorePath::from(path));
-        let builder = ParquetRecordBatchStreamBuilder::new(reader)
-            .await
-            .map_err(|e| corrupt(e.to_string()))?;
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
-        let mut stream = builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| corrupt(e.to_string()))?;
-        let mut ids = Vec::new();
-        while let Some(batch) = stream
-            .try_next()
-            .await
-            .map_err(|e| corrupt(e.to_string()))?
-        {
-            let column = batch
-                .column(0)
-                .as_string_opt::<i32>()
-                .ok_or_else(|| corrupt("event_id is not a string column".into()))?;
-            ids.extend(column.iter().flatten().map(event_id_hash));
-        }
-        Ok(ids)
     }
 
     /// Data files under a folder of the lake, with their sizes, sorted by path.

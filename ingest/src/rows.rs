@@ -39,6 +39,18 @@ impl Value {
         micros.map_or(Value::Null, Value::Timestamp)
     }
 
+    /// What the value takes in a column builder: its bytes, an offset for
+    /// strings and lists, and a bit of validity (rounded up to a byte).
+    fn estimated_bytes(&self) -> usize {
+        1 + match self {
+            Value::Null => 8,
+            Value::Text(s) => s.len() + 4,
+            Value::Integer(_) | Value::Float(_) | Value::Timestamp(_) => 8,
+            Value::TextList(items) => 4 + items.iter().map(|i| i.len() + 4).sum::<usize>(),
+            Value::Money(_) => 16,
+        }
+    }
+
     fn fits(&self, kind: ColumnKind) -> bool {
         matches!(
             (self, kind),
@@ -116,6 +128,8 @@ pub struct TableBuilder {
     spec: &'static TableSpec,
     columns: Vec<ColumnBuilder>,
     rows: usize,
+    /// About the memory the rows take: a writer that streams flushes by it.
+    bytes: usize,
 }
 
 impl TableBuilder {
@@ -128,6 +142,7 @@ impl TableBuilder {
                 .map(|c| ColumnBuilder::new(c.kind))
                 .collect(),
             rows: 0,
+            bytes: 0,
         }
     }
 
@@ -141,6 +156,12 @@ impl TableBuilder {
 
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// About the bytes the rows so far take in memory (values, offsets and
+    /// validity; not the builders' spare capacity).
+    pub fn estimated_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Appends one row given in the table's column order. A value of the wrong
@@ -163,6 +184,7 @@ impl TableBuilder {
             }
         }
         for (builder, value) in self.columns.iter_mut().zip(values) {
+            self.bytes += value.estimated_bytes();
             builder.append(value);
         }
         self.rows += 1;
@@ -177,6 +199,7 @@ impl TableBuilder {
             .map(ColumnBuilder::finish)
             .collect::<Result<Vec<_>>>()?;
         self.rows = 0;
+        self.bytes = 0;
         Ok(RecordBatch::try_new(self.spec.schema(), arrays)?)
     }
 }

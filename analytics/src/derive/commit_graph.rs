@@ -38,11 +38,12 @@ use datafusion::datasource::MemTable;
 use datafusion::parquet::arrow::ArrowWriter;
 use sha2::{Digest, Sha256};
 
+use super::walk_scope::{ServiceHistories, WalkFiles, WalkManifest, MANIFEST_KEY};
 use crate::error::{Error, Result};
 use crate::LakeQueries;
 
 /// Bumped whenever the walk's rule changes, so stored results are redone.
-const DERIVE_VERSION: &str = "deployment_changes/2";
+const DERIVE_VERSION: &str = "deployment_changes/3";
 
 /// Folder of the walk's results, relative to the lake's `_derived/`.
 const DERIVED_FOLDER: &str = "deployment_changes";
@@ -237,7 +238,10 @@ fn changes_batch(changes: &[DeploymentChange]) -> Result<RecordBatch> {
 
 /// Name of the derived result for a production pattern and the current
 /// inputs: `<pattern hash>-<input hash>`.
-async fn fingerprint(queries: &LakeQueries, production_pattern: &str) -> Result<(String, String)> {
+pub(super) async fn fingerprint(
+    queries: &LakeQueries,
+    production_pattern: &str,
+) -> Result<(String, String)> {
     let lake = queries.lake();
     let mut inputs = Sha256::new();
     inputs.update(DERIVE_VERSION.as_bytes());
@@ -290,33 +294,20 @@ pub async fn deployment_changes_table(
     let table: Arc<dyn TableProvider> = match crate::parquet_file_table(&path) {
         Some(table) => table,
         None => {
-            let started = std::time::Instant::now();
-            let mut kept = queries.kept_walk().lock().await;
-            let deployments = kept
-                .deployments(queries, production_deployments_sql)
-                .await?;
-            let loaded_deployments = started.elapsed();
-            let graph = kept.graph(queries).await?;
-            let loaded_graph = started.elapsed();
-            let changes = walk(&deployments, graph);
-            if !queries.keeps_derive_state() {
-                *kept = super::walk_inputs::KeptWalk::default();
-            }
-            drop(kept);
+            let walked = derive_changes(queries, production_deployments_sql, &pattern_hash).await?;
             tracing::debug!(
-                deployments_ms = loaded_deployments.as_millis() as u64,
-                graph_ms = (loaded_graph - loaded_deployments).as_millis() as u64,
-                walk_ms = (started.elapsed() - loaded_graph).as_millis() as u64,
-                "walked the commit graph"
+                services_visited = ?walked.visited.as_ref().map(|v| v.len()),
+                "walk stored"
             );
-            let batch = changes_batch(&changes)?;
-            store_result(queries.lake(), &file_name, &batch, &pattern_hash).await?;
-            tracing::info!(
-                deployments = deployments.len(),
-                changes = changes.len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "derived deployment_changes"
-            );
+            let batch = walked.changes;
+            store_result(
+                queries.lake(),
+                &file_name,
+                &batch,
+                &pattern_hash,
+                walked.files,
+            )
+            .await?;
             match crate::parquet_file_table(&path) {
                 Some(table) => table,
                 None => Arc::new(
@@ -349,14 +340,164 @@ pub async fn deployment_changes_table(
     Ok(table_name)
 }
 
+/// A walk's result.
+pub(super) struct Walked {
+    pub changes: RecordBatch,
+    /// The input files it read.
+    pub files: WalkFiles,
+    /// The services it visited; `None`: every one.
+    pub visited: Option<std::collections::BTreeSet<String>>,
+}
+
+/// The walk over the lake's current content: from the previous walk for
+/// the pattern, visiting only the services new events can change, or whole
+/// (see `super::walk_scope`).
+pub(super) async fn derive_changes(
+    queries: &LakeQueries,
+    production_deployments_sql: &str,
+    pattern_hash: &str,
+) -> Result<Walked> {
+    let started = std::time::Instant::now();
+    // Listed first: rows added while the walk runs are the next walk's.
+    let files = WalkFiles::list(queries.lake()).await?;
+    let histories = ServiceHistories::read(queries).await?;
+    let base = previous_walk(queries, pattern_hash).await;
+    let added = base
+        .as_ref()
+        .and_then(|(_, manifest, _)| super::walk_scope::visit_after(&manifest.files, &files));
+    let visited = match &added {
+        None => None,
+        Some(added) => {
+            let (deployed, repos) = added.keys(queries).await?;
+            let anywhere = if repos.is_empty() {
+                Default::default()
+            } else {
+                super::walk_inputs::deployed_services(queries).await?
+            };
+            Some(histories.touched_by(deployed, &repos, &anywhere))
+        }
+    };
+    let deployments = super::walk_inputs::production_deployments(
+        queries,
+        production_deployments_sql,
+        visited.as_ref(),
+    )
+    .await?;
+    let walked_deployments: usize = deployments.values().map(Vec::len).sum();
+    let (mut changes, everywhere) =
+        super::walk_scope::walk_each(queries, &histories, deployments).await?;
+    if !everywhere.is_empty() {
+        let mut kept = queries.kept_walk().lock().await;
+        let graph = kept.graph(queries).await?;
+        changes.extend(walk(&everywhere, graph));
+        if !queries.keeps_derive_state() {
+            *kept = super::walk_inputs::KeptWalk::default();
+        }
+    }
+    let walked = changes_batch(&changes)?;
+    let batch = match (&visited, base) {
+        (Some(visited), Some((path, _, _lease))) => {
+            let kept = rows_of_other_services(&path, visited)?;
+            arrow::compute::concat_batches(&changes_schema(), kept.iter().chain([&walked]))
+                .map_err(|e| Error::Internal(format!("deployment_changes: {e}")))?
+        }
+        _ => walked,
+    };
+    tracing::info!(
+        services = visited.as_ref().map(|v| v.len()),
+        deployments = walked_deployments,
+        changes = batch.num_rows(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "derived deployment_changes"
+    );
+    Ok(Walked {
+        changes: batch,
+        files,
+        visited,
+    })
+}
+
+/// The newest stored walk for the pattern and what it read, held by a
+/// lease; `None` when there is none (or it does not read).
+async fn previous_walk(
+    queries: &LakeQueries,
+    pattern_hash: &str,
+) -> Option<(
+    std::path::PathBuf,
+    WalkManifest,
+    Option<ingest::lake::DerivedLease>,
+)> {
+    let lake = queries.lake();
+    let mut stored = lake.derived_files(DERIVED_FOLDER).await.ok()?;
+    stored.retain(|(name, _)| name.starts_with(&format!("{pattern_hash}-")));
+    stored.sort_by_key(|(_, modified)| *modified);
+    let (name, _) = stored.pop()?;
+    let unit = format!("{DERIVED_FOLDER}/{name}");
+    let lease = lake.lease_derived(&unit).ok();
+    let path = lake.derived_path(&unit);
+    let file = std::fs::File::open(&path).ok()?;
+    let reader =
+        datafusion::parquet::file::serialized_reader::SerializedFileReader::new(file).ok()?;
+    use datafusion::parquet::file::reader::FileReader;
+    let manifest = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|kv| kv.key == MANIFEST_KEY)?
+        .value
+        .clone()?;
+    let manifest: WalkManifest = serde_json::from_str(&manifest).ok()?;
+    (manifest.version == DERIVE_VERSION).then_some((path, manifest, lease))
+}
+
+/// The rows of a stored walk whose service is not in `visited`.
+fn rows_of_other_services(
+    path: &std::path::Path,
+    visited: &std::collections::BTreeSet<String>,
+) -> Result<Vec<RecordBatch>> {
+    use arrow::array::{AsArray, BooleanArray};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let broken = |e: String| Error::Internal(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| broken(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| broken(e.to_string()))?;
+    let mut kept = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| broken(e.to_string()))?;
+        let services = batch.column(0).as_string::<i32>();
+        let keep: BooleanArray = services
+            .iter()
+            .map(|s| Some(!s.is_some_and(|s| visited.contains(s))))
+            .collect();
+        kept.push(
+            arrow::compute::filter_record_batch(&batch, &keep)
+                .map_err(|e| broken(e.to_string()))?,
+        );
+    }
+    Ok(kept)
+}
+
 async fn store_result(
     lake: &ingest::lake::Lake,
     file_name: &str,
     batch: &RecordBatch,
     pattern_hash: &str,
+    files: WalkFiles,
 ) -> Result<()> {
+    let manifest = serde_json::to_string(&WalkManifest {
+        version: DERIVE_VERSION.to_string(),
+        files,
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let properties = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![
+            datafusion::parquet::file::metadata::KeyValue::new(MANIFEST_KEY.to_string(), manifest),
+        ]))
+        .build();
     let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, changes_schema(), None)
+    let mut writer = ArrowWriter::try_new(&mut buffer, changes_schema(), Some(properties))
         .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
     writer
         .write(batch)

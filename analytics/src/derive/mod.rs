@@ -15,6 +15,7 @@ pub mod commit_graph;
 pub(crate) mod incremental;
 pub(crate) mod parts;
 pub(crate) mod walk_inputs;
+pub(crate) mod walk_scope;
 
 pub use commit_graph::{
     deployment_changes_table, walk, CommitGraph, DeploymentChange, WalkDeployment,

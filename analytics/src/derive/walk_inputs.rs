@@ -1,15 +1,14 @@
 //! The walk's inputs, read from the lake: the production deployments in walk
-//! order and the commit graph. A server keeps both between derives
-//! ([`KeptWalk`]): loading the graph (millions of commits decoded from
-//! Parquet) was most of a walk's time, the walk itself a fraction of it.
-//! The kept graph reads only the commits and pushes files added since; it is
-//! read whole again when a file it read is gone (a compaction, the
-//! quarantine), the catalog changed (path scopes), or a new push is not
-//! newer than every push applied (push chains fill unknown parents in push
-//! order). The kept deployments read again only the services new
-//! deployments files name (a service's list depends on its own rows only).
+//! order and the commit graphs, of a few repositories at a time (see
+//! `super::walk_scope`) or of the whole lake. A server keeps the whole
+//! lake's graph between derives ([`KeptWalk`]), for the services the
+//! catalog gives no repository: it reads only the commits and pushes files
+//! added since, and is read whole again when a file it read is gone (a
+//! compaction, the quarantine), the catalog changed (path scopes), or a new
+//! push is not newer than every push applied (push chains fill unknown
+//! parents in push order).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field};
@@ -24,123 +23,91 @@ use crate::LakeQueries;
 #[derive(Default)]
 pub(crate) struct KeptWalk {
     graph: Option<KeptGraph>,
-    deployments: Option<KeptDeployments>,
 }
 
 impl KeptWalk {
-    /// The production deployments in walk order (by service, then `seq`).
-    pub(crate) async fn deployments(
-        &mut self,
-        queries: &LakeQueries,
-        production_deployments_sql: &str,
-    ) -> Result<Vec<WalkDeployment>> {
-        current_deployments(queries, production_deployments_sql, &mut self.deployments).await
-    }
-
-    /// The commit graph of the lake's current content.
+    /// The commit graph of the whole lake's current content.
     pub(crate) async fn graph(&mut self, queries: &LakeQueries) -> Result<&CommitGraph> {
         current_graph(queries, &mut self.graph).await
     }
 }
 
-/// The production deployments the walk read, per service in order, with
-/// the SQL and the deployments files they came from. A service's list
-/// depends on its own deployments only, so new files make only the services
-/// they name read again.
-struct KeptDeployments {
-    sql: String,
-    files: Vec<String>,
-    by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>>,
-}
-
-/// The production deployments in walk order (by service, then `seq`).
-async fn current_deployments(
+/// The production deployments per service, in walk order (`seq`): of every
+/// service, or of `only` (read by a literal list, so that row groups of
+/// other services are skipped by their statistics).
+pub(crate) async fn production_deployments(
     queries: &LakeQueries,
     production_deployments_sql: &str,
-    kept: &mut Option<KeptDeployments>,
-) -> Result<Vec<WalkDeployment>> {
-    let files: Vec<String> = queries
-        .lake()
-        .data_files(&ingest::schema::DEPLOYMENTS)
-        .await?
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect();
-    let reusable = kept.take().filter(|k| {
-        k.sql == production_deployments_sql
-            && k.files.iter().all(|f| files.binary_search(f).is_ok())
-    });
-    let current = match reusable {
-        Some(mut known) => {
-            let added: Vec<&String> = files
-                .iter()
-                .filter(|f| known.files.binary_search(f).is_err())
-                .collect();
-            if !added.is_empty() {
-                let work = queries.scratch_context().await?;
-                let delta =
-                    super::incremental::files_table(queries, &ingest::schema::DEPLOYMENTS, &added)?;
-                register(&work, "new_deployments", delta)?;
-                let touched = queries
-                    .read_only_sql_on(&work, "SELECT DISTINCT service FROM new_deployments")
-                    .await?;
-                let touched: Vec<String> = Columns::new(&touched.batches)
-                    .text("service")?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                // Only the touched services' deployments, by a literal list
-                // (row groups are pruned by their statistics).
-                let list: Vec<datafusion::prelude::Expr> = touched
-                    .iter()
-                    .map(|s| datafusion::prelude::lit(s.as_str()))
-                    .collect();
-                let only = work
-                    .table("deployments")
-                    .await
-                    .map_err(Error::Engine)?
-                    .filter(datafusion::prelude::col("service").in_list(list, false))
-                    .map_err(Error::Engine)?
-                    .into_view();
-                work.deregister_table("deployments")
-                    .map_err(Error::Engine)?;
-                register(&work, "deployments", only)?;
-                let fresh = load_deployments(queries, &work, production_deployments_sql).await?;
-                for service in &touched {
-                    known.by_service.remove(service);
-                }
-                for (service, list) in fresh {
-                    known.by_service.insert(service, list);
-                }
-                tracing::debug!(
-                    services = touched.len(),
-                    "production deployments read again for the services new files name"
-                );
-            }
-            known.files = files;
-            known
-        }
-        None => KeptDeployments {
-            sql: production_deployments_sql.to_string(),
-            by_service: load_deployments(queries, queries.context(), production_deployments_sql)
-                .await?,
-            files,
-        },
+    only: Option<&BTreeSet<String>>,
+) -> Result<BTreeMap<String, Vec<WalkDeployment>>> {
+    let Some(only) = only else {
+        return load_deployments(queries, queries.context(), production_deployments_sql).await;
     };
-    if !queries.keeps_derive_state() {
-        // Nothing kept: the lists move out rather than being copied.
-        return Ok(current.by_service.into_values().flatten().collect());
+    if only.is_empty() {
+        return Ok(BTreeMap::new());
     }
-    let ordered = current.by_service.values().flatten().cloned().collect();
-    *kept = Some(current);
-    Ok(ordered)
+    let work = queries.scratch_context().await?;
+    let list: Vec<datafusion::prelude::Expr> = only
+        .iter()
+        .map(|s| datafusion::prelude::lit(s.as_str()))
+        .collect();
+    let restricted = work
+        .table("deployments")
+        .await
+        .map_err(Error::Engine)?
+        .filter(datafusion::prelude::col("service").in_list(list, false))
+        .map_err(Error::Engine)?
+        .into_view();
+    work.deregister_table("deployments")
+        .map_err(Error::Engine)?;
+    register(&work, "deployments", restricted)?;
+    load_deployments(queries, &work, production_deployments_sql).await
+}
+
+/// The services with any deployment.
+pub(crate) async fn deployed_services(queries: &LakeQueries) -> Result<BTreeSet<String>> {
+    let result = queries
+        .read_only_sql("SELECT DISTINCT service FROM deployments")
+        .await?;
+    Ok(Columns::new(&result.batches)
+        .text("service")?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Reads the commits and pushes of `repos` into `graphs`: each row into the
+/// graphs `routes` names for its repository, pushes in push order.
+pub(crate) async fn read_histories(
+    queries: &LakeQueries,
+    repos: &[&str],
+    routes: &HashMap<&str, Vec<usize>>,
+    graphs: &mut [CommitGraph],
+) -> Result<()> {
+    let list = repos
+        .iter()
+        .map(|r| crate::template::sql_text(r))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let commits = format!("(SELECT * FROM commits WHERE repo IN ({list}))");
+    let pushes = format!("(SELECT * FROM pushes WHERE repo IN ({list}))");
+    let route = |repo: Option<&str>| -> &[usize] {
+        repo.and_then(|r| routes.get(r))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    };
+    add_commit_rows(graphs, queries, queries.context(), &commits, &route).await?;
+    read_pushes(queries, queries.context(), &pushes)
+        .await?
+        .apply_routed(graphs, &route)?;
+    Ok(())
 }
 
 async fn load_deployments(
     queries: &LakeQueries,
     context: &datafusion::prelude::SessionContext,
     production_deployments_sql: &str,
-) -> Result<std::collections::BTreeMap<String, Vec<WalkDeployment>>> {
+) -> Result<BTreeMap<String, Vec<WalkDeployment>>> {
     let sql = format!(
         "WITH production_deployments AS ({production_deployments_sql}) \
          SELECT service, deployment_id, sha FROM production_deployments ORDER BY service, seq"
@@ -150,8 +117,7 @@ async fn load_deployments(
     let services = columns.text("service")?;
     let ids = columns.text("deployment_id")?;
     let shas = columns.text("sha")?;
-    let mut by_service: std::collections::BTreeMap<String, Vec<WalkDeployment>> =
-        Default::default();
+    let mut by_service: BTreeMap<String, Vec<WalkDeployment>> = BTreeMap::new();
     for ((service, id), sha) in services.into_iter().zip(ids).zip(shas) {
         if let (Some(service), Some(deployment_id), Some(sha)) = (service, id, sha) {
             by_service
@@ -327,20 +293,45 @@ async fn add_commits(
     context: &datafusion::prelude::SessionContext,
     table: &str,
 ) -> Result<()> {
+    let all = [0];
+    add_commit_rows(
+        std::slice::from_mut(graph),
+        queries,
+        context,
+        table,
+        &|_| &all[..],
+    )
+    .await
+}
+
+/// Adds the commits of `table` (in `context`) to the graphs `route` names
+/// for each commit's repository.
+async fn add_commit_rows<'r>(
+    graphs: &mut [CommitGraph],
+    queries: &LakeQueries,
+    context: &datafusion::prelude::SessionContext,
+    table: &str,
+    route: &(dyn Fn(Option<&str>) -> &'r [usize] + Sync),
+) -> Result<()> {
     use arrow::array::{Array, AsArray};
     let text = DataType::Utf8;
     let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     let commits = queries
-        .read_only_sql_on(context, &format!("SELECT sha, parents, files FROM {table}"))
+        .read_only_sql_on(
+            context,
+            &format!("SELECT repo, sha, parents, files FROM {table}"),
+        )
         .await?;
     let columns = Columns::new(&commits.batches);
-    for ((shas, parents), files) in columns
-        .cast_column("sha", &text)?
+    for (((repos, shas), parents), files) in columns
+        .cast_column("repo", &text)?
         .iter()
+        .zip(columns.cast_column("sha", &text)?)
         .zip(columns.cast_column("parents", &list)?)
         .zip(columns.cast_column("files", &list)?)
     {
-        let (shas, parents, files) = (
+        let (repos, shas, parents, files) = (
+            repos.as_string::<i32>(),
             shas.as_string::<i32>(),
             parents.as_list::<i32>(),
             files.as_list::<i32>(),
@@ -350,22 +341,26 @@ async fn add_commits(
                 continue;
             }
             let sha = shas.value(row);
-            if files.is_valid(row) {
-                let touched = files.value(row);
-                let touched = touched.as_string::<i32>();
-                graph.add_files(
-                    sha.to_string(),
-                    touched.iter().flatten().map(str::to_string).collect(),
-                );
-            }
-            // The same commit may arrive twice (a push and an API pull): a
-            // known parent list wins over an unknown one.
-            if parents.is_valid(row) {
-                let listed = parents.value(row);
-                let listed = listed.as_string::<i32>();
-                graph.commit(sha, Some(listed.iter().flatten()));
-            } else {
-                graph.commit(sha, None::<std::iter::Empty<&str>>);
+            let listed_files = files.is_valid(row).then(|| files.value(row));
+            let listed_parents = parents.is_valid(row).then(|| parents.value(row));
+            for &target in route(repos.is_valid(row).then(|| repos.value(row))) {
+                let graph = &mut graphs[target];
+                if let Some(touched) = &listed_files {
+                    let touched = touched.as_string::<i32>();
+                    graph.add_files(
+                        sha.to_string(),
+                        touched.iter().flatten().map(str::to_string).collect(),
+                    );
+                }
+                // The same commit may arrive twice (a push and an API pull): a
+                // known parent list wins over an unknown one.
+                match &listed_parents {
+                    Some(listed) => {
+                        let listed = listed.as_string::<i32>();
+                        graph.commit(sha, Some(listed.iter().flatten()));
+                    }
+                    None => graph.commit(sha, None::<std::iter::Empty<&str>>),
+                }
             }
         }
     }
@@ -381,7 +376,7 @@ async fn read_pushes(
     table: &str,
 ) -> Result<Pushes> {
     let sql = format!(
-        "SELECT before_sha, after_sha, commit_shas, CAST(pushed_at AS BIGINT) AS pushed_at, \
+        "SELECT repo, before_sha, after_sha, commit_shas, CAST(pushed_at AS BIGINT) AS pushed_at, \
          event_id FROM {table} ORDER BY pushed_at, event_id"
     );
     Ok(Pushes(queries.read_only_sql_on(context, &sql).await?))
@@ -406,17 +401,29 @@ impl Pushes {
 
     /// Applies the push chains to the graph; returns the newest push's place.
     fn apply(&self, graph: &mut CommitGraph) -> Result<Option<PushOrder>> {
+        let all = [0];
+        self.apply_routed(std::slice::from_mut(graph), &|_| &all[..])
+    }
+
+    /// Applies each push to the graphs `route` names for its repository.
+    fn apply_routed<'r>(
+        &self,
+        graphs: &mut [CommitGraph],
+        route: &(dyn Fn(Option<&str>) -> &'r [usize] + Sync),
+    ) -> Result<Option<PushOrder>> {
         use arrow::array::{Array, AsArray};
         let text = DataType::Utf8;
         let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
         let columns = Columns::new(&self.0.batches);
-        for ((before, after), shas) in columns
-            .cast_column("before_sha", &text)?
+        for (((repos, before), after), shas) in columns
+            .cast_column("repo", &text)?
             .iter()
+            .zip(columns.cast_column("before_sha", &text)?)
             .zip(columns.cast_column("after_sha", &text)?)
             .zip(columns.cast_column("commit_shas", &list)?)
         {
-            let (before, after, shas) = (
+            let (repos, before, after, shas) = (
+                repos.as_string::<i32>(),
                 before.as_string::<i32>(),
                 after.as_string::<i32>(),
                 shas.as_list::<i32>(),
@@ -427,11 +434,13 @@ impl Pushes {
                 let pushed: Vec<&str> = pushed
                     .map(|p| p.iter().flatten().collect())
                     .unwrap_or_default();
-                graph.push(
-                    before.is_valid(row).then(|| before.value(row)),
-                    after.is_valid(row).then(|| after.value(row)),
-                    pushed.into_iter(),
-                );
+                for &target in route(repos.is_valid(row).then(|| repos.value(row))) {
+                    graphs[target].push(
+                        before.is_valid(row).then(|| before.value(row)),
+                        after.is_valid(row).then(|| after.value(row)),
+                        pushed.iter().copied(),
+                    );
+                }
             }
         }
         let n = columns.len();

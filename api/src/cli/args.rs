@@ -550,4 +550,7 @@ pub struct DemoArgs {
     /// First day after the history, YYYY-MM-DD (default: today, UTC).
     #[arg(long)]
     pub end: Option<chrono::NaiveDate>,
+    /// Leave the derive stage to `devex derive` (or the first report).
+    #[arg(long)]
+    pub no_derive: bool,
 }

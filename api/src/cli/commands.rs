@@ -289,6 +289,9 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         config.lake.display(),
         started.elapsed().as_secs_f64()
     ))?;
+    if args.no_derive {
+        return Ok(());
+    }
     derive_after_write(config, lake).await
 }
 

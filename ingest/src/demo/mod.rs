@@ -26,7 +26,7 @@ mod simulation;
 mod surveys;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::progress::{Progress, ProgressEvent};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
@@ -54,8 +54,10 @@ const MINUTE: i64 = 60_000_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 const ORG: &str = "acme";
-/// Rows a table may hold in memory before the generator writes them out.
-const FLUSH_ROWS: usize = 2_000_000;
+/// Bytes of rows the generator holds before it writes the largest tables
+/// out: about a third of its peak memory (a table being written is also
+/// partitioned, sorted and encoded).
+const HELD_BYTES: usize = 160 << 20;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -101,20 +103,34 @@ pub async fn generate(
     };
     advanced(0, "planning pull requests");
 
-    // Plan every team's pull requests, then hand them to the repositories.
-    let mut per_repo: Vec<Vec<PullRequestPlan>> =
+    // A team's pull requests mostly change its own services, sometimes
+    // another team's. Those for other teams' services (a few percent) are
+    // drawn first and held; a team's own are drawn again from the same random
+    // stream just before its repositories are simulated, so the generator
+    // never holds the whole organisation's pull requests.
+    let mut elsewhere: Vec<Vec<(usize, PullRequestPlan)>> =
         (0..org.services.len()).map(|_| Vec::new()).collect();
     for (t, team) in org.teams.iter().enumerate() {
         let mut rng = stream(options.seed, &format!("prs/{t}"));
-        plan_pull_requests(&org, team, &mut rng, &mut per_repo);
+        plan_pull_requests(&org, team, &mut rng, &mut |service, plan| {
+            if org.services[service].1 != t {
+                elsewhere[service].push((t, plan));
+            }
+        });
     }
     let mut summaries: Vec<(&'static str, AppendSummary)> = TABLES
         .iter()
         .map(|t| (t.name, AppendSummary::default()))
         .collect();
-    let mut repo_plans = per_repo.into_iter().enumerate().collect::<Vec<_>>();
     for (t, team) in org.teams.iter().enumerate() {
         advanced(t as u64, &format!("team {}", team.name));
+        let mut own: HashMap<usize, Vec<PullRequestPlan>> = HashMap::new();
+        let mut rng = stream(options.seed, &format!("prs/{t}"));
+        plan_pull_requests(&org, team, &mut rng, &mut |service, plan| {
+            if org.services[service].1 == t {
+                own.entry(service).or_default().push(plan);
+            }
+        });
         for &s in &team.services {
             // The monorepo's services share one history, simulated with its first.
             let services = if org.monorepo.1.first() == Some(&s) {
@@ -126,8 +142,16 @@ pub async fn generate(
             };
             let mut plans = Vec::new();
             for (part, &service) in services.iter().enumerate() {
-                let (_, planned) = &mut repo_plans[service];
-                plans.extend(std::mem::take(planned).into_iter().map(|mut plan| {
+                // In team order, as if every team had been planned at once.
+                let (before, after): (Vec<_>, Vec<_>) = std::mem::take(&mut elsewhere[service])
+                    .into_iter()
+                    .partition(|(from, _)| *from < t);
+                let in_order = before
+                    .into_iter()
+                    .map(|(_, plan)| plan)
+                    .chain(own.remove(&service).unwrap_or_default())
+                    .chain(after.into_iter().map(|(_, plan)| plan));
+                plans.extend(in_order.map(|mut plan| {
                     plan.part = part;
                     plan
                 }));
@@ -142,10 +166,11 @@ pub async fn generate(
                 &mut stream(options.seed, &format!("costs/{s}")),
                 &mut out,
             )?;
+            out.flush_over_budget(lake, &mut summaries).await?;
         }
         let mut rng = stream(options.seed, &format!("people/{t}"));
         issue_work_and_platform_usage(&org, t, &mut rng, &mut out)?;
-        out.flush_large(lake, &mut summaries).await?;
+        out.flush_over_budget(lake, &mut summaries).await?;
     }
     org_costs(&org, &mut stream(options.seed, "costs/org"), &mut out)?;
     advanced(org.teams.len() as u64, "survey waves");

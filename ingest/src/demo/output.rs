@@ -31,12 +31,23 @@ impl Output {
         self.builders[index].push(values)
     }
 
-    pub(super) async fn flush_large(
+    /// Writes out the largest tables until the rows held take no more than
+    /// [`HELD_BYTES`]: the generator calls it after each repository, so its
+    /// memory stays bounded whatever the scale.
+    pub(super) async fn flush_over_budget(
         &mut self,
         lake: &Lake,
         summaries: &mut [(&'static str, AppendSummary)],
     ) -> Result<()> {
-        self.flush(lake, summaries, FLUSH_ROWS).await
+        while self.held_bytes() > HELD_BYTES {
+            let Some(largest) =
+                (0..self.builders.len()).max_by_key(|&i| self.builders[i].estimated_bytes())
+            else {
+                break;
+            };
+            self.flush_one(lake, summaries, largest).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn flush_all(
@@ -44,22 +55,31 @@ impl Output {
         lake: &Lake,
         summaries: &mut [(&'static str, AppendSummary)],
     ) -> Result<()> {
-        self.flush(lake, summaries, 1).await
+        for i in 0..self.builders.len() {
+            if !self.builders[i].is_empty() {
+                self.flush_one(lake, summaries, i).await?;
+            }
+        }
+        Ok(())
     }
 
-    pub(super) async fn flush(
+    fn held_bytes(&self) -> usize {
+        self.builders
+            .iter()
+            .map(TableBuilder::estimated_bytes)
+            .sum()
+    }
+
+    async fn flush_one(
         &mut self,
         lake: &Lake,
         summaries: &mut [(&'static str, AppendSummary)],
-        at_least: usize,
+        index: usize,
     ) -> Result<()> {
-        for (i, builder) in self.builders.iter_mut().enumerate() {
-            if builder.len() >= at_least {
-                let batch = builder.finish()?;
-                let summary = lake.append(builder.spec(), &batch).await?;
-                summaries[i].1.add(&summary);
-            }
-        }
+        let builder = &mut self.builders[index];
+        let batch = builder.finish()?;
+        let summary = lake.append(builder.spec(), &batch).await?;
+        summaries[index].1.add(&summary);
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ pub(super) fn plan_pull_requests(
     org: &Org,
     team: &Team,
     rng: &mut ChaCha8Rng,
-    per_repo: &mut [Vec<PullRequestPlan>],
+    planned: &mut dyn FnMut(usize, PullRequestPlan),
 ) {
     let profile = team.profile;
     for day in days(org.start_day, org.end_day) {
@@ -58,7 +58,7 @@ pub(super) fn plan_pull_requests(
             let owner = &org.teams[org.services[service].1];
             let first_commit_at = local_time(team.zone, day, working_hour(rng));
             let plan = plan_one(org, rng, owner, author, first_commit_at, profile, false);
-            per_repo[service].push(plan);
+            planned(service, plan);
         }
     }
 }

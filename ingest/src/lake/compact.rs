@@ -84,7 +84,7 @@ impl Lake {
             }
             let (merged, rows) = self.swap_in_merged(table, &folder, &small, &kept)?;
             // The ids are unchanged; only the files they live in are.
-            if let Some(index) = indexes.get_mut(&folder) {
+            if let Some(index) = indexes.loaded(&folder) {
                 for path in &small {
                     index.files.remove(path);
                 }
