@@ -385,7 +385,7 @@ pub(super) async fn derive_changes(
     .await?;
     let walked_deployments: usize = deployments.values().map(Vec::len).sum();
     let (mut changes, everywhere) =
-        super::walk_scope::walk_each(queries, &histories, deployments).await?;
+        super::walk_scope::walk_each(queries, &histories, deployments, visited.is_none()).await?;
     if !everywhere.is_empty() {
         let mut kept = queries.kept_walk().lock().await;
         let graph = kept.graph(queries).await?;

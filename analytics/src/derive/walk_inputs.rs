@@ -76,21 +76,29 @@ pub(crate) async fn deployed_services(queries: &LakeQueries) -> Result<BTreeSet<
         .collect())
 }
 
-/// Reads the commits and pushes of `repos` into `graphs`: each row into the
-/// graphs `routes` names for its repository, pushes in push order.
+/// Reads the commits and pushes of `repos` (`None`: of every repository)
+/// into `graphs`: each row into the graphs `routes` names for its
+/// repository, pushes in push order.
 pub(crate) async fn read_histories(
     queries: &LakeQueries,
-    repos: &[&str],
+    repos: Option<&[&str]>,
     routes: &HashMap<&str, Vec<usize>>,
     graphs: &mut [CommitGraph],
 ) -> Result<()> {
-    let list = repos
-        .iter()
-        .map(|r| crate::template::sql_text(r))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let commits = format!("(SELECT * FROM commits WHERE repo IN ({list}))");
-    let pushes = format!("(SELECT * FROM pushes WHERE repo IN ({list}))");
+    let (commits, pushes) = match repos {
+        Some(repos) => {
+            let list = repos
+                .iter()
+                .map(|r| crate::template::sql_text(r))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("(SELECT * FROM commits WHERE repo IN ({list}))"),
+                format!("(SELECT * FROM pushes WHERE repo IN ({list}))"),
+            )
+        }
+        None => ("commits".to_string(), "pushes".to_string()),
+    };
     let route = |repo: Option<&str>| -> &[usize] {
         repo.and_then(|r| routes.get(r))
             .map(Vec::as_slice)

@@ -149,10 +149,16 @@ impl ServiceHistories {
 /// over its own history. Returns the changes, and the deployments of the
 /// services without repositories, which the caller walks over the whole
 /// lake's history.
+///
+/// Walking every service, the whole lake's commits and pushes are read in one
+/// pass (row groups hold many repositories until compaction sorts them, so
+/// reads of a few would each read most of the lake); walking a few, a few
+/// repositories are read at a time.
 pub(crate) async fn walk_each(
     queries: &LakeQueries,
     histories: &ServiceHistories,
     mut deployments: BTreeMap<String, Vec<WalkDeployment>>,
+    every_service: bool,
 ) -> Result<(Vec<super::DeploymentChange>, Vec<WalkDeployment>)> {
     // Services sharing repositories (a monorepo) share one graph.
     let mut groups: BTreeMap<&[String], Vec<String>> = BTreeMap::new();
@@ -175,7 +181,9 @@ pub(crate) async fn walk_each(
         let mut end = start;
         let mut repos: BTreeSet<&str> = BTreeSet::new();
         while end < groups.len()
-            && (end == start || repos.len() + groups[end].0.len() <= REPOS_PER_READ)
+            && (every_service
+                || end == start
+                || repos.len() + groups[end].0.len() <= REPOS_PER_READ)
         {
             repos.extend(groups[end].0.iter().map(String::as_str));
             end += 1;
@@ -189,8 +197,8 @@ pub(crate) async fn walk_each(
             }
             histories.scope(&mut graphs[i], services)?;
         }
-        let repos: Vec<&str> = repos.into_iter().collect();
-        super::walk_inputs::read_histories(queries, &repos, &routes, &mut graphs).await?;
+        let repos: Option<Vec<&str>> = (!every_service).then(|| repos.into_iter().collect());
+        super::walk_inputs::read_histories(queries, repos.as_deref(), &routes, &mut graphs).await?;
         for ((_, services), graph) in chunk.iter().zip(&graphs) {
             let walked: Vec<WalkDeployment> = services
                 .iter()
