@@ -452,15 +452,6 @@ async fn run_read_only(
     Ok(QueryResult { schema, batches })
 }
 
-/// A Parquet file as a table, read where it lies (pruned by its row-group
-/// statistics, decoding only the columns a query names). `None` when the
-/// file is missing or its footer does not read.
-pub(crate) fn parquet_file_table(
-    path: &std::path::Path,
-) -> Option<Arc<dyn datafusion::catalog::TableProvider>> {
-    parquet_files_table(&[path.to_path_buf()]).ok()
-}
-
 /// Parquet files as one table, read where they lie, with the first one's
 /// schema (they must share it).
 pub(crate) fn parquet_files_table(

@@ -33,17 +33,15 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::TableProvider;
-use datafusion::datasource::MemTable;
-use datafusion::parquet::arrow::ArrowWriter;
 use sha2::{Digest, Sha256};
 
-use super::walk_scope::{ServiceHistories, WalkFiles, WalkManifest, MANIFEST_KEY};
+use super::walk_scope::{ServiceHistories, WalkFiles, WalkManifest};
+use super::walk_store;
 use crate::error::{Error, Result};
 use crate::LakeQueries;
 
 /// Bumped whenever the walk's rule changes, so stored results are redone.
-const DERIVE_VERSION: &str = "deployment_changes/3";
+const DERIVE_VERSION: &str = "deployment_changes/4";
 
 /// Folder of the walk's results, relative to the lake's `_derived/`.
 const DERIVED_FOLDER: &str = "deployment_changes";
@@ -129,6 +127,12 @@ impl CommitGraph {
         Ok(())
     }
 
+    /// Whether a service it walks has paths (otherwise commits' files do
+    /// not matter).
+    pub(crate) fn has_scopes(&self) -> bool {
+        !self.scopes.is_empty()
+    }
+
     /// Whether a commit is a change of a service: always without paths or
     /// without known files, else when it touches one of its paths.
     fn touches(&self, service: &str, id: u32) -> bool {
@@ -208,7 +212,7 @@ pub fn walk(deployments: &[WalkDeployment], graph: &CommitGraph) -> Vec<Deployme
     changes
 }
 
-fn changes_schema() -> SchemaRef {
+pub(super) fn changes_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("service", DataType::Utf8, false),
         Field::new("deployment_id", DataType::Utf8, false),
@@ -216,7 +220,9 @@ fn changes_schema() -> SchemaRef {
     ]))
 }
 
-fn changes_batch(changes: &[DeploymentChange]) -> Result<RecordBatch> {
+pub(super) fn changes_batch<'a>(
+    changes: impl Iterator<Item = &'a DeploymentChange>,
+) -> Result<RecordBatch> {
     let mut service = StringBuilder::new();
     let mut deployment_id = StringBuilder::new();
     let mut sha = StringBuilder::new();
@@ -279,44 +285,33 @@ pub async fn deployment_changes_table(
     {
         return Ok(table_name);
     }
-    let file_name = format!("{pattern_hash}-{input_hash}.parquet");
-    // Held before looking for the file, so it cannot go in between (none
-    // on a lake that cannot be written: nothing is removed there).
-    let lease = queries
-        .lake()
-        .lease_derived(&format!("{DERIVED_FOLDER}/{file_name}"))
-        .ok()
-        .map(Arc::new);
-    let path = queries
-        .lake()
-        .derived_path(&format!("{DERIVED_FOLDER}/{file_name}"));
+    let unit = format!("{DERIVED_FOLDER}/{pattern_hash}-{input_hash}");
+    // Held before looking for the generation, so it cannot go in between
+    // (none on a lake that cannot be written: nothing is removed there).
+    let lease = queries.lake().lease_derived(&unit).ok().map(Arc::new);
     // Read where it lies: a report decodes the few columns it needs.
-    let table: Arc<dyn TableProvider> = match crate::parquet_file_table(&path) {
-        Some(table) => table,
+    let parts = match walk_store::parts(queries, &unit) {
+        Some(parts) => parts,
         None => {
-            let walked = derive_changes(queries, production_deployments_sql, &pattern_hash).await?;
+            let walked =
+                derive_changes(queries, production_deployments_sql, &pattern_hash, &unit).await?;
             tracing::debug!(
                 services_visited = ?walked.visited.as_ref().map(|v| v.len()),
                 "walk stored"
             );
-            let batch = walked.changes;
-            store_result(
-                queries.lake(),
-                &file_name,
-                &batch,
-                &pattern_hash,
-                walked.files,
-            )
-            .await?;
-            match crate::parquet_file_table(&path) {
-                Some(table) => table,
-                None => Arc::new(
-                    MemTable::try_new(changes_schema(), vec![vec![batch]])
-                        .map_err(Error::Engine)?,
-                ),
-            }
+            // Older generations for this pattern are outdated now.
+            queries
+                .lake()
+                .remove_derived_files(DERIVED_FOLDER, |name| {
+                    !name.starts_with(&format!("{pattern_hash}-"))
+                        || name.starts_with(&unit[DERIVED_FOLDER.len() + 1..])
+                })
+                .await?;
+            walk_store::parts(queries, &unit)
+                .ok_or_else(|| Error::Internal(format!("{unit} was not written")))?
         }
     };
+    let table = walk_store::table(&parts)?;
     let context = queries.context();
     // The previous result stays registered a while: a query planned just
     // before new data arrived may still name it.
@@ -340,28 +335,28 @@ pub async fn deployment_changes_table(
     Ok(table_name)
 }
 
-/// A walk's result.
+/// What a walk did.
 pub(super) struct Walked {
-    pub changes: RecordBatch,
-    /// The input files it read.
-    pub files: WalkFiles,
     /// The services it visited; `None`: every one.
     pub visited: Option<std::collections::BTreeSet<String>>,
 }
 
-/// The walk over the lake's current content: from the previous walk for
-/// the pattern, visiting only the services new events can change, or whole
-/// (see `super::walk_scope`).
+/// Walks the lake's current content into generation `unit`: from the
+/// previous generation for the pattern, visiting only the services new
+/// events can change, or whole (see `super::walk_scope`).
 pub(super) async fn derive_changes(
     queries: &LakeQueries,
     production_deployments_sql: &str,
     pattern_hash: &str,
+    unit: &str,
 ) -> Result<Walked> {
     let started = std::time::Instant::now();
     // Listed first: rows added while the walk runs are the next walk's.
     let files = WalkFiles::list(queries.lake()).await?;
     let histories = ServiceHistories::read(queries).await?;
-    let base = previous_walk(queries, pattern_hash).await;
+    let base = walk_store::previous(queries, DERIVED_FOLDER, &format!("{pattern_hash}-"))
+        .await
+        .filter(|(_, manifest, _)| manifest.version == DERIVE_VERSION);
     let added = base
         .as_ref()
         .and_then(|(_, manifest, _)| super::walk_scope::visit_after(&manifest.files, &files));
@@ -384,6 +379,7 @@ pub(super) async fn derive_changes(
     )
     .await?;
     let walked_deployments: usize = deployments.values().map(Vec::len).sum();
+    let read = started.elapsed();
     let (mut changes, everywhere) =
         super::walk_scope::walk_each(queries, &histories, deployments, visited.is_none()).await?;
     if !everywhere.is_empty() {
@@ -394,122 +390,26 @@ pub(super) async fn derive_changes(
             *kept = super::walk_inputs::KeptWalk::default();
         }
     }
-    let walked = changes_batch(&changes)?;
-    let batch = match (&visited, base) {
-        (Some(visited), Some((path, _, _lease))) => {
-            let kept = rows_of_other_services(&path, visited)?;
-            arrow::compute::concat_batches(&changes_schema(), kept.iter().chain([&walked]))
-                .map_err(|e| Error::Internal(format!("deployment_changes: {e}")))?
-        }
-        _ => walked,
+    let walked = started.elapsed();
+    let manifest = WalkManifest {
+        version: DERIVE_VERSION.to_string(),
+        files,
     };
+    let from_base = match (&visited, &base) {
+        (Some(visited), Some((base_unit, _, _))) => Some((visited, base_unit.as_str())),
+        _ => None,
+    };
+    walk_store::write(queries, unit, &changes, from_base, &manifest)?;
     tracing::info!(
         services = visited.as_ref().map(|v| v.len()),
         deployments = walked_deployments,
-        changes = batch.num_rows(),
+        changes = changes.len(),
+        inputs_ms = read.as_millis() as u64,
+        walk_ms = (walked - read).as_millis() as u64,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "derived deployment_changes"
     );
-    Ok(Walked {
-        changes: batch,
-        files,
-        visited,
-    })
-}
-
-/// The newest stored walk for the pattern and what it read, held by a
-/// lease; `None` when there is none (or it does not read).
-async fn previous_walk(
-    queries: &LakeQueries,
-    pattern_hash: &str,
-) -> Option<(
-    std::path::PathBuf,
-    WalkManifest,
-    Option<ingest::lake::DerivedLease>,
-)> {
-    let lake = queries.lake();
-    let mut stored = lake.derived_files(DERIVED_FOLDER).await.ok()?;
-    stored.retain(|(name, _)| name.starts_with(&format!("{pattern_hash}-")));
-    stored.sort_by_key(|(_, modified)| *modified);
-    let (name, _) = stored.pop()?;
-    let unit = format!("{DERIVED_FOLDER}/{name}");
-    let lease = lake.lease_derived(&unit).ok();
-    let path = lake.derived_path(&unit);
-    let file = std::fs::File::open(&path).ok()?;
-    let reader =
-        datafusion::parquet::file::serialized_reader::SerializedFileReader::new(file).ok()?;
-    use datafusion::parquet::file::reader::FileReader;
-    let manifest = reader
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()?
-        .iter()
-        .find(|kv| kv.key == MANIFEST_KEY)?
-        .value
-        .clone()?;
-    let manifest: WalkManifest = serde_json::from_str(&manifest).ok()?;
-    (manifest.version == DERIVE_VERSION).then_some((path, manifest, lease))
-}
-
-/// The rows of a stored walk whose service is not in `visited`.
-fn rows_of_other_services(
-    path: &std::path::Path,
-    visited: &std::collections::BTreeSet<String>,
-) -> Result<Vec<RecordBatch>> {
-    use arrow::array::{AsArray, BooleanArray};
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let broken = |e: String| Error::Internal(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| broken(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| broken(e.to_string()))?;
-    let mut kept = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| broken(e.to_string()))?;
-        let services = batch.column(0).as_string::<i32>();
-        let keep: BooleanArray = services
-            .iter()
-            .map(|s| Some(!s.is_some_and(|s| visited.contains(s))))
-            .collect();
-        kept.push(
-            arrow::compute::filter_record_batch(&batch, &keep)
-                .map_err(|e| broken(e.to_string()))?,
-        );
-    }
-    Ok(kept)
-}
-
-async fn store_result(
-    lake: &ingest::lake::Lake,
-    file_name: &str,
-    batch: &RecordBatch,
-    pattern_hash: &str,
-    files: WalkFiles,
-) -> Result<()> {
-    let manifest = serde_json::to_string(&WalkManifest {
-        version: DERIVE_VERSION.to_string(),
-        files,
-    })
-    .map_err(|e| Error::Internal(e.to_string()))?;
-    let properties = datafusion::parquet::file::properties::WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![
-            datafusion::parquet::file::metadata::KeyValue::new(MANIFEST_KEY.to_string(), manifest),
-        ]))
-        .build();
-    let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, changes_schema(), Some(properties))
-        .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
-    writer
-        .write(batch)
-        .and_then(|_| writer.close().map(|_| ()))
-        .map_err(|e| Error::Internal(format!("writing deployment_changes: {e}")))?;
-    lake.write_derived_file(&format!("{DERIVED_FOLDER}/{file_name}"), &buffer)?;
-    // Older results for this pattern are outdated now.
-    lake.remove_derived_files(DERIVED_FOLDER, |name| {
-        !name.starts_with(&format!("{pattern_hash}-")) || name == file_name
-    })
-    .await?;
-    Ok(())
+    Ok(Walked { visited })
 }
 
 #[cfg(test)]

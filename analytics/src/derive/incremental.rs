@@ -374,6 +374,42 @@ fn rederive_reason(
     None
 }
 
+/// The files of `old` and of `new` (relative to `_derived/`) that are not
+/// the same file (a hard link) as one of the other list.
+fn not_shared(queries: &LakeQueries, old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |f: &String| {
+        std::fs::metadata(queries.lake().derived_path(f))
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
+    let ids = |files: &[String]| -> std::collections::HashSet<(u64, u64)> {
+        files.iter().filter_map(identity).collect()
+    };
+    let (old_ids, new_ids) = (ids(old), ids(new));
+    let only = |files: &[String], other: &std::collections::HashSet<(u64, u64)>| {
+        files
+            .iter()
+            .filter(|f| identity(f).is_none_or(|id| !other.contains(&id)))
+            .cloned()
+            .collect()
+    };
+    (only(old, &new_ids), only(new, &old_ids))
+}
+
+/// Derived files as a table of `schema` (no file: no row).
+fn files_or_empty(
+    queries: &LakeQueries,
+    files: &[String],
+    schema: &arrow::datatypes::SchemaRef,
+) -> Result<Arc<dyn TableProvider>> {
+    if files.is_empty() {
+        let empty = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(Error::Engine)?;
+        return Ok(Arc::new(empty));
+    }
+    parts::files_table(queries, files)
+}
+
 /// The base's copy of upstream table `name`, when all of it is still there.
 fn earlier_copy(queries: &LakeQueries, base: &Manifest, name: &str) -> Option<Vec<String>> {
     let exists = |files: &Vec<String>| {
@@ -428,9 +464,21 @@ async fn incremental(
                 let copy = earlier_copy(queries, base, table.name).ok_or_else(|| {
                     Error::Internal(format!("the earlier {} is gone", table.name))
                 })?;
-                let old = parts::files_table(queries, &copy)?;
+                // Rows of a file both hold cancel out in the comparison
+                // (a symmetric difference): only the others are compared.
+                let (old_only, new_only) = match &now {
+                    Some(now) => not_shared(queries, &copy, now),
+                    None => (copy, Vec::new()),
+                };
+                let schema = table.provider.schema();
+                let old = files_or_empty(queries, &old_only, &schema)?;
                 register(work, &format!("old_{}", table.name), old)?;
+                if now.is_some() {
+                    let new = files_or_empty(queries, &new_only, &schema)?;
+                    register(work, table.name, new)?;
+                }
                 let changed = collect(work, &table.changes).await?;
+                register(work, table.name, table.provider.clone())?;
                 tracing::debug!(
                     upstream = table.name,
                     changed = changed.num_rows(),

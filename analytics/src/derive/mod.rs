@@ -16,6 +16,7 @@ pub(crate) mod incremental;
 pub(crate) mod parts;
 pub(crate) mod walk_inputs;
 pub(crate) mod walk_scope;
+pub(crate) mod walk_store;
 
 pub use commit_graph::{
     deployment_changes_table, walk, CommitGraph, DeploymentChange, WalkDeployment,

@@ -78,37 +78,68 @@ pub(crate) async fn deployed_services(queries: &LakeQueries) -> Result<BTreeSet<
 
 /// Reads the commits and pushes of `repos` (`None`: of every repository)
 /// into `graphs`: each row into the graphs `routes` names for its
-/// repository, pushes in push order.
+/// repository, pushes in push order. Every repository's are read a month
+/// at a time, so only the graphs are held whole, never the rows read.
 pub(crate) async fn read_histories(
     queries: &LakeQueries,
     repos: Option<&[&str]>,
     routes: &HashMap<&str, Vec<usize>>,
     graphs: &mut [CommitGraph],
 ) -> Result<()> {
-    let (commits, pushes) = match repos {
-        Some(repos) => {
-            let list = repos
-                .iter()
-                .map(|r| crate::template::sql_text(r))
-                .collect::<Vec<_>>()
-                .join(", ");
-            (
-                format!("(SELECT * FROM commits WHERE repo IN ({list}))"),
-                format!("(SELECT * FROM pushes WHERE repo IN ({list}))"),
-            )
-        }
-        None => ("commits".to_string(), "pushes".to_string()),
-    };
+    use ingest::schema::{COMMITS, PARTITION_COLUMN, PUSHES};
     let route = |repo: Option<&str>| -> &[usize] {
         repo.and_then(|r| routes.get(r))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     };
-    add_commit_rows(graphs, queries, queries.context(), &commits, &route).await?;
-    read_pushes(queries, queries.context(), &pushes)
-        .await?
-        .apply_routed(graphs, &route)?;
+    let slices = |table: &str, months: Vec<String>| -> Vec<String> {
+        match repos {
+            Some(repos) => {
+                let list = repos
+                    .iter()
+                    .map(|r| crate::template::sql_text(r))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![format!("(SELECT * FROM {table} WHERE repo IN ({list}))")]
+            }
+            None => months
+                .iter()
+                .map(|m| {
+                    format!(
+                        "(SELECT * FROM {table} WHERE {PARTITION_COLUMN} = {})",
+                        crate::template::sql_text(m)
+                    )
+                })
+                .collect(),
+        }
+    };
+    for slice in slices("commits", months(queries, &COMMITS).await?) {
+        add_commit_rows(graphs, queries, queries.context(), &slice, &route).await?;
+    }
+    // Pushes are partitioned by their time: month by month, each in time
+    // order, is push order.
+    for slice in slices("pushes", months(queries, &PUSHES).await?) {
+        read_pushes(queries, queries.context(), &slice)
+            .await?
+            .apply_routed(graphs, &route)?;
+    }
     Ok(())
+}
+
+/// The month partitions of a table, in order.
+async fn months(queries: &LakeQueries, table: &ingest::schema::TableSpec) -> Result<Vec<String>> {
+    let prefix = format!("{}=", ingest::schema::PARTITION_COLUMN);
+    let months: BTreeSet<String> = queries
+        .lake()
+        .data_files(table)
+        .await?
+        .into_iter()
+        .filter_map(|(path, _)| {
+            path.split('/')
+                .find_map(|part| part.strip_prefix(&prefix).map(str::to_string))
+        })
+        .collect();
+    Ok(months.into_iter().collect())
 }
 
 async fn load_deployments(
@@ -261,12 +292,8 @@ fn register(
 
 async fn load_graph(queries: &LakeQueries, files: GraphFiles) -> Result<KeptGraph> {
     let mut graph = CommitGraph::default();
-    let context = queries.context();
-    add_commits(&mut graph, queries, context, "commits").await?;
-    let newest_push = read_pushes(queries, context, "pushes")
-        .await?
-        .apply(&mut graph)?;
-    // Path-scoped services, as the catalog says today.
+    // Path-scoped services, as the catalog says today (first: a graph
+    // keeps commits' files only when a service it walks has paths).
     let scopes = queries
         .read_only_sql(&format!(
             "SELECT service, paths FROM {} WHERE cardinality(paths) > 0",
@@ -287,6 +314,11 @@ async fn load_graph(queries: &LakeQueries, files: GraphFiles) -> Result<KeptGrap
     for (service, paths) in paths_by_service {
         graph.add_scope(&service, &paths)?;
     }
+    let context = queries.context();
+    add_commits(&mut graph, queries, context, "commits").await?;
+    let newest_push = read_pushes(queries, context, "pushes")
+        .await?
+        .apply(&mut graph)?;
     Ok(KeptGraph {
         graph,
         files,
@@ -353,7 +385,7 @@ async fn add_commit_rows<'r>(
             let listed_parents = parents.is_valid(row).then(|| parents.value(row));
             for &target in route(repos.is_valid(row).then(|| repos.value(row))) {
                 let graph = &mut graphs[target];
-                if let Some(touched) = &listed_files {
+                if let Some(touched) = listed_files.as_ref().filter(|_| graph.has_scopes()) {
                     let touched = touched.as_string::<i32>();
                     graph.add_files(
                         sha.to_string(),

@@ -14,7 +14,7 @@
 //! - when any commit or push is new, those walked over the whole history.
 //!
 //! Every other service keeps the rows of the previous walk, which records
-//! the files it read in its Parquet footer ([`WalkManifest`]). Everything is
+//! the files it read ([`WalkManifest`], see `super::walk_store`). Everything is
 //! walked again when there is no previous walk, the catalog changed (repos,
 //! paths) or an input file is gone (a compaction or the quarantine).
 
@@ -26,9 +26,6 @@ use super::commit_graph::{CommitGraph, WalkDeployment};
 use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::LakeQueries;
-
-/// The key of the manifest in a stored walk's Parquet footer.
-pub(crate) const MANIFEST_KEY: &str = "devex.walk.manifest";
 
 /// Repositories whose history one query reads: few enough that the filter
 /// still prunes row groups by their statistics.
@@ -291,19 +288,26 @@ mod tests {
     use crate::test_rows::{append_commit_to, append_deployment_of, append_service};
     use std::sync::Arc;
 
-    /// The changes as `service/deployment:sha` rows, sorted.
-    fn rows(batch: &arrow::record_batch::RecordBatch) -> Vec<String> {
-        let columns = Columns::new(std::slice::from_ref(batch));
-        let mut rows: Vec<String> = columns
-            .text("service")
+    /// The changes stored in generation `unit`, as `service/deployment:sha`
+    /// rows, sorted.
+    async fn rows(queries: &LakeQueries, unit: &str) -> Vec<String> {
+        let parts = crate::derive::walk_store::parts(queries, unit).unwrap();
+        let work = queries.scratch_context().await.unwrap();
+        work.register_table("walked", crate::derive::walk_store::table(&parts).unwrap())
+            .unwrap();
+        let result = queries
+            .read_only_sql_on(
+                &work,
+                "SELECT service || '/' || deployment_id || ':' || sha AS row FROM walked ORDER BY row",
+            )
+            .await
+            .unwrap();
+        Columns::new(&result.batches)
+            .text("row")
             .unwrap()
             .into_iter()
-            .zip(columns.text("deployment_id").unwrap())
-            .zip(columns.text("sha").unwrap())
-            .map(|((s, d), c)| format!("{}/{}:{}", s.unwrap(), d.unwrap(), c.unwrap()))
-            .collect();
-        rows.sort();
-        rows
+            .flatten()
+            .collect()
     }
 
     /// After a parent learnt late in one repository, the walk visits that
@@ -350,7 +354,10 @@ mod tests {
         let (pattern, _) = fingerprint(&queries, &settings.production_pattern)
             .await
             .unwrap();
-        let walked = derive_changes(&queries, &sql, &pattern).await.unwrap();
+        let unit = "deployment_changes/test-after";
+        let walked = derive_changes(&queries, &sql, &pattern, unit)
+            .await
+            .unwrap();
         let visited: Vec<&str> = walked
             .visited
             .iter()
@@ -365,7 +372,7 @@ mod tests {
             "pay/p2:x",
             "shop/s2:s2",
         ];
-        assert_eq!(rows(&walked.changes), expected);
+        assert_eq!(rows(&queries, unit).await, expected);
 
         let scratch = tempfile::tempdir().unwrap();
         for table in ["services", "commits", "deployments"] {
@@ -381,9 +388,9 @@ mod tests {
         ))
         .await
         .unwrap();
-        let whole = derive_changes(&fresh, &sql, &pattern).await.unwrap();
+        let whole = derive_changes(&fresh, &sql, &pattern, unit).await.unwrap();
         assert_eq!(whole.visited, None);
-        assert_eq!(rows(&whole.changes), expected);
+        assert_eq!(rows(&fresh, unit).await, expected);
     }
 
     fn histories() -> ServiceHistories {
