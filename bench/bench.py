@@ -469,11 +469,14 @@ def freshness(devex, lake, probes=40, rate=50):
     for thread in threads:
         thread.start()
     seconds, started = [], time.perf_counter()
-    con = http.client.HTTPConnection(server.host, int(server.port), timeout=60)
     try:
         for n in range(probes):
             time.sleep(0.5)
+            # A new connection each time: the server closes one idle longer
+            # than its header timeout, and a probe may take that long.
+            con = http.client.HTTPConnection(server.host, int(server.port), timeout=60)
             post(con, deployment(probed, f"probe-{n}", f"2026-10-{1 + n % 28:02d}T12:{n % 60:02d}:30Z"))
+            con.close()
             acknowledged = time.perf_counter()
             while server.get(dora)[0]["overall"]["deployments"] <= count:
                 assert time.perf_counter() - acknowledged < 60, f"probe {n} did not appear within 60 s"

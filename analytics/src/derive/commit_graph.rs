@@ -19,14 +19,17 @@
 //! change of every service, as without paths. A service without paths takes
 //! every commit, as before.
 //!
-//! The result, `deployment_changes` (service, deployment_id, sha), is kept in
-//! the lake under `_derived/deployment_changes/`, named by the production
-//! pattern and a fingerprint of the input files (which are named by content),
-//! so another process or a restart reuses it and any new deployment, commit or
-//! push makes a new one. Each walk visits every commit at most once per service.
-//!
-//! Reading the walk's inputs, and what a server keeps of them between
-//! derives, is `super::walk_inputs`.
+//! Each service is walked over the history of its own repositories (the
+//! catalog's `services.repos`), or of the whole lake when it has none; a
+//! walk after new events visits only the services they can change
+//! (`super::walk_scope`). The result, `deployment_changes` (service,
+//! deployment_id, sha), is a generation under `_derived/deployment_changes/`
+//! in parts by service (`super::walk_store`), named by the production
+//! pattern and a fingerprint of the input files, so another process or a
+//! restart reuses it and any new deployment, commit or push makes a new one.
+//! Each walk visits every commit at most once per service. Reading the
+//! walk's inputs, and what a server keeps of them between derives, is
+//! `super::walk_inputs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

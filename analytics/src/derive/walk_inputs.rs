@@ -23,6 +23,7 @@ use crate::LakeQueries;
 #[derive(Default)]
 pub(crate) struct KeptWalk {
     graph: Option<KeptGraph>,
+    histories: Option<KeptHistories>,
 }
 
 impl KeptWalk {
@@ -30,6 +31,123 @@ impl KeptWalk {
     pub(crate) async fn graph(&mut self, queries: &LakeQueries) -> Result<&CommitGraph> {
         current_graph(queries, &mut self.graph).await
     }
+
+    /// The graph of every repository group of the catalog, brought up to
+    /// date with the commits and pushes files added since they were read,
+    /// or read whole (as the whole lake's graph is: see [`current_graph`]).
+    pub(crate) async fn histories(
+        &mut self,
+        queries: &LakeQueries,
+        catalog: &super::walk_scope::ServiceHistories,
+    ) -> Result<&KeptHistories> {
+        let files = GraphFiles::list(queries.lake()).await?;
+        let added = self
+            .histories
+            .as_ref()
+            .and_then(|k| k.files.added_in(&files));
+        let updated = match (self.histories.take(), added) {
+            (Some(mut kept), Some((commits, pushes))) => {
+                let work = queries.scratch_context().await?;
+                let table = |spec: &'static ingest::schema::TableSpec, new: &[String]| {
+                    let new: Vec<&String> = new.iter().collect();
+                    super::incremental::files_table(queries, spec, &new)
+                };
+                register(
+                    &work,
+                    "new_commits",
+                    table(&ingest::schema::COMMITS, &commits)?,
+                )?;
+                register(
+                    &work,
+                    "new_pushes",
+                    table(&ingest::schema::PUSHES, &pushes)?,
+                )?;
+                let pushes = read_pushes(queries, &work, "new_pushes").await?;
+                let in_order = match (&kept.newest_push, pushes.first_order()) {
+                    (Some(newest), Some(first)) => first.as_ref().is_some_and(|f| f > newest),
+                    _ => true,
+                };
+                if in_order {
+                    let routes = routes_of(&kept.groups);
+                    let route = |repo: Option<&str>| -> &[usize] {
+                        repo.and_then(|r| routes.get(r))
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                    };
+                    add_commit_rows(&mut kept.graphs, queries, &work, "new_commits", &route)
+                        .await?;
+                    if let Some(newest) = pushes.apply_routed(&mut kept.graphs, &route)? {
+                        kept.newest_push = Some(newest);
+                    }
+                    kept.files = files.clone();
+                    Some(kept)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let kept = match updated {
+            Some(kept) => kept,
+            None => {
+                let groups: Vec<Vec<String>> = catalog
+                    .groups()
+                    .into_iter()
+                    .map(|(repos, _)| repos)
+                    .collect();
+                let mut graphs = Vec::with_capacity(groups.len());
+                for (_, services) in catalog.groups() {
+                    let mut graph = CommitGraph::default();
+                    catalog.scope(&mut graph, &services)?;
+                    graphs.push(graph);
+                }
+                let routes = routes_of(&groups);
+                let newest_push = read_histories(queries, None, &routes, &mut graphs).await?;
+                drop(routes);
+                KeptHistories {
+                    index: groups
+                        .iter()
+                        .cloned()
+                        .enumerate()
+                        .map(|(i, g)| (g, i))
+                        .collect(),
+                    groups,
+                    graphs,
+                    files,
+                    newest_push,
+                }
+            }
+        };
+        Ok(self.histories.insert(kept))
+    }
+}
+
+/// The graphs of every repository group a server keeps.
+pub(crate) struct KeptHistories {
+    /// Each graph's repositories (sorted).
+    groups: Vec<Vec<String>>,
+    index: HashMap<Vec<String>, usize>,
+    graphs: Vec<CommitGraph>,
+    files: GraphFiles,
+    newest_push: Option<PushOrder>,
+}
+
+impl KeptHistories {
+    /// The graph of the services deployed from `repos`.
+    pub(crate) fn graph_of(&self, repos: &[String]) -> Option<&CommitGraph> {
+        self.index.get(repos).map(|&i| &self.graphs[i])
+    }
+}
+
+/// Which graphs each repository's rows go to.
+fn routes_of(groups: &[Vec<String>]) -> HashMap<&str, Vec<usize>> {
+    let mut routes: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, repos) in groups.iter().enumerate() {
+        for repo in repos {
+            routes.entry(repo.as_str()).or_default().push(i);
+        }
+    }
+    routes
 }
 
 /// The production deployments per service, in walk order (`seq`): of every
@@ -85,7 +203,7 @@ pub(crate) async fn read_histories(
     repos: Option<&[&str]>,
     routes: &HashMap<&str, Vec<usize>>,
     graphs: &mut [CommitGraph],
-) -> Result<()> {
+) -> Result<Option<PushOrder>> {
     use ingest::schema::{COMMITS, PARTITION_COLUMN, PUSHES};
     let route = |repo: Option<&str>| -> &[usize] {
         repo.and_then(|r| routes.get(r))
@@ -118,12 +236,14 @@ pub(crate) async fn read_histories(
     }
     // Pushes are partitioned by their time: month by month, each in time
     // order, is push order.
+    let mut newest = None;
     for slice in slices("pushes", months(queries, &PUSHES).await?) {
-        read_pushes(queries, queries.context(), &slice)
+        let applied = read_pushes(queries, queries.context(), &slice)
             .await?
             .apply_routed(graphs, &route)?;
+        newest = applied.or(newest);
     }
-    Ok(())
+    Ok(newest)
 }
 
 /// The month partitions of a table, in order.

@@ -131,8 +131,21 @@ impl ServiceHistories {
         touched
     }
 
+    /// Every repository group (services sharing repositories share one
+    /// graph) and its services.
+    pub(crate) fn groups(&self) -> Vec<(Vec<String>, Vec<String>)> {
+        let mut groups: BTreeMap<&Vec<String>, Vec<String>> = BTreeMap::new();
+        for (service, repos) in &self.repos {
+            groups.entry(repos).or_default().push(service.clone());
+        }
+        groups
+            .into_iter()
+            .map(|(repos, services)| (repos.clone(), services))
+            .collect()
+    }
+
     /// Adds the path scopes of `services` to a graph.
-    fn scope(&self, graph: &mut CommitGraph, services: &[String]) -> Result<()> {
+    pub(crate) fn scope(&self, graph: &mut CommitGraph, services: &[String]) -> Result<()> {
         for service in services {
             if let Some(globs) = self.paths.get(service) {
                 graph.add_scope(service, globs)?;
@@ -172,6 +185,22 @@ pub(crate) async fn walk_each(
         .collect();
     let groups: Vec<(&[String], Vec<String>)> = groups.into_iter().collect();
     let mut changes = Vec::new();
+    if queries.keeps_derive_state() {
+        // A server keeps every group's graph and adds what is new.
+        let mut kept = queries.kept_walk().lock().await;
+        let kept = kept.histories(queries, histories).await?;
+        for (repos, services) in &groups {
+            let graph = kept
+                .graph_of(repos)
+                .ok_or_else(|| Error::Internal(format!("no kept history of {repos:?}")))?;
+            let walked: Vec<WalkDeployment> = services
+                .iter()
+                .flat_map(|s| deployments.remove(s).unwrap_or_default())
+                .collect();
+            changes.extend(super::walk(&walked, graph));
+        }
+        return Ok((changes, everywhere));
+    }
     let mut start = 0;
     while start < groups.len() {
         // As many groups as fit one read.
