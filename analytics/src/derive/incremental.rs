@@ -349,6 +349,16 @@ fn rederive_reason(
     let quarantined = queries.lake().quarantined_files().unwrap_or_default();
     for (table, files) in &base.inputs {
         let now = inputs.get(table).cloned().unwrap_or_default();
+        // Most of a table merged into new files (a first compaction): every
+        // key would be touched, and recomputing each from the base costs
+        // more than deriving afresh.
+        let kept = files
+            .iter()
+            .filter(|f| now.binary_search(f).is_ok())
+            .count();
+        if files.len() >= 8 && kept * 2 < files.len() {
+            return Some(format!("most of {table} was rewritten"));
+        }
         for gone in files.iter().filter(|f| now.binary_search(f).is_err()) {
             // Compaction merges files into new ones (read as new); a
             // quarantined file's rows are gone, and so are its keys' rows.
