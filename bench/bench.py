@@ -145,8 +145,12 @@ def duck_views(con, lake):
         con.execute(
             f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{lake}/{table}/**/*.parquet', union_by_name=true)"
         )
+    # The walk's newest complete generation: a folder of parts, manifest last.
+    root = os.path.join(lake, "_derived", "deployment_changes")
+    complete = [os.path.join(root, g) for g in os.listdir(root) if os.path.exists(os.path.join(root, g, "manifest.json"))]
+    newest = max(complete, key=lambda g: os.path.getmtime(os.path.join(g, "manifest.json")))
     con.execute(
-        f"CREATE OR REPLACE VIEW deployment_changes AS SELECT * FROM read_parquet('{lake}/_derived/deployment_changes/*.parquet')"
+        f"CREATE OR REPLACE VIEW deployment_changes AS SELECT * FROM read_parquet('{newest}/*.parquet')"
     )
 
 
