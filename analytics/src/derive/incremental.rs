@@ -70,7 +70,11 @@ pub(crate) struct Upstream {
     pub name: &'static str,
     pub provider: Arc<dyn TableProvider>,
     /// SQL over `<name>` and `old_<name>` (the base's) of what changed in
-    /// it, registered as `changed_<name>` for the touched queries.
+    /// it, registered as `changed_<name>` for the touched queries. It runs
+    /// over only the files the two do not share, so it must name every
+    /// changed key given those alone: a symmetric difference of rows does,
+    /// and so does one of per-key minimums (a shared file's rows hold on
+    /// both sides); naming more keys only recomputes more.
     pub changes: String,
 }
 
