@@ -119,3 +119,18 @@ pub(crate) async fn append_service(lake: &Lake, service: &str, repos: &[&str]) {
     .unwrap();
     lake.append(&SERVICES, &b.finish().unwrap()).await.unwrap();
 }
+
+/// The `row` column of `sql`, run read-only on `context`, in order.
+pub(crate) async fn row_texts(
+    queries: &crate::LakeQueries,
+    context: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> Vec<String> {
+    let result = queries.read_only_sql_on(context, sql).await.unwrap();
+    crate::columns::Columns::new(&result.batches)
+        .text("row")
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect()
+}

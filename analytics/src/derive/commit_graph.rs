@@ -383,11 +383,16 @@ pub(super) async fn derive_changes(
     .await?;
     let walked_deployments: usize = deployments.values().map(Vec::len).sum();
     let read = started.elapsed();
-    let (mut changes, everywhere) =
-        super::walk_scope::walk_each(queries, &histories, deployments, visited.is_none()).await?;
+    let (mut changes, everywhere) = super::walk_scope::walk_each(
+        queries,
+        (&histories, &files),
+        deployments,
+        visited.is_none(),
+    )
+    .await?;
     if !everywhere.is_empty() {
         let mut kept = queries.kept_walk().lock().await;
-        let graph = kept.graph(queries).await?;
+        let graph = kept.graph(queries, &files).await?;
         changes.extend(walk(&everywhere, graph));
         if !queries.keeps_derive_state() {
             *kept = super::walk_inputs::KeptWalk::default();

@@ -1,12 +1,12 @@
 //! The walk's inputs, read from the lake: the production deployments in walk
 //! order and the commit graphs, of a few repositories at a time (see
-//! `super::walk_scope`) or of the whole lake. A server keeps the whole
-//! lake's graph between derives ([`KeptWalk`]), for the services the
-//! catalog gives no repository: it reads only the commits and pushes files
-//! added since, and is read whole again when a file it read is gone (a
-//! compaction, the quarantine), the catalog changed (path scopes), or a new
-//! push is not newer than every push applied (push chains fill unknown
-//! parents in push order).
+//! `super::walk_scope`) or of the whole lake. A server keeps its graphs
+//! between derives ([`KeptWalk`]): every repository group's, and the whole
+//! lake's for the services the catalog gives no repository. It adds only the
+//! commits and pushes files added since, and reads them whole again when a
+//! file it read is gone (a compaction, the quarantine), the catalog changed
+//! (repositories, path scopes), or a new push is not newer than every push
+//! applied (push chains fill unknown parents in push order).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use arrow::datatypes::{DataType, Field};
 use datafusion::catalog::TableProvider;
 
 use super::commit_graph::{CommitGraph, WalkDeployment};
+use super::walk_scope::{added_files, WalkFiles};
 use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::LakeQueries;
@@ -27,99 +28,137 @@ pub(crate) struct KeptWalk {
 }
 
 impl KeptWalk {
-    /// The commit graph of the whole lake's current content.
-    pub(crate) async fn graph(&mut self, queries: &LakeQueries) -> Result<&CommitGraph> {
-        current_graph(queries, &mut self.graph).await
+    /// The commit graph of the whole lake's current content (`files`, as the
+    /// walk listed them).
+    pub(crate) async fn graph(
+        &mut self,
+        queries: &LakeQueries,
+        files: &WalkFiles,
+    ) -> Result<&CommitGraph> {
+        let files = GraphFiles::of(files);
+        let added = self.graph.as_ref().and_then(|k| k.files.added_in(&files));
+        if let (Some(mut kept), Some(added)) = (self.graph.take(), added) {
+            let all = [0];
+            let route = |_: Option<&str>| &all[..];
+            let graphs = std::slice::from_mut(&mut kept.graph);
+            if add_new_files(queries, graphs, &route, &mut kept.newest_push, added).await? {
+                kept.files = files;
+                return Ok(&self.graph.insert(kept).graph);
+            }
+        }
+        let graph = load_graph(queries, files).await?;
+        Ok(&self.graph.insert(graph).graph)
     }
 
     /// The graph of every repository group of the catalog, brought up to
     /// date with the commits and pushes files added since they were read,
-    /// or read whole (as the whole lake's graph is: see [`current_graph`]).
+    /// or read whole.
     pub(crate) async fn histories(
         &mut self,
         queries: &LakeQueries,
         catalog: &super::walk_scope::ServiceHistories,
+        files: &WalkFiles,
     ) -> Result<&KeptHistories> {
-        let files = GraphFiles::list(queries.lake()).await?;
+        let files = GraphFiles::of(files);
         let added = self
             .histories
             .as_ref()
             .and_then(|k| k.files.added_in(&files));
-        let updated = match (self.histories.take(), added) {
-            (Some(mut kept), Some((commits, pushes))) => {
-                let work = queries.scratch_context().await?;
-                let table = |spec: &'static ingest::schema::TableSpec, new: &[String]| {
-                    let new: Vec<&String> = new.iter().collect();
-                    super::incremental::files_table(queries, spec, &new)
-                };
-                register(
-                    &work,
-                    "new_commits",
-                    table(&ingest::schema::COMMITS, &commits)?,
-                )?;
-                register(
-                    &work,
-                    "new_pushes",
-                    table(&ingest::schema::PUSHES, &pushes)?,
-                )?;
-                let pushes = read_pushes(queries, &work, "new_pushes").await?;
-                let in_order = match (&kept.newest_push, pushes.first_order()) {
-                    (Some(newest), Some(first)) => first.as_ref().is_some_and(|f| f > newest),
-                    _ => true,
-                };
-                if in_order {
-                    let routes = routes_of(&kept.groups);
-                    let route = |repo: Option<&str>| -> &[usize] {
-                        repo.and_then(|r| routes.get(r))
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[])
-                    };
-                    add_commit_rows(&mut kept.graphs, queries, &work, "new_commits", &route)
-                        .await?;
-                    if let Some(newest) = pushes.apply_routed(&mut kept.graphs, &route)? {
-                        kept.newest_push = Some(newest);
-                    }
-                    kept.files = files.clone();
-                    Some(kept)
-                } else {
-                    None
-                }
+        if let (Some(mut kept), Some(added)) = (self.histories.take(), added) {
+            let routes = routes_of(&kept.groups);
+            let route = |repo: Option<&str>| -> &[usize] {
+                repo.and_then(|r| routes.get(r))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+            };
+            let up_to_date = add_new_files(
+                queries,
+                &mut kept.graphs,
+                &route,
+                &mut kept.newest_push,
+                added,
+            )
+            .await?;
+            drop(routes);
+            if up_to_date {
+                kept.files = files;
+                return Ok(self.histories.insert(kept));
             }
-            _ => None,
-        };
-        let kept = match updated {
-            Some(kept) => kept,
-            None => {
-                let groups: Vec<Vec<String>> = catalog
-                    .groups()
-                    .into_iter()
-                    .map(|(repos, _)| repos)
-                    .collect();
-                let mut graphs = Vec::with_capacity(groups.len());
-                for (_, services) in catalog.groups() {
-                    let mut graph = CommitGraph::default();
-                    catalog.scope(&mut graph, &services)?;
-                    graphs.push(graph);
-                }
-                let routes = routes_of(&groups);
-                let newest_push = read_histories(queries, None, &routes, &mut graphs).await?;
-                drop(routes);
-                KeptHistories {
-                    index: groups
-                        .iter()
-                        .cloned()
-                        .enumerate()
-                        .map(|(i, g)| (g, i))
-                        .collect(),
-                    groups,
-                    graphs,
-                    files,
-                    newest_push,
-                }
-            }
-        };
-        Ok(self.histories.insert(kept))
+        }
+        let groups: Vec<Vec<String>> = catalog
+            .groups()
+            .into_iter()
+            .map(|(repos, _)| repos)
+            .collect();
+        let mut graphs = Vec::with_capacity(groups.len());
+        for (_, services) in catalog.groups() {
+            let mut graph = CommitGraph::default();
+            catalog.scope(&mut graph, &services)?;
+            graphs.push(graph);
+        }
+        let routes = routes_of(&groups);
+        let newest_push = read_histories(queries, None, &routes, &mut graphs).await?;
+        drop(routes);
+        Ok(self.histories.insert(KeptHistories {
+            index: groups
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, g)| (g, i))
+                .collect(),
+            groups,
+            graphs,
+            files,
+            newest_push,
+        }))
     }
+}
+
+/// Adds the commits and pushes files `added` (commits, pushes) to kept
+/// `graphs`, each row to those `route` names for its repository. Returns
+/// false, adding nothing, when a new push is not newer than `newest_push`:
+/// read in push order it would have filled parents first, so the graphs
+/// are read whole again.
+async fn add_new_files<'r>(
+    queries: &LakeQueries,
+    graphs: &mut [CommitGraph],
+    route: &(dyn Fn(Option<&str>) -> &'r [usize] + Sync),
+    newest_push: &mut Option<PushOrder>,
+    (commits, pushes): (Vec<String>, Vec<String>),
+) -> Result<bool> {
+    let work = queries.scratch_context().await?;
+    let table = |spec: &'static ingest::schema::TableSpec, new: &[String]| {
+        let new: Vec<&String> = new.iter().collect();
+        super::incremental::files_table(queries, spec, &new)
+    };
+    register(
+        &work,
+        "new_commits",
+        table(&ingest::schema::COMMITS, &commits)?,
+    )?;
+    register(
+        &work,
+        "new_pushes",
+        table(&ingest::schema::PUSHES, &pushes)?,
+    )?;
+    let new_pushes = read_pushes(queries, &work, "new_pushes").await?;
+    let in_order = match (&*newest_push, new_pushes.first_order()) {
+        (Some(newest), Some(first)) => first.as_ref().is_some_and(|f| f > newest),
+        _ => true,
+    };
+    if !in_order {
+        return Ok(false);
+    }
+    add_commit_rows(graphs, queries, &work, "new_commits", route).await?;
+    if let Some(newest) = new_pushes.apply_routed(graphs, route)? {
+        *newest_push = Some(newest);
+    }
+    tracing::debug!(
+        commit_files = commits.len(),
+        push_files = new_pushes.rows(),
+        "kept commit graphs brought up to date"
+    );
+    Ok(true)
 }
 
 /// The graphs of every repository group a server keeps.
@@ -302,34 +341,23 @@ struct GraphFiles {
 }
 
 impl GraphFiles {
-    async fn list(lake: &ingest::lake::Lake) -> Result<GraphFiles> {
-        let names = |files: Vec<(String, u64)>| files.into_iter().map(|(path, _)| path).collect();
-        Ok(GraphFiles {
-            commits: names(lake.data_files(&ingest::schema::COMMITS).await?),
-            pushes: names(lake.data_files(&ingest::schema::PUSHES).await?),
-            services: lake.data_files(&ingest::schema::SERVICES).await?,
-        })
+    fn of(files: &WalkFiles) -> GraphFiles {
+        GraphFiles {
+            commits: files.commits.clone(),
+            pushes: files.pushes.clone(),
+            services: files.services.clone(),
+        }
     }
 
     /// Files of `now` that `self` (an earlier listing) did not have, when
     /// `now` only added files to `self` and left the catalog as it was.
     fn added_in(&self, now: &GraphFiles) -> Option<(Vec<String>, Vec<String>)> {
-        let added = |before: &[String], after: &[String]| {
-            let kept = before.iter().all(|f| after.binary_search(f).is_ok());
-            kept.then(|| {
-                after
-                    .iter()
-                    .filter(|f| before.binary_search(f).is_err())
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        };
         if self.services != now.services {
             return None;
         }
         Some((
-            added(&self.commits, &now.commits)?,
-            added(&self.pushes, &now.pushes)?,
+            added_files(&self.commits, &now.commits)?,
+            added_files(&self.pushes, &now.pushes)?,
         ))
     }
 }
@@ -344,62 +372,6 @@ pub(crate) struct KeptGraph {
 
 /// Where a push falls in the order push chains are applied.
 type PushOrder = (i64, String);
-
-/// The graph of the lake's current content: `kept` brought up to date with
-/// the files added since it was read, or read whole.
-async fn current_graph<'a>(
-    queries: &LakeQueries,
-    kept: &'a mut Option<KeptGraph>,
-) -> Result<&'a CommitGraph> {
-    let files = GraphFiles::list(queries.lake()).await?;
-    let added = kept.as_ref().and_then(|k| k.files.added_in(&files));
-    let updated = match (kept.take(), added) {
-        (Some(mut graph), Some((commits, pushes))) => {
-            let work = queries.scratch_context().await?;
-            let table = |spec: &'static ingest::schema::TableSpec, new: &[String]| {
-                let new: Vec<&String> = new.iter().collect();
-                super::incremental::files_table(queries, spec, &new)
-            };
-            register(
-                &work,
-                "new_commits",
-                table(&ingest::schema::COMMITS, &commits)?,
-            )?;
-            register(
-                &work,
-                "new_pushes",
-                table(&ingest::schema::PUSHES, &pushes)?,
-            )?;
-            let pushes = read_pushes(queries, &work, "new_pushes").await?;
-            // A push older than one applied would have filled parents first.
-            let in_order = match (&graph.newest_push, pushes.first_order()) {
-                (Some(newest), Some(first)) => first.as_ref().is_some_and(|f| f > newest),
-                _ => true,
-            };
-            if in_order {
-                add_commits(&mut graph.graph, queries, &work, "new_commits").await?;
-                if let Some(newest) = pushes.apply(&mut graph.graph)? {
-                    graph.newest_push = Some(newest);
-                }
-                graph.files = files.clone();
-                tracing::debug!(
-                    commit_files = commits.len(),
-                    push_files = pushes.rows(),
-                    "kept commit graph brought up to date"
-                );
-                Some(graph)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    let graph = match updated {
-        Some(graph) => graph,
-        None => load_graph(queries, files).await?,
-    };
-    Ok(&kept.insert(graph).graph)
-}
 
 fn register(
     context: &datafusion::prelude::SessionContext,
@@ -627,18 +599,8 @@ mod tests {
         let table = deployment_changes_table(queries, &settings.production_pattern, &sql)
             .await
             .unwrap();
-        let rows = queries
-            .read_only_sql(&format!(
-                "SELECT deployment_id || ':' || sha AS row FROM {table} ORDER BY row"
-            ))
-            .await
-            .unwrap();
-        Columns::new(&rows.batches)
-            .text("row")
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .collect()
+        let sql = format!("SELECT deployment_id || ':' || sha AS row FROM {table} ORDER BY row");
+        crate::test_rows::row_texts(queries, queries.context(), &sql).await
     }
 
     /// A server's kept graph, brought up to date with new commits and

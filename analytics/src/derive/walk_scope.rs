@@ -166,7 +166,7 @@ impl ServiceHistories {
 /// repositories are read at a time.
 pub(crate) async fn walk_each(
     queries: &LakeQueries,
-    histories: &ServiceHistories,
+    (histories, files): (&ServiceHistories, &WalkFiles),
     mut deployments: BTreeMap<String, Vec<WalkDeployment>>,
     every_service: bool,
 ) -> Result<(Vec<super::DeploymentChange>, Vec<WalkDeployment>)> {
@@ -188,7 +188,7 @@ pub(crate) async fn walk_each(
     if queries.keeps_derive_state() {
         // A server keeps every group's graph and adds what is new.
         let mut kept = queries.kept_walk().lock().await;
-        let kept = kept.histories(queries, histories).await?;
+        let kept = kept.histories(queries, histories, files).await?;
         for (repos, services) in &groups {
             let graph = kept
                 .graph_of(repos)
@@ -239,23 +239,26 @@ pub(crate) async fn walk_each(
 
 /// Which services a walk after `base` visits, given the files now.
 pub(crate) fn visit_after(base: &WalkFiles, now: &WalkFiles) -> Option<Added> {
-    let added = |before: &[String], after: &[String]| {
-        let kept = before.iter().all(|f| after.binary_search(f).is_ok());
-        kept.then(|| {
-            after
-                .iter()
-                .filter(|f| before.binary_search(f).is_err())
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
     if base.services != now.services {
         return None;
     }
     Some(Added {
-        deployments: added(&base.deployments, &now.deployments)?,
-        commits: added(&base.commits, &now.commits)?,
-        pushes: added(&base.pushes, &now.pushes)?,
+        deployments: added_files(&base.deployments, &now.deployments)?,
+        commits: added_files(&base.commits, &now.commits)?,
+        pushes: added_files(&base.pushes, &now.pushes)?,
+    })
+}
+
+/// The files of `after` (sorted) that `before` (sorted) did not have, when
+/// `after` still has every file of `before`.
+pub(crate) fn added_files(before: &[String], after: &[String]) -> Option<Vec<String>> {
+    let kept = before.iter().all(|f| after.binary_search(f).is_ok());
+    kept.then(|| {
+        after
+            .iter()
+            .filter(|f| before.binary_search(f).is_err())
+            .cloned()
+            .collect()
     })
 }
 
@@ -324,19 +327,9 @@ mod tests {
         let work = queries.scratch_context().await.unwrap();
         work.register_table("walked", crate::derive::walk_store::table(&parts).unwrap())
             .unwrap();
-        let result = queries
-            .read_only_sql_on(
-                &work,
-                "SELECT service || '/' || deployment_id || ':' || sha AS row FROM walked ORDER BY row",
-            )
-            .await
-            .unwrap();
-        Columns::new(&result.batches)
-            .text("row")
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .collect()
+        let sql =
+            "SELECT service || '/' || deployment_id || ':' || sha AS row FROM walked ORDER BY row";
+        crate::test_rows::row_texts(queries, &work, sql).await
     }
 
     /// After a parent learnt late in one repository, the walk visits that
