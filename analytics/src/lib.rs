@@ -21,6 +21,7 @@
 
 pub mod adoption;
 pub mod audit;
+pub mod background;
 pub mod catalog;
 pub mod columns;
 pub mod cost;

@@ -154,7 +154,7 @@ fn start(queries: LakeQueries, family: String, derive: Derive) {
         }
         Err(_) => return,
     }
-    tokio::spawn(async move {
+    crate::background::spawn(async move {
         loop {
             if let Err(e) = derive(queries.clone()).await {
                 tracing::warn!(%family, error = %e, "a background derive failed; reports keep the previous generation");

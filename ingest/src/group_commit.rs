@@ -80,7 +80,14 @@ async fn write_commits(lake: Arc<Lake>, mut receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match commit_jobs(&lake, &jobs).await {
+        let started = std::time::Instant::now();
+        let committed = commit_jobs(&lake, &jobs).await;
+        tracing::debug!(
+            callers = jobs.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
+        match committed {
             Ok(counts) => {
                 for (job, counts) in jobs.into_iter().zip(counts) {
                     let _ = job.reply.send(Ok(counts));

@@ -87,7 +87,8 @@ pub fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Every file's path under a folder (but the audit log's), sorted.
+/// Every file's path under a folder (but the audit log's and the writer
+/// lock's), sorted.
 fn paths(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -105,7 +106,9 @@ fn paths(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     walk(root, root, &mut out);
     // The audit log records every command, so it grows by design.
-    out.retain(|path| !path.starts_with("audit/"));
+    // The writer lock counts write turns, taken by a re-import too (so a
+    // server knows to list the lake again); it is not lake content.
+    out.retain(|path| !path.starts_with("audit/") && path != "_devex/writer.lock");
     out.sort();
     out
 }

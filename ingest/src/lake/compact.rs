@@ -52,7 +52,7 @@ impl Lake {
     /// than one, holding the writer lock (appends wait meanwhile).
     pub async fn compact(&self, table: &'static TableSpec) -> Result<CompactSummary> {
         let mut indexes = self.indexes.lock().await;
-        let _lock = self.writer_lock().await?;
+        let _lock = self.write_turn(&mut indexes).await?;
         self.clean_temporaries_once()?;
         self.remove_staging(true)?;
         let mut by_folder: BTreeMap<String, Vec<String>> = BTreeMap::new();

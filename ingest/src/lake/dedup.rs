@@ -21,12 +21,16 @@ pub(super) struct PartitionIndex {
     pub(super) ids: HashSet<u128>,
     /// When it was last written (the index's own clock), for eviction.
     used: u64,
+    /// Its folder was listed since another process last wrote to the lake.
+    listed: bool,
 }
 
 #[derive(Default)]
 pub(super) struct DedupIndex {
     partitions: HashMap<String, PartitionIndex>,
     clock: u64,
+    /// The lake's write-turn count after this process's last turn.
+    own_turn: Option<u64>,
 }
 
 impl DedupIndex {
@@ -43,6 +47,17 @@ impl DedupIndex {
     /// The index of one partition if it is loaded.
     pub(super) fn loaded(&mut self, folder: &str) -> Option<&mut PartitionIndex> {
         self.partitions.get_mut(folder)
+    }
+
+    /// A write turn begins with the lake's count of turns `taken`: when
+    /// another process took one since ours, every folder is listed again.
+    pub(super) fn taking_turn(&mut self, taken: u64) {
+        if self.own_turn != Some(taken) {
+            for index in self.partitions.values_mut() {
+                index.listed = false;
+            }
+        }
+        self.own_turn = Some(taken + 1);
     }
 
     /// Called after each partition written: forgets the partitions written
@@ -80,6 +95,9 @@ impl Lake {
     /// Loads the event ids of files in `dir` that the index has not seen yet
     /// (another process may have written since, or the partition was forgotten).
     pub(super) async fn refresh_index(&self, dir: &str, index: &mut PartitionIndex) -> Result<()> {
+        if index.listed {
+            return Ok(());
+        }
         let files = self.list_data_files(dir).await?;
         for (path, _size) in files {
             // Only files directly in this folder belong to this partition.
@@ -91,6 +109,7 @@ impl Lake {
             }
             index.files.insert(path);
         }
+        index.listed = true;
         Ok(())
     }
 

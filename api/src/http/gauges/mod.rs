@@ -383,17 +383,22 @@ impl Scorecard {
     /// [`Scorecard::ingested`]), until the process ends.
     pub fn spawn_refresh(&self, queries: Arc<LakeQueries>, config: Arc<Config>) {
         let scorecard = self.clone();
-        tokio::spawn(async move {
+        analytics::background::spawn(async move {
             loop {
+                let started = Instant::now();
                 if let Err(e) = scorecard.refresh(&queries, &config).await {
                     tracing::warn!(error = %e, "Refreshing the /metrics gauges failed; keeping the last ones.");
                 }
+                let took = started.elapsed();
                 let period = Duration::from_secs(config.metrics.refresh_seconds.max(1));
                 tokio::select! {
                     () = tokio::time::sleep(period) => {}
                     () = scorecard.stale.notified() => {
-                        // A burst of deliveries makes one refresh, not one each.
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        // A burst of deliveries makes one refresh, not one
+                        // each; and under a steady stream refreshes take at
+                        // most a third of the time, leaving the cores to the
+                        // webhook writer and the reports.
+                        tokio::time::sleep(took.saturating_mul(2).max(Duration::from_secs(1))).await;
                     }
                 }
             }
