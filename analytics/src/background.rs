@@ -1,19 +1,21 @@
 //! Work nobody waits on (derives started in the background, the `/metrics`
-//! gauge refreshes) runs on a runtime of its own whose threads have a lower
-//! CPU priority. On a small machine a derive would otherwise take the
-//! worker threads that acknowledge webhooks and answer reports: at 16
-//! connections on 2 cores the deliveries waited on it (930 per second).
+//! gauge refreshes) runs on a runtime of its own. On the request runtime a
+//! derive's DataFusion tasks would hold the worker threads that acknowledge
+//! webhooks and answer reports, and those requests would queue behind it:
+//! at 16 connections on 2 cores deliveries fell to 930 per second. On
+//! threads of its own the operating system shares the cores between both.
+//!
+//! The threads keep the normal priority: at a lower one (nice 10 was
+//! tried) a machine busy with other processes starved the derive, and the
+//! reports stayed stale.
 
 use std::future::Future;
 use std::sync::OnceLock;
 
 use tokio::runtime::{Builder, Runtime};
 
-/// The nice value of the background threads (0 is normal, 19 the lowest).
-const NICENESS: libc::c_int = 10;
-
 /// Spawns `task` on the background runtime; on the caller's runtime when
-/// that one could not be built (the work still runs, at normal priority).
+/// that one could not be built (the work still runs).
 pub fn spawn<F>(task: F)
 where
     F: Future<Output = ()> + Send + 'static,
@@ -32,7 +34,6 @@ fn runtime() -> Option<&'static Runtime> {
             Builder::new_multi_thread()
                 .worker_threads(threads)
                 .thread_name("devex-background")
-                .on_thread_start(lower_priority)
                 .enable_all()
                 .build()
                 .map_err(|e| tracing::warn!(error = %e, "No background runtime; derives run beside the requests."))
@@ -41,33 +42,16 @@ fn runtime() -> Option<&'static Runtime> {
         .as_ref()
 }
 
-/// Lowers the calling thread's priority (Linux gives each thread its own
-/// nice value). A failure only leaves the thread at normal priority.
-fn lower_priority() {
-    // SAFETY: gettid and setpriority take no pointers and touch only the
-    // calling thread's scheduling attributes.
-    unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, thread, NICENESS);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[tokio::test]
-    async fn background_tasks_run_at_a_lower_priority() {
+    async fn background_tasks_run_on_threads_of_their_own() {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         super::spawn(async move {
-            // SAFETY: getpriority takes no pointers.
-            let nice = unsafe {
-                let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                libc::getpriority(libc::PRIO_PROCESS, thread)
-            };
             let name = std::thread::current().name().map(str::to_string);
-            let _ = sender.send((nice, name));
+            let _ = sender.send(name);
         });
-        let (nice, name) = receiver.await.unwrap();
-        assert_eq!(nice, super::NICENESS);
+        let name = receiver.await.unwrap();
         assert_eq!(name.as_deref(), Some("devex-background"));
     }
 }
