@@ -75,6 +75,15 @@ impl CellValue for ScaledMoney {
     }
 }
 
+impl CellValue for chrono::NaiveDate {
+    const KIND: ColumnKind = ColumnKind::Date;
+    fn into_value(self) -> Value {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        // Days since the epoch fit i32 for every date chrono represents.
+        Value::Date((self - epoch).num_days() as i32)
+    }
+}
+
 /// A list column; empty is an empty list, not null (use `Option` for null).
 impl CellValue for Vec<String> {
     const KIND: ColumnKind = ColumnKind::TextList;
@@ -195,6 +204,14 @@ canonical_rows! {
         user: String, team: Option<String>, tool: String, feature: String, at: Micros,
         outcome: Option<String>,
     }
+    /// One person's use of one AI assistant on one day, surface, editor and
+    /// language, as last reported.
+    AiUsage => AI_USAGE {
+        user: String, tool: String, day: chrono::NaiveDate, surface: String,
+        editor: Option<String>, language: Option<String>, interactions: Option<i64>,
+        suggestions: Option<i64>, acceptances: Option<i64>, lines_suggested: Option<i64>,
+        lines_accepted: Option<i64>, reported_at: Option<Micros>,
+    }
     /// One answer of one survey response.
     SurveyAnswer => SURVEY_RESPONSES {
         survey_id: String, response_id: String, respondent: String, team: Option<String>,
@@ -272,11 +289,12 @@ mod tests {
         check::<PlatformUsage>();
         check::<SurveyAnswer>();
         check::<Cost>();
+        check::<AiUsage>();
         check::<Team>();
         check::<Service>();
         check::<TeamMember>();
         check::<AuditEntry>();
-        let typed = 16;
+        let typed = 17;
         assert_eq!(schema::TABLES.len(), typed, "a table has no typed row");
     }
 

@@ -373,6 +373,7 @@ fn parse_text(column: &Column, raw: &str) -> Result<Value, String> {
             Err(_) => Err(format!("{} is not a JSON array of strings", quote(raw))),
         },
         ColumnKind::Money => parse_money(raw),
+        ColumnKind::Date => parse_date(raw),
     }
 }
 
@@ -396,6 +397,7 @@ fn parse_json(column: &Column, value: &serde_json::Value) -> Result<Value, Strin
         (ColumnKind::Timestamp, J::String(s)) => parse_timestamp(s),
         (ColumnKind::Money, J::String(s)) => parse_money(s),
         (ColumnKind::Money, J::Number(n)) => parse_money(&n.to_string()),
+        (ColumnKind::Date, J::String(s)) => parse_date(s),
         (ColumnKind::TextList, J::Array(items)) => items
             .iter()
             .map(|item| match item {
@@ -416,6 +418,7 @@ fn describe(kind: ColumnKind) -> &'static str {
         ColumnKind::Timestamp => "an RFC 3339 timestamp",
         ColumnKind::TextList => "a JSON array of strings",
         ColumnKind::Money => "a decimal number",
+        ColumnKind::Date => "a date (YYYY-MM-DD)",
     }
 }
 
@@ -424,6 +427,15 @@ fn parse_timestamp(raw: &str) -> Result<Value, String> {
     chrono::DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| Value::Timestamp(t.timestamp_micros()))
         .map_err(|_| format!("{} is not an RFC 3339 timestamp", quote(raw)))
+}
+
+fn parse_date(raw: &str) -> Result<Value, String> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|day| i32::try_from((day - epoch).num_days()).ok())
+        .map(Value::Date)
+        .ok_or_else(|| format!("{} is not a date (YYYY-MM-DD)", quote(raw)))
 }
 
 fn parse_money(raw: &str) -> Result<Value, String> {

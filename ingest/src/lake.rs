@@ -632,8 +632,12 @@ fn partition_rows(
     let (index, _) = table
         .column(column)
         .ok_or_else(|| Error::Internal(format!("{} has no column {column}", table.name)))?;
-    let times = batch
-        .column(index)
+    // A day column partitions as its midnight (UTC) would.
+    let as_micros = arrow::compute::cast(
+        batch.column(index),
+        &arrow::datatypes::DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    )?;
+    let times = as_micros
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| Error::Internal(format!("{}.{column} is not a timestamp", table.name)))?;
     let mut current: Option<(i64, i64, String)> = None;

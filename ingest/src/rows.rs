@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
@@ -24,6 +24,8 @@ pub enum Value {
     TextList(Vec<String>),
     /// A decimal scaled by 10^[`MONEY_SCALE`].
     Money(i128),
+    /// Days since 1970-01-01.
+    Date(i32),
 }
 
 impl Value {
@@ -48,6 +50,7 @@ impl Value {
             Value::Integer(_) | Value::Float(_) | Value::Timestamp(_) => 8,
             Value::TextList(items) => 4 + items.iter().map(|i| i.len() + 4).sum::<usize>(),
             Value::Money(_) => 16,
+            Value::Date(_) => 4,
         }
     }
 
@@ -61,6 +64,7 @@ impl Value {
                 | (Value::Timestamp(_), ColumnKind::Timestamp)
                 | (Value::TextList(_), ColumnKind::TextList)
                 | (Value::Money(_), ColumnKind::Money)
+                | (Value::Date(_), ColumnKind::Date)
         )
     }
 }
@@ -72,6 +76,7 @@ enum ColumnBuilder {
     Timestamp(TimestampMicrosecondBuilder),
     TextList(ListBuilder<StringBuilder>),
     Money(Decimal128Builder),
+    Date(Date32Builder),
 }
 
 impl ColumnBuilder {
@@ -83,6 +88,7 @@ impl ColumnBuilder {
             ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
             ColumnKind::TextList => ColumnBuilder::TextList(ListBuilder::new(StringBuilder::new())),
             ColumnKind::Money => ColumnBuilder::Money(Decimal128Builder::new()),
+            ColumnKind::Date => ColumnBuilder::Date(Date32Builder::new()),
         }
     }
 
@@ -105,6 +111,8 @@ impl ColumnBuilder {
             (ColumnBuilder::TextList(b), _) => b.append(false),
             (ColumnBuilder::Money(b), Value::Money(v)) => b.append_value(v),
             (ColumnBuilder::Money(b), _) => b.append_null(),
+            (ColumnBuilder::Date(b), Value::Date(v)) => b.append_value(v),
+            (ColumnBuilder::Date(b), _) => b.append_null(),
         }
     }
 
@@ -119,6 +127,7 @@ impl ColumnBuilder {
                 b.finish()
                     .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)?,
             ),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
         })
     }
 }
@@ -239,6 +248,10 @@ pub fn content_event_id(prefix: &str, table: &str, values: &[Value]) -> String {
             }
             Value::Money(v) => {
                 hasher.update([6u8]);
+                hasher.update(v.to_le_bytes());
+            }
+            Value::Date(v) => {
+                hasher.update([7u8]);
                 hasher.update(v.to_le_bytes());
             }
         }

@@ -27,6 +27,9 @@ pub enum ColumnKind {
     TextList,
     /// Money: a decimal with [`MONEY_PRECISION`] and [`MONEY_SCALE`].
     Money,
+    /// A calendar day without time or zone (Arrow `Date32`), for sources
+    /// that report per day (`YYYY-MM-DD`).
+    Date,
 }
 
 impl ColumnKind {
@@ -40,6 +43,7 @@ impl ColumnKind {
                 DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
             }
             ColumnKind::Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
+            ColumnKind::Date => DataType::Date32,
         }
     }
 }
@@ -630,6 +634,9 @@ pub static COSTS: TableSpec = TableSpec {
     sort_by: &["billing_currency", "charge_period_start"],
 };
 
+mod ai_usage;
+pub use ai_usage::AI_USAGE;
+
 pub static TEAMS: TableSpec = TableSpec {
     name: "teams",
     doc: "Catalog: teams and their hierarchy.",
@@ -750,6 +757,7 @@ pub static TABLES: &[&TableSpec] = &[
     &PLATFORM_USAGE,
     &SURVEY_RESPONSES,
     &COSTS,
+    &AI_USAGE,
     &TEAMS,
     &SERVICES,
     &TEAM_MEMBERS,
@@ -792,7 +800,11 @@ mod tests {
             assert!(!names.contains(PARTITION_COLUMN), "{}", t.name);
             if let Some(p) = t.partition_by {
                 let (_, c) = t.column(p).expect("partition column exists");
-                assert_eq!(c.kind, ColumnKind::Timestamp, "{}", t.name);
+                assert!(
+                    matches!(c.kind, ColumnKind::Timestamp | ColumnKind::Date),
+                    "{}",
+                    t.name
+                );
                 assert!(
                     !c.nullable,
                     "partition column of {} must be required",

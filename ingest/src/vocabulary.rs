@@ -79,6 +79,17 @@ pub static USAGE_OUTCOME: Vocabulary = Vocabulary {
     aliases: SUCCESS_FAILURE,
 };
 
+pub static AI_SURFACE: Vocabulary = Vocabulary {
+    name: "surface of an AI assistant",
+    accepted: &["ide", "chat", "cli", "agent", "code_review"],
+    aliases: &[
+        ("editor", "ide"),
+        ("code_completion", "ide"),
+        ("completion", "ide"),
+        ("review", "code_review"),
+    ],
+};
+
 /// Every closed column: (table, column, vocabulary).
 pub static CLOSED_COLUMNS: &[(&str, &str, &Vocabulary)] = &[
     ("deployments", "status", &DEPLOYMENT_STATUS),
@@ -87,6 +98,7 @@ pub static CLOSED_COLUMNS: &[(&str, &str, &Vocabulary)] = &[
     ("ci_jobs", "status", &CI_JOB_STATUS),
     ("incidents", "severity", &INCIDENT_SEVERITY),
     ("platform_usage", "outcome", &USAGE_OUTCOME),
+    ("ai_usage", "surface", &AI_SURFACE),
 ];
 
 /// The closed set of a column, when it has one.

@@ -14,6 +14,7 @@
 //! stream name (team, repository), so the same seed and end date give the same
 //! rows, and the lake writer names files after their content: the same lake.
 
+mod ai;
 mod costs;
 mod deployments;
 mod draw;
@@ -170,6 +171,12 @@ pub async fn generate(
         }
         let mut rng = stream(options.seed, &format!("people/{t}"));
         issue_work_and_platform_usage(&org, t, &mut rng, &mut out)?;
+        ai::ai_usage(
+            &org,
+            t,
+            &mut stream(options.seed, &format!("ai/{t}")),
+            &mut out,
+        )?;
         out.flush_over_budget(lake, &mut summaries).await?;
     }
     org_costs(&org, &mut stream(options.seed, "costs/org"), &mut out)?;
