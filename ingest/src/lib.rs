@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod ai_attribution;
 pub mod audit;
 pub mod canonical;
 pub mod demo;
