@@ -8,6 +8,8 @@ use crate::support::*;
 pub struct Server {
     child: Child,
     pub base: String,
+    /// The server's log (stderr), shown when a wait for an answer times out.
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
@@ -40,8 +42,9 @@ impl Server {
             .args(extra)
             .env("DEVEX_DEMO__SCALE", "0.25")
             .env("DEVEX_DEMO__MONTHS", "6")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stdout(Stdio::piped());
+        let log = tempfile::NamedTempFile::new().unwrap();
+        command.stderr(log.reopen().unwrap());
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
@@ -51,7 +54,14 @@ impl Server {
             .strip_prefix("devex listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .replace("0.0.0.0", "127.0.0.1");
-        Server { child, base }
+        Server { child, base, log }
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
@@ -77,14 +87,15 @@ impl Server {
         .await
     }
 
-    /// GET of a report once `ready` holds of it (within 30 s): for changes
-    /// without an event time, such as a new catalog.
+    /// GET of a report once `ready` holds of it (within 60 s, for a machine
+    /// busy with the other tests): for changes without an event time, such
+    /// as a new catalog.
     pub async fn get_json_until(
         &self,
         path: &str,
         ready: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let report = self.get_json(path).await;
             if ready(&report) {
@@ -92,7 +103,8 @@ impl Server {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "{path} is not there yet: {report}"
+                "{path} is not there yet: {report}\nthe server's log ends:\n{}",
+                self.log_tail()
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
