@@ -1,14 +1,14 @@
 //! How fresh an answer is: `data_as_of`, the newest event an answer's input
 //! tables hold. Each event table's own time is its partition column (a
 //! deployment's start, a commit's author date, a CI run's queue time, a
-//! cost line's charge period start), so only the newest month partition of
+//! cost line's charge period start, an AI usage row's day), so only the newest month partition of
 //! each table is read. Catalog tables have no event time and do not count.
 //!
 //! Kept per content of the tables (`template::content_key`): a report over an
 //! unchanged lake does not read the tables again.
 
 use chrono::{DateTime, TimeZone, Utc};
-use ingest::schema::{TableSpec, PARTITION_COLUMN};
+use ingest::schema::{ColumnKind, TableSpec, PARTITION_COLUMN};
 
 use crate::error::Result;
 use crate::LakeQueries;
@@ -33,9 +33,17 @@ pub async fn data_as_of(
         };
         let files = queries.lake().data_files(table).await?;
         let newest_month = files.iter().filter_map(|(path, _)| month_of(path)).max();
+        // A day column counts from the day's start (UTC): an answer is never
+        // said to be fresher than what it holds.
+        let newest = match table.column(column) {
+            Some((_, c)) if c.kind == ColumnKind::Date => {
+                format!("arrow_cast(max(\"{column}\"), 'Timestamp(Microsecond, Some(\"UTC\"))')")
+            }
+            _ => format!("max(\"{column}\")"),
+        };
         if let Some(month) = newest_month {
             parts.push(format!(
-                "SELECT max(\"{column}\") AS at FROM {} WHERE {PARTITION_COLUMN} = '{month}'",
+                "SELECT {newest} AS at FROM {} WHERE {PARTITION_COLUMN} = '{month}'",
                 table.name
             ));
         }
@@ -125,6 +133,35 @@ mod tests {
         append_deployment(&lake, "4", "abc", "2026-02-20T09:15:00Z").await;
         let at = data_as_of(&queries, &tables).await.unwrap().unwrap();
         assert_eq!(at.to_rfc3339(), "2026-02-20T09:15:00+00:00");
+    }
+
+    #[tokio::test]
+    async fn a_day_counts_from_its_start_beside_timestamps() {
+        use ingest::rows::{TableBuilder, Value};
+        use ingest::schema::AI_USAGE;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
+        let queries = LakeQueries::open(lake.clone()).await.unwrap();
+        append_deployment(&lake, "1", "abc", "2026-03-30T10:00:00Z").await;
+        let mut usage = TableBuilder::new(&AI_USAGE);
+        let mut row = vec![Value::Null; AI_USAGE.columns.len()];
+        row[0] = Value::text("u1");
+        row[1] = Value::text("pseudonym");
+        row[2] = Value::text("copilot");
+        // 2026-03-31 is day 20,543 since 1970-01-01.
+        row[3] = Value::Date(20_543);
+        row[4] = Value::text("ide");
+        usage.push(row).unwrap();
+        lake.append(&AI_USAGE, &usage.finish().unwrap())
+            .await
+            .unwrap();
+        let at = data_as_of(&queries, &[&DEPLOYMENTS, &AI_USAGE])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-03-31T00:00:00+00:00");
+        let at = data_as_of(&queries, &[&AI_USAGE]).await.unwrap().unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-03-31T00:00:00+00:00");
     }
 
     #[test]
