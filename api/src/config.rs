@@ -42,6 +42,8 @@ pub struct Config {
     pub adoption: analytics::adoption::AdoptionSettings,
     /// Access: /metrics without a token, the Host allowlist.
     pub auth: crate::auth::AuthSettings,
+    /// What marks a commit or pull request AI-assisted.
+    pub ai: ingest::ai_attribution::AiAttributionSettings,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -128,6 +130,7 @@ impl Default for Config {
             cost: analytics::cost::CostSettings::default(),
             adoption: analytics::adoption::AdoptionSettings::default(),
             auth: crate::auth::AuthSettings::default(),
+            ai: ingest::ai_attribution::AiAttributionSettings::default(),
             sources: BTreeMap::new(),
         }
     }
@@ -166,6 +169,8 @@ impl Config {
         config.adoption.check().map_err(|e| {
             Error::Config(format!("{e}; see the README's platform adoption section"))
         })?;
+        ingest::ai_attribution::AiAttribution::new(&config.ai)
+            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
         Registry::builtin()
             .check(&config.sources)
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
@@ -243,6 +248,20 @@ mod tests {
                 err.contains("adoption.funnels.first-deploy: step `deploy`"),
                 "{err}"
             );
+            // An [ai] pattern that is not a regular expression is named at start.
+            jail.create_file(
+                "devex.toml",
+                "[ai]\nagent_authors = [{ pattern = \"(bot\", tool = \"x\" }]\n",
+            )?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("[ai] agent_authors: `(bot` is not a regular expression"),
+                "{err}"
+            );
+            jail.create_file("devex.toml", "[ai]\npr_labels = [\"with-ai\"]\n")?;
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.ai.pr_labels, ["with-ai"]);
+            assert!(!config.ai.coauthor_patterns.is_empty());
             // A misspelt setting is named, with the one meant.
             jail.create_file("devex.toml", "lakee = \"x\"\n")?;
             let err = Config::load(None).unwrap_err().to_string();

@@ -7,12 +7,12 @@
 //! the row, never the trailer's text: trailers carry names and e-mails.
 
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// A pattern and the tool it names.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ToolPattern {
     /// A regular expression, matched case-insensitively against the
     /// trailer's value (`Name <e-mail>`) or the author's login.
@@ -21,7 +21,7 @@ pub struct ToolPattern {
 }
 
 /// The `[ai]` settings that say what is AI-assisted.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AiAttributionSettings {
     /// Pull request labels that mark it AI-assisted (compared in lower case);
