@@ -76,10 +76,10 @@ pub(super) fn ai_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out: &mut Outp
                     Value::text(tool),
                     crate::canonical::CellValue::into_value(day),
                     Value::text(surface),
-                    Value::text(if tool == "claude-code" {
-                        "terminal"
-                    } else {
-                        "vscode"
+                    Value::text(match tool {
+                        "claude-code" => "terminal",
+                        "cursor" => "cursor",
+                        _ => "vscode",
                     }),
                     Value::text(language),
                     Value::Integer(rng.gen_range(1..20)),
