@@ -173,6 +173,22 @@ fn start(queries: LakeQueries, family: String, derive: Derive) {
     });
 }
 
+/// Waits until no background derive of `queries` runs: a test that goes on
+/// to append and derive itself must not race one (see the property test).
+#[cfg(test)]
+pub(crate) async fn background_idle(queries: &LakeQueries) {
+    loop {
+        let busy = match queries.published().lock() {
+            Ok(published) => !published.deriving.is_empty(),
+            Err(_) => false,
+        };
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::dora::{report, DoraRequest, DoraSettings};
