@@ -33,15 +33,15 @@ pub async fn data_as_of(
         };
         let files = queries.lake().data_files(table).await?;
         let newest_month = files.iter().filter_map(|(path, _)| month_of(path)).max();
-        // A day column counts from the day's start (UTC): an answer is never
-        // said to be fresher than what it holds.
-        let newest = match table.column(column) {
-            Some((_, c)) if c.kind == ColumnKind::Date => {
-                format!("arrow_cast(max(\"{column}\"), 'Timestamp(Microsecond, Some(\"UTC\"))')")
-            }
-            _ => format!("max(\"{column}\")"),
-        };
         if let Some(month) = newest_month {
+            // A day column counts from the day's start (UTC): an answer is
+            // never said to be fresher than what it holds.
+            let newest = match table.column(column) {
+                Some((_, c)) if c.kind == ColumnKind::Date => format!(
+                    "arrow_cast(max(\"{column}\"), 'Timestamp(Microsecond, Some(\"UTC\"))')"
+                ),
+                _ => format!("max(\"{column}\")"),
+            };
             parts.push(format!(
                 "SELECT {newest} AS at FROM {} WHERE {PARTITION_COLUMN} = '{month}'",
                 table.name

@@ -78,9 +78,7 @@ impl CellValue for ScaledMoney {
 impl CellValue for chrono::NaiveDate {
     const KIND: ColumnKind = ColumnKind::Date;
     fn into_value(self) -> Value {
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        // Days since the epoch fit i32 for every date chrono represents.
-        Value::Date((self - epoch).num_days() as i32)
+        Value::date(self)
     }
 }
 

@@ -430,12 +430,9 @@ fn parse_timestamp(raw: &str) -> Result<Value, String> {
 }
 
 fn parse_date(raw: &str) -> Result<Value, String> {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|day| i32::try_from((day - epoch).num_days()).ok())
-        .map(Value::Date)
-        .ok_or_else(|| format!("{} is not a date (YYYY-MM-DD)", quote(raw)))
+        .map(Value::date)
+        .map_err(|_| format!("{} is not a date (YYYY-MM-DD)", quote(raw)))
 }
 
 fn parse_money(raw: &str) -> Result<Value, String> {

@@ -542,11 +542,16 @@ fn partition_rows(
     let (index, _) = table
         .column(column)
         .ok_or_else(|| Error::Internal(format!("{} has no column {column}", table.name)))?;
-    // A day column partitions as its midnight (UTC) would.
-    let as_micros = arrow::compute::cast(
-        batch.column(index),
-        &arrow::datatypes::DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
-    )?;
+    // A day column partitions as its midnight (UTC) would; a timestamp
+    // column is read as it is (no copy on the webhook path).
+    let column_values = batch.column(index);
+    let as_micros = match column_values.data_type() {
+        arrow::datatypes::DataType::Date32 => arrow::compute::cast(
+            column_values,
+            &arrow::datatypes::DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+        )?,
+        _ => column_values.clone(),
+    };
     let times = as_micros
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| Error::Internal(format!("{}.{column} is not a timestamp", table.name)))?;

@@ -37,6 +37,12 @@ impl Value {
         s.map_or(Value::Null, |s| Value::Text(s.into()))
     }
 
+    /// A calendar day, as days since 1970-01-01. Every day chrono
+    /// represents (about 262,000 years either side) fits an `i32`.
+    pub fn date(day: chrono::NaiveDate) -> Value {
+        Value::Date((day - chrono::NaiveDate::default()).num_days() as i32)
+    }
+
     pub fn opt_timestamp(micros: Option<i64>) -> Value {
         micros.map_or(Value::Null, Value::Timestamp)
     }

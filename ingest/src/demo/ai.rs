@@ -74,7 +74,7 @@ pub(super) fn ai_usage(org: &Org, t: usize, rng: &mut ChaCha8Rng, out: &mut Outp
                     Value::text(format!("demo:ai_usage:{developer}:{day}:{tool}:{surface}")),
                     Value::text(developer),
                     Value::text(tool),
-                    crate::canonical::CellValue::into_value(day),
+                    Value::date(day),
                     Value::text(surface),
                     Value::text(match tool {
                         "claude-code" => "terminal",
