@@ -705,6 +705,50 @@ mod tests {
         assert_eq!(single_i64(&empty), 0);
     }
 
+    /// A lake written before a column was added (`commits.ai_tool`) reads
+    /// the column as null in its old files.
+    #[tokio::test]
+    async fn files_written_before_a_column_existed_read_it_as_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
+        crate::test_rows::append_commit_to(&lake, "acme/pay", "new", None, "2026-03-02T10:00:00Z")
+            .await;
+        // The same commit shape, written without the newest column.
+        let spec = &ingest::schema::COMMITS;
+        let old_fields: Vec<_> = spec.schema().fields().iter().take(9).cloned().collect();
+        let old_schema = Arc::new(arrow::datatypes::Schema::new(old_fields));
+        let mut rows = ingest::rows::TableBuilder::new(spec);
+        rows.push(vec![
+            ingest::rows::Value::text("old"),
+            ingest::rows::Value::text("acme/pay"),
+            ingest::rows::Value::text("old"),
+            ingest::rows::Value::Null,
+            ingest::rows::Value::text("dev-1"),
+            ingest::rows::Value::Timestamp(1_772_445_600_000_000),
+            ingest::rows::Value::Null,
+            ingest::rows::Value::text("change"),
+            ingest::rows::Value::Null,
+            ingest::rows::Value::Null,
+        ])
+        .unwrap();
+        let batch = rows.finish().unwrap();
+        let old =
+            arrow::array::RecordBatch::try_new(old_schema.clone(), batch.columns()[..9].to_vec())
+                .unwrap();
+        let folder = dir.path().join("commits/month=2026-03");
+        let file = std::fs::File::create(folder.join("part-old.parquet")).unwrap();
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(file, old_schema, None).unwrap();
+        writer.write(&old).unwrap();
+        writer.close().unwrap();
+        let queries = LakeQueries::open(lake).await.unwrap();
+        let result = queries
+            .read_only_sql("SELECT count(*) FROM commits WHERE ai_tool IS NULL")
+            .await
+            .unwrap();
+        assert_eq!(single_i64(&result), 2);
+    }
+
     #[tokio::test]
     async fn refuses_writes_and_explains_bad_sql() {
         let (_dir, queries) = lake_with_deployments().await;

@@ -79,6 +79,7 @@ pub(crate) async fn append_commit_to(
         Value::Timestamp(micros(at)),
         Value::text("change"),
         Value::Null,
+        Value::Null,
     ])
     .unwrap();
     lake.append(&COMMITS, &b.finish().unwrap()).await.unwrap();

@@ -296,6 +296,7 @@ pub(crate) async fn store(s: &Scenario, lake: &Lake) {
                 Value::Null,
                 Value::text(&c.message),
                 Value::Null,
+                Value::Null,
             ])
             .unwrap();
     }
@@ -321,6 +322,7 @@ pub(crate) async fn store(s: &Scenario, lake: &Lake) {
             Value::Null,
             Value::Null,
             Value::TextList(p.labels.clone()),
+            Value::Null,
             Value::Null,
         ])
         .unwrap();

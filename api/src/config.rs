@@ -169,8 +169,7 @@ impl Config {
         config.adoption.check().map_err(|e| {
             Error::Config(format!("{e}; see the README's platform adoption section"))
         })?;
-        ingest::ai_attribution::AiAttribution::new(&config.ai)
-            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
+        config.ai_attribution()?;
         Registry::builtin()
             .check(&config.sources)
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
@@ -179,6 +178,12 @@ impl Config {
 }
 
 impl Config {
+    /// The `[ai]` rules compiled; a bad pattern is named with its setting.
+    pub fn ai_attribution(&self) -> Result<ingest::ai_attribution::AiAttribution> {
+        ingest::ai_attribution::AiAttribution::new(&self.ai)
+            .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))
+    }
+
     /// A top-level value that is neither a setting nor a source's section
     /// (`lakee = "x"`) is a mistake to name, not to ignore. Unrelated
     /// `DEVEX_*` environment variables (`DEVEX_LOG`) are not settings and

@@ -45,6 +45,7 @@ pub fn deliver(source: &str, events: &[&str], data: &[u8]) {
     let context = WebhookContext {
         pseudonymizer: &pseudonymizer,
         catalog: &catalog,
+        ai: ingest::ai_attribution::AiAttribution::defaults(),
     };
     let delivery = DeliveryId {
         id: "fuzz".into(),

@@ -103,6 +103,20 @@ impl AiAttribution {
         })
     }
 
+    /// The default rules, compiled once (tests, the fuzz targets, tools
+    /// without a configuration).
+    pub fn defaults() -> &'static AiAttribution {
+        static DEFAULTS: std::sync::LazyLock<AiAttribution> = std::sync::LazyLock::new(|| {
+            // The defaults are checked by a unit test; no rules beats none.
+            AiAttribution::new(&AiAttributionSettings::default()).unwrap_or(AiAttribution {
+                labels: Vec::new(),
+                coauthors: Vec::new(),
+                agents: Vec::new(),
+            })
+        });
+        &DEFAULTS
+    }
+
     /// The tool a commit message's `Co-authored-by:` trailers name, if any.
     pub fn tool_of_commit(&self, message: &str) -> Option<&str> {
         message.lines().find_map(|line| {
@@ -118,22 +132,38 @@ impl AiAttribution {
         })
     }
 
+    /// The tool an agent account (`copilot-swe-agent[bot]`) is, if it is one.
+    pub fn tool_of_agent(&self, login: &str) -> Option<&str> {
+        self.agents
+            .iter()
+            .find(|(regex, _)| regex.is_match(login))
+            .map(|(_, tool)| tool.as_str())
+    }
+
+    /// The tool of a commit: its trailers', else its author's when that is
+    /// an agent account.
+    pub fn tool_of_authored_commit(
+        &self,
+        message: Option<&str>,
+        author_login: Option<&str>,
+    ) -> Option<String> {
+        message
+            .and_then(|m| self.tool_of_commit(m))
+            .or_else(|| author_login.and_then(|login| self.tool_of_agent(login)))
+            .map(str::to_string)
+    }
+
     /// The tool a pull request's labels or author name, if any: an agent
     /// author first (it wrote the change), then a label.
-    pub fn tool_of_pull_request<'a>(
-        &'a self,
+    pub fn tool_of_pull_request<L: AsRef<str>>(
+        &self,
         author_login: Option<&str>,
-        labels: impl IntoIterator<Item = &'a str>,
-    ) -> Option<&'a str> {
-        let by_agent = author_login.and_then(|login| {
-            self.agents
-                .iter()
-                .find(|(regex, _)| regex.is_match(login))
-                .map(|(_, tool)| tool.as_str())
-        });
+        labels: impl IntoIterator<Item = L>,
+    ) -> Option<&str> {
+        let by_agent = author_login.and_then(|login| self.tool_of_agent(login));
         by_agent.or_else(|| {
             labels.into_iter().find_map(|label| {
-                let label = label.to_lowercase();
+                let label = label.as_ref().to_lowercase();
                 self.labels
                     .iter()
                     .find(|known| **known == label)
@@ -149,6 +179,14 @@ mod tests {
 
     fn defaults() -> AiAttribution {
         AiAttribution::new(&AiAttributionSettings::default()).unwrap()
+    }
+
+    #[test]
+    fn the_shared_defaults_hold_the_default_rules() {
+        assert_eq!(
+            AiAttribution::defaults().tool_of_agent("copilot-swe-agent[bot]"),
+            Some("copilot")
+        );
     }
 
     #[test]
@@ -186,7 +224,7 @@ mod tests {
             Some("ai-assisted")
         );
         assert_eq!(rules.tool_of_pull_request(Some("ana"), ["bug"]), None);
-        assert_eq!(rules.tool_of_pull_request(None, []), None);
+        assert_eq!(rules.tool_of_pull_request(None, [] as [&str; 0]), None);
     }
 
     #[test]

@@ -143,7 +143,7 @@ canonical_rows! {
     Commit => COMMITS {
         repo: String, sha: String, parents: Option<Vec<String>>, author: String,
         authored_at: Micros, committed_at: Option<Micros>, message_summary: Option<String>,
-        files: Option<Vec<String>>,
+        files: Option<Vec<String>>, ai_tool: Option<String>,
     }
     /// A push to a branch or tag.
     Push => PUSHES {
@@ -157,7 +157,7 @@ canonical_rows! {
         approved_at: Option<Micros>, merged_at: Option<Micros>, closed_at: Option<Micros>,
         merge_sha: Option<String>, base_ref: Option<String>, additions: Option<i64>,
         deletions: Option<i64>, commits_count: Option<i64>, labels: Vec<String>,
-        files: Option<Vec<String>>,
+        files: Option<Vec<String>>, ai_tool: Option<String>,
     }
     /// A submitted review (or approval) of a pull request.
     Review => REVIEWS {

@@ -284,6 +284,7 @@ mod tests {
             Value::Null,
             Value::text("Fix it"),
             Value::Null,
+            Value::Null,
         ])
         .unwrap();
         let batch = b.finish().unwrap();

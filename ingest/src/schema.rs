@@ -199,6 +199,12 @@ pub static COMMITS: TableSpec = TableSpec {
             optional,
             "Paths the commit added, modified or removed, when the source says (pushes do); null when unknown."
         ),
+        col!(
+            "ai_tool",
+            Text,
+            optional,
+            "The AI assistant (`copilot`, `claude-code`, ...) a `Co-authored-by:` trailer of its message or its agent author names, by the `[ai]` rules; null when none. The trailer's text is not kept."
+        ),
     ],
     partition_by: Some("authored_at"),
     sort_by: &["repo", "authored_at"],
@@ -267,6 +273,7 @@ pub static PULL_REQUESTS: TableSpec = TableSpec {
         col!("commits_count", Integer, optional, "Number of commits on the branch."),
         col!("labels", TextList, optional, "Label names."),
         col!("files", TextList, optional, "Paths the pull request changes (GitHub's pull request files, GitLab's merge request changes); null when unknown, as in webhooks, where its merge commit's files stand in."),
+        col!("ai_tool", Text, optional, "The AI assistant its agent author, an `[ai] pr_labels` label or one of its commits' `Co-authored-by:` trailers names (in that order), when the source saw them; null when none. Reports also count a pull request whose merge commit names one."),
     ],
     partition_by: Some("created_at"),
     sort_by: &["repo", "created_at"],

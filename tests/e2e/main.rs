@@ -3,6 +3,7 @@
 
 mod access;
 mod adoption;
+mod ai;
 mod cli;
 mod cost;
 mod crash;

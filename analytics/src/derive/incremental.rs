@@ -179,6 +179,8 @@ pub(crate) async fn materialize(queries: &LakeQueries, plan: Plan) -> Result<Ses
         // written (a full disk) must still answer: from memory.
         Err(Error::Lake(e)) => {
             tracing::warn!(error = %e, "derived tables not kept; computed in memory");
+            #[cfg(test)]
+            tests::not_kept(queries, &e);
             let context = in_memory(queries, &plan).await?;
             crate::generations::set_data_as_of(&context, as_of);
             crate::published::publish(queries, &plan.settings, &context);

@@ -182,10 +182,57 @@ async fn table_rows(queries: &LakeQueries, kind: &str, table: &str) -> Vec<Strin
     rows
 }
 
+/// Every generation in the lake, for a failure's message.
+async fn generations_seen(queries: &LakeQueries) -> String {
+    let root = crate::template::MATERIALIZED_FOLDER;
+    let mut out = String::new();
+    for (path, written) in queries.lake().derived_files(root).await.unwrap() {
+        out.push_str(&format!("{path} {written}\n"));
+        if let Some(generation) = path.strip_suffix("/manifest.json") {
+            let folder = format!("{root}/{generation}");
+            if let Some(m) = read_manifest(queries, &folder) {
+                let tables = m.tables.clone();
+                out.push_str(&format!(
+                    "  generation {} settings {} made {} readable {} tables {:?}\n",
+                    m.generation,
+                    m.settings,
+                    m.made,
+                    readable(queries, &folder, &tables),
+                    tables
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// How the newest generation of `kind` was made.
 async fn newest_made(queries: &LakeQueries, kind: &str) -> String {
     let folder = newest_folder(queries, kind).await;
     read_manifest(queries, &folder).unwrap().made
+}
+
+/// Derives whose tables could not be kept (a lake error), by lake folder:
+/// a derive that falls back to memory writes no generation, and a test
+/// should say why rather than find the previous one.
+static NOT_KEPT: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+pub(super) fn not_kept(queries: &LakeQueries, error: &ingest::Error) {
+    let root = queries.lake().derived_path("");
+    NOT_KEPT.lock().unwrap().push((root, error.to_string()));
+}
+
+fn assert_kept(queries: &LakeQueries) {
+    let root = queries.lake().derived_path("");
+    let errors: Vec<String> = NOT_KEPT
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(r, _)| *r == root)
+        .map(|(_, e)| e.clone())
+        .collect();
+    assert!(errors.is_empty(), "derived tables not kept: {errors:?}");
 }
 
 /// Copies the lake's data (not its derived tables) to a new folder.
@@ -345,8 +392,12 @@ proptest! {
                     &serving
                 };
                 derive(queries).await;
+                assert_kept(queries);
                 for kind in ["dora:", "devex:"] {
                     let made = newest_made(queries, kind).await;
+                    if n > 0 && made.starts_with("from scratch") {
+                        eprintln!("{}", generations_seen(queries).await);
+                    }
                     if n == 0 {
                         prop_assert!(made.starts_with("from scratch"), "{kind} {made}");
                     } else {
@@ -363,5 +414,64 @@ proptest! {
             crate::published::background_idle(&serving).await;
             Ok(())
         })?;
+    }
+}
+
+#[test]
+#[ignore = "diagnostics: many two-batch runs"]
+fn many_two_batch_runs() {
+    let rows = demo_rows();
+    let first: u64 = std::env::var("SEED0")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in first..first + 200 {
+        runtime().block_on(async {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let cuts = cuts(2, &mut rng);
+            let split: Vec<_> = rows
+                .iter()
+                .map(|(table, batch)| {
+                    (
+                        *table,
+                        batch,
+                        batches_of(table, batch, &cuts, 0.1, &mut rng),
+                    )
+                })
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let lake = Arc::new(Lake::create_or_open(dir.path()).unwrap());
+            let serving = LakeQueries::open(lake.clone()).await.unwrap();
+            serving.answer_while_deriving();
+            for n in 0..2 {
+                for (table, batch, batches) in &split {
+                    let indices = UInt32Array::from(batches[n].clone());
+                    let part = arrow::compute::take_record_batch(batch, &indices).unwrap();
+                    lake.append(table, &part).await.unwrap();
+                }
+                let fresh;
+                let queries: &LakeQueries = if n == 1 {
+                    fresh = LakeQueries::open(lake.clone()).await.unwrap();
+                    &fresh
+                } else {
+                    &serving
+                };
+                if n == 1 {
+                    eprintln!("seed {seed} before: {}", generations_seen(queries).await);
+                }
+                derive(queries).await;
+                assert_kept(queries);
+                for kind in ["dora:", "devex:"] {
+                    let made = newest_made(queries, kind).await;
+                    if n == 1 && !made.starts_with("incremental") {
+                        panic!(
+                            "seed {seed} {kind} {made}\n{}",
+                            generations_seen(queries).await
+                        );
+                    }
+                }
+            }
+        });
+        eprintln!("seed {seed} ok");
     }
 }

@@ -527,6 +527,10 @@ pub struct IngestArgs {
     /// For opencost: `namespace` or `label:KEY` (default [opencost] aggregate).
     #[arg(long)]
     pub aggregate: Option<String>,
+    /// For copilot: the enterprise (its slug) whose usage report to read,
+    /// instead of an organisation's (--org).
+    #[arg(long, value_name = "SLUG")]
+    pub enterprise: Option<String>,
     /// Print the sync report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

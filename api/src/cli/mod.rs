@@ -136,6 +136,7 @@ async fn run(cli: Cli) -> Result<()> {
                 token: args.token,
                 window: args.window,
                 aggregate: args.aggregate,
+                enterprise: args.enterprise,
                 json: args.json,
             };
             let report = crate::cli::sync::ingest(&config, &request).await;

@@ -25,6 +25,8 @@ pub struct IngestRequest {
     /// OpenCost: how far back, and by what.
     pub window: Option<String>,
     pub aggregate: Option<String>,
+    /// Copilot: an enterprise's report rather than an organisation's.
+    pub enterprise: Option<String>,
     pub json: bool,
 }
 
@@ -35,6 +37,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
         ("token", &request.token),
         ("window", &request.window),
         ("aggregate", &request.aggregate),
+        ("enterprise", &request.enterprise),
     ] {
         if let Some(value) = value {
             let section = sections
@@ -63,8 +66,10 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
         resync: request.resync,
     };
     let progress = Bars::new(std::io::stderr().is_terminal());
+    let ai = config.ai_attribution()?;
     let context = SyncContext {
         lake: &lake,
+        ai: &ai,
         pseudonymizer: &pseudonymizer,
         catalog: &catalog,
         current_catalog: &current_catalog,

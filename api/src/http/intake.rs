@@ -23,6 +23,8 @@ pub struct Intake {
     /// The catalog as sources see it, read again only when the `services`
     /// files change.
     catalog: Mutex<CatalogCache>,
+    /// The `[ai]` rules, compiled once.
+    pub ai: ingest::ai_attribution::AiAttribution,
 }
 
 #[derive(Default)]
@@ -41,6 +43,7 @@ impl Intake {
             committer: GroupCommit::start(lake),
             pseudonymizer: OnceCell::new(),
             catalog: Mutex::new(CatalogCache::default()),
+            ai: config.ai_attribution()?,
         })
     }
 

@@ -170,6 +170,7 @@ async fn receive(
             .pseudonymizer(&state.lake, &state.config)
             .await?,
         catalog: &catalog,
+        ai: &state.intake.ai,
     };
     let dead_letter = |reason: &str| kept.dead_letter(&delivery, reason);
     let rows = match receiver.parse(&delivery, &body, &context) {

@@ -438,6 +438,8 @@ impl<'a> RepoSimulation<'a> {
                     .map_or(Value::Null, Value::TextList),
                 None => Value::Null,
             },
+            // The demo's AI assistants come with issue 21's measures.
+            Value::Null,
         ];
         self.out.push(&schema::PULL_REQUESTS, row)
     }
@@ -461,6 +463,7 @@ impl<'a> RepoSimulation<'a> {
             committed_at: Some(crate::canonical::Micros(at)),
             message_summary: Some(message.to_string()),
             files,
+            ai_tool: None,
         })
     }
 

@@ -107,6 +107,29 @@ impl Requests {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = std::result::Result<Answer, String>>,
     {
+        let Some(answer) = self.get_answer(url, progress, send, refused).await? else {
+            return Ok(None);
+        };
+        let json = serde_json::from_str(&answer.body).map_err(|e| Error::SourcePayload {
+            url: url.to_string(),
+            message: format!("the answer is not JSON ({e})"),
+        })?;
+        Ok(Some((json, answer.headers)))
+    }
+
+    /// As [`Requests::get_json`], the body as it came (a successful answer's
+    /// status, headers and text).
+    pub async fn get_answer<F, Fut>(
+        &self,
+        url: &str,
+        progress: &dyn Progress,
+        send: F,
+        refused: &(dyn Fn(u16, &str) -> Error + Sync),
+    ) -> Result<Option<Answer>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Answer, String>>,
+    {
         let tool = self.tool;
         let mut failures = 0u32;
         loop {
@@ -119,12 +142,11 @@ impl Requests {
                     body,
                 }) => {
                     if (200..300).contains(&status) {
-                        let json =
-                            serde_json::from_str(&body).map_err(|e| Error::SourcePayload {
-                                url: url.to_string(),
-                                message: format!("the answer is not JSON ({e})"),
-                            })?;
-                        return Ok(Some((json, headers)));
+                        return Ok(Some(Answer {
+                            status,
+                            headers,
+                            body,
+                        }));
                     }
                     // Tools say why in a JSON `message`; else the body's start.
                     let message = serde_json::from_str::<Json>(&body)
@@ -337,9 +359,29 @@ impl ToolClient {
 
     /// GETs `url` as JSON; `None` on 404.
     pub async fn get(&self, url: &str, progress: &dyn Progress) -> Result<Option<ToolPage>> {
+        let Some(answer) = self.get_text(url, "application/json", progress).await? else {
+            return Ok(None);
+        };
+        let body = serde_json::from_str(&answer.body).map_err(|e| Error::SourcePayload {
+            url: url.to_string(),
+            message: format!("the answer is not JSON ({e})"),
+        })?;
+        Ok(Some(ToolPage {
+            body,
+            headers: answer.headers,
+        }))
+    }
+
+    /// GETs `url` accepting `accept`: the answer as it came; `None` on 404.
+    pub async fn get_text(
+        &self,
+        url: &str,
+        accept: &str,
+        progress: &dyn Progress,
+    ) -> Result<Option<Answer>> {
         let tool = self.requests.tool;
         let send = || async {
-            let mut request = self.http.get(url).header("accept", "application/json");
+            let mut request = self.http.get(url).header("accept", accept);
             if let Some((name, value)) = &self.auth {
                 request = request.header(name, value);
             }
@@ -363,11 +405,9 @@ impl ToolClient {
                 )
             },
         };
-        Ok(self
-            .requests
-            .get_json(url, progress, send, &refused)
-            .await?
-            .map(|(body, headers)| ToolPage { body, headers }))
+        self.requests
+            .get_answer(url, progress, send, &refused)
+            .await
     }
 }
 

@@ -17,6 +17,7 @@ pub mod backstage;
 pub mod backstage_analytics;
 pub mod catalog;
 pub mod cdevents;
+pub mod copilot;
 pub mod github;
 pub mod gitlab;
 pub mod http;
@@ -82,10 +83,23 @@ pub struct SyncContext<'a> {
     pub catalog: &'a CatalogView,
     /// The catalog's current versions, which a catalog source compares with.
     pub current_catalog: &'a backstage::CurrentCatalog,
+    /// Which commits and pull requests are AI-assisted (`[ai]`).
+    pub ai: &'a crate::ai_attribution::AiAttribution,
     pub progress: &'a dyn Progress,
 }
 
 pub use crate::progress::{NoProgress, Progress, ProgressEvent};
+
+/// What only a pull (not a webhook) knows of a pull or merge request,
+/// from its commits and changed files.
+#[derive(Debug, Default)]
+pub struct PullDetails {
+    /// Author time of its earliest commit.
+    pub first_commit_at: Option<i64>,
+    pub files: Option<Vec<String>>,
+    /// The AI assistant one of its commits names.
+    pub commit_tool: Option<String>,
+}
 
 /// What one resource of one scope brought.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -206,6 +220,7 @@ impl Registry {
                 backstage::ENTRY,
                 backstage_analytics::ENTRY,
                 opencost::ENTRY,
+                copilot::ENTRY,
             ],
         }
     }

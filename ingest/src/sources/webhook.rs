@@ -42,6 +42,8 @@ pub struct DeliveryId {
 pub struct WebhookContext<'a> {
     pub pseudonymizer: &'a Pseudonymizer,
     pub catalog: &'a CatalogView,
+    /// Which commits and pull requests are AI-assisted (`[ai]`).
+    pub ai: &'a crate::ai_attribution::AiAttribution,
 }
 
 /// What a verified delivery maps to.

@@ -187,6 +187,7 @@ mod tests {
                 &WebhookContext {
                     pseudonymizer: &pseudonymizer,
                     catalog,
+                    ai: crate::ai_attribution::AiAttribution::defaults(),
                 },
             )
             .unwrap()

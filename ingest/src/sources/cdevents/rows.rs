@@ -229,6 +229,8 @@ pub fn parse(
                 commits_count: None,
                 labels: Vec::new(),
                 files: None,
+                // CDEvents carry no labels or trailers; an agent author says.
+                ai_tool: context.ai.tool_of_agent(&author).map(str::to_string),
             }
             .into()
         }

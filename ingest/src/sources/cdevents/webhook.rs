@@ -132,6 +132,7 @@ mod tests {
         let context = WebhookContext {
             pseudonymizer: &pseudonymizer,
             catalog: &catalog,
+            ai: crate::ai_attribution::AiAttribution::defaults(),
         };
         let parsed = receiver.parse(&delivery, body, &context).unwrap();
         (delivery, parsed)

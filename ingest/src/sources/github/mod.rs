@@ -130,6 +130,7 @@ impl GitHub {
             pseudonymizer: context.pseudonymizer,
             services: &context.catalog.repository_services,
             incident_label: &self.incident_label,
+            ai: context.ai,
         };
         let mut resources = Vec::new();
         let since = request.since.timestamp_micros();
@@ -410,11 +411,10 @@ impl GitHub {
                 }
             }
             let merged = pr["merged"].as_bool().unwrap_or(false);
-            let mut first_commit_at = None;
-            let mut files = None;
+            let mut details = rows::PullDetails::default();
             if merged {
                 // What it changed places it among a monorepo's services.
-                files = self
+                details.files = self
                     .list(
                         &format!("{url}/files?per_page={}", self.per_page),
                         fetch.progress,
@@ -437,15 +437,18 @@ impl GitHub {
                     let row = rows::api_commit(repo, commit, fetch.rows).map_err(payload(&url))?;
                     let authored =
                         rows::time(commit, "commit.author.date").map_err(payload(&url))?;
-                    first_commit_at =
-                        Some(first_commit_at.map_or(authored, |t: i64| t.min(authored)));
+                    details.first_commit_at = Some(
+                        details
+                            .first_commit_at
+                            .map_or(authored, |t: i64| t.min(authored)),
+                    );
+                    details.commit_tool = details
+                        .commit_tool
+                        .or_else(|| rows::api_commit_tool(commit, fetch.rows));
                     rows.push(row);
                 }
             }
-            rows.push(
-                rows::pull_request(repo, &pr, first_commit_at, files, fetch.rows)
-                    .map_err(payload(&url))?,
-            );
+            rows.push(rows::pull_request(repo, &pr, details, fetch.rows).map_err(payload(&url))?);
             cursor.observe(updated, &number);
             fetch.advance(done as u64 + 1, Some(total), "pull requests");
         }

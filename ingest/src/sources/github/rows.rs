@@ -30,6 +30,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+use crate::ai_attribution::AiAttribution;
 use crate::canonical::{
     CiJob, CiRun, Commit, Deployment, Incident, Micros, PullRequest, Push, Release, Review,
 };
@@ -37,6 +38,7 @@ pub use crate::canonical::{Row, Rows};
 use crate::identity::Pseudonymizer;
 pub(crate) use crate::sources::json::{optional_text, optional_time, text, time};
 pub use crate::sources::webhook::PayloadError;
+pub use crate::sources::PullDetails;
 
 /// What the parser needs beyond the payload.
 pub struct Context<'a> {
@@ -45,6 +47,8 @@ pub struct Context<'a> {
     pub services: &'a HashMap<String, String>,
     /// The label that makes an issue an incident.
     pub incident_label: &'a str,
+    /// Which commits and pull requests are AI-assisted.
+    pub ai: &'a AiAttribution,
 }
 
 impl Context<'_> {
@@ -68,9 +72,9 @@ pub fn parse(event: &str, payload: &Json, context: &Context<'_>) -> Result<Rows,
         "pull_request" => Ok(vec![pull_request(
             &repo()?,
             &payload["pull_request"],
-            None,
-            // The webhook does not list the files; the merge commit's stand in.
-            None,
+            // The webhook does not list the commits or the files; the merge
+            // commit's stand in.
+            PullDetails::default(),
             context,
         )?]),
         "pull_request_review" => {
@@ -160,6 +164,10 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
                 committed_at: None,
                 message_summary: summary(commit, "message"),
                 files: crate::sources::json::touched_files(commit),
+                ai_tool: context.ai.tool_of_authored_commit(
+                    optional_text(commit, "message").as_deref(),
+                    optional_text(commit, "author.username").as_deref(),
+                ),
             }
             .into(),
         );
@@ -207,20 +215,28 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
                 .filter_map(|f| f["filename"].as_str().map(str::to_string))
                 .collect()
         }),
+        ai_tool: api_commit_tool(commit, context),
     }
     .into())
 }
 
+/// The AI assistant a REST API commit names: a trailer of its message, or
+/// its author when that is an agent account.
+pub fn api_commit_tool(commit: &Json, context: &Context<'_>) -> Option<String> {
+    context.ai.tool_of_authored_commit(
+        optional_text(commit, "commit.message").as_deref(),
+        optional_text(commit, "author.login").as_deref(),
+    )
+}
+
 /// One observed state of a pull request. The webhook's `pull_request` and
 /// `GET /repos/{repo}/pulls/{number}` have the same shape; list items lack
-/// `merged`, so `merged_at` decides there. `first_commit_at` is known only
-/// to a pull (from the pull request's commits), and so are its `files`
-/// (from the pull request's files).
+/// `merged`, so `merged_at` decides there. The [`PullDetails`] are known
+/// only to a pull.
 pub fn pull_request(
     repo: &str,
     pr: &Json,
-    first_commit_at: Option<i64>,
-    files: Option<Vec<String>>,
+    details: PullDetails,
     context: &Context<'_>,
 ) -> Result<Row, PayloadError> {
     let number = pr["number"]
@@ -237,6 +253,12 @@ pub fn pull_request(
         .flatten()
         .filter_map(|l| l["name"].as_str().map(str::to_string))
         .collect();
+    let author = text(pr, "user.login")?;
+    let ai_tool = context
+        .ai
+        .tool_of_pull_request(Some(&author), &labels)
+        .map(str::to_string)
+        .or(details.commit_tool);
     Ok(PullRequest {
         event_id: format!(
             "github:pull_request:{repo}#{number}:{}",
@@ -244,9 +266,9 @@ pub fn pull_request(
         ),
         repo: repo.to_string(),
         number,
-        author: person(context, &text(pr, "user.login")?),
+        author: person(context, &author),
         created_at: Micros(time(pr, "created_at")?),
-        first_commit_at: first_commit_at.map(Micros),
+        first_commit_at: details.first_commit_at.map(Micros),
         // Reviews are rows of their own; the derive stage dates them.
         first_review_at: None,
         approved_at: None,
@@ -266,7 +288,8 @@ pub fn pull_request(
         deletions: pr["deletions"].as_i64(),
         commits_count: pr["commits"].as_i64(),
         labels,
-        files,
+        files: details.files,
+        ai_tool,
     }
     .into())
 }
@@ -480,6 +503,7 @@ mod tests {
             pseudonymizer: p,
             services,
             incident_label: "incident",
+            ai: AiAttribution::defaults(),
         }
     }
 

@@ -83,6 +83,7 @@ impl WebhookReceiver for GithubWebhook {
             pseudonymizer: context.pseudonymizer,
             services: &context.catalog.repository_services,
             incident_label: &self.incident_label,
+            ai: context.ai,
         };
         let rows = parse(&delivery.event, &payload, &context)?;
         Ok(Parsed::rows_or(rows, || {

@@ -10,6 +10,7 @@ use super::rows::{
 use crate::canonical::{Commit, Deployment, Micros, PullRequest, Review, Row};
 use crate::sources::json::{optional_text, optional_time, text, time};
 use crate::sources::webhook::PayloadError;
+use crate::sources::PullDetails;
 
 /// A commit of `GET /projects/:id/repository/commits`: real parents.
 pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Row, PayloadError> {
@@ -33,17 +34,25 @@ pub fn api_commit(repo: &str, commit: &Json, context: &Context<'_>) -> Result<Ro
         committed_at: micros(commit, "committed_date")?,
         message_summary: optional_text(commit, "title"),
         files: None,
+        ai_tool: commit_tool(commit, context),
     }
     .into())
 }
 
+/// The AI assistant an API commit's message trailers name (GitLab names
+/// commit authors by e-mail and name, not by account).
+pub fn commit_tool(commit: &Json, context: &Context<'_>) -> Option<String> {
+    context
+        .ai
+        .tool_of_authored_commit(optional_text(commit, "message").as_deref(), None)
+}
+
 /// A merge request of `GET /projects/:id/merge_requests` at its current
-/// state; `first_commit_at` from its commits, `files` from its diffs.
+/// state, with what its commits and diffs tell.
 pub fn api_merge_request(
     repo: &str,
     mr: &Json,
-    first_commit_at: Option<i64>,
-    files: Option<Vec<String>>,
+    details: PullDetails,
     context: &Context<'_>,
 ) -> Result<Row, PayloadError> {
     let number = mr["iid"]
@@ -58,6 +67,12 @@ pub fn api_merge_request(
     } else {
         optional_text(mr, "merge_commit_sha")
     };
+    let labels: Vec<String> = mr["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
     Ok(PullRequest {
         event_id: format!(
             "gitlab:merge_request:{repo}!{number}:{}",
@@ -67,7 +82,7 @@ pub fn api_merge_request(
         number,
         author: user(context, optional_text(mr, "author.id"), None),
         created_at: Micros(time(mr, "created_at")?),
-        first_commit_at: first_commit_at.map(Micros),
+        first_commit_at: details.first_commit_at.map(Micros),
         first_review_at: None,
         approved_at: None,
         merged_at: if merged {
@@ -85,13 +100,13 @@ pub fn api_merge_request(
         additions: None,
         deletions: None,
         commits_count: None,
-        labels: mr["labels"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|l| l.as_str().map(str::to_string))
-            .collect(),
-        files,
+        ai_tool: context
+            .ai
+            .tool_of_pull_request(optional_text(mr, "author.username").as_deref(), &labels)
+            .map(str::to_string)
+            .or(details.commit_tool),
+        labels,
+        files: details.files,
     }
     .into())
 }

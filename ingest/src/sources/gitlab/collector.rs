@@ -26,6 +26,7 @@ use crate::canonical::Rows;
 use crate::error::{Error, Result};
 use crate::sources::http::{api_root, encode, Patience, ToolClient};
 use crate::sources::json::time;
+use crate::sources::PullDetails;
 use crate::sources::{
     Cursor, Cursors, Progress, ProgressEvent, Source, SourceSection, SyncContext, SyncReport,
     SyncRequest,
@@ -181,6 +182,7 @@ impl GitLab {
                         .iter()
                         .filter_map(|c| time(c, "authored_date").ok())
                         .min();
+                    let commit_tool = commits.iter().find_map(|c| rows::commit_tool(c, context));
                     // What it changed places it among a monorepo's services.
                     let files = if mr["state"] == "merged" {
                         self.list(
@@ -195,8 +197,17 @@ impl GitLab {
                         None
                     };
                     rows.push(
-                        rows::api_merge_request(project, &mr, first_commit_at, files, context)
-                            .map_err(Self::payload(&url))?,
+                        rows::api_merge_request(
+                            project,
+                            &mr,
+                            PullDetails {
+                                first_commit_at,
+                                files,
+                                commit_tool,
+                            },
+                            context,
+                        )
+                        .map_err(Self::payload(&url))?,
                     );
                     let author = mr["author"]["id"].clone();
                     let notes = self
@@ -283,6 +294,7 @@ impl GitLab {
             pseudonymizer: context.pseudonymizer,
             catalog: context.catalog,
             incident_label: &self.incident_label,
+            ai: context.ai,
         };
         let mut resources = Vec::new();
         let since = request.since.timestamp_micros();

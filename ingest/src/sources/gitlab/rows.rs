@@ -37,6 +37,8 @@ pub struct Context<'a> {
     pub pseudonymizer: &'a Pseudonymizer,
     pub catalog: &'a CatalogView,
     pub incident_label: &'a str,
+    /// Which commits and merge requests are AI-assisted.
+    pub ai: &'a crate::ai_attribution::AiAttribution,
 }
 
 /// A GitLab user, by id (stable across renames), as the pseudonymizer's input.
@@ -143,6 +145,9 @@ fn push(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadError> {
                     .or_else(|| optional_text(commit, "message"))
                     .map(|m| m.lines().next().unwrap_or("").to_string()),
                 files: crate::sources::json::touched_files(commit),
+                ai_tool: context
+                    .ai
+                    .tool_of_authored_commit(optional_text(commit, "message").as_deref(), None),
             }
             .into(),
         );
@@ -161,13 +166,22 @@ fn merge_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadE
     let merged = state == "merged";
     let closed = merged || state == "closed";
     let updated = optional_time(mr, "updated_at")?;
-    let labels = payload["labels"]
+    let labels: Vec<String> = payload["labels"]
         .as_array()
         .or(mr["labels"].as_array())
         .into_iter()
         .flatten()
         .filter_map(|l| l["title"].as_str().map(str::to_string))
         .collect();
+    // The hook names the author by id; the acting user's name is the
+    // author's when the two ids agree.
+    let author_name = (optional_text(payload, "user.id") == optional_text(mr, "author_id"))
+        .then(|| optional_text(payload, "user.username"))
+        .flatten();
+    let ai_tool = context
+        .ai
+        .tool_of_pull_request(author_name.as_deref(), &labels)
+        .map(str::to_string);
     let merge_sha = if !merged {
         None
     } else if mr["squash"].as_bool() == Some(true) {
@@ -207,6 +221,7 @@ fn merge_request(payload: &Json, context: &Context<'_>) -> Result<Rows, PayloadE
         labels,
         // The hook does not list the changes; the merge commit's stand in.
         files: None,
+        ai_tool,
     }
     .into()];
     if action == "approved" {

@@ -72,6 +72,7 @@ impl WebhookReceiver for GitlabWebhook {
             pseudonymizer: context.pseudonymizer,
             catalog: context.catalog,
             incident_label: &self.incident_label,
+            ai: context.ai,
         };
         parse(&delivery.event, &payload, &context)
     }
@@ -112,6 +113,7 @@ mod tests {
                 &WebhookContext {
                     pseudonymizer: &pseudonymizer,
                     catalog: &catalog,
+                    ai: crate::ai_attribution::AiAttribution::defaults(),
                 },
             )
             .unwrap()

@@ -166,6 +166,7 @@ mod tests {
         let context = WebhookContext {
             pseudonymizer: &pseudonymizer,
             catalog,
+            ai: crate::ai_attribution::AiAttribution::defaults(),
         };
         receiver.parse(&delivery, &body, &context).unwrap()
     }
@@ -255,6 +256,7 @@ mod tests {
                     &WebhookContext {
                         pseudonymizer: &pseudonymizer,
                         catalog: &catalog,
+                        ai: crate::ai_attribution::AiAttribution::defaults(),
                     },
                 )
                 .unwrap()
