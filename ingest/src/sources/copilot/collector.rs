@@ -160,7 +160,12 @@ impl Copilot {
             "{}/{scope}/copilot/metrics/reports/users-1-day?day={day}",
             self.client.base()
         );
-        let Some(index) = self.client.get(&url, context.progress).await? else {
+        let index = self
+            .client
+            .get(&url, context.progress)
+            .await
+            .map_err(|e| refused_report(e, scope))?;
+        let Some(index) = index else {
             return Ok(None);
         };
         let links: Vec<&str> = index.body["download_links"]
@@ -217,6 +222,19 @@ impl Copilot {
     }
 }
 
+/// A refused token, explained for Copilot's reports (GitHub's client
+/// explains it for repositories).
+fn refused_report(error: Error, scope: &str) -> Error {
+    match error {
+        Error::SourceAuth { .. } => Error::SourceAuth {
+            message: format!(
+                "GitHub refused the Copilot usage report of {scope}. The token needs, classic: `read:org` for an organisation, `manage_billing:copilot` or `read:enterprise` for an enterprise; fine-grained: the organisation's (or enterprise's) Copilot metrics read permission. The \"Copilot usage metrics\" policy must be enabled too. Set COPILOT_TOKEN (or [copilot] token) and run again"
+            ),
+        },
+        other => other,
+    }
+}
+
 /// `error` with the signed `link` replaced by `shown` wherever it appears.
 fn without_signature(error: Error, link: &str, shown: &str) -> Error {
     match error {
@@ -263,6 +281,19 @@ mod tests {
         };
         let text = without_signature(error, link, shown).to_string();
         assert!(!text.contains("SECRET") && text.contains(shown), "{text}");
+    }
+
+    #[test]
+    fn a_refused_token_names_the_copilot_permissions() {
+        let refused = Error::SourceAuth {
+            message: "GitHub refused ... `repo` ...".into(),
+        };
+        let text = refused_report(refused, "orgs/acme").to_string();
+        assert!(
+            text.contains("orgs/acme") && text.contains("read:org"),
+            "{text}"
+        );
+        assert!(!text.contains("`repo`"), "{text}");
     }
 
     #[test]
