@@ -132,6 +132,18 @@ impl<'a> Columns<'a> {
         Ok(out)
     }
 
+    /// A date column (Date32) as calendar days.
+    pub fn dates(&self, name: &str) -> Result<Vec<Option<chrono::NaiveDate>>> {
+        let mut out = Vec::with_capacity(self.len());
+        for array in self.cast_column(name, &DataType::Date32)? {
+            let days = array.as_primitive::<arrow::datatypes::Date32Type>();
+            out.extend(days.iter().map(|d| {
+                d.and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+            }));
+        }
+        Ok(out)
+    }
+
     /// A list-of-text column.
     pub fn text_lists(&self, name: &str) -> Result<Vec<Option<Vec<String>>>> {
         let mut out = Vec::with_capacity(self.len());

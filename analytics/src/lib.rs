@@ -20,6 +20,7 @@
 //! ```
 
 pub mod adoption;
+pub mod ai;
 pub mod audit;
 pub mod background;
 pub mod catalog;

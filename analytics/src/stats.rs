@@ -22,6 +22,24 @@ pub fn median(sorted: &[f64]) -> Option<f64> {
     percentile(sorted, 0.5)
 }
 
+/// [`median`] of unsorted values, reordering them: linear time, for the
+/// bootstrap's thousands of resamples.
+fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let (left, upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *upper;
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    // Even: the mean of the two middle values; the lower is the left part's
+    // largest.
+    let lower = left.iter().copied().max_by(f64::total_cmp)?;
+    Some(lower + 0.5 * (upper - lower))
+}
+
 /// The result of a two-sided Mann-Whitney U test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannWhitney {
@@ -93,15 +111,116 @@ pub fn median_difference_interval(a: &[f64], b: &[f64], resamples: usize) -> Opt
         for slot in scratch_b.iter_mut() {
             *slot = b[rng.gen_range(0..b.len())];
         }
-        scratch_a.sort_by(f64::total_cmp);
-        scratch_b.sort_by(f64::total_cmp);
-        differences.push(median(&scratch_b)? - median(&scratch_a)?);
+        differences.push(median_in_place(&mut scratch_b)? - median_in_place(&mut scratch_a)?);
     }
     differences.sort_by(f64::total_cmp);
     Some((
         percentile(&differences, 0.025)?,
         percentile(&differences, 0.975)?,
     ))
+}
+
+/// A 95% bootstrap (percentile) confidence interval for ratio(b) -
+/// ratio(a), where each unit is (successes, trials) and a sample's ratio is
+/// its summed successes over its summed trials: units are resampled whole,
+/// so trials of one unit (a pull request's CI attempts) stay together.
+/// Fixed seed, as [`median_difference_interval`]. `None` when a sample has
+/// no trials.
+pub fn ratio_difference_interval(
+    a: &[(f64, f64)],
+    b: &[(f64, f64)],
+    resamples: usize,
+) -> Option<(f64, f64)> {
+    let trials = |units: &[(f64, f64)]| units.iter().map(|u| u.1).sum::<f64>();
+    if trials(a) <= 0.0 || trials(b) <= 0.0 {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let mut resampled_ratio = |units: &[(f64, f64)]| {
+        let (mut x, mut n) = (0.0, 0.0);
+        for _ in 0..units.len() {
+            let (ux, un) = units[rng.gen_range(0..units.len())];
+            x += ux;
+            n += un;
+        }
+        // A resample without trials says nothing: the whole sample's
+        // ratio stands in (rare: only units without trials were drawn).
+        (n > 0.0).then(|| x / n)
+    };
+    let whole = |units: &[(f64, f64)]| units.iter().map(|u| u.0).sum::<f64>() / trials(units);
+    let mut differences = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        let ra = resampled_ratio(a).unwrap_or_else(|| whole(a));
+        let rb = resampled_ratio(b).unwrap_or_else(|| whole(b));
+        differences.push(rb - ra);
+    }
+    differences.sort_by(f64::total_cmp);
+    Some((
+        percentile(&differences, 0.025)?,
+        percentile(&differences, 0.975)?,
+    ))
+}
+
+/// A difference-in-differences and its 95% bootstrap (percentile)
+/// interval: `(s(treated_after) - s(treated_before)) - (s(control_after) -
+/// s(control_before))` for a statistic `s` of units (a median of values, a
+/// ratio of (successes, trials)); each of the four samples is resampled on
+/// its own, with a fixed seed. `None` when a sample is empty or the
+/// statistic is undefined on the data.
+pub fn difference_in_differences<T: Copy>(
+    [treated_before, treated_after, control_before, control_after]: [&[T]; 4],
+    statistic: impl Fn(&mut [T]) -> Option<f64>,
+    resamples: usize,
+) -> Option<(f64, (f64, f64))> {
+    let samples = [treated_before, treated_after, control_before, control_after];
+    if samples.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let did = |v: [f64; 4]| (v[1] - v[0]) - (v[3] - v[2]);
+    let mut whole = [0.0; 4];
+    for (slot, sample) in whole.iter_mut().zip(samples) {
+        *slot = statistic(&mut sample.to_vec())?;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let mut scratch: Vec<Vec<T>> = samples.iter().map(|s| s.to_vec()).collect();
+    let mut estimates = Vec::with_capacity(resamples);
+    'resample: for _ in 0..resamples {
+        let mut values = [0.0; 4];
+        for ((value, sample), buffer) in values.iter_mut().zip(samples).zip(scratch.iter_mut()) {
+            for slot in buffer.iter_mut() {
+                *slot = sample[rng.gen_range(0..sample.len())];
+            }
+            match statistic(buffer) {
+                Some(v) => *value = v,
+                // A resample the statistic says nothing of (a ratio
+                // without trials) is left out.
+                None => continue 'resample,
+            }
+        }
+        estimates.push(did(values));
+    }
+    estimates.sort_by(f64::total_cmp);
+    Some((
+        did(whole),
+        (
+            percentile(&estimates, 0.025)?,
+            percentile(&estimates, 0.975)?,
+        ),
+    ))
+}
+
+/// The median of values, for [`difference_in_differences`].
+pub fn median_of(values: &mut [f64]) -> Option<f64> {
+    median_in_place(values)
+}
+
+/// Summed successes over summed trials of (successes, trials) units, for
+/// [`difference_in_differences`].
+pub fn ratio_of(units: &mut [(f64, f64)]) -> Option<f64> {
+    let (x, n) = units
+        .iter()
+        .fold((0.0, 0.0), |(x, n), u| (x + u.0, n + u.1));
+    (n > 0.0).then(|| x / n)
 }
 
 /// The Gini coefficient of non-negative counts (0: everyone the same; near
@@ -200,6 +319,16 @@ mod tests {
     }
 
     #[test]
+    fn the_median_in_place_is_the_sorted_median() {
+        for values in [&A[..], &B[..], &C[..], &D[..], &[3.0][..], &[2.0, 1.0][..]] {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(median_in_place(&mut values.to_vec()), median(&sorted));
+        }
+        assert_eq!(median_in_place(&mut []), None);
+    }
+
+    #[test]
     fn percentiles_and_gini() {
         let mut a = A.to_vec();
         a.sort_by(f64::total_cmp);
@@ -210,6 +339,52 @@ mod tests {
         // One of four does everything: (n - 1) / n.
         assert!((gini(&[0.0, 0.0, 0.0, 8.0]).unwrap() - 0.75).abs() < 1e-12);
         assert_eq!(gini(&[]), None);
+    }
+
+    #[test]
+    fn the_ratio_interval_resamples_whole_units() {
+        // a: 2 of 20 pull requests reworked; b: 8 of 20. Difference 0.3.
+        let a: Vec<(f64, f64)> = (0..20).map(|i| (f64::from(u8::from(i < 2)), 1.0)).collect();
+        let b: Vec<(f64, f64)> = (0..20).map(|i| (f64::from(u8::from(i < 8)), 1.0)).collect();
+        let (low, high) = ratio_difference_interval(&a, &b, 2000).unwrap();
+        assert!(
+            0.0 < low && low < 0.3 && 0.3 < high && high < 0.6,
+            "{low} {high}"
+        );
+        assert_eq!(ratio_difference_interval(&a, &b, 2000), Some((low, high)));
+        // The same rates: the interval holds 0.
+        let (low, high) = ratio_difference_interval(&a, &a, 2000).unwrap();
+        assert!(low < 0.0 && high > 0.0, "{low} {high}");
+        assert_eq!(ratio_difference_interval(&[(0.0, 0.0)], &b, 100), None);
+    }
+
+    #[test]
+    fn a_known_difference_in_differences_is_recovered() {
+        // Treated: 10 before, 6 after (-4); control: 12 before, 11 after
+        // (-1): the effect is -3. Values spread +-1 around each centre.
+        let around = |centre: f64| -> Vec<f64> {
+            (0..40)
+                .map(|i| centre + f64::from(i % 5) * 0.5 - 1.0)
+                .collect()
+        };
+        let (tb, ta, cb, ca) = (around(10.0), around(6.0), around(12.0), around(11.0));
+        let (estimate, (low, high)) =
+            difference_in_differences([&tb[..], &ta, &cb, &ca], median_of, 2000).unwrap();
+        assert!((estimate + 3.0).abs() < 1e-12, "{estimate}");
+        assert!(low < -3.0 && -3.0 < high && high < 0.0, "{low} {high}");
+        // Rates: treated 2/20 -> 8/20 (+0.3), control 2/20 -> 2/20: +0.3.
+        let units = |k: usize| -> Vec<(f64, f64)> {
+            (0..20).map(|i| (f64::from(u8::from(i < k)), 1.0)).collect()
+        };
+        let (estimate, (low, high)) = difference_in_differences(
+            [&units(2)[..], &units(8), &units(2), &units(2)],
+            ratio_of,
+            2000,
+        )
+        .unwrap();
+        assert!((estimate - 0.3).abs() < 1e-12, "{estimate}");
+        assert!(low < 0.3 && 0.3 < high, "{low} {high}");
+        assert!(difference_in_differences([&[][..], &ta, &cb, &ca], median_of, 10).is_none());
     }
 
     #[test]

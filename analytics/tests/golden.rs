@@ -13,10 +13,13 @@
 //! TREND dora from=.. to=.. [...]    (against the equal window before)
 //! DEPLOYMENTS dora from=.. to=.. [...]
 //! CHANGES dora from=.. to=.. [...]
+//! REPORT ai from=.. to=.. [part=..] [...]   (see golden/ai_command.rs)
 //! ```
 //!
 //! Numbers print with 4 decimals, missing values as NULL; a series period
 //! the window cuts, or still running, has `(partial)` after its key.
+
+mod ai_command;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -872,6 +875,7 @@ impl sqllogictest::AsyncDB for GoldenLake {
                 .collect();
             return match (command.as_str(), metric.as_str()) {
                 ("REPORT", "devex") => devex_command(&queries, &args).await,
+                ("REPORT", "ai") => ai_command::ai_command(&queries, &args).await,
                 ("REPORT", "cost") => cost_command(&queries, &args).await,
                 ("REPORT", "adoption") => adoption_command(&queries, &args).await,
                 ("REPORT", "onboarding") => onboarding_command(&queries, &args).await,

@@ -42,8 +42,9 @@ pub struct Config {
     pub adoption: analytics::adoption::AdoptionSettings,
     /// Access: /metrics without a token, the Host allowlist.
     pub auth: crate::auth::AuthSettings,
-    /// What marks a commit or pull request AI-assisted.
-    pub ai: ingest::ai_attribution::AiAttributionSettings,
+    /// What marks a commit or pull request AI-assisted, the AI report's
+    /// cohorts, size buckets and prices.
+    pub ai: analytics::ai::AiSettings,
     /// Each source's section (`[github]`, ...), read by the source itself
     /// (`ingest::sources`); see [`Config::sources`].
     #[serde(flatten)]
@@ -130,7 +131,7 @@ impl Default for Config {
             cost: analytics::cost::CostSettings::default(),
             adoption: analytics::adoption::AdoptionSettings::default(),
             auth: crate::auth::AuthSettings::default(),
-            ai: ingest::ai_attribution::AiAttributionSettings::default(),
+            ai: analytics::ai::AiSettings::default(),
             sources: BTreeMap::new(),
         }
     }
@@ -170,6 +171,10 @@ impl Config {
             Error::Config(format!("{e}; see the README's platform adoption section"))
         })?;
         config.ai_attribution()?;
+        config
+            .ai
+            .check()
+            .map_err(|e| Error::Config(format!("{e}; see the README's AI assistants section")))?;
         Registry::builtin()
             .check(&config.sources)
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))?;
@@ -180,7 +185,7 @@ impl Config {
 impl Config {
     /// The `[ai]` rules compiled; a bad pattern is named with its setting.
     pub fn ai_attribution(&self) -> Result<ingest::ai_attribution::AiAttribution> {
-        ingest::ai_attribution::AiAttribution::new(&self.ai)
+        ingest::ai_attribution::AiAttribution::new(&self.ai.attribution())
             .map_err(|e| Error::Config(format!("{e}; see the README's configuration section")))
     }
 

@@ -29,6 +29,11 @@ pub enum Amount {
 
 impl Amount {
     pub(super) fn money(&self, key: &str) -> Result<Money> {
+        self.money_setting(&format!("cost.{key}"))
+    }
+
+    /// The amount of the setting named `setting` (for its error).
+    pub(crate) fn money_setting(&self, setting: &str) -> Result<Money> {
         let text = match self {
             Amount::Text(text) => text.clone(),
             Amount::Integer(n) => n.to_string(),
@@ -40,7 +45,7 @@ impl Amount {
             .map(|money| Money(money.0))
             .ok_or_else(|| {
                 Error::InvalidSetting(format!(
-                    "cost.{key}: `{text}` is not an amount; give it as \"12000.00\""
+                    "{setting}: `{text}` is not an amount; give it as \"12000.00\""
                 ))
             })
     }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use budgets::{Amount, BudgetStatus};
 pub use ci::{CiCost, CiPrices};
 pub use lines::{lines, CostLine, LineFilter};
+pub(crate) use split::to_cent;
 pub use split::{split, SplitRule};
 pub use tags::{tag_value, tag_value_udf};
 pub use units::{unit_costs, UnitCost};
@@ -414,7 +415,7 @@ fn is_direct(rule: &str) -> bool {
 }
 
 /// The filled `cost_lines` query of a request.
-fn cost_lines_sql(request: &CostRequest) -> Result<String> {
+pub(crate) fn cost_lines_sql(request: &CostRequest) -> Result<String> {
     let keys = |keys: &[String]| sql_text(&keys.join(","));
     let s = &request.settings;
     fill(

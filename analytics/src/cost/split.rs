@@ -22,7 +22,7 @@ pub enum SplitRule {
 
 /// `numerator / denominator` rounded to the nearest cent (half away from
 /// zero), in scaled units; `denominator` is positive.
-pub(super) fn to_cent(numerator: i128, denominator: i128) -> i128 {
+pub(crate) fn to_cent(numerator: i128, denominator: i128) -> i128 {
     let unit = denominator * CENT;
     let (quotient, remainder) = (numerator / unit, numerator % unit);
     let rounded = if 2 * remainder.abs() >= unit {

@@ -97,7 +97,7 @@ impl DevexRequest {
         Ok(request)
     }
 
-    pub(super) fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         Window {
             from: self.from,
             to: self.to,

@@ -20,7 +20,7 @@ pub async fn derive(
 /// The per-row tables a report reads: over the lake's current content, or
 /// in a server the newest derived while the next is derived (see
 /// [`crate::published`]).
-pub(super) async fn materialize(
+pub(crate) async fn materialize(
     queries: &LakeQueries,
     request: &DevexRequest,
 ) -> Result<SessionContext> {
