@@ -2,7 +2,8 @@
 //! one table of the AI report per query.
 //!
 //! Arguments beyond the window: `team`, `group_by`, `min_group_size`,
-//! `cohort_days=L,M,H`, `seat_price=tool:amount,...`, `cost_services=re`.
+//! `cohort_days=L,M,H`, `seat_price=tool:amount,...`, `cost_services=re`,
+//! `metric=` (strata of one measure).
 
 use std::collections::HashMap;
 
@@ -176,8 +177,12 @@ pub(super) async fn ai_command(
         }
         "strata" => {
             let mut out = Vec::new();
+            let wanted = args.get("metric");
             for group in report.impact.iter().flatten() {
                 for m in &group.metrics {
+                    if wanted.is_some_and(|w| *w != m.metric) {
+                        continue;
+                    }
                     for s in &m.strata {
                         let mut row =
                             vec![group_name(&group.team), m.metric.clone(), s.size.clone()];
