@@ -19,6 +19,52 @@ pub struct Definition {
 /// Every metric SQL file: (area, name, text).
 const FILES: &[(&str, &str, &str)] = &[
     (
+        "AI assistants",
+        "ai_cohorts",
+        include_str!("ai/ai_cohorts.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_cost_rows",
+        include_str!("ai/ai_cost_rows.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_headcount",
+        include_str!("ai/ai_headcount.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_monthly_active",
+        include_str!("ai/ai_monthly_active.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_pull_requests",
+        include_str!("ai/ai_pull_requests.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_rollout_deployments",
+        include_str!("ai/ai_rollout_deployments.sql"),
+    ),
+    ("AI assistants", "ai_seats", include_str!("ai/ai_seats.sql")),
+    (
+        "AI assistants",
+        "ai_usage_days",
+        include_str!("ai/ai_usage_days.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_usage_people",
+        include_str!("ai/ai_usage_people.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_utilization",
+        include_str!("ai/ai_utilization.sql"),
+    ),
+    (
         "DORA",
         "change_lead_times",
         include_str!("dora/change_lead_times.sql"),

@@ -1,4 +1,4 @@
-//! Usage cohorts (`cohorts.sql`): per team and calendar month, how many of
+//! Usage cohorts (`ai_cohorts.sql`): per team and calendar month, how many of
 //! its developers used AI on no days, a few (light), many (moderate) or
 //! most (heavy). Only counts are reported, and only where no cohort of
 //! fewer than the minimum group size shows or can be worked out by
@@ -18,7 +18,7 @@ use crate::privacy::Hidden;
 use crate::template::fill;
 use crate::LakeQueries;
 
-const COHORTS: &str = include_str!("cohorts.sql");
+const COHORTS: &str = include_str!("ai_cohorts.sql");
 
 pub const COHORT_NAMES: [&str; 4] = ["none", "light", "moderate", "heavy"];
 

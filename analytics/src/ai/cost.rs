@@ -1,4 +1,4 @@
-//! What AI assistants cost (`seats.sql`, `ai_cost_rows.sql`): seats at
+//! What AI assistants cost (`ai_seats.sql`, `ai_cost_rows.sql`): seats at
 //! `[ai] seat_price` per active person, tool and month, plus the cost rows
 //! of AI services, per AI-active developer and per AI-assisted merged pull
 //! request, in exact decimals.
@@ -25,7 +25,7 @@ use crate::privacy::Hidden;
 use crate::template::{fill, sql_text};
 use crate::LakeQueries;
 
-const SEATS: &str = include_str!("seats.sql");
+const SEATS: &str = include_str!("ai_seats.sql");
 const AI_COST_ROWS: &str = include_str!("ai_cost_rows.sql");
 
 /// The cost of a scope (a team, or the organisation).

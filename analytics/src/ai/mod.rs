@@ -34,7 +34,7 @@ pub use usage::AiUse;
 use crate::error::Result;
 use crate::LakeQueries;
 
-const USAGE_DAYS: &str = include_str!("usage_days.sql");
+const USAGE_DAYS: &str = include_str!("ai_usage_days.sql");
 
 /// The headline measures of a group (a team, a tool or the organisation).
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]

@@ -1,5 +1,5 @@
 //! The merged pull requests of a window and whether an AI assistant helped
-//! (`pull_requests.sql`, over the DevEx tables), for the AI-assisted share,
+//! (`ai_pull_requests.sql`, over the DevEx tables), for the AI-assisted share,
 //! the impact comparison and the rollout effect.
 
 use super::AiRequest;
@@ -9,7 +9,7 @@ use crate::template::{fill, sql_text};
 use crate::LakeQueries;
 use chrono::NaiveDate;
 
-const PULL_REQUESTS: &str = include_str!("pull_requests.sql");
+const PULL_REQUESTS: &str = include_str!("ai_pull_requests.sql");
 
 /// One merged pull request. Its author is kept only to count distinct
 /// authors for the privacy rule; it never leaves the crate.

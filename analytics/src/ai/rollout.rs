@@ -1,4 +1,4 @@
-//! The rollout effect: each team's rollout month (`monthly_active.sql`) and
+//! The rollout effect: each team's rollout month (`ai_monthly_active.sql`) and
 //! a difference-in-differences of its median cycle time, change failure
 //! rate and rework rate against the teams not yet rolled out.
 //!
@@ -36,8 +36,8 @@ use crate::stats;
 use crate::template::{fill, sql_instant};
 use crate::LakeQueries;
 
-const MONTHLY_ACTIVE: &str = include_str!("monthly_active.sql");
-const ROLLOUT_DEPLOYMENTS: &str = include_str!("rollout_deployments.sql");
+const MONTHLY_ACTIVE: &str = include_str!("ai_monthly_active.sql");
+const ROLLOUT_DEPLOYMENTS: &str = include_str!("ai_rollout_deployments.sql");
 const RESAMPLES: usize = 2000;
 /// Months before and after the rollout month.
 const SPAN: u32 = 3;
@@ -374,6 +374,11 @@ pub(super) async fn rollout(
         if controls.is_empty() {
             entry.note =
                 Some("no team was still without AI over the same months to compare with".into());
+        } else if entry.effects.iter().all(|e| e.estimate.is_none()) {
+            entry.note = Some(
+                "no estimate: a period (three months before, three after) has no pull requests or deployments yet"
+                    .into(),
+            );
         } else if add_months(rollout, -(SPAN as i32))
             < months.keys().next().copied().unwrap_or(rollout)
         {

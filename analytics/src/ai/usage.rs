@@ -1,5 +1,5 @@
-//! Utilization per team or tool (`usage.sql`), the share of developers
-//! active (`headcount.sql`) and of merged pull requests AI-assisted, with
+//! Utilization per team or tool (`ai_utilization.sql`), the share of developers
+//! active (`ai_headcount.sql`) and of merged pull requests AI-assisted, with
 //! the privacy rule applied to every group, tool and surface shown.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,9 +15,9 @@ use crate::privacy::{hidden_beyond, hidden_groups, Hidden};
 use crate::template::fill;
 use crate::LakeQueries;
 
-const USAGE: &str = include_str!("usage.sql");
-const USAGE_PEOPLE: &str = include_str!("usage_people.sql");
-const HEADCOUNT: &str = include_str!("headcount.sql");
+const USAGE: &str = include_str!("ai_utilization.sql");
+const USAGE_PEOPLE: &str = include_str!("ai_usage_people.sql");
+const HEADCOUNT: &str = include_str!("ai_headcount.sql");
 
 /// The use of one tool (in a team, or in the organisation) or of one
 /// surface of a tool.
@@ -35,6 +35,7 @@ pub struct AiUse {
     pub hidden_reason: Option<String>,
     /// A tool's surfaces (`ide`, `chat`, `cli`, `agent`, `code_review`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub surfaces: Vec<AiUse>,
 }
 
@@ -120,7 +121,7 @@ pub(super) async fn people(queries: &LakeQueries, request: &AiRequest) -> Result
     Ok(people)
 }
 
-/// One row of usage.sql.
+/// One row of ai_utilization.sql.
 #[derive(Debug, Clone, Copy, Default)]
 struct UseNumbers {
     active_users: u64,

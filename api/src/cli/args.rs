@@ -192,6 +192,42 @@ pub enum ReportCommand {
     /// tenth merged pull request, per team or start-month cohort (small
     /// groups hidden; those not there yet counted apart).
     Onboarding(OnboardingArgs),
+    /// AI coding assistants per team or tool: AI-active developers and
+    /// their share, acceptance, AI-assisted pull requests, usage cohorts and
+    /// cost; with --impact, AI-assisted against other pull requests; with
+    /// --rollout, each team's rollout effect (small groups hidden).
+    Ai(AiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the window, YYYY-MM-DD (default: tomorrow).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of pull requests' merge days (default UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Only this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// A line per team or per tool.
+    #[arg(long, value_parser = ["team", "tool"], default_value = "team")]
+    pub group_by: String,
+    /// Also AI-assisted against other merged pull requests: medians and
+    /// rates with n, p-values, 95% intervals, by size.
+    #[arg(long)]
+    pub impact: bool,
+    /// Also each team's rollout month and its difference-in-differences
+    /// effect on cycle time, change failure and rework rates.
+    #[arg(long)]
+    pub rollout: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -218,6 +218,26 @@ async fn run(cli: Cli) -> Result<()> {
             output::print(&output?)?;
             Ok(())
         }
+        Command::Report(ReportCommand::Ai(args)) => {
+            apply_lake(&mut config, &args.lake);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = analytics::LakeQueries::open(lake).await?;
+            let params = crate::reports::ai::AiParams {
+                from: args.from,
+                to: args.to,
+                tz: args.tz,
+                team: args.team,
+                group_by: Some(args.group_by),
+                impact: Some(args.impact),
+                rollout: Some(args.rollout),
+                format: None,
+            };
+            let spinner = spinner("measuring AI assistants");
+            let output = crate::reports::ai::run(&queries, &config, &params, args.format).await;
+            spinner.finish_and_clear();
+            output::print(&output?)?;
+            Ok(())
+        }
         Command::Report(ReportCommand::Onboarding(args)) => {
             apply_lake(&mut config, &args.lake);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);

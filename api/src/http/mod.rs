@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 
 mod adoption;
+mod ai;
 mod audit;
 pub mod catalog;
 mod charts;
@@ -112,6 +113,7 @@ fn api_routes() -> Router<AppState> {
         .merge(devex::routes())
         .merge(cost::routes())
         .merge(adoption::routes())
+        .merge(ai::routes())
         .merge(events::routes())
         .merge(audit::routes())
         .merge(query::routes())
@@ -340,6 +342,7 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(openapi::document()).unwrap();
         let sources = [
             include_str!("adoption.rs"),
+            include_str!("ai.rs"),
             include_str!("audit.rs"),
             include_str!("catalog.rs"),
             include_str!("cost.rs"),

@@ -37,6 +37,7 @@ use super::status::ErrorBody;
         super::cost::cost_lines,
         super::adoption::adoption_report,
         super::adoption::onboarding_report,
+        super::ai::ai_report,
         super::events::usage_events,
         super::surveys::survey_waves,
         super::surveys::survey_results,

@@ -3,6 +3,7 @@
 //! text table. The numbers come from `analytics` and `surveys`.
 
 pub mod adoption;
+pub mod ai;
 pub mod audit;
 pub mod cost;
 pub mod devex;

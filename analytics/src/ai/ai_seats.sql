@@ -3,8 +3,8 @@
 --
 -- Rule (devex's AI contract: `[ai] seat_price` per tool per month times
 -- the active seats): a seat is a person AI-active with the tool in the
--- month (usage_days.sql, UTC days inside the window); people count for the
--- teams they were members of on a day of use, as usage.sql counts them.
+-- month (ai_usage_days.sql, UTC days inside the window); people count for the
+-- teams they were members of on a day of use, as ai_utilization.sql counts them.
 --
 -- Template values (filled in by analytics::ai): usage_days, from_day, to_day.
 WITH usage AS ({{usage_days}}),

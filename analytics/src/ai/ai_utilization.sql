@@ -4,7 +4,7 @@
 -- (DX, 2025: "utilization": daily and weekly active users, the share of
 -- developers who use AI tools) and GitHub's Copilot metrics (acceptance
 -- rate = acceptances / suggestions; lines accepted / lines suggested), over
--- usage_days.sql:
+-- ai_usage_days.sql:
 -- * a person's use counts for every team they were a member of on that day
 --   (team_members: valid_from before the day's end, valid_to null or after
 --   its start, UTC as the day is), and once for the organisation (team '');

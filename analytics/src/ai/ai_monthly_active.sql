@@ -3,7 +3,7 @@
 --
 -- Rule (devex's AI contract): a team's rollout month is the first month in
 -- which at least half its developers were AI-active (a day of use, as
--- usage_days.sql counts it, in the month, UTC); a developer counts in the
+-- ai_usage_days.sql counts it, in the month, UTC); a developer counts in the
 -- months their membership overlaps. Rust finds the month.
 --
 -- Template values (filled in by analytics::ai): usage_days, months.

@@ -10,7 +10,7 @@
 -- * a developer counts in a team's month when their membership overlaps
 --   it (valid_from before its end, valid_to null or after its start);
 -- * active_days: the days of the month (in the window) they were
---   AI-active (usage_days.sql);
+--   AI-active (ai_usage_days.sql);
 -- * cohort: none (0 days), light (at least {{light}}), moderate (at least
 --   {{moderate}}), heavy (at least {{heavy}}) — `[ai] cohort_days`.
 --
