@@ -94,6 +94,14 @@ fn calls() -> Vec<(&'static str, &'static str, Vec<String>)> {
         ),
         (
             "get",
+            "/api/v1/ai",
+            vec![
+                format!("/api/v1/ai?{window}&impact=true&rollout=true"),
+                format!("/api/v1/ai?{window}&group_by=tool&format=csv"),
+            ],
+        ),
+        (
+            "get",
             "/api/v1/onboarding",
             s(&[
                 "/api/v1/onboarding?to=2026-11-01",

@@ -324,7 +324,7 @@ async fn check_dashboards(prometheus: &Prometheus, devex: &str) {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 5, "{files:?}");
+    assert_eq!(files.len(), 6, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let board: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -15,7 +15,9 @@
 //!   controls, for the median cycle time (merged pull requests, hours), the
 //!   change failure rate (counted production deployments) and the rework
 //!   rate (merged pull requests reworked within 30 days), each with a 95%
-//!   bootstrap interval (2,000 resamples of each of the four samples);
+//!   bootstrap interval (2,000 resamples of each of the four samples; past
+//!   1,000 units, the normal interval from each sample's standard error:
+//!   Price and Bonett's for medians, linearization for rates);
 //! * only rollout months inside the report's window are estimated; a team
 //!   smaller than the minimum group size in its rollout month is hidden.
 //!   It is an observational estimate: it assumes the team and the controls
@@ -208,6 +210,7 @@ impl<T: Copy> Cells<T> {
         &self,
         metric: &str,
         statistic: fn(&mut [T]) -> Option<f64>,
+        standard_error: fn(&mut [T]) -> Option<f64>,
         n: fn(&[T]) -> u64,
     ) -> RolloutEffect {
         let sample = |v: &Vec<T>| RolloutSample {
@@ -222,6 +225,7 @@ impl<T: Copy> Cells<T> {
                 &self.control_after,
             ],
             statistic,
+            Some(standard_error),
             RESAMPLES,
         );
         RolloutEffect {
@@ -367,9 +371,24 @@ pub(super) async fn rollout(
             );
         }
         entry.effects = vec![
-            cycle.effect("cycle_time_hours", stats::median_of, count_values),
-            failures.effect("change_failure_rate", stats::ratio_of, count_units),
-            rework.effect("rework_rate", stats::ratio_of, count_units),
+            cycle.effect(
+                "cycle_time_hours",
+                stats::median_of,
+                stats::median_standard_error_of,
+                count_values,
+            ),
+            failures.effect(
+                "change_failure_rate",
+                stats::ratio_of,
+                stats::ratio_standard_error_of,
+                count_units,
+            ),
+            rework.effect(
+                "rework_rate",
+                stats::ratio_of,
+                stats::ratio_standard_error_of,
+                count_units,
+            ),
         ];
         if controls.is_empty() {
             entry.note =

@@ -169,6 +169,7 @@ impl RepoSimulation<'_> {
             first_commit_at,
             self.team.profile,
             true,
+            1.0,
         );
         plan.part = self.current;
         self.add_pull_request(plan)

@@ -111,13 +111,24 @@ pub async fn generate(
     // never holds the whole organisation's pull requests.
     let mut elsewhere: Vec<Vec<(usize, PullRequestPlan)>> =
         (0..org.services.len()).map(|_| Vec::new()).collect();
+    let team_ai: Vec<ai::TeamAi> = (0..org.teams.len())
+        .map(|t| ai::TeamAi::plan(&org, t, options.seed))
+        .collect();
     for (t, team) in org.teams.iter().enumerate() {
         let mut rng = stream(options.seed, &format!("prs/{t}"));
-        plan_pull_requests(&org, team, &mut rng, &mut |service, plan| {
-            if org.services[service].1 != t {
-                elsewhere[service].push((t, plan));
-            }
-        });
+        let mut ai_rng = stream(options.seed, &format!("ai-prs/{t}"));
+        plan_pull_requests(
+            &org,
+            team,
+            &mut rng,
+            &team_ai[t],
+            &mut ai_rng,
+            &mut |service, plan| {
+                if org.services[service].1 != t {
+                    elsewhere[service].push((t, plan));
+                }
+            },
+        );
     }
     let mut summaries: Vec<(&'static str, AppendSummary)> = TABLES
         .iter()
@@ -127,11 +138,19 @@ pub async fn generate(
         advanced(t as u64, &format!("team {}", team.name));
         let mut own: HashMap<usize, Vec<PullRequestPlan>> = HashMap::new();
         let mut rng = stream(options.seed, &format!("prs/{t}"));
-        plan_pull_requests(&org, team, &mut rng, &mut |service, plan| {
-            if org.services[service].1 == t {
-                own.entry(service).or_default().push(plan);
-            }
-        });
+        let mut ai_rng = stream(options.seed, &format!("ai-prs/{t}"));
+        plan_pull_requests(
+            &org,
+            team,
+            &mut rng,
+            &team_ai[t],
+            &mut ai_rng,
+            &mut |service, plan| {
+                if org.services[service].1 == t {
+                    own.entry(service).or_default().push(plan);
+                }
+            },
+        );
         for &s in &team.services {
             // The monorepo's services share one history, simulated with its first.
             let services = if org.monorepo.1.first() == Some(&s) {
@@ -174,7 +193,8 @@ pub async fn generate(
         ai::ai_usage(
             &org,
             t,
-            &mut stream(options.seed, &format!("ai/{t}")),
+            &team_ai[t],
+            &mut stream(options.seed, &format!("ai-usage/{t}")),
             &mut out,
         )?;
         out.flush_over_budget(lake, &mut summaries).await?;

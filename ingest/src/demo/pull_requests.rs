@@ -22,12 +22,21 @@ pub(super) struct PullRequestPlan {
     pub(super) title: String,
     pub(super) additions: i64,
     pub(super) deletions: i64,
+    /// The AI assistant that helped, when one did.
+    pub(super) ai_tool: Option<&'static str>,
+    /// Reverted on main this long (microseconds) after its merge.
+    pub(super) reverted_after: Option<i64>,
 }
 
+/// A team's pull requests; `ai` says which its assistants helped with, by
+/// draws from `ai_rng` (its own stream, so the rest of the history does
+/// not move when the AI plan changes).
 pub(super) fn plan_pull_requests(
     org: &Org,
     team: &Team,
     rng: &mut ChaCha8Rng,
+    ai: &ai::TeamAi,
+    ai_rng: &mut ChaCha8Rng,
     planned: &mut dyn FnMut(usize, PullRequestPlan),
 ) {
     let profile = team.profile;
@@ -57,7 +66,29 @@ pub(super) fn plan_pull_requests(
             };
             let owner = &org.teams[org.services[service].1];
             let first_commit_at = local_time(team.zone, day, working_hour(rng));
-            let plan = plan_one(org, rng, owner, author, first_commit_at, profile, false);
+            let assist = ai.assist(org, author, day, ai_rng);
+            let speed = if assist.is_some() {
+                ai::AI_CODING_FACTOR
+            } else {
+                1.0
+            };
+            let mut plan = plan_one(
+                org,
+                rng,
+                owner,
+                author,
+                first_commit_at,
+                profile,
+                false,
+                speed,
+            );
+            let revert_chance = match assist {
+                Some((_, Some(ai::Effect::FasterWithReverts))) => ai::AI_REVERT_CHANCE,
+                _ => ai::REVERT_CHANCE,
+            };
+            let (reverted, delay) = (ai_rng.gen::<f64>() < revert_chance, ai_rng.gen_range(1..10));
+            plan.ai_tool = assist.map(|(tool, _)| tool);
+            plan.reverted_after = reverted.then_some(delay * DAY);
             planned(service, plan);
         }
     }
@@ -87,6 +118,7 @@ pub(super) fn plan_one(
     first_commit_at: i64,
     profile: &Profile,
     hotfix: bool,
+    coding_speed: f64,
 ) -> PullRequestPlan {
     let scale = if hotfix { 0.1 } else { 1.0 };
     // Regular work happens in working hours; hotfixes happen when they must.
@@ -98,7 +130,10 @@ pub(super) fn plan_one(
         }
     };
     let commits = if hotfix { 1 } else { rng.gen_range(1..=6) };
-    let coding = hours(exponential(rng, profile.coding_hours * scale));
+    let coding = hours(exponential(
+        rng,
+        profile.coding_hours * scale * coding_speed,
+    ));
     let mut commit_times: Vec<i64> = (0..commits)
         .map(|i| work(first_commit_at + coding * i / commits.max(1)))
         .collect();
@@ -182,5 +217,7 @@ pub(super) fn plan_one(
         title,
         additions: lognormal(rng, 60.0, 1.2).round() as i64 + 1,
         deletions: lognormal(rng, 20.0, 1.2).round() as i64,
+        ai_tool: None,
+        reverted_after: None,
     }
 }

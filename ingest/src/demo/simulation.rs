@@ -16,6 +16,8 @@ pub(super) enum Event {
     },
     /// Roll one service's production back to this sha.
     Rollback(usize, String),
+    /// Revert the merged pull request with this index on main.
+    Revert(usize),
     /// Next tick of the deployment schedule.
     Tick,
 }
@@ -187,6 +189,7 @@ impl<'a> RepoSimulation<'a> {
                     self.act_as(part);
                     self.production_deployment(at, &to, false)?;
                 }
+                Event::Revert(index) => self.revert(index, at)?,
             }
         }
         Ok(())
@@ -213,6 +216,7 @@ impl<'a> RepoSimulation<'a> {
                 at,
                 &message,
                 files,
+                None,
             )?;
             parent = Some(sha);
             at += 25 * DAY;
@@ -273,6 +277,9 @@ impl<'a> RepoSimulation<'a> {
         let merge_sha = sha(self.rng);
         let plan = &self.plans[index];
         let (author, hotfix, number, part) = (plan.author, plan.hotfix, plan.number, plan.part);
+        let (ai_tool, reverted_after) = (plan.ai_tool, plan.reverted_after);
+        // A squash commit keeps the branch's Co-authored-by trailers.
+        let merge_tool = if plan.squash { ai_tool } else { None };
         let (parents, message) = if plan.squash {
             (
                 before.iter().cloned().collect(),
@@ -288,7 +295,7 @@ impl<'a> RepoSimulation<'a> {
         };
         // A merge commit's files, against main, are the pull request's.
         let files = self.pull_request_files(index);
-        self.commit(&merge_sha, parents, author, at, &message, files)?;
+        self.commit(&merge_sha, parents, author, at, &message, files, merge_tool)?;
         self.main.push((at, merge_sha.clone()));
         self.changed_at[part] = at;
         self.push(
@@ -302,12 +309,51 @@ impl<'a> RepoSimulation<'a> {
         let pipeline = self.org.main_pipeline(self.team, self.services[0], at);
         self.ci_run(pipeline, &merge_sha, "main", "push", at + MINUTE)?;
         self.pull_request_row(index, Some(&merge_sha))?;
+        if let Some(after) = reverted_after {
+            self.schedule(at + after, Event::Revert(index));
+        }
         if matches!(self.team.profile.cadence, Cadence::EveryMerge) || hotfix {
             let delay = self.rng.gen_range(20..50) * MINUTE;
             self.schedule(
                 at + delay,
                 Event::Deploy {
                     emergency: hotfix,
+                    part: Some(part),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Reverts a merged pull request with a commit on main, as `git revert`
+    /// names it (`Revert "<title> (#N)"`); it goes out with the next
+    /// deployment. Its sha is derived, not drawn, so the rest of the
+    /// history's random draws stay as they were.
+    pub(super) fn revert(&mut self, index: usize, at: i64) -> Result<()> {
+        let before = self.head_at(at).map(str::to_string);
+        let plan = &self.plans[index];
+        let (author, number, part) = (plan.author, plan.number, plan.part);
+        let message = format!("Revert \"{} (#{number})\"", plan.title);
+        let digest = Sha256::digest(format!("{}/{number}/revert", self.repo).as_bytes());
+        let sha: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
+        let files = self.pull_request_files(index);
+        let parents = before.iter().cloned().collect();
+        self.commit(&sha, parents, author, at, &message, files, None)?;
+        self.main.push((at, sha.clone()));
+        self.changed_at[part] = at;
+        self.push(
+            "refs/heads/main",
+            before.as_deref(),
+            &sha,
+            vec![sha.clone()],
+            at,
+            author,
+        )?;
+        if matches!(self.team.profile.cadence, Cadence::EveryMerge) {
+            self.schedule(
+                at + 30 * MINUTE,
+                Event::Deploy {
+                    emergency: false,
                     part: Some(part),
                 },
             );
@@ -325,6 +371,7 @@ impl<'a> RepoSimulation<'a> {
         let reviews = plan.reviews.clone();
         let decided_at = plan.closed_at.unwrap_or(self.org.end);
         let title = plan.title.clone();
+        let ai_tool = plan.ai_tool;
         let item = format!("{}#{number}", self.repo);
         let branch_ref = format!("refs/heads/pr-{number}");
         let mut parent = self.head_at(plan.first_commit_at).map(str::to_string);
@@ -347,6 +394,7 @@ impl<'a> RepoSimulation<'a> {
                 at,
                 &message,
                 files,
+                ai_tool,
             )?;
             self.activity(author, at, "commit", &item)?;
             let pushed_at = at + self.rng.gen_range(1..20) * MINUTE;
@@ -438,12 +486,12 @@ impl<'a> RepoSimulation<'a> {
                     .map_or(Value::Null, Value::TextList),
                 None => Value::Null,
             },
-            // The demo's AI assistants come with issue 21's measures.
-            Value::Null,
+            Value::opt_text(plan.ai_tool),
         ];
         self.out.push(&schema::PULL_REQUESTS, row)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn commit(
         &mut self,
         sha: &str,
@@ -452,6 +500,7 @@ impl<'a> RepoSimulation<'a> {
         at: i64,
         message: &str,
         files: Option<Vec<String>>,
+        ai_tool: Option<&str>,
     ) -> Result<()> {
         self.out.push_row(crate::canonical::Commit {
             event_id: format!("demo:commit:{}:{sha}", self.repo),
@@ -463,7 +512,7 @@ impl<'a> RepoSimulation<'a> {
             committed_at: Some(crate::canonical::Micros(at)),
             message_summary: Some(message.to_string()),
             files,
-            ai_tool: None,
+            ai_tool: ai_tool.map(str::to_string),
         })
     }
 

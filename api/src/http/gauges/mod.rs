@@ -20,6 +20,7 @@ use prometheus_client::metrics::MetricType;
 use crate::config::Config;
 use crate::error::Result;
 
+mod ai;
 mod cost;
 mod platform;
 
@@ -325,6 +326,7 @@ impl Scorecard {
         }
         cost::cost_gauges(&mut builder, queries, config, end, &owners).await?;
         platform::platform_gauges(&mut builder, queries, config, from, to).await?;
+        ai::ai_gauges(&mut builder, queries, config, from, to).await?;
         // Corrupt files moved out of their tables: alert on any.
         let quarantined = queries.lake().quarantined_files()?;
         for table in ingest::schema::TABLES {
