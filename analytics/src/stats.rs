@@ -256,7 +256,7 @@ pub fn ratio_of(units: &mut [(f64, f64)]) -> Option<f64> {
 /// intervals from [`median_standard_error`] and [`ratio_standard_error`]
 /// instead of the bootstrap: the bootstrap costs resamples x n, and at this
 /// size the two agree.
-pub const LARGE_SAMPLE: usize = 1000;
+pub const LARGE_SAMPLE: usize = 400;
 
 /// The z of a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;

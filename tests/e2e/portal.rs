@@ -453,12 +453,47 @@ async fn the_portal_renders_and_clicks_through_in_chromium() {
     assert!(overall.as_str().unwrap().contains("66"), "{overall}");
     let onboarding = page.screenshot("onboarding.png").await;
 
+    // AI assistants, from the navigation: a line per team over the months,
+    // a dot on each rolled-out team's rollout month, the impact table with
+    // intervals and the rollout effects.
+    page.evaluate("document.querySelector('nav a[href=\"/ai\"]').click()")
+        .await;
+    page.wait_for_load().await;
+    assert_eq!(page.evaluate("location.pathname").await, "/ai");
+    let lines = page
+        .evaluate("document.querySelectorAll('#ai-rollout polyline.team').length")
+        .await;
+    assert_eq!(lines, 8, "a line per team");
+    let rollouts = page
+        .evaluate("[...document.querySelectorAll('#ai-rollout circle.rollout')].map(c => c.dataset.team).sort()")
+        .await;
+    assert_eq!(
+        rollouts,
+        json!(["checkout", "growth", "identity", "mobile", "payments", "platform"]),
+        "the demo's two thirds of teams roll out"
+    );
+    let impact = page
+        .evaluate("document.querySelector('#ai-impact tbody').textContent")
+        .await;
+    let impact = impact.as_str().unwrap();
+    assert!(
+        impact.contains("cycle_time_hours")
+            && impact.contains("rework_rate")
+            && impact.contains("["),
+        "{impact}"
+    );
+    let teams = page
+        .evaluate("document.querySelectorAll('#ai-teams tbody tr').length")
+        .await;
+    assert_eq!(teams, 8);
+    let ai = page.screenshot("ai.png").await;
+
     assert!(
         page.errors.is_empty(),
         "errors in the browser: {:?}",
         page.errors
     );
-    for shot in [overview, team, deployment, cost, adoption, onboarding] {
+    for shot in [overview, team, deployment, cost, adoption, onboarding, ai] {
         assert!(
             std::fs::metadata(&shot).unwrap().len() > 10_000,
             "{}",

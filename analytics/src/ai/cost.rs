@@ -189,9 +189,19 @@ pub(super) async fn cost(
             },
         })
         .collect();
+    // The organisation's per-person cost counts its AI-active people: not
+    // when they are fewer than the minimum.
+    let everyone = people.all("").len();
+    let overall = match everyone == 0 || everyone >= min {
+        true => scope(None),
+        false => AiScopeCost {
+            hidden_reason: Some(Hidden::TooFew.reason(min, "AI-active people")),
+            ..AiScopeCost::default()
+        },
+    };
     Ok(AiCost {
         currency: request.cost.currency.clone(),
-        overall: scope(None),
+        overall,
         teams,
         unpriced_tools: unpriced.into_iter().collect(),
     })

@@ -6,7 +6,7 @@
 //! comparisons):
 //! * durations (cycle, pickup and review hours) and size (lines changed)
 //!   compare medians: the difference is median(AI) - median(other), with a
-//!   95% bootstrap interval (2,000 resamples; past 1,000 pull requests the
+//!   95% bootstrap interval (2,000 resamples; past 400 pull requests the
 //!   normal interval from Price and Bonett's standard errors of the two
 //!   medians, which the bootstrap then agrees with at a fraction of the
 //!   cost) and the two-sided Mann-Whitney U p-value (SciPy's asymptotic
@@ -15,7 +15,7 @@
 //!   attempts of the pull requests' runs) and the rework rate (reworked
 //!   within 30 days, of those whose 30 days are in the lake); the
 //!   difference is rate(AI) - rate(other), with a bootstrap interval that
-//!   resamples pull requests whole (past 1,000, the normal interval from
+//!   resamples pull requests whole (past 400, the normal interval from
 //!   the linearized standard errors, which keep pull requests whole too)
 //!   and the two-proportion z-test p-value;
 //! * significant: p below 0.05;

@@ -16,7 +16,7 @@
 //!   change failure rate (counted production deployments) and the rework
 //!   rate (merged pull requests reworked within 30 days), each with a 95%
 //!   bootstrap interval (2,000 resamples of each of the four samples; past
-//!   1,000 units, the normal interval from each sample's standard error:
+//!   400 units, the normal interval from each sample's standard error:
 //!   Price and Bonett's for medians, linearization for rates);
 //! * only rollout months inside the report's window are estimated; a team
 //!   smaller than the minimum group size in its rollout month is hidden.
@@ -88,7 +88,8 @@ pub struct RolloutTeam {
     /// Why there is no estimate, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// AI-active share per month, for the rollout chart.
+    /// AI-active share per month from the first reported use to the
+    /// window's end, for the rollout chart.
     pub months: Vec<ActiveMonth>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden_reason: Option<String>,
@@ -263,7 +264,19 @@ pub(super) async fn rollout(
         request.to.with_day(1).unwrap_or(request.to),
         SPAN as i32 + 1,
     );
-    let active = monthly_active(queries, first, end).await?;
+    // The rollout month is the first month ever with half the team
+    // active: read from the first reported use, not just the window's.
+    let result = queries
+        .read_only_sql("SELECT min(day) AS day FROM ai_usage")
+        .await?;
+    let first_use = Columns::new(&result.batches)
+        .dates("day")?
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|d| d.with_day(1))
+        .map_or(first, |d| d.min(first));
+    let active = monthly_active(queries, first_use, end).await?;
     let rollouts: BTreeMap<&str, Option<NaiveDate>> = active
         .iter()
         .map(|(team, months)| {
@@ -281,6 +294,10 @@ pub(super) async fn rollout(
     };
     let prs: Vec<PullRequestRow> = rows(queries, &utc, first, end).await?;
     let deployments = deployments(queries, request, first, end).await?;
+    let first_merge = prs
+        .iter()
+        .filter_map(|pr| month_of_micros(pr.merged_at))
+        .min();
     let window_months: BTreeSet<NaiveDate> = months(request.from, request.to)
         .iter()
         .map(|m| m.0)
@@ -297,6 +314,7 @@ pub(super) async fn rollout(
             .map_or(0, |(developers, _)| *developers);
         let chart = months
             .iter()
+            .filter(|(month, _)| **month < request.to)
             .map(|(month, (developers, active))| ActiveMonth {
                 month: *month,
                 developers: *developers,
@@ -398,9 +416,7 @@ pub(super) async fn rollout(
                 "no estimate: a period (three months before, three after) has no pull requests or deployments yet"
                     .into(),
             );
-        } else if add_months(rollout, -(SPAN as i32))
-            < months.keys().next().copied().unwrap_or(rollout)
-        {
+        } else if first_merge.is_none_or(|m| add_months(rollout, -(SPAN as i32)) < m) {
             entry.note = Some("fewer than three months of data before the rollout".into());
         }
         out.push(entry);

@@ -263,7 +263,18 @@ fn measures(
     developers: Option<u64>,
     (merged, assisted): (u64, u64),
 ) -> AiMeasures {
-    let u = use_of(request, "", numbers);
+    let mut u = use_of(request, "", numbers);
+    // How a few people use their assistant is their own: with fewer
+    // AI-active people than the minimum, only how many are active shows.
+    if u.active_users
+        .is_some_and(|n| n > 0 && (n as usize) < request.min_group_size())
+    {
+        u.dau_mean = None;
+        u.wau_mean = None;
+        u.acceptance_rate = None;
+        u.suggestions = None;
+        u.line_acceptance_rate = None;
+    }
     AiMeasures {
         ai_active_users: u.active_users,
         ai_active_share: ratio(u.active_users, developers),

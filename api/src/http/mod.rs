@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 mod adoption;
 mod ai;
+mod ai_page;
 mod audit;
 pub mod catalog;
 mod charts;

@@ -188,7 +188,7 @@ nav {{ margin-bottom: 1rem; font-size: .9rem; }}
 </style>
 </head>
 <body>
-<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/cost">Cost</a> · <a href="/surveys">Surveys</a> · <a href="/definitions">Definitions</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
+<nav><a href="/">Overview</a> · <a href="/adoption">Adoption</a> · <a href="/onboarding">Onboarding</a> · <a href="/ai">AI assistants</a> · <a href="/cost">Cost</a> · <a href="/surveys">Surveys</a> · <a href="/definitions">Definitions</a> · <a href="/api/v1/openapi.json">API</a> · <a href="/metrics">Prometheus metrics</a></nav>
 {body}
 </body>
 </html>
@@ -665,6 +665,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cost", get(cost_page))
         .route("/adoption", get(adoption_page))
         .route("/onboarding", get(onboarding_page))
+        .route("/ai", get(ai_page))
         .route("/definitions", get(definitions_page))
 }
 
@@ -737,6 +738,10 @@ async fn adoption_page(State(state): State<AppState>) -> Response {
 
 async fn onboarding_page(State(state): State<AppState>) -> Response {
     html(super::platform_pages::onboarding_page(&state).await)
+}
+
+async fn ai_page(State(state): State<AppState>) -> Response {
+    html(super::ai_page::ai_page(&state).await)
 }
 
 async fn team_page(
