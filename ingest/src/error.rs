@@ -39,6 +39,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A lake given as a URL (`s3://bucket/prefix`) whose scheme devex
+    /// cannot store in yet: refused, rather than made a local folder named
+    /// after the scheme.
+    #[error("--lake {lake}: lakes on `{scheme}://` are not supported yet; give a local folder (e.g. --lake ./devex-lake), or mount the bucket and give its path")]
+    UnsupportedLake { lake: String, scheme: String },
+
     #[error("{}", not_writable_message(path, source))]
     LakeNotWritable {
         path: PathBuf,
@@ -106,6 +112,7 @@ impl Error {
                 | Error::InvalidFile { .. }
                 | Error::ReadInput { .. }
                 | Error::LakeNotWritable { .. }
+                | Error::UnsupportedLake { .. }
                 | Error::LakeUnavailable { .. }
                 | Error::UnknownSource { .. }
                 | Error::SourceAuth { .. }

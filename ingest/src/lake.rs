@@ -128,6 +128,7 @@ impl Lake {
     /// Opens the lake at `path`, creating the folder when it does not exist.
     pub fn create_or_open(path: impl AsRef<Path>) -> Result<Lake> {
         let path = path.as_ref();
+        refuse_urls(path)?;
         std::fs::create_dir_all(path.join(STATE_DIR)).map_err(|source| Error::LakeNotWritable {
             path: path.to_path_buf(),
             source,
@@ -139,6 +140,7 @@ impl Lake {
     /// says how to make one.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Lake> {
         let path = path.as_ref();
+        refuse_urls(path)?;
         if !path.is_dir() {
             return Err(Error::InvalidFile {
                 file: path.display().to_string(),
@@ -636,11 +638,45 @@ fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(buffer)
 }
 
+/// A lake given as a URL (`scheme://...`) rather than a folder: refused
+/// until its scheme is supported.
+fn refuse_urls(path: &Path) -> Result<()> {
+    let text = path.to_string_lossy();
+    let Some((scheme, _)) = text.split_once("://") else {
+        return Ok(());
+    };
+    let is_scheme = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    match is_scheme {
+        true => Err(Error::UnsupportedLake {
+            lake: text.to_string(),
+            scheme: scheme.to_string(),
+        }),
+        false => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rows::{TableBuilder, Value};
     use crate::schema::{INCIDENTS, TEAMS};
+
+    #[test]
+    fn a_lake_url_is_refused_not_made_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("s3://{}/lake", dir.path().display());
+        let error = Lake::create_or_open(&url).unwrap_err().to_string();
+        assert!(error.contains("`s3://` are not supported yet"), "{error}");
+        assert!(!std::path::Path::new("s3:").exists());
+        assert!(Lake::open_existing("gs://bucket/x").is_err());
+        // A folder whose name merely holds the characters is a folder.
+        assert!(refuse_urls(Path::new("./lakes/a://b")).is_ok());
+        assert!(refuse_urls(Path::new("devex-lake")).is_ok());
+    }
 
     fn incident(id: &str, opened_at: &str) -> Vec<Value> {
         let micros = DateTime::parse_from_rfc3339(opened_at)

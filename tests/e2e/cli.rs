@@ -47,6 +47,18 @@ fn mistakes_exit_with_their_code_and_say_what_to_do() {
             "incidents",
         ),
         (vec!["query", "--lake", lake, "SELEC 1"], 2, "SELEC"),
+        // A lake on object storage, not supported yet: refused, not made a
+        // local folder named `s3:`.
+        (
+            vec!["report", "dora", "--lake", "s3://bucket/devex"],
+            2,
+            "not supported yet",
+        ),
+        (
+            vec!["demo", "--lake", "s3://bucket/devex"],
+            2,
+            "local folder",
+        ),
         (
             vec!["query", "--lake", lake, "DROP TABLE deployments"],
             2,
@@ -85,6 +97,10 @@ fn mistakes_exit_with_their_code_and_say_what_to_do() {
         assert!(message.contains(says), "{args:?}: {message}");
         assert!(!message.contains("panicked"), "{args:?}: {message}");
     }
+    assert!(
+        !std::path::Path::new("s3:").exists(),
+        "a folder named s3: was made"
+    );
 }
 
 /// `devex ... | head`: the reader stops early; devex ends quietly with 0.
@@ -207,6 +223,8 @@ fn every_report_table_fits_120_columns() {
             "--golden-paths",
         ],
         vec!["report", "onboarding"],
+        vec!["report", "ai", "--impact", "--rollout"],
+        vec!["report", "ai", "--group-by", "tool"],
     ];
     let mut runs: Vec<Vec<&str>> = reports
         .into_iter()

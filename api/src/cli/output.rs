@@ -43,6 +43,7 @@ pub fn exit_code(error: &Error) -> u8 {
         "unknown_deployment",
         "source_config",
         "group_below_minimum_size",
+        "unsupported_lake",
     ];
     if USAGE.contains(&error.code()) {
         2

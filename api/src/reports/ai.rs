@@ -109,7 +109,7 @@ fn impact_lines(groups: &[ImpactGroup]) -> Vec<String> {
     for group in groups {
         let name = group.team.clone().unwrap_or_else(|| "overall".into());
         if let Some(why) = &group.hidden_reason {
-            hidden.push(format!("  {name}: hidden, {why}"));
+            hidden.extend(wrap(&format!("{name}: hidden, {why}"), 96, "  "));
             continue;
         }
         for m in &group.metrics {
@@ -154,6 +154,7 @@ fn rollout_lines(teams: &[RolloutTeam]) -> Vec<String> {
     ]
     .map(str::to_string)
     .to_vec()];
+    let mut notes = Vec::new();
     for team in teams {
         let month = team
             .rollout_month
@@ -164,7 +165,7 @@ fn rollout_lines(teams: &[RolloutTeam]) -> Vec<String> {
                 .clone()
                 .or(team.note.clone())
                 .unwrap_or_default();
-            rows.push(vec![team.team.clone(), month, why]);
+            notes.extend(wrap(&format!("{} ({month}): {why}", team.team), 96, "  "));
             continue;
         }
         for e in &team.effects {
@@ -182,7 +183,30 @@ fn rollout_lines(teams: &[RolloutTeam]) -> Vec<String> {
             ]);
         }
     }
-    lines.extend(aligned_lines(&rows).into_iter().map(|l| format!("  {l}")));
+    if rows.len() > 1 {
+        lines.extend(aligned_lines(&rows).into_iter().map(|l| format!("  {l}")));
+    }
+    lines.extend(notes);
+    lines
+}
+
+/// `text` in lines of at most `width` characters, each after `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(format!("{indent}{line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(format!("{indent}{line}"));
+    }
     lines
 }
 
@@ -220,7 +244,7 @@ fn table(report: &AiReport) -> String {
     lines.extend(aligned_lines(&rows));
     let cost = &report.cost.overall;
     lines.push(String::new());
-    lines.push(format!(
+    let cost_line = format!(
         "Cost ({}): seats {} + cost rows {} = {}; per AI-active developer {}, per AI-assisted pull request {}{}",
         report.cost.currency,
         cost.seats,
@@ -235,7 +259,8 @@ fn table(report: &AiReport) -> String {
                 report.cost.unpriced_tools.join(", ")
             ),
         }
-    ));
+    );
+    lines.extend(wrap(&cost_line, 100, ""));
     if let Some(impact) = &report.impact {
         lines.extend(impact_lines(impact));
     }
@@ -243,7 +268,9 @@ fn table(report: &AiReport) -> String {
         lines.extend(rollout_lines(rollout));
     }
     lines.push(String::new());
-    lines.extend(report.caveats.iter().map(|c| format!("Note: {c}.")));
+    for caveat in &report.caveats {
+        lines.extend(wrap(&format!("Note: {caveat}."), 100, ""));
+    }
     lines.join("\n") + "\n"
 }
 
