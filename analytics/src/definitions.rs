@@ -35,11 +35,6 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     (
         "AI assistants",
-        "ai_monthly_active",
-        include_str!("ai/ai_monthly_active.sql"),
-    ),
-    (
-        "AI assistants",
         "ai_pull_requests",
         include_str!("ai/ai_pull_requests.sql"),
     ),
@@ -53,6 +48,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "AI assistants",
         "ai_usage_days",
         include_str!("ai/ai_usage_days.sql"),
+    ),
+    (
+        "AI assistants",
+        "ai_usage_teams",
+        include_str!("ai/ai_usage_teams.sql"),
     ),
     (
         "AI assistants",

@@ -104,6 +104,18 @@ impl Window {
 }
 
 /// A date parameter, YYYY-MM-DD.
+/// ISO weeks (Monday first) holding at least one day of `[from, to)`; at
+/// least 1, so means per week never divide by zero.
+pub fn iso_weeks(from: NaiveDate, to: NaiveDate) -> usize {
+    use chrono::Datelike;
+    from.iter_days()
+        .take_while(|d| *d < to)
+        .map(|d| (d.iso_week().year(), d.iso_week().week()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        .max(1)
+}
+
 pub fn parse_date(parameter: &'static str, value: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
         Error::invalid_parameter(

@@ -12,7 +12,7 @@ mod golden_paths;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -183,13 +183,7 @@ impl AdoptionRequest {
 
     /// ISO weeks (Monday first) holding at least one of the window's days.
     fn weeks(&self) -> usize {
-        self.from
-            .iter_days()
-            .take_while(|d| *d < self.to)
-            .map(|d| (d.iso_week().year(), d.iso_week().week()))
-            .collect::<BTreeSet<_>>()
-            .len()
-            .max(1)
+        crate::window::iso_weeks(self.from, self.to)
     }
 }
 

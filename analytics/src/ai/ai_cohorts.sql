@@ -1,4 +1,4 @@
--- cohorts: each team's developers per month by how many days they used an
+-- ai_cohorts: each team's developers per month by how many days they used an
 -- AI assistant (usage cohorts).
 --
 -- Implements the usage cohorts of the DX AI Measurement Framework (DX,

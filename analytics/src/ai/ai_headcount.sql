@@ -1,4 +1,4 @@
--- headcount: each team's developers during the window, and the
+-- ai_headcount: each team's developers during the window, and the
 -- organisation's (team null), for the share of developers AI-active.
 --
 -- Rule (devex's adoption contract, as adoption/headcount.sql): a developer

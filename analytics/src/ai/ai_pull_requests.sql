@@ -1,4 +1,4 @@
--- pull_requests: every pull request merged in the window, whether it was
+-- ai_pull_requests: every pull request merged in the window, whether it was
 -- AI-assisted and by which tool, with what the impact comparison needs.
 --
 -- Rule (devex's AI contract; the comparison DORA 2025's "State of

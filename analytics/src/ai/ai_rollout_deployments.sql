@@ -1,4 +1,4 @@
--- rollout_deployments: counted production deployments per team, month and
+-- ai_rollout_deployments: counted production deployments per team, month and
 -- outcome, for the change failure rate before and after a team's rollout.
 --
 -- Rule (DORA's change failure rate as analytics::dora computes it:

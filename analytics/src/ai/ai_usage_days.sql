@@ -1,4 +1,4 @@
--- usage_days: AI assistant use per person, tool, surface and day in the
+-- ai_usage_days: AI assistant use per person, tool, surface and day in the
 -- window, as the measures count it (a subquery the other AI files read).
 --
 -- Rule (devex's AI contract, over `ai_usage` as GitHub's Copilot usage

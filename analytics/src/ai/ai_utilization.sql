@@ -1,4 +1,4 @@
--- usage: AI assistant utilization per team, tool and surface in the window.
+-- ai_utilization: AI assistant utilization per team, tool and surface in the window.
 --
 -- Implements the utilization measures of the DX AI Measurement Framework
 -- (DX, 2025: "utilization": daily and weekly active users, the share of
@@ -6,8 +6,7 @@
 -- rate = acceptances / suggestions; lines accepted / lines suggested), over
 -- ai_usage_days.sql:
 -- * a person's use counts for every team they were a member of on that day
---   (team_members: valid_from before the day's end, valid_to null or after
---   its start, UTC as the day is), and once for the organisation (team '');
+--   and once for the organisation (team ''), as ai_usage_teams.sql says;
 -- * active_users: distinct people with use in the window; user_days: the
 --   sum over days of that day's active people, user_weeks the same over ISO
 --   weeks (Monday first); Rust divides them by the window's days and weeks,
@@ -15,19 +14,9 @@
 -- * rows for (team, tool, surface), (team, tool) and (team): a rolled-up
 --   column is null.
 --
--- Template values (filled in by analytics::ai): usage_days (that file,
--- filled), from_day, to_day.
-WITH usage AS ({{usage_days}}),
-scoped AS (
-    SELECT m.team, u.*
-    FROM usage u
-    JOIN team_members m
-      ON m.developer = u."user"
-     AND m.valid_from < arrow_cast(CAST(u.day + INTERVAL '1 day' AS TIMESTAMP), 'Timestamp(µs, "UTC")')
-     AND (m.valid_to IS NULL OR m.valid_to > arrow_cast(CAST(u.day AS TIMESTAMP), 'Timestamp(µs, "UTC")'))
-    UNION ALL
-    SELECT '' AS team, u.* FROM usage u
-),
+-- Template values (filled in by analytics::ai): usage_teams (that file,
+-- filled).
+WITH scoped AS ({{usage_teams}}),
 distinct_scoped AS (
     -- A person in one team twice (two overlapping memberships) counts once.
     SELECT DISTINCT team, "user", tool, surface, day,

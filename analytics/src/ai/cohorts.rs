@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::request::{months, sql_months};
-use super::usage::usage_values;
+use super::request::{months, sql_date, sql_months};
 use super::AiRequest;
 use crate::columns::Columns;
 use crate::error::Result;
@@ -62,21 +61,27 @@ pub(crate) fn hidden_parts(parts: &BTreeMap<&str, u64>, min: u64) -> Vec<String>
     }
 }
 
-pub(super) async fn cohorts(
+/// Team and month -> developers per cohort, over the AI use of days
+/// `[from, to)` and the calendar months they touch (every team, whatever
+/// the request's filter).
+pub(super) async fn cohort_counts(
     queries: &LakeQueries,
     request: &AiRequest,
-) -> Result<Vec<CohortMonth>> {
-    let mut values = usage_values(request)?;
-    let days = request.settings.cohort_days;
-    values.extend([
-        ("months", sql_months(&months(request.from, request.to))),
-        ("light", days.light.to_string()),
-        ("moderate", days.moderate.to_string()),
-        ("heavy", days.heavy.to_string()),
-    ]);
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeMap<(String, NaiveDate), BTreeMap<&'static str, u64>>> {
+    let days = [("from_day", sql_date(from)), ("to_day", sql_date(to))];
+    let thresholds = request.settings.cohort_days;
+    let values = [
+        ("usage_days", fill(super::USAGE_DAYS, &days)?),
+        ("months", sql_months(&months(from, to))),
+        ("light", thresholds.light.to_string()),
+        ("moderate", thresholds.moderate.to_string()),
+        ("heavy", thresholds.heavy.to_string()),
+    ];
     let result = queries.read_only_sql(&fill(COHORTS, &values)?).await?;
     let c = Columns::new(&result.batches);
-    let mut counts: BTreeMap<(String, NaiveDate), BTreeMap<&str, u64>> = BTreeMap::new();
+    let mut counts: BTreeMap<(String, NaiveDate), BTreeMap<&'static str, u64>> = BTreeMap::new();
     for (((team, month), cohort), n) in c
         .text("team")?
         .into_iter()
@@ -87,9 +92,6 @@ pub(super) async fn cohorts(
         let (Some(team), Some(month), Some(cohort)) = (team, month, cohort) else {
             continue;
         };
-        if request.team.as_ref().is_some_and(|t| *t != team) {
-            continue;
-        }
         let Some(name) = COHORT_NAMES.iter().find(|c| **c == cohort) else {
             continue;
         };
@@ -97,6 +99,17 @@ pub(super) async fn cohorts(
             .entry((team, month))
             .or_insert_with(|| COHORT_NAMES.iter().map(|c| (*c, 0)).collect());
         *parts.entry(name).or_default() += n.unwrap_or(0).max(0) as u64;
+    }
+    Ok(counts)
+}
+
+pub(super) async fn cohorts(
+    queries: &LakeQueries,
+    request: &AiRequest,
+) -> Result<Vec<CohortMonth>> {
+    let mut counts = cohort_counts(queries, request, request.from, request.to).await?;
+    if let Some(team) = &request.team {
+        counts.retain(|(t, _), _| t == team);
     }
     let min = request.min_group_size() as u64;
     Ok(counts

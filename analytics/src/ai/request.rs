@@ -3,7 +3,7 @@
 //! [`AiSettings::attribution`]), the cohort and size thresholds, and the
 //! prices.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
@@ -253,13 +253,7 @@ impl AiRequest {
 
     /// ISO weeks (Monday first) holding at least one of the window's days.
     pub(super) fn weeks(&self) -> usize {
-        self.from
-            .iter_days()
-            .take_while(|d| *d < self.to)
-            .map(|d| (d.iso_week().year(), d.iso_week().week()))
-            .collect::<BTreeSet<_>>()
-            .len()
-            .max(1)
+        crate::window::iso_weeks(self.from, self.to)
     }
 
     /// The DevEx question whose tables the pull request measures read.

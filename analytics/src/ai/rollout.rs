@@ -1,4 +1,4 @@
-//! The rollout effect: each team's rollout month (`ai_monthly_active.sql`) and
+//! The rollout effect: each team's rollout month (from `ai_cohorts.sql`) and
 //! a difference-in-differences of its median cycle time, change failure
 //! rate and rework rate against the teams not yet rolled out.
 //!
@@ -29,7 +29,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
 use super::pull_requests::{rows, PullRequestRow};
-use super::request::{months, sql_date, sql_months};
+use super::request::months;
 use super::AiRequest;
 use crate::columns::Columns;
 use crate::error::Result;
@@ -38,7 +38,6 @@ use crate::stats;
 use crate::template::{fill, sql_instant};
 use crate::LakeQueries;
 
-const MONTHLY_ACTIVE: &str = include_str!("ai_monthly_active.sql");
 const ROLLOUT_DEPLOYMENTS: &str = include_str!("ai_rollout_deployments.sql");
 const RESAMPLES: usize = 2000;
 /// Months before and after the rollout month.
@@ -108,36 +107,22 @@ fn month_of_micros(micros: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp_micros(micros).and_then(|t| t.date_naive().with_day(1))
 }
 
-/// Team -> month -> (developers, AI-active).
+/// Team -> month -> (developers, AI-active): the cohorts of
+/// `ai_cohorts.sql`, all but `none` active.
 async fn monthly_active(
     queries: &LakeQueries,
+    request: &AiRequest,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<String, BTreeMap<NaiveDate, (u64, u64)>>> {
-    let days = [("from_day", sql_date(from)), ("to_day", sql_date(to))];
-    let values = [
-        ("usage_days", fill(super::USAGE_DAYS, &days)?),
-        ("months", sql_months(&months(from, to))),
-    ];
-    let result = queries
-        .read_only_sql(&fill(MONTHLY_ACTIVE, &values)?)
-        .await?;
-    let c = Columns::new(&result.batches);
     let mut out: BTreeMap<String, BTreeMap<NaiveDate, (u64, u64)>> = BTreeMap::new();
-    for (((team, month), developers), active) in c
-        .text("team")?
-        .into_iter()
-        .zip(c.dates("month")?)
-        .zip(c.int("developers")?)
-        .zip(c.int("active")?)
-    {
-        let (Some(team), Some(month)) = (team, month) else {
-            continue;
-        };
-        let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+    let counts = super::cohorts::cohort_counts(queries, request, from, to).await?;
+    for ((team, month), parts) in counts {
+        let developers: u64 = parts.values().sum();
+        let active = developers - parts.get("none").copied().unwrap_or(0);
         out.entry(team)
             .or_default()
-            .insert(month, (count(developers), count(active)));
+            .insert(month, (developers, active));
     }
     Ok(out)
 }
@@ -276,7 +261,7 @@ pub(super) async fn rollout(
         .next()
         .and_then(|d| d.with_day(1))
         .map_or(first, |d| d.min(first));
-    let active = monthly_active(queries, first_use, end).await?;
+    let active = monthly_active(queries, request, first_use, end).await?;
     let rollouts: BTreeMap<&str, Option<NaiveDate>> = active
         .iter()
         .map(|(team, months)| {

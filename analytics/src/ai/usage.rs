@@ -18,6 +18,7 @@ use crate::LakeQueries;
 const USAGE: &str = include_str!("ai_utilization.sql");
 const USAGE_PEOPLE: &str = include_str!("ai_usage_people.sql");
 const HEADCOUNT: &str = include_str!("ai_headcount.sql");
+const USAGE_TEAMS: &str = include_str!("ai_usage_teams.sql");
 
 /// The use of one tool (in a team, or in the organisation) or of one
 /// surface of a tool.
@@ -88,9 +89,11 @@ pub(super) fn usage_values(request: &AiRequest) -> Result<Vec<(&'static str, Str
         ("from_day", sql_date(request.from)),
         ("to_day", sql_date(request.to)),
     ];
-    let mut values = days.to_vec();
-    values.push(("usage_days", fill(USAGE_DAYS, &days)?));
-    Ok(values)
+    let usage_days = fill(USAGE_DAYS, &days)?;
+    Ok(vec![(
+        "usage_teams",
+        fill(USAGE_TEAMS, &[("usage_days", usage_days)])?,
+    )])
 }
 
 pub(super) async fn people(queries: &LakeQueries, request: &AiRequest) -> Result<People> {
