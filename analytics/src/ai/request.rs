@@ -101,7 +101,7 @@ impl Default for AiSettings {
             cost_services: vec![
                 "(?i)copilot".into(),
                 "(?i)cursor".into(),
-                "(?i)claude".into(),
+                "(?i)claude code".into(),
             ],
         }
     }
