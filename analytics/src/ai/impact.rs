@@ -157,17 +157,15 @@ fn compare(measure: Measure, ai: &[&PullRequestRow], other: &[&PullRequestRow]) 
             };
             let (ai_side, other_side) = (side(&a), side(&o));
             let difference = ai_side.median.zip(other_side.median).map(|(x, y)| x - y);
-            let interval = match a.len() + o.len() > stats::LARGE_SAMPLE {
-                true => normal_interval(
-                    difference,
-                    stats::median_standard_error(&a),
-                    stats::median_standard_error(&o),
-                ),
-                false => stats::median_difference_interval(&o, &a, RESAMPLES).map(|(l, h)| [l, h]),
-            };
             Compared {
                 difference,
-                interval,
+                interval: interval(
+                    &a,
+                    &o,
+                    difference,
+                    stats::median_standard_error,
+                    stats::median_difference_interval,
+                ),
                 p_value: stats::mann_whitney_u(&a, &o).map(|t| t.p_value),
                 ai: ai_side,
                 other: other_side,
@@ -188,17 +186,15 @@ fn compare(measure: Measure, ai: &[&PullRequestRow], other: &[&PullRequestRow]) 
             };
             let (ai_side, other_side) = (side(ax, an), side(ox, on));
             let difference = ai_side.rate.zip(other_side.rate).map(|(x, y)| x - y);
-            let interval = match a.len() + o.len() > stats::LARGE_SAMPLE {
-                true => normal_interval(
-                    difference,
-                    stats::ratio_standard_error(&a),
-                    stats::ratio_standard_error(&o),
-                ),
-                false => stats::ratio_difference_interval(&o, &a, RESAMPLES).map(|(l, h)| [l, h]),
-            };
             Compared {
                 difference,
-                interval,
+                interval: interval(
+                    &a,
+                    &o,
+                    difference,
+                    stats::ratio_standard_error,
+                    stats::ratio_difference_interval,
+                ),
                 p_value: stats::two_proportions_p(ax as u64, an as u64, ox as u64, on as u64),
                 ai: ai_side,
                 other: other_side,
@@ -207,10 +203,24 @@ fn compare(measure: Measure, ai: &[&PullRequestRow], other: &[&PullRequestRow]) 
     }
 }
 
+/// A bootstrap interval of a difference: (other, AI, resamples).
+type Bootstrap<T> = fn(&[T], &[T], usize) -> Option<(f64, f64)>;
+
+/// The 95% interval of statistic(AI) - statistic(other): the bootstrap's
+/// for samples up to [`stats::LARGE_SAMPLE`] together, past it the
 /// difference +- 1.96 combined standard errors.
-fn normal_interval(difference: Option<f64>, a: Option<f64>, b: Option<f64>) -> Option<[f64; 2]> {
-    let (d, a, b) = (difference?, a?, b?);
-    let half = stats::Z95 * (a * a + b * b).sqrt();
+fn interval<T>(
+    ai: &[T],
+    other: &[T],
+    difference: Option<f64>,
+    standard_error: fn(&[T]) -> Option<f64>,
+    bootstrap: Bootstrap<T>,
+) -> Option<[f64; 2]> {
+    if ai.len() + other.len() <= stats::LARGE_SAMPLE {
+        return bootstrap(other, ai, RESAMPLES).map(|(low, high)| [low, high]);
+    }
+    let (d, a, o) = (difference?, standard_error(ai)?, standard_error(other)?);
+    let half = stats::Z95 * (a * a + o * o).sqrt();
     Some([d - half, d + half])
 }
 
