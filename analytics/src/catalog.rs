@@ -66,7 +66,7 @@ pub async fn view(queries: &LakeQueries) -> Result<ingest::sources::CatalogView>
         services,
         annotations,
         developer_teams: current_teams(queries).await?,
-        backstage_users: ingest::sources::backstage::aliases::load(queries.lake())?,
+        backstage_users: ingest::sources::backstage::aliases::load(queries.lake()).await?,
     })
 }
 

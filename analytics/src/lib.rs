@@ -132,6 +132,10 @@ impl LakeQueries {
     /// Registers every canonical table of the lake.
     pub async fn open(lake: Arc<Lake>) -> Result<LakeQueries> {
         let runtime = runtime_env()?;
+        // A lake in an object store: its table URLs resolve to its bucket.
+        if let Some((bucket_url, bucket)) = lake.remote_store() {
+            runtime.register_object_store(&bucket_url, bucket);
+        }
         let context = SessionContext::new_with_config_rt(session_config(), runtime);
         for table in TABLES {
             register_table(&context, &lake, table).map_err(Error::Engine)?;
@@ -472,19 +476,22 @@ pub(crate) fn parquet_files_table(
         .clone()
         // A file's key-value metadata (e.g. a walk's manifest) is not the table's.
         .with_metadata(Default::default());
-    listing_table(paths, Arc::new(schema))
+    let urls: Vec<String> = paths
+        .iter()
+        .map(|path| format!("file://{}", path.display()))
+        .collect();
+    listing_table(&urls, Arc::new(schema))
 }
 
-/// Parquet files as one table of `schema`, read where they lie.
+/// Parquet files (by URL: `file://...`, `s3://...`) as one table of
+/// `schema`, read where they lie.
 pub(crate) fn listing_table(
-    paths: &[std::path::PathBuf],
+    urls: &[String],
     schema: SchemaRef,
 ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
-    let urls = paths
+    let urls = urls
         .iter()
-        .map(|path| {
-            ListingTableUrl::parse(format!("file://{}", path.display())).map_err(Error::Engine)
-        })
+        .map(|url| ListingTableUrl::parse(url).map_err(Error::Engine))
         .collect::<Result<Vec<_>>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
@@ -787,7 +794,7 @@ mod tests {
         assert_eq!(count(&rest), count(&all));
         assert!(!bad.exists());
         assert_eq!(
-            queries.lake().quarantined_files().unwrap(),
+            queries.lake().quarantined_files().await.unwrap(),
             vec!["deployments/month=2026-02/part-zz.parquet".to_string()]
         );
     }

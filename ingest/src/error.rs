@@ -39,11 +39,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A lake given as a URL (`s3://bucket/prefix`) whose scheme devex
-    /// cannot store in yet: refused, rather than made a local folder named
-    /// after the scheme.
-    #[error("--lake {lake}: lakes on `{scheme}://` are not supported yet; give a local folder (e.g. --lake ./devex-lake), or mount the bucket and give its path")]
+    /// A lake given as a URL whose scheme devex cannot store in: refused,
+    /// rather than made a local folder named after the scheme.
+    #[error("--lake {lake}: lakes on `{scheme}://` are not supported; give a local folder (e.g. --lake ./devex-lake) or an s3://, gs:// or az:// URL")]
     UnsupportedLake { lake: String, scheme: String },
+
+    /// `devex compact` on a lake in an object store.
+    #[error("{lake} is in an object store, where devex does not compact yet: its small files stay (queries read them all); compact a local copy instead")]
+    CompactionUnsupported { lake: String },
 
     #[error("{}", not_writable_message(path, source))]
     LakeNotWritable {
@@ -59,7 +62,7 @@ pub enum Error {
     #[error("lake file {path} is corrupt ({message}); move it out of the lake folder and re-import or re-sync its source, the rest of the lake is intact")]
     CorruptFile { path: String, message: String },
 
-    #[error("lake storage error at {path}: {source}")]
+    #[error("lake storage error at {path}: {source} (for a lake in an object store, check the bucket, the credentials, and AWS_ENDPOINT_URL / AWS_ALLOW_HTTP for a local S3 server)")]
     Storage {
         path: String,
         source: object_store::Error,
@@ -113,6 +116,7 @@ impl Error {
                 | Error::ReadInput { .. }
                 | Error::LakeNotWritable { .. }
                 | Error::UnsupportedLake { .. }
+                | Error::CompactionUnsupported { .. }
                 | Error::LakeUnavailable { .. }
                 | Error::UnknownSource { .. }
                 | Error::SourceAuth { .. }

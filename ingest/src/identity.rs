@@ -62,23 +62,23 @@ impl Pseudonymizer {
     /// set, else the key generated once into the lake's state folder. Every
     /// writer (import, collectors, webhooks, survey import) takes its key here,
     /// so one person has one id whatever brought their events.
-    pub fn for_developers(
+    pub async fn for_developers(
         lake: &crate::lake::Lake,
         configured_secret: Option<&str>,
     ) -> crate::Result<Pseudonymizer> {
         match configured_secret {
             Some(secret) if !secret.is_empty() => Ok(Pseudonymizer::new(secret.as_bytes())),
             _ => Ok(Pseudonymizer::new(
-                lake.read_or_create_secret(DEVELOPER_KEY_FILE)?,
+                lake.read_or_create_secret(DEVELOPER_KEY_FILE).await?,
             )),
         }
     }
 
     /// The survey respondent ids of `lake`, under their own key (never the
     /// developer key), so survey answers cannot be joined to activity.
-    pub fn for_survey_respondents(lake: &crate::lake::Lake) -> crate::Result<Pseudonymizer> {
+    pub async fn for_survey_respondents(lake: &crate::lake::Lake) -> crate::Result<Pseudonymizer> {
         Ok(Pseudonymizer::new(
-            lake.read_or_create_secret(RESPONDENT_KEY_FILE)?,
+            lake.read_or_create_secret(RESPONDENT_KEY_FILE).await?,
         ))
     }
 }
@@ -112,19 +112,23 @@ mod tests {
         assert!(!is_pseudonym("dev_ABCDEF0123456789"));
     }
 
-    #[test]
-    fn the_configured_secret_wins_and_respondents_have_their_own_key() {
+    #[tokio::test]
+    async fn the_configured_secret_wins_and_respondents_have_their_own_key() {
         let dir = tempfile::tempdir().unwrap();
         let lake = crate::lake::Lake::create_or_open(dir.path()).unwrap();
-        let configured = Pseudonymizer::for_developers(&lake, Some("s3cret")).unwrap();
+        let configured = Pseudonymizer::for_developers(&lake, Some("s3cret"))
+            .await
+            .unwrap();
         assert_eq!(
             configured.pseudonym("a@b.c"),
             Pseudonymizer::new("s3cret").pseudonym("a@b.c")
         );
-        let generated = Pseudonymizer::for_developers(&lake, None).unwrap();
-        let again = Pseudonymizer::for_developers(&lake, Some("")).unwrap();
+        let generated = Pseudonymizer::for_developers(&lake, None).await.unwrap();
+        let again = Pseudonymizer::for_developers(&lake, Some(""))
+            .await
+            .unwrap();
         assert_eq!(generated.pseudonym("a@b.c"), again.pseudonym("a@b.c"));
-        let respondents = Pseudonymizer::for_survey_respondents(&lake).unwrap();
+        let respondents = Pseudonymizer::for_survey_respondents(&lake).await.unwrap();
         assert_ne!(respondents.pseudonym("a@b.c"), generated.pseudonym("a@b.c"));
     }
 }

@@ -47,15 +47,15 @@ fn mistakes_exit_with_their_code_and_say_what_to_do() {
             "incidents",
         ),
         (vec!["query", "--lake", lake, "SELEC 1"], 2, "SELEC"),
-        // A lake on object storage, not supported yet: refused, not made a
-        // local folder named `s3:`.
+        // A lake URL of a scheme devex cannot store in: refused, not made
+        // a local folder named `hdfs:`.
         (
-            vec!["report", "dora", "--lake", "s3://bucket/devex"],
+            vec!["report", "dora", "--lake", "hdfs://bucket/devex"],
             2,
-            "not supported yet",
+            "are not supported",
         ),
         (
-            vec!["demo", "--lake", "s3://bucket/devex"],
+            vec!["demo", "--lake", "hdfs://bucket/devex"],
             2,
             "local folder",
         ),
@@ -98,8 +98,8 @@ fn mistakes_exit_with_their_code_and_say_what_to_do() {
         assert!(!message.contains("panicked"), "{args:?}: {message}");
     }
     assert!(
-        !std::path::Path::new("s3:").exists(),
-        "a folder named s3: was made"
+        !std::path::Path::new("hdfs:").exists(),
+        "a folder named hdfs: was made"
     );
 }
 

@@ -16,6 +16,7 @@ mod github;
 mod import;
 mod login;
 mod mixed;
+mod object_store;
 mod openapi;
 mod portal;
 mod prometheus;

@@ -277,8 +277,9 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
         work.register_table(table.name, table.provider.clone())
             .map_err(Error::Engine)?;
     }
+    let quarantined = queries.lake().quarantined_files().await.unwrap_or_default();
     let made = match base.map(|(base_folder, manifest)| {
-        let reason = rederive_reason(queries, plan, &manifest, &inputs, &upstream);
+        let reason = rederive_reason(queries, plan, (&manifest, &quarantined), &inputs, &upstream);
         (base_folder, manifest, reason)
     }) {
         None => Made::FromScratch("no earlier generation".into()),
@@ -343,7 +344,7 @@ async fn generation(queries: &LakeQueries, plan: &Plan) -> Result<(SessionContex
 fn rederive_reason(
     queries: &LakeQueries,
     plan: &Plan,
-    base: &Manifest,
+    (base, quarantined): (&Manifest, &[String]),
     inputs: &InputFiles,
     upstream: &UpstreamFiles,
 ) -> Option<String> {
@@ -352,7 +353,6 @@ fn rederive_reason(
             return Some(format!("{} changed", table.name));
         }
     }
-    let quarantined = queries.lake().quarantined_files().unwrap_or_default();
     for (table, files) in &base.inputs {
         let now = inputs.get(table).cloned().unwrap_or_default();
         // Most of a table merged into new files (a first compaction): every
@@ -728,11 +728,8 @@ pub(crate) fn files_table(
         let empty = MemTable::try_new(table.schema(), vec![vec![]]).map_err(Error::Engine)?;
         return Ok(Arc::new(empty));
     }
-    let paths: Vec<_> = files
-        .iter()
-        .map(|f| queries.lake().root().join(f))
-        .collect();
-    crate::listing_table(&paths, table.schema())
+    let urls: Vec<String> = files.iter().map(|f| queries.lake().data_url(f)).collect();
+    crate::listing_table(&urls, table.schema())
 }
 
 /// The derived files a table reads, relative to `_derived/`, when it reads

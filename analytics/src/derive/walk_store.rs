@@ -167,7 +167,11 @@ fn rows_of_other_services(
 pub(crate) fn table(
     paths: &[std::path::PathBuf],
 ) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
-    crate::listing_table(paths, super::commit_graph::changes_schema())
+    let urls: Vec<String> = paths
+        .iter()
+        .map(|path| format!("file://{}", path.display()))
+        .collect();
+    crate::listing_table(&urls, super::commit_graph::changes_schema())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method};
@@ -87,14 +87,20 @@ pub enum Exposure {
 }
 
 /// The token file's modification time when read, and its tokens.
-type KeptTokens = (Option<SystemTime>, Arc<Vec<TokenRecord>>);
+/// The token file's version when last read, when it was last checked, and
+/// its tokens.
+type KeptTokens = (Option<String>, Option<Instant>, Arc<Vec<TokenRecord>>);
+
+/// How often a lake in an object store is asked whether the tokens changed
+/// (a request each); a local file is checked on every request.
+const REMOTE_TOKEN_CHECK: Duration = Duration::from_secs(1);
 
 /// The guard's state: the lake's tokens (re-read when the file changes, so
 /// `devex token create` and `revoke` apply to a running server), the Host
 /// allowlist and the settings.
 #[derive(Clone)]
 pub struct Guard {
-    store: Arc<TokenStore>,
+    lake: Arc<Lake>,
     cache: Arc<Mutex<KeptTokens>>,
     hosts: Option<Vec<String>>,
     settings: AuthSettings,
@@ -107,7 +113,7 @@ pub struct Guard {
 
 impl Guard {
     pub fn new(
-        lake: &Lake,
+        lake: &Arc<Lake>,
         settings: &AuthSettings,
         bound: SocketAddr,
         exposure: Exposure,
@@ -129,8 +135,8 @@ impl Guard {
         };
         let oidc = settings.oidc.as_ref().map(Oidc::new).transpose()?;
         Ok(Guard {
-            store: Arc::new(TokenStore::new(lake)),
-            cache: Arc::new(Mutex::new((None, Arc::new(Vec::new())))),
+            lake: lake.clone(),
+            cache: Arc::new(Mutex::new((None, None, Arc::new(Vec::new())))),
             hosts,
             settings: settings.clone(),
             exposure,
@@ -212,19 +218,43 @@ impl Guard {
         }
     }
 
-    /// The kept tokens, re-read when the file changed.
-    fn tokens(&self) -> Result<Arc<Vec<TokenRecord>>, Error> {
-        let modified = std::fs::metadata(self.store.path())
-            .and_then(|m| m.modified())
-            .ok();
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| Error::Internal("token cache poisoned".into()))?;
-        if cache.0 != modified || modified.is_none() && !cache.1.is_empty() {
-            *cache = (modified, Arc::new(self.store.load()?));
+    /// Re-reads the kept tokens when their file changed (so that `devex
+    /// token create` and `revoke` apply to running servers): before every
+    /// request for a local lake, at most every [`REMOTE_TOKEN_CHECK`] for a
+    /// lake in an object store.
+    pub async fn refresh_tokens(&self) -> Result<(), Error> {
+        let remote = self.lake.remote_store().is_some();
+        {
+            let cache = self.lock_cache()?;
+            if remote && cache.1.is_some_and(|at| at.elapsed() < REMOTE_TOKEN_CHECK) {
+                return Ok(());
+            }
         }
-        Ok(cache.1.clone())
+        let version = TokenStore.version(&self.lake).await?;
+        let known = self.lock_cache()?.0.clone();
+        let tokens = if version.is_some() && version == known {
+            None
+        } else {
+            Some(Arc::new(TokenStore.load(&self.lake).await?))
+        };
+        let mut cache = self.lock_cache()?;
+        cache.1 = Some(Instant::now());
+        if let Some(tokens) = tokens {
+            cache.0 = version;
+            cache.2 = tokens;
+        }
+        Ok(())
+    }
+
+    fn lock_cache(&self) -> Result<std::sync::MutexGuard<'_, KeptTokens>, Error> {
+        self.cache
+            .lock()
+            .map_err(|_| Error::Internal("token cache poisoned".into()))
+    }
+
+    /// The kept tokens as last read by [`Guard::refresh_tokens`].
+    fn tokens(&self) -> Result<Arc<Vec<TokenRecord>>, Error> {
+        Ok(self.lock_cache()?.2.clone())
     }
 
     /// Whether requests need a token or a session: once the lake holds a
@@ -443,6 +473,10 @@ pub fn origin(extensions: &axum::http::Extensions) -> Option<String> {
 /// The middleware: refuses a foreign Host, then a request its caller may
 /// not make; otherwise hands the caller to the handlers.
 pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+    if let Err(e) = guard.refresh_tokens().await {
+        tracing::error!(error = %e, "The kept tokens could not be read.");
+        return e.into_response();
+    }
     if !guard.host_allowed(&request) {
         let entry = guard.refusal(&request, "anonymous", "403 host not allowed");
         guard.record(entry).await;

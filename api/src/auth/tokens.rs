@@ -3,8 +3,6 @@
 //! expiry and a revocation time. A presented token is hashed and compared
 //! with every kept hash in constant time.
 
-use std::path::PathBuf;
-
 use chrono::{DateTime, Utc};
 use ingest::lake::Lake;
 use serde::{Deserialize, Serialize};
@@ -51,49 +49,44 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The lake's tokens.
-pub struct TokenStore {
-    file: PathBuf,
-}
+/// The lake's tokens, in `_devex/tokens.json` (in the lake's own store, so
+/// that every server sharing a lake in an object store knows them).
+pub struct TokenStore;
 
 impl TokenStore {
-    pub fn new(lake: &Lake) -> TokenStore {
-        TokenStore {
-            file: lake.state_path(FILE),
-        }
+    pub fn new(_lake: &Lake) -> TokenStore {
+        TokenStore
     }
 
-    pub fn path(&self) -> &PathBuf {
-        &self.file
+    /// A version of the token file that changes whenever it does; `None`
+    /// while there is none.
+    pub async fn version(&self, lake: &Lake) -> Result<Option<String>> {
+        Ok(lake.state_file_version(FILE).await?)
     }
 
     /// Every kept token, active or not.
-    pub fn load(&self) -> Result<Vec<TokenRecord>> {
-        match std::fs::read(&self.file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+    pub async fn load(&self, lake: &Lake) -> Result<Vec<TokenRecord>> {
+        match lake.read_state_file(FILE).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::Config(format!(
                     "{} is not a token list ({e}); restore it from a backup, or delete it and create the tokens again",
-                    self.file.display()
+                    lake.state_location(FILE)
                 ))
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(Error::Io {
-                context: format!("cannot read {}", self.file.display()),
-                source,
-            }),
+            None => Ok(Vec::new()),
         }
     }
 
-    fn save(&self, lake: &Lake, records: &[TokenRecord]) -> Result<()> {
+    async fn save(&self, lake: &Lake, records: &[TokenRecord]) -> Result<()> {
         let bytes =
             serde_json::to_vec_pretty(records).map_err(|e| Error::Internal(e.to_string()))?;
-        lake.write_state_file(FILE, &bytes)?;
+        lake.write_state_file(FILE, &bytes).await?;
         Ok(())
     }
 
     /// Creates a token; returns it (the only time it exists outside the
     /// caller) and its record.
-    pub fn create(
+    pub async fn create(
         &self,
         lake: &Lake,
         name: &str,
@@ -112,7 +105,7 @@ impl TokenStore {
                 format!("`{name}` is not a token name; use letters, digits, `-`, `_` and `.`, e.g. prometheus or ci-ingest"),
             ));
         }
-        let mut records = self.load()?;
+        let mut records = self.load(lake).await?;
         if records.iter().any(|r| r.name == name && r.active(now)) {
             return Err(Error::invalid_parameter(
                 "name",
@@ -129,13 +122,13 @@ impl TokenStore {
             revoked_at: None,
         };
         records.push(record.clone());
-        self.save(lake, &records)?;
+        self.save(lake, &records).await?;
         Ok((token, record))
     }
 
     /// Revokes the active tokens named `name`; how many there were.
-    pub fn revoke(&self, lake: &Lake, name: &str, now: DateTime<Utc>) -> Result<usize> {
-        let mut records = self.load()?;
+    pub async fn revoke(&self, lake: &Lake, name: &str, now: DateTime<Utc>) -> Result<usize> {
+        let mut records = self.load(lake).await?;
         let mut revoked = 0;
         for record in records
             .iter_mut()
@@ -158,7 +151,7 @@ impl TokenStore {
                 ),
             ));
         }
-        self.save(lake, &records)?;
+        self.save(lake, &records).await?;
         Ok(revoked)
     }
 }
@@ -207,35 +200,38 @@ pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
 mod tests {
     use super::*;
 
-    #[test]
-    fn tokens_are_kept_as_hashes_and_found_by_value() {
+    #[tokio::test]
+    async fn tokens_are_kept_as_hashes_and_found_by_value() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
         let store = TokenStore::new(&lake);
         let now = Utc::now();
         let (token, record) = store
             .create(&lake, "prometheus", Role::Viewer, None, now)
+            .await
             .unwrap();
         assert!(token.starts_with("dvx_") && token.len() > 40, "{token}");
-        let kept = std::fs::read_to_string(store.path()).unwrap();
+        let kept = std::fs::read_to_string(dir.path().join("_devex/tokens.json")).unwrap();
         assert!(
             !kept.contains(&token[4..]),
             "the token itself is never kept"
         );
-        let records = store.load().unwrap();
+        let records = store.load(&lake).await.unwrap();
         assert_eq!(find(&records, &token), Some(&record));
         assert_eq!(find(&records, "dvx_wrong"), None);
         // A second active token of the same name is refused; after a revoke
         // the name is free again, and the old token is no longer active.
         assert!(store
             .create(&lake, "prometheus", Role::Viewer, None, now)
+            .await
             .is_err());
-        assert_eq!(store.revoke(&lake, "prometheus", now).unwrap(), 1);
-        let records = store.load().unwrap();
+        assert_eq!(store.revoke(&lake, "prometheus", now).await.unwrap(), 1);
+        let records = store.load(&lake).await.unwrap();
         assert!(!find(&records, &token).unwrap().active(now));
-        assert!(store.revoke(&lake, "nosuch", now).is_err());
+        assert!(store.revoke(&lake, "nosuch", now).await.is_err());
         assert!(store
             .create(&lake, "bad name!", Role::Admin, None, now)
+            .await
             .is_err());
     }
 

@@ -14,11 +14,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// The pseudonym key: from configuration, else the lake's own.
-pub fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
-    Ok(Pseudonymizer::for_developers(
-        lake,
-        config.identity_secret.as_deref(),
-    )?)
+pub async fn pseudonymizer(config: &Config, lake: &Lake) -> Result<Pseudonymizer> {
+    Ok(Pseudonymizer::for_developers(lake, config.identity_secret.as_deref()).await?)
 }
 
 pub async fn devex_report(
@@ -120,7 +117,7 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<()> {
     }
     let table = ingest::schema::table(&args.table)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let pseudonymizer = pseudonymizer(config, &lake)?;
+    let pseudonymizer = pseudonymizer(config, &lake).await?;
     let mut stored = 0;
     for file in &args.files {
         let progress = Bars::new(byte_progress(file));
@@ -181,7 +178,7 @@ pub async fn import_focus(config: &Config, args: &ImportArgs) -> Result<()> {
 pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
     let entities = ingest::sources::backstage::read(&args.files)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let pseudonymizer = pseudonymizer(config, &lake)?;
+    let pseudonymizer = pseudonymizer(config, &lake).await?;
     let queries = analytics::LakeQueries::open(lake.clone()).await?;
     let current = analytics::catalog::current_catalog(&queries).await?;
     let as_of = args
@@ -193,7 +190,7 @@ pub async fn import_catalog(config: &Config, args: &ImportArgs) -> Result<()> {
         .timestamp_micros();
     let plan = ingest::sources::backstage::plan(&entities, &current, as_of, &pseudonymizer)?;
     let summary = ingest::sources::append_rows(&lake, plan.rows).await?;
-    ingest::sources::backstage::aliases::save(&lake, &plan.user_aliases)?;
+    ingest::sources::backstage::aliases::save(&lake, &plan.user_aliases).await?;
     super::output::print(&format!(
         "Read {} catalog entities from {} path(s): services {} new, {} changed; teams {} new, {} changed; memberships {} new, {} ended; {} unchanged. {} rows stored, {} already in the lake.",
         entities.len(),
@@ -233,9 +230,9 @@ pub async fn import_survey(config: &Config, args: &ImportArgs) -> Result<()> {
         None => surveys::import::Mapping::default(),
     };
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let developers = pseudonymizer(config, &lake)?;
+    let developers = pseudonymizer(config, &lake).await?;
     // Respondent ids use their own key, so answers never join to activity.
-    let respondents = Pseudonymizer::for_survey_respondents(&lake)?;
+    let respondents = Pseudonymizer::for_survey_respondents(&lake).await?;
     let queries = analytics::LakeQueries::open(lake.clone()).await?;
     let teams = analytics::catalog::current_teams(&queries).await?;
     let identities = surveys::import::Identities {

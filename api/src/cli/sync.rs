@@ -51,7 +51,7 @@ pub async fn ingest(config: &Config, request: &IngestRequest) -> Result<SyncRepo
     }
     let source = Registry::builtin().collector(&request.source, &sections)?;
     let lake = Arc::new(Lake::create_or_open(&config.lake)?);
-    let pseudonymizer = super::commands::pseudonymizer(config, &lake)?;
+    let pseudonymizer = super::commands::pseudonymizer(config, &lake).await?;
     let queries = analytics::LakeQueries::open(lake.clone()).await?;
     let catalog = analytics::catalog::view(&queries).await?;
     let current_catalog = analytics::catalog::current_catalog(&queries).await?;

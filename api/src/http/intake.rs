@@ -66,6 +66,7 @@ impl Intake {
         self.pseudonymizer
             .get_or_try_init(|| async {
                 Pseudonymizer::for_developers(lake, config.identity_secret.as_deref())
+                    .await
                     .map_err(Error::from)
             })
             .await

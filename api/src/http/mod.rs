@@ -91,7 +91,7 @@ async fn mark_incomplete(
     lake: Arc<Lake>,
     mut response: axum::response::Response,
 ) -> axum::response::Response {
-    let Ok(files) = lake.quarantined_files() else {
+    let Ok(files) = lake.quarantined_files().await else {
         return response;
     };
     let mut tables: Vec<&str> = files.iter().filter_map(|f| f.split('/').next()).collect();
@@ -129,7 +129,8 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     // Safe by default: without a token or single sign-on, loopback only,
     // unless told otherwise.
     let has_tokens = !crate::auth::tokens::TokenStore::new(&lake)
-        .load()?
+        .load(&lake)
+        .await?
         .is_empty();
     let has_auth = has_tokens || config.auth.oidc.is_some();
     let exposure = if config.addr.ip().is_loopback() {
@@ -211,6 +212,10 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
 /// Merges small files every `seconds` (0: never), as `devex compact` does.
 fn spawn_compaction(lake: Arc<ingest::lake::Lake>, seconds: u64) {
     if seconds == 0 {
+        return;
+    }
+    if lake.remote_store().is_some() {
+        tracing::info!(lake = %lake.location(), "Not compacting: devex does not compact a lake in an object store yet.");
         return;
     }
     tokio::spawn(async move {

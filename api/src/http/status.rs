@@ -88,6 +88,7 @@ fn ingest_status_and_code(e: &ingest::Error) -> (StatusCode, &'static str) {
             (S::SERVICE_UNAVAILABLE, "lake_not_writable")
         }
         I::UnsupportedLake { .. } => (S::SERVICE_UNAVAILABLE, "unsupported_lake"),
+        I::CompactionUnsupported { .. } => (S::CONFLICT, "compaction_unsupported"),
         I::CorruptFile { .. } => (S::INTERNAL_SERVER_ERROR, "corrupt_lake_file"),
         I::Storage { .. } | I::Io { .. } => (S::INTERNAL_SERVER_ERROR, "storage_error"),
         I::Arrow(_) | I::Parquet(_) => (S::INTERNAL_SERVER_ERROR, "storage_error"),

@@ -72,24 +72,27 @@ struct Kept<'a> {
 impl Kept<'_> {
     /// Writes the delivery under `_devex/<folder>/<source>/<id>.json`,
     /// durably; returns the path below `_devex/`.
-    fn write(&self, folder: &str, delivery: &DeliveryId, reason: &str) -> Result<String> {
+    async fn write(&self, folder: &str, delivery: &DeliveryId, reason: &str) -> Result<String> {
         let file = format!("{folder}/{}/{}.json", self.source, delivery.id);
-        self.state.lake.write_state_file(
-            &file,
-            &record(
-                self.receiver,
-                delivery,
-                self.headers,
-                self.body,
-                Some(reason),
-            ),
-        )?;
+        self.state
+            .lake
+            .write_state_file(
+                &file,
+                &record(
+                    self.receiver,
+                    delivery,
+                    self.headers,
+                    self.body,
+                    Some(reason),
+                ),
+            )
+            .await?;
         Ok(file)
     }
 
     /// Keeps an unreadable delivery in the dead-letter folder and answers 400.
-    fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<Response> {
-        let file = self.write("dead-letter", delivery, reason)?;
+    async fn dead_letter(&self, delivery: &DeliveryId, reason: &str) -> Result<Response> {
+        let file = self.write("dead-letter", delivery, reason).await?;
         Err(Error::BadBody(format!(
             "the {} payload could not be read: {reason}; it was kept in _devex/{file}",
             delivery.event
@@ -160,7 +163,7 @@ async fn receive(
                 id: format!("unidentified-{digest}"),
                 event: "unknown".into(),
             };
-            return kept.dead_letter(&delivery, &reason);
+            return kept.dead_letter(&delivery, &reason).await;
         }
     };
     let catalog = state.intake.catalog(&state.lake, &state.queries).await?;
@@ -172,12 +175,11 @@ async fn receive(
         catalog: &catalog,
         ai: &state.intake.ai,
     };
-    let dead_letter = |reason: &str| kept.dead_letter(&delivery, reason);
     let rows = match receiver.parse(&delivery, &body, &context) {
         Ok(Parsed::Rows(rows)) => rows,
         Ok(Parsed::Kept(reason)) => {
             // Kept raw for later reprocessing, durably, before the answer.
-            kept.write("webhooks", &delivery, &reason)?;
+            kept.write("webhooks", &delivery, &reason).await?;
             return Ok((
                 StatusCode::ACCEPTED,
                 Json(WebhookKeptRaw {
@@ -190,11 +192,11 @@ async fn receive(
             )
                 .into_response());
         }
-        Err(e) => return dead_letter(&e.0),
+        Err(e) => return kept.dead_letter(&delivery, &e.0).await,
     };
     let batches = match ingest::sources::batches(rows) {
         Ok(batches) => batches,
-        Err(e) => return dead_letter(&e.to_string()),
+        Err(e) => return kept.dead_letter(&delivery, &e.to_string()).await,
     };
     let CommitCounts { stored, duplicates } = state.intake.committer.commit(batches).await?;
     if stored > 0 {

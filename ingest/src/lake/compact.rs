@@ -50,9 +50,27 @@ impl CompactSummary {
 impl Lake {
     /// Merges the small files of every partition of `table` that has more
     /// than one, holding the writer lock (appends wait meanwhile).
+    ///
+    /// Not in an object store: there no folder swap shows readers the old
+    /// files or the new ones atomically (that wants a table manifest).
     pub async fn compact(&self, table: &'static TableSpec) -> Result<CompactSummary> {
+        if self.remote.is_some() {
+            return Err(Error::CompactionUnsupported {
+                lake: self.location(),
+            });
+        }
         let mut indexes = self.indexes.lock().await;
-        let _lock = self.write_turn(&mut indexes).await?;
+        let lock = self.write_turn(&mut indexes).await?;
+        let summary = self.compact_locked(table, &mut indexes).await;
+        lock.release().await?;
+        summary
+    }
+
+    async fn compact_locked(
+        &self,
+        table: &'static TableSpec,
+        indexes: &mut dedup::DedupIndex,
+    ) -> Result<CompactSummary> {
         self.clean_temporaries_once()?;
         self.remove_staging(true)?;
         let mut by_folder: BTreeMap<String, Vec<String>> = BTreeMap::new();

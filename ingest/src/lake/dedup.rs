@@ -115,7 +115,7 @@ impl Lake {
 
     async fn read_event_ids(&self, path: &str) -> Result<Vec<u128>> {
         let corrupt = |message: String| Error::CorruptFile {
-            path: self.root.join(path).display().to_string(),
+            path: self.shown(path),
             message,
         };
         #[allow(deprecated)]

@@ -186,7 +186,7 @@ impl Lake {
             };
             for relative in files {
                 let location = StorePath::from(format!("{DERIVED_DIR}/{folder}/{relative}"));
-                if self.store.delete(&location).await.is_ok() {
+                if self.local.delete(&location).await.is_ok() {
                     removed += 1;
                 }
             }
@@ -211,7 +211,7 @@ impl Lake {
     ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
         let prefix = StorePath::from(format!("{DERIVED_DIR}/{folder}"));
         let files: Vec<_> =
-            self.store
+            self.local
                 .list(Some(&prefix))
                 .try_collect()
                 .await

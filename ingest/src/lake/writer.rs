@@ -6,8 +6,28 @@ use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 use super::dedup::DedupIndex;
+use super::writer_lease::WriterLease;
 use super::{Lake, DERIVED_DIR, STATE_DIR, TEMP_PREFIX};
 use crate::error::{Error, Result};
+
+/// The held writer lock: a locked file in a folder, a lease object in an
+/// object store. Give it back with [`WriterLock::release`].
+pub(super) enum WriterLock {
+    File(File),
+    Lease(WriterLease),
+}
+
+impl WriterLock {
+    pub(super) async fn release(self) -> Result<()> {
+        match self {
+            WriterLock::File(file) => {
+                drop(file);
+                Ok(())
+            }
+            WriterLock::Lease(lease) => lease.release().await,
+        }
+    }
+}
 
 impl Lake {
     /// Takes the lake's writer lock (one writing process at a time), waiting
@@ -19,10 +39,18 @@ impl Lake {
     /// folder again on its next write. Otherwise the index already knows
     /// every file, and a webhook commit skips a listing that grows with the
     /// partition's files.
-    pub(super) async fn write_turn(&self, indexes: &mut DedupIndex) -> Result<File> {
+    ///
+    /// In an object store the lease object holds the count (see
+    /// [`super::writer_lease`]).
+    pub(super) async fn write_turn(&self, indexes: &mut DedupIndex) -> Result<WriterLock> {
         use std::os::unix::fs::FileExt;
+        if self.remote.is_some() {
+            let (lease, taken) = WriterLease::acquire(self.store.clone()).await?;
+            indexes.taking_turn(taken);
+            return Ok(WriterLock::Lease(lease));
+        }
         let lock = self.writer_lock().await?;
-        let path = self.state_path("writer.lock");
+        let path = self.root.join(STATE_DIR).join("writer.lock");
         let io = |source| Error::Io {
             path: path.clone(),
             source,
@@ -40,13 +68,13 @@ impl Lake {
         // every index starts empty anyway.
         lock.write_all_at(&(taken + 1).to_le_bytes(), 0)
             .map_err(io)?;
-        Ok(lock)
+        Ok(WriterLock::File(lock))
     }
 
     /// Takes the lake's writer lock (one writing process at a time), waiting
     /// for another writer to finish.
     pub(super) async fn writer_lock(&self) -> Result<File> {
-        let path = self.state_path("writer.lock");
+        let path = self.root.join(STATE_DIR).join("writer.lock");
         let not_writable = |source| Error::LakeNotWritable {
             path: self.root.clone(),
             source,
@@ -71,10 +99,11 @@ impl Lake {
     }
 
     /// Removes temporary files left by a writer that died mid-write. Runs under
-    /// the writer lock, so no live writer owns them.
+    /// the writer lock, so no live writer owns them. (An object store has
+    /// none: a put is whole or absent.)
     pub(super) fn clean_temporaries_once(&self) -> Result<()> {
         use std::sync::atomic::Ordering;
-        if self.cleaned_temporaries.swap(true, Ordering::SeqCst) {
+        if self.remote.is_some() || self.cleaned_temporaries.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         fn walk(dir: &Path) -> std::io::Result<()> {

@@ -422,18 +422,16 @@ pub struct Cursors {
 
 impl Cursors {
     /// Loads `sources/<source>/cursors.json`; none yet is an empty set.
-    pub fn load(lake: &Lake, source: &str) -> Result<Cursors> {
+    pub async fn load(lake: &Lake, source: &str) -> Result<Cursors> {
         let file = format!("sources/{source}/cursors.json");
-        let path = lake.state_path(&file);
-        let cursors = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-                file: path.display().to_string(),
+        let cursors = match lake.read_state_file(&file).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
+                file: lake.state_location(&file),
                 message: format!(
                     "not a cursor file ({e}); delete it to sync again from --since (stored rows are kept, and repeated ones are skipped)"
                 ),
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => return Err(Error::Io { path, source }),
+            None => BTreeMap::new(),
         };
         Ok(Cursors { file, cursors })
     }
@@ -453,7 +451,7 @@ impl Cursors {
         requests: u64,
     ) -> Result<ResourceReport> {
         let summary = append_rows(context.lake, rows).await?;
-        self.save(context.lake, scope, resource, cursor)?;
+        self.save(context.lake, scope, resource, cursor).await?;
         context.progress.event(ProgressEvent::Finished {
             scope,
             resource,
@@ -471,11 +469,17 @@ impl Cursors {
 
     /// Stores a resource's cursor, durably; call it only after the rows it
     /// covers are appended.
-    pub fn save(&mut self, lake: &Lake, scope: &str, resource: &str, cursor: Cursor) -> Result<()> {
+    pub async fn save(
+        &mut self,
+        lake: &Lake,
+        scope: &str,
+        resource: &str,
+        cursor: Cursor,
+    ) -> Result<()> {
         self.cursors.insert(format!("{scope}:{resource}"), cursor);
         let bytes = serde_json::to_vec_pretty(&self.cursors)
             .map_err(|e| Error::Internal(format!("cursors do not serialise: {e}")))?;
-        lake.write_state_file(&self.file, &bytes)
+        lake.write_state_file(&self.file, &bytes).await
     }
 }
 
@@ -527,18 +531,21 @@ mod tests {
     async fn cursors_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
-        let mut cursors = Cursors::load(&lake, "github").unwrap();
+        let mut cursors = Cursors::load(&lake, "github").await.unwrap();
         assert!(cursors.get("a/b", "pulls").is_none());
         let cursor = Cursor {
             at: 42,
             seen_at: vec!["7".into()],
             pending: vec![],
         };
-        cursors.save(&lake, "a/b", "pulls", cursor.clone()).unwrap();
-        let again = Cursors::load(&lake, "github").unwrap();
+        cursors
+            .save(&lake, "a/b", "pulls", cursor.clone())
+            .await
+            .unwrap();
+        let again = Cursors::load(&lake, "github").await.unwrap();
         assert_eq!(again.get("a/b", "pulls"), Some(&cursor));
-        std::fs::write(lake.state_path("sources/github/cursors.json"), b"{").unwrap();
-        let err = Cursors::load(&lake, "github").err().unwrap();
+        std::fs::write(lake.root().join("_devex/sources/github/cursors.json"), b"{").unwrap();
+        let err = Cursors::load(&lake, "github").await.err().unwrap();
         assert!(err.to_string().contains("delete it"), "{err}");
     }
 }

@@ -355,7 +355,7 @@ impl Scorecard {
         platform::platform_gauges(&mut builder, queries, config, from, to).await?;
         ai::ai_gauges(&mut builder, queries, config, from, to).await?;
         // Corrupt files moved out of their tables: alert on any.
-        let quarantined = queries.lake().quarantined_files()?;
+        let quarantined = queries.lake().quarantined_files().await?;
         for table in ingest::schema::TABLES {
             let prefix = format!("{}/", table.name);
             let count = quarantined

@@ -20,44 +20,46 @@ pub fn user_identity(name: &str) -> String {
 }
 
 /// The aliases kept in the lake (none before the first import).
-pub fn load(lake: &Lake) -> Result<BTreeMap<String, String>> {
-    let path = lake.state_path(FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-            file: path.display().to_string(),
+pub async fn load(lake: &Lake) -> Result<BTreeMap<String, String>> {
+    match lake.read_state_file(FILE).await? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
+            file: lake.state_location(FILE),
             message: format!("not a JSON object of ids ({e}); a catalog import writes it again"),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(source) => Err(Error::Io { path, source }),
+        None => Ok(BTreeMap::new()),
     }
 }
 
 /// Adds `aliases` to the kept ones (a user's newest id wins), durably.
-pub fn save(lake: &Lake, aliases: &BTreeMap<String, String>) -> Result<()> {
+pub async fn save(lake: &Lake, aliases: &BTreeMap<String, String>) -> Result<()> {
     if aliases.is_empty() {
         return Ok(());
     }
-    let mut kept = load(lake)?;
+    let mut kept = load(lake).await?;
     kept.extend(aliases.iter().map(|(k, v)| (k.clone(), v.clone())));
     let bytes = serde_json::to_vec_pretty(&kept).map_err(|e| Error::InvalidFile {
         file: FILE.into(),
         message: e.to_string(),
     })?;
-    lake.write_state_file(FILE, &bytes)
+    lake.write_state_file(FILE, &bytes).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn aliases_add_up_across_imports() {
+    #[tokio::test]
+    async fn aliases_add_up_across_imports() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::create_or_open(dir.path()).unwrap();
-        assert!(load(&lake).unwrap().is_empty());
-        save(&lake, &BTreeMap::from([("a".into(), "x".into())])).unwrap();
-        save(&lake, &BTreeMap::from([("b".into(), "y".into())])).unwrap();
-        assert_eq!(load(&lake).unwrap().len(), 2);
+        assert!(load(&lake).await.unwrap().is_empty());
+        save(&lake, &BTreeMap::from([("a".into(), "x".into())]))
+            .await
+            .unwrap();
+        save(&lake, &BTreeMap::from([("b".into(), "y".into())]))
+            .await
+            .unwrap();
+        assert_eq!(load(&lake).await.unwrap().len(), 2);
         assert_eq!(user_identity("jane.doe"), "backstage-user:jane.doe");
     }
 }

@@ -123,8 +123,8 @@ impl Backstage {
             }
         }
         let summary = append_rows(context.lake, planned.rows).await?;
-        super::aliases::save(context.lake, &planned.user_aliases)?;
-        let aliases = super::aliases::load(context.lake)?;
+        super::aliases::save(context.lake, &planned.user_aliases).await?;
+        let aliases = super::aliases::load(context.lake).await?;
         progress.event(ProgressEvent::Finished {
             scope: &self.base,
             resource: "entities",

@@ -89,7 +89,7 @@ impl Copilot {
     }
 
     async fn run(&self, context: &SyncContext<'_>, request: &SyncRequest) -> Result<SyncReport> {
-        let mut cursors = Cursors::load(context.lake, "copilot")?;
+        let mut cursors = Cursors::load(context.lake, "copilot").await?;
         let today = chrono::Utc::now().date_naive();
         let mut resources = Vec::new();
         for scope in self.scopes(request)? {

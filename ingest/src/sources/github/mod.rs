@@ -125,7 +125,7 @@ impl GitHub {
     async fn run(&self, context: &SyncContext<'_>, request: &SyncRequest) -> Result<SyncReport> {
         let progress = context.progress;
         let repos = self.repositories(request, progress).await?;
-        let mut cursors = Cursors::load(context.lake, "github")?;
+        let mut cursors = Cursors::load(context.lake, "github").await?;
         let rows_context = Context {
             pseudonymizer: context.pseudonymizer,
             services: &context.catalog.repository_services,

@@ -289,7 +289,7 @@ impl GitLab {
     async fn run(&self, context: &SyncContext<'_>, request: &SyncRequest) -> Result<SyncReport> {
         let progress = context.progress;
         let projects = self.projects(request, progress).await?;
-        let mut cursors = Cursors::load(context.lake, "gitlab")?;
+        let mut cursors = Cursors::load(context.lake, "gitlab").await?;
         let rows_context = Context {
             pseudonymizer: context.pseudonymizer,
             catalog: context.catalog,

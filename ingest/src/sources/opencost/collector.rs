@@ -98,7 +98,7 @@ impl OpenCost {
             url: url.clone(),
             message,
         })?;
-        let mut cursors = Cursors::load(context.lake, "opencost")?;
+        let mut cursors = Cursors::load(context.lake, "opencost").await?;
         let cursor = Cursor {
             at: rows
                 .iter()

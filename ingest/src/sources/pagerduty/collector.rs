@@ -60,13 +60,16 @@ impl PagerDuty {
             Ok(service) => service,
             Err(reason) => {
                 let kept = serde_json::json!({"reason": reason, "incident": incident});
-                context.lake.write_state_file(
-                    &format!(
-                        "sources/pagerduty/unmapped/{}.json",
-                        crate::sources::webhook::file_safe_id(&id)
-                    ),
-                    kept.to_string().as_bytes(),
-                )?;
+                context
+                    .lake
+                    .write_state_file(
+                        &format!(
+                            "sources/pagerduty/unmapped/{}.json",
+                            crate::sources::webhook::file_safe_id(&id)
+                        ),
+                        kept.to_string().as_bytes(),
+                    )
+                    .await?;
                 return Ok(false);
             }
         };
@@ -110,7 +113,7 @@ impl PagerDuty {
             scope: SCOPE,
             resource: RESOURCE,
         });
-        let mut cursors = Cursors::load(context.lake, "pagerduty")?;
+        let mut cursors = Cursors::load(context.lake, "pagerduty").await?;
         let stored = if request.resync {
             None
         } else {

@@ -1,0 +1,349 @@
+//! The lake on object storage: every command against a real S3 API on
+//! loopback (the `moto` server from PyPI, which `scripts/test` installs),
+//! with the credentials and endpoint from the standard AWS variables.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// A moto S3 server on a free loopback port, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let program = std::env::var("DEVEX_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Never the test's own output: a server left running would keep
+            // the pipe of whoever runs the tests open.
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{program}` ({e}): install it with pip install 'moto[server]' (scripts/test does), or set DEVEX_MOTO_SERVER")
+            });
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start in 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// Creates a bucket (S3 `CreateBucket`; moto takes it unsigned).
+    pub fn bucket(&self, name: &str) {
+        let status = reqwest::blocking::Client::new()
+            .put(format!("{}/{name}", self.endpoint))
+            .send()
+            .expect("moto answers")
+            .status();
+        assert!(status.is_success(), "CreateBucket {name}: {status}");
+    }
+
+    /// A signed client of `bucket`, as devex makes one.
+    fn client(&self, bucket: &str) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_access_key_id("devex-test")
+            .with_secret_access_key("devex-test-secret")
+            .build()
+            .unwrap()
+    }
+
+    /// The stored object's bytes, or `None`.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        use object_store::ObjectStoreExt;
+        let client = self.client(bucket);
+        block_on(async move {
+            let found = client.get(&key.into()).await.ok()?;
+            Some(found.bytes().await.unwrap().to_vec())
+        })
+    }
+
+    /// Stores an object.
+    pub fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        use object_store::ObjectStoreExt;
+        let client = self.client(bucket);
+        block_on(async move { client.put(&key.into(), bytes.into()).await.unwrap() });
+    }
+
+    /// `devex` with the AWS variables that point it at this server, and a
+    /// cache folder of its own for derived files.
+    pub fn devex(&self, cache: &Path) -> Command {
+        let mut command = devex();
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "devex-test")
+            .env("AWS_SECRET_ACCESS_KEY", "devex-test-secret")
+            .env("AWS_REGION", "us-east-1")
+            .env("DEVEX_CACHE_DIR", cache);
+        command
+    }
+
+    pub fn run(&self, cache: &Path, args: &[&str]) -> Output {
+        self.devex(cache).args(args).output().expect("devex runs")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn ok(output: Output) -> String {
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn a_lake_on_s3_answers_as_the_same_lake_on_disk() {
+    let moto = Moto::start();
+    moto.bucket("devex-same");
+    let cache = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let url = "s3://devex-same/org/lake";
+    let demo = |lake: &str| {
+        [
+            "demo",
+            "--lake",
+            lake,
+            "--scale",
+            "0.05",
+            "--months",
+            "3",
+            "--end",
+            "2026-11-01",
+        ]
+        .map(str::to_string)
+    };
+    let on_disk = local.path().to_str().unwrap();
+    ok(run(&demo(on_disk)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()));
+    let stored = ok(moto.run(
+        cache.path(),
+        &demo(url).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert!(stored.contains("in s3://devex-same/org/lake"), "{stored}");
+    // Parquet files in the bucket under the prefix, in Hive partitions; the
+    // derived files in the local cache, not in the bucket.
+    let listing = reqwest::blocking::get(format!(
+        "{}/devex-same?list-type=2&prefix=org/lake/deployments/",
+        moto.endpoint
+    ))
+    .unwrap()
+    .text()
+    .unwrap();
+    assert!(
+        listing.contains("org/lake/deployments/month=2026-08/part-"),
+        "{listing}"
+    );
+    assert!(!Path::new("s3:").exists());
+
+    let window = [
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-11-01",
+        "--format",
+        "json",
+    ];
+    for report in [&["report", "dora"][..], &["report", "devex"][..]] {
+        let args = |lake: &str| {
+            let mut args: Vec<String> = report.iter().map(|s| s.to_string()).collect();
+            args.extend(["--lake".to_string(), lake.to_string()]);
+            args.extend(window.iter().map(|s| s.to_string()));
+            args
+        };
+        let from_disk = ok(run(&args(on_disk)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()));
+        let from_s3 = ok(moto.run(
+            cache.path(),
+            &args(url).iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(from_s3, from_disk, "{report:?}");
+    }
+    // A fresh cache (another machine): derived again from the bucket alone.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dora = |cache: &Path| {
+        ok(moto.run(
+            cache,
+            &[
+                "report",
+                "dora",
+                "--lake",
+                url,
+                "--from",
+                "2026-08-01",
+                "--to",
+                "2026-11-01",
+                "--format",
+                "json",
+            ],
+        ))
+    };
+    assert_eq!(dora(elsewhere.path()), dora(cache.path()));
+
+    let counts = "SELECT (SELECT count(*) FROM commits) AS commits, (SELECT count(*) FROM deployments) AS deployments, (SELECT count(*) FROM incidents) AS incidents";
+    let query = |lake: &str, runner: &dyn Fn(&[&str]) -> Output| {
+        ok(runner(&[
+            "query", "--lake", lake, "--format", "json", counts,
+        ]))
+    };
+    assert_eq!(
+        query(url, &|args| moto.run(cache.path(), args)),
+        query(on_disk, &|args| run(args))
+    );
+
+    // Compaction needs an atomic folder swap: refused with what to do.
+    let compact = moto.run(cache.path(), &["compact", "--lake", url]);
+    assert!(!compact.status.success());
+    assert!(
+        stderr(&compact).contains("object store"),
+        "{}",
+        stderr(&compact)
+    );
+}
+
+/// `n` deployments, one a day from 2026-01-01, numbered from `first`.
+fn deployments(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                + chrono::Days::new((i % 300) as u64);
+            format!(
+                "{{\"event_id\":\"test:deployment:{i}\",\"service\":\"svc-{}\",\"environment\":\"production\",\"sha\":\"{i:040x}\",\"deployment_id\":\"{i}\",\"status\":\"success\",\"started_at\":\"{day}T10:00:00Z\",\"finished_at\":\"{day}T10:05:00Z\",\"source\":\"test\"}}\n",
+                i % 7
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_writers_never_store_an_event_twice_and_a_dead_writer_blocks_no_one() {
+    let moto = Moto::start();
+    moto.bucket("devex-writers");
+    let files = tempfile::tempdir().unwrap();
+    let first = files.path().join("first.jsonl");
+    let overlapping = files.path().join("overlapping.jsonl");
+    std::fs::write(&first, deployments(0, 600)).unwrap();
+    // Half of it again, and 300 new.
+    std::fs::write(&overlapping, deployments(300, 600)).unwrap();
+    let url = "s3://devex-writers/lake";
+    let caches: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Four processes at once, each with its own cache (four machines).
+    let writers: Vec<_> = [&first, &overlapping, &first, &overlapping]
+        .iter()
+        .zip(&caches)
+        .map(|(file, cache)| {
+            moto.devex(cache.path())
+                .args([
+                    "import",
+                    "deployments",
+                    file.to_str().unwrap(),
+                    "--lake",
+                    url,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut stored = 0;
+    for writer in writers {
+        let output = ok(writer.wait_with_output().unwrap());
+        let n: usize = output
+            .split(" stored")
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no stored count in: {output}"));
+        stored += n;
+    }
+    assert_eq!(stored, 900, "every event stored by exactly one writer");
+    let cache = caches[0].path();
+    let count = |moto: &Moto| {
+        let out = ok(moto.run(
+            cache,
+            &[
+                "query",
+                "--lake",
+                url,
+                "--format",
+                "json",
+                "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM deployments",
+            ],
+        ));
+        let rows: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        (
+            rows[0]["n"].as_i64().unwrap(),
+            rows[0]["ids"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(count(&moto), (900, 900));
+
+    // A writer that died holding the lease: the next one waits out its
+    // expiry, then writes.
+    let lease = moto
+        .object("devex-writers", "lake/_devex/writer.lease")
+        .unwrap();
+    let lease: serde_json::Value = serde_json::from_slice(&lease).unwrap();
+    let turns = lease["turns"].as_u64().unwrap();
+    assert!(turns >= 4, "{lease}");
+    let expires = chrono::Utc::now().timestamp_millis() + 3_000;
+    moto.put_object(
+        "devex-writers",
+        "lake/_devex/writer.lease",
+        serde_json::json!({"holder": "dead-host:1:x", "expires_at_ms": expires, "turns": turns})
+            .to_string()
+            .into_bytes(),
+    );
+    let more = files.path().join("more.jsonl");
+    std::fs::write(&more, deployments(900, 10)).unwrap();
+    let started = Instant::now();
+    let output = ok(moto.run(
+        cache,
+        &[
+            "import",
+            "deployments",
+            more.to_str().unwrap(),
+            "--lake",
+            url,
+        ],
+    ));
+    assert!(output.contains("10 stored"), "{output}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the live lease was not waited for"
+    );
+    assert_eq!(count(&moto), (910, 910));
+}
