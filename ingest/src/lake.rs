@@ -6,13 +6,16 @@
 //! zstd-compressed, rows sorted by the table's sort key so that row-group
 //! statistics prune single-service queries. `_devex/` holds devex's own state.
 //!
-//! `Lake` is the only code that writes to the lake folder. Writes follow
-//! write -> flush -> commit: a file is written under a hidden temporary name,
-//! fsynced, then renamed into place (and the folder fsynced), so readers never
-//! see a partial file. Every append deduplicates on `event_id`, against the
-//! rows already stored in the same partition and within the batch, so writing
-//! the same event twice is a no-op. Reads go through `object_store`, so a later
-//! change can put the lake on S3 without touching table logic.
+//! The lake is a folder or a prefix in an object store (`s3://`, `gs://`,
+//! `az://`; see [`location`]). `Lake` is the only code that writes to it.
+//! Writes follow write -> flush -> commit: in a folder, a file is written
+//! under a hidden temporary name, fsynced, then renamed into place (and the
+//! folder fsynced); in an object store, one create-if-absent put. Readers
+//! never see a partial file. Every append deduplicates on `event_id`,
+//! against the rows already stored in the same partition and within the
+//! batch, so writing the same event twice is a no-op, across writers too
+//! (one writer at a time: a file lock, or a lease object). Reads go through
+//! `object_store`. `docs/lake-format.md` is the published contract.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -26,10 +29,10 @@ use arrow::datatypes::TimestampMicrosecondType;
 use chrono::DateTime;
 use futures::TryStreamExt;
 use location::{Location, Remote};
-use object_store::local::LocalFileSystem;
+
 use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 // ParquetObjectReader is deprecated in parquet 59 in favour of hand-written
 // AsyncFileReaders; it still does exactly what the lake needs (ranged reads of
@@ -46,14 +49,17 @@ use crate::error::{Error, Result};
 use crate::schema::{TableSpec, PARTITION_COLUMN, TABLES};
 
 mod aws_profile;
+mod commit;
 mod compact;
 mod dedup;
 mod derived;
 mod lease;
 pub mod location;
 mod naming;
+mod open;
 #[cfg(test)]
 mod properties;
+mod quarantine;
 mod writer;
 mod writer_lease;
 pub use compact::CompactSummary;
@@ -129,7 +135,13 @@ pub struct Lake {
     /// Event ids already stored, by partition folder.
     indexes: Mutex<DedupIndex>,
     cleaned_temporaries: std::sync::atomic::AtomicBool,
+    /// A lake in an object store: the quarantine's listing and when it was
+    /// made (a server asks on every answer; a listing is a request).
+    quarantine_listing: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
 }
+
+/// How long a remote lake's quarantine listing is reused.
+const QUARANTINE_LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for Lake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,211 +152,6 @@ impl std::fmt::Debug for Lake {
 }
 
 impl Lake {
-    /// Opens the lake at `path` (a folder, or an `s3://`, `gs://` or
-    /// `az://` URL), creating the folder when it does not exist.
-    pub fn create_or_open(path: impl AsRef<Path>) -> Result<Lake> {
-        let path = path.as_ref();
-        if let Location::Folder(folder) = Location::parse(path)? {
-            std::fs::create_dir_all(folder.join(STATE_DIR)).map_err(|source| {
-                Error::LakeNotWritable {
-                    path: folder.to_path_buf(),
-                    source,
-                }
-            })?;
-        }
-        Self::open_existing(path)
-    }
-
-    /// Opens an existing lake for reading; a missing folder is an error that
-    /// says how to make one. (A lake in an object store is not checked
-    /// here: an empty prefix reads as an empty lake.)
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Lake> {
-        let path = path.as_ref();
-        match Location::parse(path)? {
-            Location::Folder(folder) => Self::open_folder(&folder),
-            Location::Remote(remote) => Self::open_remote(remote),
-        }
-    }
-
-    fn open_folder(path: &Path) -> Result<Lake> {
-        if !path.is_dir() {
-            return Err(Error::InvalidFile {
-                file: path.display().to_string(),
-                message: "no lake folder here; create one with `devex demo --lake DIR` or `devex import TABLE FILE --lake DIR`".into(),
-            });
-        }
-        let root = path.canonicalize().map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let store: Arc<dyn ObjectStore> = Arc::new(local_store(&root)?);
-        Ok(Lake {
-            root,
-            remote: None,
-            local: store.clone(),
-            store,
-            indexes: Mutex::new(DedupIndex::default()),
-            cleaned_temporaries: std::sync::atomic::AtomicBool::new(false),
-        })
-    }
-
-    fn open_remote(remote: Remote) -> Result<Lake> {
-        let root = location::cache_folder(&remote.url);
-        std::fs::create_dir_all(root.join(DERIVED_DIR)).map_err(|source| {
-            Error::LakeNotWritable {
-                path: root.clone(),
-                source,
-            }
-        })?;
-        let store: Arc<dyn ObjectStore> = match remote.prefix.as_str() {
-            "" => remote.bucket.clone(),
-            prefix => Arc::new(PrefixStore::new(remote.bucket.clone(), prefix)),
-        };
-        Ok(Lake {
-            local: Arc::new(local_store(&root)?),
-            root,
-            remote: Some(remote),
-            store,
-            indexes: Mutex::new(DedupIndex::default()),
-            cleaned_temporaries: std::sync::atomic::AtomicBool::new(false),
-        })
-    }
-
-    /// The local folder of the lake; for a lake in an object store, the
-    /// local folder of its derived files.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Where the lake is, as the user named it: a folder or a URL.
-    pub fn location(&self) -> String {
-        match &self.remote {
-            Some(remote) => remote.url.clone(),
-            None => self.root.display().to_string(),
-        }
-    }
-
-    /// Where `relative` (a path inside the lake) is, for messages.
-    pub fn shown(&self, relative: &str) -> String {
-        match &self.remote {
-            Some(remote) => format!("{}/{relative}", remote.url),
-            None => self.root.join(relative).display().to_string(),
-        }
-    }
-
-    /// The object store that holds the lake's tables (paths relative to the lake).
-    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
-        self.store.clone()
-    }
-
-    /// For a lake in an object store: the bucket's URL and store, which a
-    /// query engine registers so that [`Lake::table_url`] resolves.
-    pub fn remote_store(&self) -> Option<(url::Url, Arc<dyn ObjectStore>)> {
-        self.remote
-            .as_ref()
-            .map(|r| (r.bucket_url.clone(), r.bucket.clone()))
-    }
-
-    /// URL of a table's folder, for DataFusion listing tables.
-    pub fn table_url(&self, table: &TableSpec) -> String {
-        self.data_url(&format!("{}/", table.name))
-    }
-
-    /// URL of a path inside the lake (a data file, a table's folder).
-    pub fn data_url(&self, relative: &str) -> String {
-        match &self.remote {
-            Some(remote) => format!("{}/{relative}", remote.url),
-            None => format!("file://{}/{relative}", self.root.display()),
-        }
-    }
-
-    /// Where a file of devex's own state is, for messages.
-    pub fn state_location(&self, name: &str) -> String {
-        self.shown(&format!("{STATE_DIR}/{name}"))
-    }
-
-    /// Reads a file of devex's own state (sync cursors, tokens); `None`
-    /// when there is none.
-    pub async fn read_state_file(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let location = StorePath::from(format!("{STATE_DIR}/{name}"));
-        match self.store.get(&location).await {
-            Ok(found) => found.bytes().await.map(|b| Some(b.to_vec())),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-        .map_err(|source| Error::Storage {
-            path: self.state_location(name),
-            source,
-        })
-    }
-
-    /// A version of a state file that changes whenever the file does (its
-    /// ETag or modification time); `None` when there is no such file.
-    pub async fn state_file_version(&self, name: &str) -> Result<Option<String>> {
-        let location = StorePath::from(format!("{STATE_DIR}/{name}"));
-        match self.store.head(&location).await {
-            Ok(meta) => Ok(Some(format!(
-                "{}/{}/{}",
-                meta.e_tag.unwrap_or_default(),
-                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
-                meta.size
-            ))),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(Error::Storage {
-                path: self.state_location(name),
-                source,
-            }),
-        }
-    }
-
-    /// Writes a file of devex's own state (e.g. a kept webhook delivery) as
-    /// durably as a data file: temporary name, fsync, rename, folder fsync
-    /// (one put in an object store). `name` may hold folders, e.g.
-    /// `webhooks/github/ID.json`.
-    pub async fn write_state_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let (folder, file) = match name.rsplit_once('/') {
-            Some((folder, file)) => (format!("{STATE_DIR}/{folder}"), file),
-            None => (STATE_DIR.to_string(), name),
-        };
-        self.commit_file(&folder, file, bytes, PutMode::Overwrite)
-            .await
-            .map(drop)
-    }
-
-    /// Reads a secret kept in the lake's state folder, creating it with 32
-    /// random bytes on first use (e.g. the pseudonym key). Of two processes
-    /// creating it at once, both end up with the one written first.
-    pub async fn read_or_create_secret(&self, name: &str) -> Result<Vec<u8>> {
-        for _ in 0..3 {
-            if let Some(text) = self.read_state_file(name).await? {
-                let text = String::from_utf8_lossy(&text);
-                return hex::decode(text.trim()).map_err(|e| Error::InvalidFile {
-                    file: self.state_location(name),
-                    message: format!("not a hex secret ({e}); delete it to create a new one"),
-                });
-            }
-            let secret: [u8; 32] = rand::random();
-            let created = self
-                .commit_file(
-                    STATE_DIR,
-                    name,
-                    hex::encode(secret).as_bytes(),
-                    PutMode::Create,
-                )
-                .await;
-            match created {
-                Ok(true) => return Ok(secret.to_vec()),
-                // Another process created it first: read theirs.
-                Ok(false) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::Internal(format!(
-            "{} could neither be read nor created",
-            self.state_location(name)
-        )))
-    }
-
     /// Appends rows to a table, skipping events already stored.
     pub async fn append(
         &self,
@@ -499,69 +306,6 @@ impl Lake {
         Ok(out)
     }
 
-    /// Moves a corrupt data file (a path below the lake) out of its table,
-    /// to `_devex/quarantine/` under the same path, so that queries read the
-    /// rest; says so in the log.
-    pub async fn quarantine(&self, path: &str, reason: &str) -> Result<()> {
-        let to = format!("{STATE_DIR}/{QUARANTINE_DIR}/{path}");
-        self.store
-            .rename(&StorePath::from(path), &StorePath::from(to.as_str()))
-            .await
-            .map_err(|source| Error::Storage {
-                path: self.shown(path),
-                source,
-            })?;
-        tracing::error!(
-            file = %self.shown(path),
-            quarantined = %self.shown(&to),
-            reason,
-            "A corrupt lake file was moved to the quarantine; its table is incomplete until it is re-imported or re-synced."
-        );
-        Ok(())
-    }
-
-    /// Finds the data files whose footers cannot be read and quarantines
-    /// them; returns their paths.
-    pub async fn quarantine_corrupt_files(&self) -> Result<Vec<String>> {
-        let mut moved = Vec::new();
-        for corrupt in self.find_corrupt_files().await? {
-            if let Error::CorruptFile { path, message } = corrupt {
-                let relative = path
-                    .strip_prefix(&format!("{}/", self.location()))
-                    .map(str::to_string)
-                    .unwrap_or(path);
-                self.quarantine(&relative, &message).await?;
-                moved.push(relative);
-            }
-        }
-        Ok(moved)
-    }
-
-    /// The files in quarantine, as paths below the lake (`incidents/...`).
-    pub async fn quarantined_files(&self) -> Result<Vec<String>> {
-        let folder = format!("{STATE_DIR}/{QUARANTINE_DIR}");
-        let listed: Vec<_> = self
-            .store
-            .list(Some(&StorePath::from(folder.as_str())))
-            .try_collect()
-            .await
-            .map_err(|source| Error::Storage {
-                path: self.shown(&folder),
-                source,
-            })?;
-        let mut out: Vec<String> = listed
-            .into_iter()
-            .filter_map(|meta| {
-                meta.location
-                    .as_ref()
-                    .strip_prefix(&format!("{folder}/"))
-                    .map(str::to_string)
-            })
-            .collect();
-        out.sort();
-        Ok(out)
-    }
-
     async fn read_row_count(&self, path: &str) -> Result<u64> {
         #[allow(deprecated)]
         let mut reader = ParquetObjectReader::new(self.store.clone(), StorePath::from(path));
@@ -599,108 +343,6 @@ impl Lake {
         }
         Ok(true)
     }
-
-    /// Commits `bytes` as `dir/name`: in a folder, written under a temporary
-    /// name, fsynced, moved into place and the folder fsynced; in an object
-    /// store, one put. With [`PutMode::Create`] an existing file is kept
-    /// and `false` returned (data files are named by their content, so the
-    /// one there holds the same rows; two writers never overwrite each
-    /// other).
-    async fn commit_file(
-        &self,
-        dir: &str,
-        name: &str,
-        bytes: &[u8],
-        mode: PutMode,
-    ) -> Result<bool> {
-        if self.remote.is_none() {
-            return self.commit_local_file(dir, name, bytes, mode);
-        }
-        let location = StorePath::from(format!("{dir}/{name}"));
-        let options = PutOptions {
-            mode,
-            ..Default::default()
-        };
-        let payload = PutPayload::from(bytes::Bytes::copy_from_slice(bytes));
-        match self.store.put_opts(&location, payload, options).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(source) => Err(Error::Storage {
-                path: self.shown(location.as_ref()),
-                source,
-            }),
-        }
-    }
-
-    fn commit_local_file(
-        &self,
-        dir: &str,
-        name: &str,
-        bytes: &[u8],
-        mode: PutMode,
-    ) -> Result<bool> {
-        let folder = self.root.join(dir);
-        let not_writable = |source| Error::LakeNotWritable {
-            path: folder.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&folder).map_err(not_writable)?;
-        let final_path = folder.join(name);
-        let temp_path = folder.join(format!("{TEMP_PREFIX}{name}.{}", std::process::id()));
-        let mut file = File::create(&temp_path).map_err(not_writable)?;
-        let io = |source| Error::Io {
-            path: temp_path.clone(),
-            source,
-        };
-        let written = match failpoint_full_disk() {
-            Some(full) => Err(full),
-            None => file.write_all(bytes).and_then(|()| file.sync_all()),
-        };
-        if let Err(e) = written {
-            // A full disk must not keep the partial file's blocks.
-            drop(file);
-            let _ = std::fs::remove_file(&temp_path);
-            return Err(if is_storage_full(&e) {
-                not_writable(e)
-            } else {
-                io(e)
-            });
-        }
-        drop(file);
-        if std::env::var(FAILPOINT_ENV).as_deref() == Ok("lake:before-rename") {
-            std::process::abort();
-        }
-        let created = match mode {
-            // A hard link never replaces an existing file.
-            PutMode::Create => {
-                let linked = std::fs::hard_link(&temp_path, &final_path);
-                let _ = std::fs::remove_file(&temp_path);
-                match linked {
-                    Ok(()) => true,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-                    Err(e) => return Err(io(e)),
-                }
-            }
-            _ => {
-                std::fs::rename(&temp_path, &final_path).map_err(io)?;
-                true
-            }
-        };
-        File::open(&folder)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| Error::Io {
-                path: folder.clone(),
-                source,
-            })?;
-        Ok(created)
-    }
-}
-
-fn local_store(root: &Path) -> Result<LocalFileSystem> {
-    LocalFileSystem::new_with_prefix(root).map_err(|source| Error::Storage {
-        path: root.display().to_string(),
-        source,
-    })
 }
 
 /// Whether an I/O error says the file system (or the quota) is full.

@@ -642,6 +642,7 @@ pub static COSTS: TableSpec = TableSpec {
 };
 
 mod ai_usage;
+pub mod format_doc;
 pub use ai_usage::AI_USAGE;
 
 pub static TEAMS: TableSpec = TableSpec {

@@ -41,14 +41,23 @@ impl Moto {
         moto
     }
 
-    /// Creates a bucket (S3 `CreateBucket`; moto takes it unsigned).
+    /// Creates a bucket (S3 `CreateBucket`; moto takes it unsigned). Plain
+    /// HTTP on a socket: no runtime, so async tests may call it too.
     pub fn bucket(&self, name: &str) {
-        let status = reqwest::blocking::Client::new()
-            .put(format!("{}/{name}", self.endpoint))
-            .send()
-            .expect("moto answers")
-            .status();
-        assert!(status.is_success(), "CreateBucket {name}: {status}");
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("moto answers");
+        write!(
+            stream,
+            "PUT /{name} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "CreateBucket {name}: {answer}"
+        );
     }
 
     /// A signed client of `bucket`, as devex makes one.
@@ -346,4 +355,106 @@ fn concurrent_writers_never_store_an_event_twice_and_a_dead_writer_blocks_no_one
         "the live lease was not waited for"
     );
     assert_eq!(count(&moto), (910, 910));
+}
+
+/// Two servers behind a (pretend) load balancer, sharing one lake in S3:
+/// each stores the deliveries it gets, a redelivery to the other server is
+/// recognised, and each reads the other's rows on its next query and in its
+/// derived reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_lake_and_never_count_twice() {
+    use crate::serve::Server;
+    use crate::webhooks::{deliver, SECRET};
+    use serde_json::json;
+
+    let moto = Moto::start();
+    moto.bucket("devex-pair");
+    let url = Path::new("s3://devex-pair/lake");
+    let caches = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let servers: Vec<Server> = caches
+        .iter()
+        .map(|cache| {
+            let cache = cache.path().to_str().unwrap();
+            Server::start_on(
+                url,
+                "127.0.0.1:0",
+                &[],
+                &[
+                    ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+                    ("AWS_ALLOW_HTTP", "true"),
+                    ("AWS_ACCESS_KEY_ID", "devex-test"),
+                    ("AWS_SECRET_ACCESS_KEY", "devex-test-secret"),
+                    ("AWS_REGION", "us-east-1"),
+                    ("DEVEX_CACHE_DIR", cache),
+                    ("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET),
+                    ("DEVEX_METRICS__REFRESH_SECONDS", "2"),
+                ],
+            )
+        })
+        .collect();
+    let template: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(
+            "payloads/octokit-webhooks/api.github.com/workflow_run/completed.payload.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    // 40 runs, half to each server; every fourth delivered again to the
+    // other one, as a load balancer does after a timeout.
+    let (mut stored, mut duplicates) = (0, 0);
+    for run in 0..40u64 {
+        let mut payload = template.clone();
+        payload["repository"]["full_name"] = json!("acme/shop");
+        payload["workflow_run"]["id"] = json!(700_000 + run);
+        payload["workflow_run"]["created_at"] = json!("2026-10-05T16:33:24Z");
+        payload["workflow_run"]["run_started_at"] = json!("2026-10-05T16:33:49Z");
+        payload["workflow_run"]["updated_at"] = json!("2026-10-05T16:40:49Z");
+        let first = &servers[(run % 2) as usize];
+        let mut targets = vec![first];
+        if run % 4 == 0 {
+            targets.push(&servers[((run + 1) % 2) as usize]);
+        }
+        for server in targets {
+            let delivery = format!("pair-{run}");
+            let (status, body) = deliver(server, "workflow_run", &delivery, &payload, SECRET).await;
+            assert_eq!(status, 200, "{body}\n{}", server.log_tail());
+            stored += body["stored"].as_u64().unwrap();
+            duplicates += body["duplicates"].as_u64().unwrap();
+        }
+    }
+    assert_eq!((stored, duplicates), (40, 10));
+
+    // The next read of either server sees every run once.
+    for server in &servers {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/query", server.base))
+            .header("content-type", "application/json")
+            .body(
+                r#"{"sql": "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM ci_runs"}"#,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let row = &answer[0];
+        assert_eq!(
+            (row["n"].as_i64(), row["ids"].as_i64()),
+            (Some(40), Some(40)),
+            "{answer}"
+        );
+    }
+    // And each one's derived report counts the other's runs too.
+    for server in &servers {
+        server
+            .get_json_until("/api/v1/devex?from=2026-10-01&to=2026-10-31", |report| {
+                let runs: u64 = report["groups"]
+                    .as_array()
+                    .map(|groups| groups.iter().filter_map(|g| g["ci_runs"].as_u64()).sum())
+                    .unwrap_or(0);
+                runs == 40
+            })
+            .await;
+    }
 }
