@@ -136,32 +136,28 @@ fn a_lake_on_s3_answers_as_the_same_lake_on_disk() {
     let cache = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
     let url = "s3://devex-same/org/lake";
-    let demo = |lake: &str| {
-        [
-            "demo",
-            "--lake",
-            lake,
-            "--scale",
-            "0.05",
-            "--months",
-            "3",
-            "--end",
-            "2026-11-01",
-        ]
-        .map(str::to_string)
-    };
     let on_disk = local.path().to_str().unwrap();
-    ok(run(&demo(on_disk)
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()));
-    let stored = ok(moto.run(
-        cache.path(),
-        &demo(url).iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    // The same command on the lake on disk and on the lake in S3; `LAKE`
+    // stands for the lake.
+    let on_both = |args: &[&str]| {
+        (
+            ok(run(&with_lake(args, on_disk))),
+            ok(moto.run(cache.path(), &with_lake(args, url))),
+        )
+    };
+    let (_, stored) = on_both(&[
+        "demo",
+        "--lake",
+        "LAKE",
+        "--scale",
+        "0.05",
+        "--months",
+        "3",
+        "--end",
+        "2026-11-01",
+    ]);
     assert!(stored.contains("in s3://devex-same/org/lake"), "{stored}");
-    // Parquet files in the bucket under the prefix, in Hive partitions; the
-    // derived files in the local cache, not in the bucket.
+    // Parquet files in the bucket under the prefix, in Hive partitions.
     let listing = reqwest::blocking::get(format!(
         "{}/devex-same?list-type=2&prefix=org/lake/deployments/",
         moto.endpoint
@@ -183,54 +179,28 @@ fn a_lake_on_s3_answers_as_the_same_lake_on_disk() {
         "--format",
         "json",
     ];
-    for report in [&["report", "dora"][..], &["report", "devex"][..]] {
-        let args = |lake: &str| {
-            let mut args: Vec<String> = report.iter().map(|s| s.to_string()).collect();
-            args.extend(["--lake".to_string(), lake.to_string()]);
-            args.extend(window.iter().map(|s| s.to_string()));
-            args
-        };
-        let from_disk = ok(run(&args(on_disk)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()));
-        let from_s3 = ok(moto.run(
-            cache.path(),
-            &args(url).iter().map(String::as_str).collect::<Vec<_>>(),
-        ));
-        assert_eq!(from_s3, from_disk, "{report:?}");
+    for report in ["dora", "devex"] {
+        let args: Vec<&str> = ["report", report, "--lake", "LAKE"]
+            .into_iter()
+            .chain(window)
+            .collect();
+        let (from_disk, from_s3) = on_both(&args);
+        assert_eq!(from_s3, from_disk, "{report}");
     }
     // A fresh cache (another machine): derived again from the bucket alone.
     let elsewhere = tempfile::tempdir().unwrap();
     let dora = |cache: &Path| {
-        ok(moto.run(
-            cache,
-            &[
-                "report",
-                "dora",
-                "--lake",
-                url,
-                "--from",
-                "2026-08-01",
-                "--to",
-                "2026-11-01",
-                "--format",
-                "json",
-            ],
-        ))
+        let args: Vec<&str> = ["report", "dora", "--lake", url]
+            .into_iter()
+            .chain(window)
+            .collect();
+        ok(moto.run(cache, &args))
     };
     assert_eq!(dora(elsewhere.path()), dora(cache.path()));
 
     let counts = "SELECT (SELECT count(*) FROM commits) AS commits, (SELECT count(*) FROM deployments) AS deployments, (SELECT count(*) FROM incidents) AS incidents";
-    let query = |lake: &str, runner: &dyn Fn(&[&str]) -> Output| {
-        ok(runner(&[
-            "query", "--lake", lake, "--format", "json", counts,
-        ]))
-    };
-    assert_eq!(
-        query(url, &|args| moto.run(cache.path(), args)),
-        query(on_disk, &|args| run(args))
-    );
+    let (from_disk, from_s3) = on_both(&["query", "--lake", "LAKE", "--format", "json", counts]);
+    assert_eq!(from_s3, from_disk);
 
     // Compaction needs an atomic folder swap: refused with what to do.
     let compact = moto.run(cache.path(), &["compact", "--lake", url]);
@@ -240,6 +210,13 @@ fn a_lake_on_s3_answers_as_the_same_lake_on_disk() {
         "{}",
         stderr(&compact)
     );
+}
+
+/// `args` with `LAKE` replaced by `lake`.
+fn with_lake<'a>(args: &[&'a str], lake: &'a str) -> Vec<&'a str> {
+    args.iter()
+        .map(|&a| if a == "LAKE" { lake } else { a })
+        .collect()
 }
 
 /// `n` deployments, one a day from 2026-01-01, numbered from `first`.

@@ -157,21 +157,8 @@ impl WriterLease {
     pub async fn release(self) -> Result<()> {
         let mut held = self.shared.lock().await;
         held.released = true;
-        let body = LeaseBody {
-            holder: held.holder.clone(),
-            expires_at_ms: 0,
-            turns: held.turns,
-        };
-        let options = PutOptions {
-            mode: PutMode::Update(held.version.clone()),
-            ..Default::default()
-        };
-        match held
-            .store
-            .put_opts(&location(), payload(&body), options)
-            .await
-        {
-            Ok(_) => Ok(()),
+        match held.rewrite(0).await {
+            Ok(()) => Ok(()),
             // Lost to expiry meanwhile: another writer holds it now.
             Err(object_store::Error::Precondition { .. }) => {
                 tracing::warn!("The lake's writer lease had expired before it was released.");
@@ -179,6 +166,28 @@ impl WriterLease {
             }
             Err(source) => Err(storage_error(source)),
         }
+    }
+}
+
+impl Held {
+    /// Replaces the held version of the lease with one expiring at
+    /// `expires_at_ms` (0: released), and holds the new version.
+    async fn rewrite(&mut self, expires_at_ms: i64) -> object_store::Result<()> {
+        let body = LeaseBody {
+            holder: self.holder.clone(),
+            expires_at_ms,
+            turns: self.turns,
+        };
+        let options = PutOptions {
+            mode: PutMode::Update(self.version.clone()),
+            ..Default::default()
+        };
+        let result = self
+            .store
+            .put_opts(&location(), payload(&body), options)
+            .await?;
+        self.version = version_of(&result);
+        Ok(())
     }
 }
 
@@ -190,25 +199,9 @@ async fn renew(shared: Arc<tokio::sync::Mutex<Held>>) {
         if held.released {
             return;
         }
-        let body = LeaseBody {
-            holder: held.holder.clone(),
-            expires_at_ms: now_ms() + LEASE_TTL.as_millis() as i64,
-            turns: held.turns,
-        };
-        let options = PutOptions {
-            mode: PutMode::Update(held.version.clone()),
-            ..Default::default()
-        };
-        match held
-            .store
-            .put_opts(&location(), payload(&body), options)
-            .await
-        {
-            Ok(result) => held.version = version_of(&result),
-            Err(e) => {
-                tracing::error!(error = %e, "The lake's writer lease could not be renewed; another writer may take it.");
-                return;
-            }
+        if let Err(e) = held.rewrite(now_ms() + LEASE_TTL.as_millis() as i64).await {
+            tracing::error!(error = %e, "The lake's writer lease could not be renewed; another writer may take it.");
+            return;
         }
     }
 }
