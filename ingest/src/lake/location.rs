@@ -4,7 +4,8 @@
 //! and `AZURE_*` environment variables (`AWS_ENDPOINT_URL` and
 //! `AWS_ALLOW_HTTP=true` for a local S3 server), the AWS shared config and
 //! credentials files (`AWS_PROFILE`), Google's application default
-//! credentials and the Azure CLI's login.
+//! credentials, and a managed identity or (`AZURE_USE_AZURE_CLI=true`)
+//! the Azure CLI's login.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,9 +75,10 @@ impl Location {
                 .with_url(url.as_str())
                 .build()
                 .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            // The Azure CLI's login only with AZURE_USE_AZURE_CLI=true: set
+            // by default it would hide a VM's managed identity.
             "az" | "azure" | "abfs" | "abfss" => MicrosoftAzureBuilder::from_env()
                 .with_url(url.as_str())
-                .with_use_azure_cli(std::env::var_os("AZURE_STORAGE_ACCOUNT_KEY").is_none())
                 .build()
                 .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
             _ => return Err(unsupported()),
