@@ -230,12 +230,12 @@ impl Guard {
                 return Ok(());
             }
         }
-        let version = TokenStore.version(&self.lake).await?;
+        let version = TokenStore::new(&self.lake).version().await?;
         let known = self.lock_cache()?.0.clone();
         let tokens = if version.is_some() && version == known {
             None
         } else {
-            Some(Arc::new(TokenStore.load(&self.lake).await?))
+            Some(Arc::new(TokenStore::new(&self.lake).load().await?))
         };
         let mut cache = self.lock_cache()?;
         cache.1 = Some(Instant::now());

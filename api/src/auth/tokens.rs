@@ -51,36 +51,38 @@ fn hash(token: &str) -> String {
 
 /// The lake's tokens, in `_devex/tokens.json` (in the lake's own store, so
 /// that every server sharing a lake in an object store knows them).
-pub struct TokenStore;
+pub struct TokenStore<'a> {
+    lake: &'a Lake,
+}
 
-impl TokenStore {
-    pub fn new(_lake: &Lake) -> TokenStore {
-        TokenStore
+impl<'a> TokenStore<'a> {
+    pub fn new(lake: &'a Lake) -> TokenStore<'a> {
+        TokenStore { lake }
     }
 
     /// A version of the token file that changes whenever it does; `None`
     /// while there is none.
-    pub async fn version(&self, lake: &Lake) -> Result<Option<String>> {
-        Ok(lake.state_file_version(FILE).await?)
+    pub async fn version(&self) -> Result<Option<String>> {
+        Ok(self.lake.state_file_version(FILE).await?)
     }
 
     /// Every kept token, active or not.
-    pub async fn load(&self, lake: &Lake) -> Result<Vec<TokenRecord>> {
-        match lake.read_state_file(FILE).await? {
+    pub async fn load(&self) -> Result<Vec<TokenRecord>> {
+        match self.lake.read_state_file(FILE).await? {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::Config(format!(
                     "{} is not a token list ({e}); restore it from a backup, or delete it and create the tokens again",
-                    lake.state_location(FILE)
+                    self.lake.state_location(FILE)
                 ))
             }),
             None => Ok(Vec::new()),
         }
     }
 
-    async fn save(&self, lake: &Lake, records: &[TokenRecord]) -> Result<()> {
+    async fn save(&self, records: &[TokenRecord]) -> Result<()> {
         let bytes =
             serde_json::to_vec_pretty(records).map_err(|e| Error::Internal(e.to_string()))?;
-        lake.write_state_file(FILE, &bytes).await?;
+        self.lake.write_state_file(FILE, &bytes).await?;
         Ok(())
     }
 
@@ -88,7 +90,6 @@ impl TokenStore {
     /// caller) and its record.
     pub async fn create(
         &self,
-        lake: &Lake,
         name: &str,
         role: Role,
         expires_at: Option<DateTime<Utc>>,
@@ -105,7 +106,7 @@ impl TokenStore {
                 format!("`{name}` is not a token name; use letters, digits, `-`, `_` and `.`, e.g. prometheus or ci-ingest"),
             ));
         }
-        let mut records = self.load(lake).await?;
+        let mut records = self.load().await?;
         if records.iter().any(|r| r.name == name && r.active(now)) {
             return Err(Error::invalid_parameter(
                 "name",
@@ -122,13 +123,13 @@ impl TokenStore {
             revoked_at: None,
         };
         records.push(record.clone());
-        self.save(lake, &records).await?;
+        self.save(&records).await?;
         Ok((token, record))
     }
 
     /// Revokes the active tokens named `name`; how many there were.
-    pub async fn revoke(&self, lake: &Lake, name: &str, now: DateTime<Utc>) -> Result<usize> {
-        let mut records = self.load(lake).await?;
+    pub async fn revoke(&self, name: &str, now: DateTime<Utc>) -> Result<usize> {
+        let mut records = self.load().await?;
         let mut revoked = 0;
         for record in records
             .iter_mut()
@@ -151,7 +152,7 @@ impl TokenStore {
                 ),
             ));
         }
-        self.save(lake, &records).await?;
+        self.save(&records).await?;
         Ok(revoked)
     }
 }
@@ -207,7 +208,7 @@ mod tests {
         let store = TokenStore::new(&lake);
         let now = Utc::now();
         let (token, record) = store
-            .create(&lake, "prometheus", Role::Viewer, None, now)
+            .create("prometheus", Role::Viewer, None, now)
             .await
             .unwrap();
         assert!(token.starts_with("dvx_") && token.len() > 40, "{token}");
@@ -216,21 +217,21 @@ mod tests {
             !kept.contains(&token[4..]),
             "the token itself is never kept"
         );
-        let records = store.load(&lake).await.unwrap();
+        let records = store.load().await.unwrap();
         assert_eq!(find(&records, &token), Some(&record));
         assert_eq!(find(&records, "dvx_wrong"), None);
         // A second active token of the same name is refused; after a revoke
         // the name is free again, and the old token is no longer active.
         assert!(store
-            .create(&lake, "prometheus", Role::Viewer, None, now)
+            .create("prometheus", Role::Viewer, None, now)
             .await
             .is_err());
-        assert_eq!(store.revoke(&lake, "prometheus", now).await.unwrap(), 1);
-        let records = store.load(&lake).await.unwrap();
+        assert_eq!(store.revoke("prometheus", now).await.unwrap(), 1);
+        let records = store.load().await.unwrap();
         assert!(!find(&records, &token).unwrap().active(now));
-        assert!(store.revoke(&lake, "nosuch", now).await.is_err());
+        assert!(store.revoke("nosuch", now).await.is_err());
         assert!(store
-            .create(&lake, "bad name!", Role::Admin, None, now)
+            .create("bad name!", Role::Admin, None, now)
             .await
             .is_err());
     }

@@ -37,7 +37,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
             let role: Role = role.parse()?;
             let expires_at = parse_expiry(&expires, now)?;
             let (token, record) = TokenStore::new(&lake)
-                .create(&lake, &name, role, expires_at, now)
+                .create(&name, role, expires_at, now)
                 .await?;
             audit(
                 &lake,
@@ -63,7 +63,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
         TokenCommand::List { lake, format } => {
             apply_lake(config, &lake);
             let lake = Lake::open_existing(&config.lake)?;
-            let records = TokenStore::new(&lake).load(&lake).await?;
+            let records = TokenStore::new(&lake).load().await?;
             let headers: Vec<String> = ["name", "role", "created", "expires", "state"]
                 .iter()
                 .map(|h| h.to_string())
@@ -112,7 +112,7 @@ pub async fn run(config: &mut Config, command: TokenCommand) -> Result<()> {
         TokenCommand::Revoke { lake, name } => {
             apply_lake(config, &lake);
             let lake = Lake::open_existing(&config.lake)?;
-            let revoked = TokenStore::new(&lake).revoke(&lake, &name, now).await?;
+            let revoked = TokenStore::new(&lake).revoke(&name, now).await?;
             audit(&lake, "token.revoke", &name).await?;
             eprintln!(
                 "Revoked token `{name}` ({revoked}); a running server refuses it from now on."

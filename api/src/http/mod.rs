@@ -129,7 +129,7 @@ pub async fn serve(config: &Config, demo: bool, insecure_no_auth: bool) -> Resul
     // Safe by default: without a token or single sign-on, loopback only,
     // unless told otherwise.
     let has_tokens = !crate::auth::tokens::TokenStore::new(&lake)
-        .load(&lake)
+        .load()
         .await?
         .is_empty();
     let has_auth = has_tokens || config.auth.oidc.is_some();
