@@ -141,6 +141,9 @@ fn remember_derive(queries: &LakeQueries, family: &str, derive: Derive) {
     }
 }
 
+/// A background derive running longer than this is reported in the log.
+const SLOW_DERIVE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Derives `family` in the background unless that runs already (then it
 /// runs once more after, for the events stored meanwhile).
 fn start(queries: LakeQueries, family: String, derive: Derive) {
@@ -156,7 +159,18 @@ fn start(queries: LakeQueries, family: String, derive: Derive) {
     }
     crate::background::spawn(async move {
         loop {
-            if let Err(e) = derive(queries.clone()).await {
+            let running = derive(queries.clone());
+            tokio::pin!(running);
+            let outcome = tokio::select! {
+                outcome = &mut running => outcome,
+                () = tokio::time::sleep(SLOW_DERIVE) => {
+                    // Reports keep answering from the previous generation
+                    // meanwhile; say so rather than go stale in silence.
+                    tracing::warn!(%family, seconds = SLOW_DERIVE.as_secs(), "a background derive is still running; reports answer from the previous generation until it ends");
+                    running.await
+                }
+            };
+            if let Err(e) = outcome {
                 tracing::warn!(%family, error = %e, "a background derive failed; reports keep the previous generation");
             }
             let Ok(mut published) = queries.published().lock() else {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStore;
 
 use super::{Lake, FAILPOINT_ENV, TEMP_PREFIX};
 use crate::error::{Error, Result};
@@ -184,9 +184,12 @@ impl Lake {
                 tracing::debug!(generation = %unit, "Derived generation in use; removed later.");
                 continue;
             };
+            // Synchronous while the lock is held: a reader of this process
+            // blocks its thread on the lock (see `lease_derived`), and a task
+            // that awaited here might need that thread to go on.
             for relative in files {
-                let location = StorePath::from(format!("{DERIVED_DIR}/{folder}/{relative}"));
-                if self.local.delete(&location).await.is_ok() {
+                if std::fs::remove_file(self.derived_path(&format!("{folder}/{relative}"))).is_ok()
+                {
                     removed += 1;
                 }
             }
