@@ -31,6 +31,7 @@ pub mod derive;
 pub mod devex;
 pub mod dora;
 pub mod durations;
+pub mod engine;
 pub mod error;
 pub mod freshness;
 mod generations;
@@ -87,6 +88,8 @@ pub struct LakeQueries {
     /// The newest event time of table sets, by their content (see
     /// [`freshness`]).
     freshness: Arc<tokio::sync::Mutex<Freshness>>,
+    /// Where metric SQL runs (see [`engine`]).
+    engine: engine::Engine,
 }
 
 /// Derived tables registered in the main context by key, oldest first, each
@@ -150,6 +153,7 @@ impl LakeQueries {
             published: Default::default(),
             kept_walk: Default::default(),
             freshness: Default::default(),
+            engine: Default::default(),
             answers: Default::default(),
         })
     }

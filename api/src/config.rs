@@ -36,6 +36,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// How often `serve` merges small files.
     pub compaction: CompactionConfig,
+    /// Where metric SQL runs: in this process or on a Ballista cluster.
+    pub engine: EngineConfig,
     /// The currency costs are reported in, and the attribution rules.
     pub cost: analytics::cost::CostSettings,
     /// The platform adoption funnels.
@@ -80,6 +82,47 @@ pub struct CompactionConfig {
     /// Seconds between compactions while `serve` runs (each partition's
     /// small files merged, see `devex compact`); 0 turns it off.
     pub interval_seconds: u64,
+}
+
+/// `[engine]` in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// `in-process`, or `ballista` to run the DORA and DevEx reports' SQL on
+    /// a DataFusion Ballista cluster.
+    pub kind: String,
+    /// The Ballista scheduler, `df://HOST:PORT`.
+    pub scheduler: Option<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            kind: "in-process".into(),
+            scheduler: None,
+        }
+    }
+}
+
+impl Config {
+    /// The lake's queries, with metric SQL on the configured engine.
+    pub async fn queries(
+        &self,
+        lake: std::sync::Arc<ingest::lake::Lake>,
+    ) -> Result<analytics::LakeQueries> {
+        let engine = self.engine.engine()?;
+        Ok(analytics::LakeQueries::open(lake).await?.on_engine(engine))
+    }
+}
+
+impl EngineConfig {
+    /// The engine these settings name, or what is wrong with them.
+    pub fn engine(&self) -> Result<analytics::engine::Engine> {
+        Ok(analytics::engine::Engine::from_settings(
+            &self.kind,
+            self.scheduler.as_deref(),
+        )?)
+    }
 }
 
 impl Default for CompactionConfig {
@@ -128,6 +171,7 @@ impl Default for Config {
             surveys: SurveysConfig::default(),
             metrics: MetricsConfig::default(),
             compaction: CompactionConfig::default(),
+            engine: EngineConfig::default(),
             cost: analytics::cost::CostSettings::default(),
             adoption: analytics::adoption::AdoptionSettings::default(),
             auth: crate::auth::AuthSettings::default(),

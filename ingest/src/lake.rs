@@ -53,6 +53,7 @@ mod commit;
 mod compact;
 mod dedup;
 mod derived;
+mod derived_share;
 mod lease;
 pub mod location;
 mod naming;
@@ -138,6 +139,9 @@ pub struct Lake {
     /// A lake in an object store: the quarantine's listing and when it was
     /// made (a server asks on every answer; a listing is a request).
     quarantine_listing: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
+    /// Derived files already copied to a remote lake's store (see
+    /// [`Lake::share_derived`]).
+    shared_derived: std::sync::Mutex<HashSet<String>>,
 }
 
 /// How long a remote lake's quarantine listing is reused.

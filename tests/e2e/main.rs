@@ -4,6 +4,7 @@
 mod access;
 mod adoption;
 mod ai;
+mod ballista;
 mod cli;
 mod cost;
 mod crash;

@@ -196,7 +196,7 @@ pub async fn compare(
             sql_instant(local_midnight(tz, from)),
             sql_instant(local_midnight(tz, to)),
         );
-        let result = queries.read_only_sql_on(&context, &sql).await?;
+        let result = queries.metric_sql_on(&context, &sql, false).await?;
         let mut values: Vec<f64> = Columns::new(&result.batches)
             .float("value")?
             .into_iter()

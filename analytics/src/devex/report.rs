@@ -95,7 +95,7 @@ pub(super) async fn membership(
     values: &[(&str, String)],
 ) -> Result<Membership> {
     let result = queries
-        .read_only_sql_on(context, &fill(TEAM_MEMBERS_IN_WINDOW, values)?)
+        .metric_sql_on(context, &fill(TEAM_MEMBERS_IN_WINDOW, values)?, false)
         .await?;
     let c = Columns::new(&result.batches);
     let mut developers: HashMap<String, u64> = HashMap::new();
@@ -147,7 +147,7 @@ async fn report_on(
     // Three queries one after the other rather than one joining them: each
     // holds its own percentile states, so the peak is the largest, not the sum.
     let ci = queries
-        .read_only_sql_on_one_partition(context, &fill(CI_SUMMARY, &values)?)
+        .metric_sql_on(context, &fill(CI_SUMMARY, &values)?, true)
         .await?;
     let c = Columns::new(&ci.batches);
     let keys = c.text("group_key")?;
@@ -169,7 +169,7 @@ async fn report_on(
     }
 
     let flaky = queries
-        .read_only_sql_on_one_partition(context, &fill(CI_FLAKY_SUMMARY, &values)?)
+        .metric_sql_on(context, &fill(CI_FLAKY_SUMMARY, &values)?, true)
         .await?;
     let c = Columns::new(&flaky.batches);
     let (shas, flaky_shas) = (c.int("ci_shas")?, c.int("flaky_shas")?);
@@ -180,7 +180,7 @@ async fn report_on(
     }
 
     let prs = queries
-        .read_only_sql_on_one_partition(context, &fill(PULL_REQUEST_SUMMARY, &values)?)
+        .metric_sql_on(context, &fill(PULL_REQUEST_SUMMARY, &values)?, true)
         .await?;
     let c = Columns::new(&prs.batches);
     let floats = |name: &str| c.float(name);
@@ -228,7 +228,7 @@ async fn report_on(
         DevexGroupBy::Team => {
             let members = membership(queries, context, &values).await?;
             let people = queries
-                .read_only_sql_on_one_partition(context, &fill(PEOPLE_SUMMARY, &values)?)
+                .metric_sql_on(context, &fill(PEOPLE_SUMMARY, &values)?, true)
                 .await?;
             let c = Columns::new(&people.batches);
             let mut by_team: HashMap<String, usize> = HashMap::new();

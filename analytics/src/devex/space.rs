@@ -48,7 +48,7 @@ pub async fn space(queries: &LakeQueries, request: &DevexRequest) -> Result<Spac
     let mut groups: BTreeMap<String, SpaceMetrics> = BTreeMap::new();
 
     let reviews = queries
-        .read_only_sql_on(&context, &fill(SPACE_REVIEWS, &values)?)
+        .metric_sql_on(&context, &fill(SPACE_REVIEWS, &values)?, false)
         .await?;
     let c = Columns::new(&reviews.batches);
     let mut per_reviewer: HashMap<String, Vec<f64>> = HashMap::new();
@@ -67,7 +67,7 @@ pub async fn space(queries: &LakeQueries, request: &DevexRequest) -> Result<Spac
         *cross.entry(team).or_default() += cross_team.unwrap_or(0) as u64;
     }
     let people = queries
-        .read_only_sql_on(&context, &fill(SPACE_PEOPLE, &values)?)
+        .metric_sql_on(&context, &fill(SPACE_PEOPLE, &values)?, false)
         .await?;
     let c = Columns::new(&people.batches);
     let mut activity: HashMap<String, (u64, u64)> = HashMap::new();

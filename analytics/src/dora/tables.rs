@@ -99,9 +99,7 @@ impl DoraSql {
         let sql = fill(&template.replace("{{period_key}}", period_key), &values)?;
         // Exact percentiles: one partition holds each value once (see
         // `read_only_sql_on_one_partition`).
-        queries
-            .read_only_sql_on_one_partition(&self.context, &sql)
-            .await
+        queries.metric_sql_on(&self.context, &sql, true).await
     }
 
     /// Runs a query over the materialized tables.
@@ -111,7 +109,7 @@ impl DoraSql {
         body: &str,
     ) -> Result<crate::QueryResult> {
         let sql = fill(body, &self.values)?;
-        queries.read_only_sql_on(&self.context, &sql).await
+        queries.metric_sql_on(&self.context, &sql, false).await
     }
 }
 

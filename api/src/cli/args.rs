@@ -328,6 +328,8 @@ pub struct CostArgs {
 pub struct TeamWindowArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub engine: EngineArg,
     /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
     #[arg(long)]
     pub from: Option<String>,
@@ -420,6 +422,8 @@ pub struct CompareArgs {
 pub struct DoraArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub engine: EngineArg,
     /// First day of the window, YYYY-MM-DD (default: 90 days before --to).
     #[arg(long)]
     pub from: Option<String>,
@@ -463,10 +467,24 @@ pub struct LakeArg {
     pub lake: Option<PathBuf>,
 }
 
+/// Where the reports' metric SQL runs.
+#[derive(Debug, Args, Default)]
+pub struct EngineArg {
+    /// `in-process` (default), or `ballista` to run the DORA and DevEx
+    /// reports' SQL on a Ballista cluster (see --scheduler).
+    #[arg(long, value_parser = ["in-process", "ballista"])]
+    pub engine: Option<String>,
+    /// The Ballista scheduler, df://HOST:PORT (with --engine ballista).
+    #[arg(long)]
+    pub scheduler: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub engine: EngineArg,
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     pub addr: Option<std::net::SocketAddr>,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ingest::identity::Pseudonymizer;
 use ingest::lake::Lake;
 
-use super::args::{DemoArgs, DevexArgs, ImportArgs, LakeArg, PROGRESS_MIN_BYTES};
+use super::args::{DemoArgs, DevexArgs, EngineArg, ImportArgs, LakeArg, PROGRESS_MIN_BYTES};
 use super::progress::{spinner, Bars};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -24,8 +24,9 @@ pub async fn devex_report(
     view: crate::reports::devex::DevexView,
 ) -> Result<()> {
     apply_lake(config, &args.window.lake);
+    apply_engine(config, &args.window.engine);
     let lake = Arc::new(Lake::open_existing(&config.lake)?);
-    let queries = analytics::LakeQueries::open(lake).await?;
+    let queries = config.queries(lake).await?;
     let params = crate::reports::devex::DevexParams {
         from: args.window.from,
         to: args.window.to,
@@ -293,6 +294,20 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
 }
 
 /// `--lake` wins over the configuration.
+/// The engine flags over the configuration's `[engine]`.
+pub fn apply_engine(config: &mut Config, arg: &EngineArg) {
+    if let Some(kind) = &arg.engine {
+        config.engine.kind = kind.clone();
+    }
+    if let Some(scheduler) = &arg.scheduler {
+        config.engine.scheduler = Some(scheduler.clone());
+        // A scheduler alone means the cluster.
+        if arg.engine.is_none() {
+            config.engine.kind = "ballista".into();
+        }
+    }
+}
+
 pub fn apply_lake(config: &mut Config, arg: &LakeArg) {
     if let Some(lake) = &arg.lake {
         config.lake = lake.clone();

@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             apply_lake(&mut config, &args.lake);
+            apply_engine(&mut config, &args.engine);
             if let Some(addr) = args.addr {
                 config.addr = addr;
             }
@@ -171,8 +172,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Report(ReportCommand::Dora(args)) => {
             apply_lake(&mut config, &args.lake);
+            apply_engine(&mut config, &args.engine);
             let lake = Arc::new(Lake::open_existing(&config.lake)?);
-            let queries = analytics::LakeQueries::open(lake).await?;
+            let queries = config.queries(lake).await?;
             let params = crate::reports::dora::DoraParams {
                 from: args.from,
                 to: args.to,

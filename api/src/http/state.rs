@@ -40,7 +40,7 @@ impl AppState {
         config: Config,
         registry: &Registry,
     ) -> Result<AppState> {
-        let queries = Arc::new(LakeQueries::open(lake.clone()).await?);
+        let queries = Arc::new(config.queries(lake.clone()).await?);
         let scorecard = Scorecard::default();
         let intake = Arc::new(Intake::start(lake.clone(), &config, registry)?);
         // Until `serve` knows its address: no Host check, on loopback.

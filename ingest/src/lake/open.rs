@@ -51,6 +51,7 @@ impl Lake {
             indexes: Mutex::new(DedupIndex::default()),
             cleaned_temporaries: std::sync::atomic::AtomicBool::new(false),
             quarantine_listing: Default::default(),
+            shared_derived: Default::default(),
         })
     }
 
@@ -74,6 +75,7 @@ impl Lake {
             indexes: Mutex::new(DedupIndex::default()),
             cleaned_temporaries: std::sync::atomic::AtomicBool::new(false),
             quarantine_listing: Default::default(),
+            shared_derived: Default::default(),
         })
     }
 
