@@ -96,7 +96,9 @@ impl LakeQueries {
             Engine::InProcess => self.read_only_sql_on(context, sql).await,
             Engine::Ballista { scheduler } => {
                 let cluster = self.on_cluster(context, scheduler, one_partition).await?;
-                self.read_only_sql_on(&cluster, sql).await
+                self.read_only_sql_on(&cluster, sql)
+                    .await
+                    .map_err(|e| unreachable_cluster(e, scheduler))
             }
         }
     }
@@ -123,10 +125,14 @@ impl LakeQueries {
             .map_err(|e| {
                 Error::InvalidSetting(format!("the Ballista scheduler `{scheduler}`: {e}"))
             })?;
-        for function in context.state().scalar_functions().values() {
-            cluster.register_udf(function.as_ref().clone());
-        }
+        // devex's own functions (the built-in ones are there already).
+        let known = cluster.state().scalar_functions().clone();
         let state = context.state();
+        for (name, function) in state.scalar_functions() {
+            if !known.contains_key(name) {
+                cluster.register_udf(function.as_ref().clone());
+            }
+        }
         let options = &state.config().options().catalog;
         let schema = context
             .catalog(&options.default_catalog)
@@ -209,6 +215,18 @@ impl LakeQueries {
         Ok(Arc::new(
             ListingTable::try_new(config).map_err(Error::Engine)?,
         ))
+    }
+}
+
+/// A failure to connect (gRPC transport) said as what it is, with what to
+/// check; other errors as they are.
+fn unreachable_cluster(error: Error, scheduler: &str) -> Error {
+    match &error {
+        Error::Engine(e) if e.to_string().contains("tonic::transport") => Error::EngineUnavailable(format!(
+            "the Ballista cluster at {scheduler} cannot be reached ({}); check that its scheduler and executors run and that --scheduler (or [engine] scheduler) names the scheduler's gRPC address",
+            e.strip_backtrace()
+        )),
+        _ => error,
     }
 }
 

@@ -80,6 +80,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidSetting(String),
 
+    /// The Ballista scheduler (or an executor) cannot be reached.
+    #[error("{0}")]
+    EngineUnavailable(String),
+
     /// A data file devex ships with (e.g. the performance levels) or a
     /// replacement given in config is wrong.
     #[error("{file}: {message}")]
@@ -155,7 +159,7 @@ impl Error {
             | Error::InvalidSetting(_)
             | Error::InvalidDataFile { .. } => true,
             Error::Lake(e) => e.is_user_error(),
-            Error::Engine(_) | Error::Internal(_) => false,
+            Error::Engine(_) | Error::EngineUnavailable(_) | Error::Internal(_) => false,
         }
     }
 }

@@ -325,6 +325,10 @@ impl LakeQueries {
                     DataFusionError::Execution(format!("the query engine failed: {join_error}"))
                 }
             };
+            // A cluster out of reach is not a corrupt file: no footer scan.
+            if failure.to_string().contains("tonic::transport") {
+                return Err(Error::Engine(failure));
+            }
             if !retried && !self.lake.quarantine_corrupt_files().await?.is_empty() {
                 retried = true;
                 continue;

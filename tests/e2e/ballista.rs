@@ -116,6 +116,26 @@ fn ballista_answers_as_in_process() {
         "2026-11-01",
     ];
     run_ok(&demo);
+    // No cluster there yet: said as such, with what to check.
+    let unreachable = moto.run(
+        cache.path(),
+        &[
+            "report",
+            "dora",
+            "--lake",
+            lake,
+            "--engine",
+            "ballista",
+            "--scheduler",
+            "df://127.0.0.1:1",
+        ],
+    );
+    assert!(!unreachable.status.success());
+    assert!(
+        stderr(&unreachable).contains("the Ballista cluster at df://127.0.0.1:1 cannot be reached"),
+        "{}",
+        stderr(&unreachable)
+    );
     let cluster = Cluster::start(&moto, "devex-cluster");
     let on_cluster = ["--engine", "ballista", "--scheduler", &cluster.scheduler];
     let window = [

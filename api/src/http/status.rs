@@ -120,6 +120,7 @@ fn analytics_status_and_code(e: &analytics::Error) -> (StatusCode, &'static str)
         ),
         A::GroupTooSmall { .. } => (S::BAD_REQUEST, "group_below_minimum_size"),
         A::InvalidSetting(_) => (S::INTERNAL_SERVER_ERROR, "invalid_setting"),
+        A::EngineUnavailable(_) => (S::SERVICE_UNAVAILABLE, "engine_unavailable"),
         A::InvalidDataFile { .. } => (S::INTERNAL_SERVER_ERROR, "invalid_data_file"),
         A::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
     }
@@ -354,6 +355,11 @@ mod tests {
                 "group_below_minimum_size",
             ),
             (A::InvalidSetting("s".into()).into(), 500, "invalid_setting"),
+            (
+                A::EngineUnavailable("e".into()).into(),
+                503,
+                "engine_unavailable",
+            ),
             (
                 A::InvalidDataFile {
                     file: "f".into(),
