@@ -21,7 +21,7 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-use crate::object_store::Moto;
+use crate::object_store::{block_on, Moto};
 use crate::serve::Server;
 use crate::support::*;
 
@@ -192,7 +192,7 @@ fn ballista_answers_as_in_process() {
                 Path::new(lake),
                 "127.0.0.1:0",
                 extra,
-                &moto_env(&moto, server_cache.path()),
+                &moto.env(server_cache.path()),
             );
             let answer = block_on(server.get_json(drill_down));
             assert!(
@@ -206,26 +206,6 @@ fn ballista_answers_as_in_process() {
         })
         .collect();
     assert_eq!(answers[1], answers[0]);
-}
-
-/// The AWS variables that point devex at `moto`, and its own cache.
-fn moto_env<'a>(moto: &'a Moto, cache: &'a Path) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_ACCESS_KEY_ID", "devex-test"),
-        ("AWS_SECRET_ACCESS_KEY", "devex-test-secret"),
-        ("AWS_REGION", "us-east-1"),
-        ("DEVEX_CACHE_DIR", cache.to_str().unwrap()),
-    ]
-}
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 /// A store that counts the objects read through it.

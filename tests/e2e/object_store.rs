@@ -94,14 +94,24 @@ impl Moto {
     /// cache folder of its own for derived files.
     pub fn devex(&self, cache: &Path) -> Command {
         let mut command = devex();
+        command.envs(self.env(cache));
         command
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
-            .env("AWS_ACCESS_KEY_ID", "devex-test")
-            .env("AWS_SECRET_ACCESS_KEY", "devex-test-secret")
-            .env("AWS_REGION", "us-east-1")
-            .env("DEVEX_CACHE_DIR", cache);
-        command
+    }
+
+    /// The AWS variables that point devex at this server, and a cache
+    /// folder of its own for derived files.
+    pub fn env<'a>(&'a self, cache: &'a Path) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "devex-test"),
+            ("AWS_SECRET_ACCESS_KEY", "devex-test-secret"),
+            ("AWS_REGION", "us-east-1"),
+            (
+                "DEVEX_CACHE_DIR",
+                cache.to_str().expect("a UTF-8 temporary path"),
+            ),
+        ]
     }
 
     pub fn run(&self, cache: &Path, args: &[&str]) -> Output {
@@ -116,7 +126,7 @@ impl Drop for Moto {
     }
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -351,22 +361,12 @@ async fn two_servers_share_one_lake_and_never_count_twice() {
     let servers: Vec<Server> = caches
         .iter()
         .map(|cache| {
-            let cache = cache.path().to_str().unwrap();
-            Server::start_on(
-                url,
-                "127.0.0.1:0",
-                &[],
-                &[
-                    ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-                    ("AWS_ALLOW_HTTP", "true"),
-                    ("AWS_ACCESS_KEY_ID", "devex-test"),
-                    ("AWS_SECRET_ACCESS_KEY", "devex-test-secret"),
-                    ("AWS_REGION", "us-east-1"),
-                    ("DEVEX_CACHE_DIR", cache),
-                    ("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET),
-                    ("DEVEX_METRICS__REFRESH_SECONDS", "2"),
-                ],
-            )
+            let mut env = moto.env(cache.path());
+            env.extend([
+                ("DEVEX_GITHUB__WEBHOOK_SECRET", SECRET),
+                ("DEVEX_METRICS__REFRESH_SECONDS", "2"),
+            ]);
+            Server::start_on(url, "127.0.0.1:0", &[], &env)
         })
         .collect();
     let template: serde_json::Value = serde_json::from_str(
