@@ -139,9 +139,9 @@ pub struct Lake {
     /// A lake in an object store: the quarantine's listing and when it was
     /// made (a server asks on every answer; a listing is a request).
     quarantine_listing: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
-    /// Derived files already copied to a remote lake's store (see
-    /// [`Lake::share_derived`]).
-    shared_derived: std::sync::Mutex<HashSet<String>>,
+    /// Derived files copied to a remote lake's store, and copies retired
+    /// (see [`Lake::share_derived`]).
+    shared_derived: std::sync::Mutex<derived_share::SharedDerived>,
 }
 
 /// How long a remote lake's quarantine listing is reused.

@@ -187,12 +187,13 @@ impl Lake {
             // Synchronous while the lock is held: a reader of this process
             // blocks its thread on the lock (see `lease_derived`), and a task
             // that awaited here might need that thread to go on.
-            for relative in files {
+            for relative in &files {
                 if std::fs::remove_file(self.derived_path(&format!("{folder}/{relative}"))).is_ok()
                 {
                     removed += 1;
                 }
             }
+            self.retire_shared(files.iter().map(|r| format!("{DERIVED_DIR}/{folder}/{r}")));
             if !partly_kept {
                 // The emptied folder and its emptied table folders (a file
                 // generation is gone already); held exclusively, so nobody
@@ -203,6 +204,7 @@ impl Lake {
             }
             drop(lease);
         }
+        self.prune_shared_derived().await;
         Ok(removed)
     }
 

@@ -57,6 +57,11 @@ impl Lake {
 
     fn open_remote(remote: Remote) -> Result<Lake> {
         let root = location::cache_folder(&remote.url);
+        Self::open_remote_cached_at(remote, root)
+    }
+
+    /// A lake in `remote` whose derived files are cached in the folder `root`.
+    pub(super) fn open_remote_cached_at(remote: Remote, root: PathBuf) -> Result<Lake> {
         std::fs::create_dir_all(root.join(DERIVED_DIR)).map_err(|source| {
             Error::LakeNotWritable {
                 path: root.clone(),
