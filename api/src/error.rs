@@ -75,6 +75,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// What to do next, for the errors whose message alone does not say:
+    /// the CLI prints it under the message, MCP tool errors carry it too.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Analytics(analytics::Error::InvalidQuery(_)) => Some("list tables with `devex query \"SHOW TABLES\"` and columns with `devex query \"DESCRIBE deployments\"`"),
+            Error::Ingest(ingest::Error::UnknownTable { .. }) => Some("`devex tables` lists the canonical tables; survey exports import with `devex import survey FILE --survey ID`"),
+            Error::Surveys(surveys::Error::InvalidExport { .. }) => Some("fix the rows listed, or map columns and labels with --mapping; `devex survey template` shows the question ids"),
+            _ => None,
+        }
+    }
+
     pub fn invalid_parameter(parameter: &'static str, message: impl Into<String>) -> Error {
         Error::InvalidParameter {
             parameter,

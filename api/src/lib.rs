@@ -1,6 +1,7 @@
 //! The outside of devex, and nothing else: the `devex` command line
 //! ([`cli`]) and the axum HTTP server ([`http`]: REST API, portal,
-//! Prometheus `/metrics`, webhook receivers).
+//! Prometheus `/metrics`, webhook receivers) and the MCP server ([`mcp`]:
+//! the reports as tools for assistants, over stdio and `/mcp`).
 //!
 //! Both are thin: they parse a request, call the same functions of `ingest`,
 //! `analytics` and `surveys`, and render the answer. [`reports`] holds what
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mcp;
 pub mod render;
 pub mod reports;
 

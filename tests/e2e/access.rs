@@ -28,6 +28,7 @@ fn routes(deployment: &str) -> Vec<(&'static str, String, Option<&'static str>)>
         get("/metrics"),
         get("/api/v1/openapi.json"),
         get("/api/v1/tables"),
+        get("/api/v1/catalog"),
         get("/api/v1/dora?from=2026-08-01&to=2026-11-01"),
         get("/api/v1/dora/series?from=2026-08-01&to=2026-11-01&granularity=week"),
         get("/api/v1/dora/deployments?from=2026-10-01&to=2026-11-01"),

@@ -16,6 +16,7 @@ mod fake_idp;
 mod github;
 mod import;
 mod login;
+mod mcp;
 mod mixed;
 mod object_store;
 mod openapi;

@@ -23,6 +23,7 @@ fn calls() -> Vec<(&'static str, &'static str, Vec<String>)> {
         ("get", "/metrics", s(&["/metrics"])),
         ("get", "/api/v1/openapi.json", s(&["/api/v1/openapi.json"])),
         ("get", "/api/v1/tables", s(&["/api/v1/tables"])),
+        ("get", "/api/v1/catalog", s(&["/api/v1/catalog"])),
         (
             "get",
             "/api/v1/entities/{kind}/{namespace}/{name}/scorecard",

@@ -116,19 +116,24 @@ pub struct Sample {
     pub needed: u64,
 }
 
+/// The levels file in use, `file` or the shipped one: its name and text.
+pub fn levels_file_text(file: Option<&Path>) -> Result<(String, String)> {
+    Ok(match file {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).map_err(|e| Error::InvalidDataFile {
+                file: path.display().to_string(),
+                message: format!("cannot read it ({e})"),
+            })?,
+        ),
+        None => (SHIPPED_NAME.to_string(), SHIPPED.to_string()),
+    })
+}
+
 impl ReportLevels {
     /// Reads the levels of `year` from `file`, or from the shipped data.
     pub fn load(file: Option<&Path>, year: u16) -> Result<ReportLevels> {
-        let (name, text) = match file {
-            Some(path) => (
-                path.display().to_string(),
-                std::fs::read_to_string(path).map_err(|e| Error::InvalidDataFile {
-                    file: path.display().to_string(),
-                    message: format!("cannot read it ({e})"),
-                })?,
-            ),
-            None => (SHIPPED_NAME.to_string(), SHIPPED.to_string()),
-        };
+        let (name, text) = levels_file_text(file)?;
         let invalid = |message: String| Error::InvalidDataFile {
             file: name.clone(),
             message,

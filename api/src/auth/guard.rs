@@ -195,6 +195,21 @@ impl Guard {
         ))
     }
 
+    /// Records a survey view that did not come through a survey path (an
+    /// MCP tool call), as the guard records those: who, what, from where.
+    pub async fn record_view(&self, actor: Option<&str>, target: &str, origin: Option<&str>) {
+        if self.audit.is_some() {
+            let entry = ingest::audit::entry(
+                actor.unwrap_or("anonymous"),
+                "survey.view",
+                Some(target),
+                origin,
+                "allowed",
+            );
+            self.record(Some(entry)).await;
+        }
+    }
+
     /// Records what a handler did (a sign-in, a sign-out) in the audit log.
     pub async fn audit(&self, actor: &str, action: &str, origin: Option<&str>, outcome: &str) {
         if self.audit.is_some() {
@@ -575,6 +590,11 @@ mod tests {
         );
         assert_eq!(get("/metrics"), Needs::Role(Role::Viewer));
         assert_eq!(get("/api/v1/dora"), Needs::Role(Role::Viewer));
+        // MCP reads reports, whatever the method.
+        assert_eq!(
+            needs(&Method::POST, "/mcp", &settings),
+            Needs::Role(Role::Viewer)
+        );
         assert_eq!(get("/"), Needs::Role(Role::Viewer));
         assert_eq!(
             needs(&Method::POST, "/api/v1/events/usage", &settings),

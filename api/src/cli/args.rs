@@ -39,6 +39,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Show each table's rows, files and bytes.
     Tables(LakeArg),
+    /// Answer an assistant (VS Code, Claude Code, Cursor) over the Model
+    /// Context Protocol on stdin/stdout: read-only tools over the reports,
+    /// the metric definitions as resources, and guided prompts.
+    Mcp(McpArgs),
     /// Bring the derived tables up to date now (import, ingest, demo and
     /// serve do this on their own) and say how long it took.
     Derive(LakeArg),
@@ -61,6 +65,14 @@ pub enum Command {
     /// The audit log, newest first: who did what, when, from where, and
     /// the outcome.
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub engine: EngineArg,
 }
 
 #[derive(Debug, Args)]

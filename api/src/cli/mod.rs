@@ -42,7 +42,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("devex: {error}");
-            if let Some(hint) = hint(&error) {
+            if let Some(hint) = error.hint() {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(output::exit_code(&error))
@@ -66,15 +66,6 @@ fn init_logging(verbose: bool) {
         // Colours only for a terminal, never into a log file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-}
-
-fn hint(error: &Error) -> Option<&'static str> {
-    match error {
-        Error::Analytics(analytics::Error::InvalidQuery(_)) => Some("list tables with `devex query \"SHOW TABLES\"` and columns with `devex query \"DESCRIBE deployments\"`"),
-        Error::Ingest(ingest::Error::UnknownTable { .. }) => Some("`devex tables` lists the canonical tables; survey exports import with `devex import survey FILE --survey ID`"),
-        Error::Surveys(surveys::Error::InvalidExport { .. }) => Some("fix the rows listed, or map columns and labels with --mapping; `devex survey template` shows the question ids"),
-        _ => None,
-    }
 }
 
 /// Records a command in the audit log (imports, ingests, queries); the
@@ -388,6 +379,13 @@ async fn run(cli: Cli) -> Result<()> {
             };
             output::print(&output)?;
             Ok(())
+        }
+        Command::Mcp(args) => {
+            apply_lake(&mut config, &args.lake);
+            apply_engine(&mut config, &args.engine);
+            let lake = Arc::new(Lake::open_existing(&config.lake)?);
+            let queries = Arc::new(config.queries(lake).await?);
+            crate::mcp::serve_stdio(queries, Arc::new(config)).await
         }
         Command::Derive(args) => {
             apply_lake(&mut config, &args);

@@ -1,5 +1,5 @@
-//! `/api/v1/tables` (what the lake holds) and the Backstage entity
-//! scorecard.
+//! `/api/v1/tables` (what the lake holds), `/api/v1/catalog` (the teams and
+//! services) and the Backstage entity scorecard.
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -12,10 +12,28 @@ use crate::error::{Error, Result};
 use crate::reports::dora::DoraParams;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/tables", get(tables)).route(
-        "/entities/{kind}/{namespace}/{name}/scorecard",
-        get(entity_scorecard),
-    )
+    Router::new()
+        .route("/tables", get(tables))
+        .route("/catalog", get(catalog))
+        .route(
+            "/entities/{kind}/{namespace}/{name}/scorecard",
+            get(entity_scorecard),
+        )
+}
+
+/// The teams and services every report filter accepts.
+///
+/// Each team with its parent group and the services it owns now; each
+/// service with its current owner.
+#[utoipa::path(get, path = "/api/v1/catalog", tag = "catalog",
+    responses((status = 200, description = "Teams and services",
+        body = crate::reports::catalog::TeamsAndServices)))]
+async fn catalog(
+    State(state): State<AppState>,
+) -> Result<Json<crate::reports::catalog::TeamsAndServices>> {
+    Ok(Json(
+        crate::reports::catalog::teams_and_services(&state.queries).await?,
+    ))
 }
 
 /// Rows, files and bytes of each canonical table, and its quarantined files.

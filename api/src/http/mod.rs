@@ -53,7 +53,15 @@ pub fn app(state: AppState) -> Router {
     // The API and the portal are rate limited before the guard looks at
     // them, so a flood is turned away cheaply (and not audited request by
     // request); webhooks and operations are not limited.
+    // MCP over streamable HTTP: the same guard and limits as the API (a
+    // viewer token once tokens exist).
+    let mcp = crate::mcp::http_service(
+        state.queries.clone(),
+        state.config.clone(),
+        state.guard.clone(),
+    );
     let limited = Router::new()
+        .nest_service("/mcp", mcp)
         .merge(portal::routes())
         .merge(login::routes())
         .merge(survey_pages::routes())

@@ -26,6 +26,7 @@ use super::status::ErrorBody;
         super::ops::metrics,
         super::ops::openapi,
         super::catalog::tables,
+        super::catalog::catalog,
         super::catalog::entity_scorecard,
         super::dora::dora_report,
         super::dora::dora_series,

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::render::{aligned_lines, csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AiParams {
@@ -38,6 +38,7 @@ pub struct AiParams {
     /// rework rate against teams not yet rolled out.
     pub rollout: Option<bool>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CostParams {
@@ -32,13 +32,14 @@ pub struct CostParams {
     /// has them).
     pub unattributed: Option<bool>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
 /// `GET /api/v1/cost/lines`, `devex report cost --lines`: the rows behind
 /// the numbers, each with its rule.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CostLinesParams {
@@ -64,6 +65,7 @@ pub struct CostLinesParams {
     #[param(minimum = 1)]
     pub limit: Option<usize>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DevexParams {
@@ -41,6 +41,7 @@ pub struct DevexParams {
     #[param(value_type = Option<analytics::dora::Granularity>)]
     pub granularity: Option<String>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
@@ -66,7 +67,7 @@ impl DevexParams {
 }
 
 /// `metric`, `team`, `tz`, and the two periods.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CompareParams {
@@ -90,6 +91,7 @@ pub struct CompareParams {
     #[param(value_type = Option<chrono::NaiveDate>)]
     pub b_to: Option<String>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }

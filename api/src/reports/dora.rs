@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::render::{csv_text, text_table, OutputFormat};
 
 /// The parameters, as typed on the command line or in a query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DoraParams {
@@ -43,6 +43,7 @@ pub struct DoraParams {
     #[param(value_type = Option<analytics::dora::Granularity>)]
     pub granularity: Option<String>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }

@@ -5,6 +5,7 @@
 pub mod adoption;
 pub mod ai;
 pub mod audit;
+pub mod catalog;
 pub mod cost;
 pub mod devex;
 pub mod dora;

@@ -14,7 +14,7 @@ use crate::render::{csv_text, OutputFormat};
 
 /// `team` (a group of the hierarchy; default the organisation) and
 /// `group_by=team` for its subgroups too.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SurveyParams {
@@ -24,11 +24,12 @@ pub struct SurveyParams {
     #[param(pattern = "^(team|none)$")]
     pub group_by: Option<String>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SurveyCompareParams {
@@ -42,6 +43,7 @@ pub struct SurveyCompareParams {
     #[param(pattern = "^(team|none)$")]
     pub group_by: Option<String>,
     /// Response format: `json` (the schema below), `csv` or `table` (text).
+    #[schemars(skip)]
     #[param(value_type = Option<crate::render::OutputFormat>)]
     pub format: Option<String>,
 }
