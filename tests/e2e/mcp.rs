@@ -282,6 +282,23 @@ async fn answers_as_the_api(client: &Client, server: &Server, token: Option<&str
         .collect();
     assert!(steps[1].contains("(1) dora_report") && steps[1].contains("2026-08-31"));
     assert!(steps[3].contains("(3) deployment_drilldown"));
+    let weekly = client
+        .get_prompt(
+            GetPromptRequestParams::new("weekly_team_review")
+                .with_arguments(arguments(json!({"team": team}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(weekly.messages.len(), 4);
+    // A prompt's argument that names nobody is refused with the reason.
+    let refused = client
+        .get_prompt(
+            GetPromptRequestParams::new("weekly_team_review")
+                .with_arguments(arguments(json!({"team": "nobody"}))),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("nobody"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
